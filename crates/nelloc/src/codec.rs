@@ -1,0 +1,356 @@
+//! Public encode / decode / info: tiles in parallel, each an independent ANS stream.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::coder::{encode_intervals, StreamDecoder, StreamError};
+use crate::container::{self, AlphaMode, Header, TileEntry};
+use crate::error::{Error, FormatError, ModelError, Result};
+use crate::image::{ColorType, Image, ImageRef, Metadata};
+use crate::mixture::PixelDist;
+use crate::model::{self, hex, Model};
+use crate::network::{forward, Scratch};
+use crate::options::{DecodeOptions, EncodeOptions};
+use crate::schedule::{gather_context, tiles, wavefront, TileBuf, TileRect};
+
+/// What `info` reports about a stream, without decoding pixels.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Info {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Colour type of the decoded image.
+    pub color: ColorType,
+    /// Tile width.
+    pub tile_width: u32,
+    /// Tile height.
+    pub tile_height: u32,
+    /// Number of tiles.
+    pub tiles: usize,
+    /// Hex SHA-256 of the colour model.
+    pub model_hash: String,
+    /// Name of the colour model, if this decoder has it.
+    pub model_name: Option<String>,
+    /// "none", "constant N" or "coded".
+    pub alpha: String,
+    /// Hex SHA-256 of the alpha model, when alpha is coded.
+    pub alpha_model_hash: Option<String>,
+    /// Metadata stored with the image.
+    pub metadata: Metadata,
+    /// Total file size in bytes.
+    pub file_size: usize,
+}
+
+impl Info {
+    /// Bits per subpixel (8-bit sample) of the whole file.
+    pub fn bits_per_subpixel(&self) -> f64 {
+        let samples = f64::from(self.width) * f64::from(self.height) * self.color.channels() as f64;
+        self.file_size as f64 * 8.0 / samples
+    }
+}
+
+fn run_in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> Result<T> {
+    if threads == 0 {
+        return Ok(f());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Io(std::io::Error::other(e)))?;
+    Ok(pool.install(f))
+}
+
+fn check_channels(model: &Model, needed: usize) -> Result<()> {
+    if model.arch().channels as usize != needed {
+        return Err(ModelError::ChannelMismatch {
+            name: model.name().to_string(),
+            model: model.arch().channels,
+            needed: needed as u32,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn builtin_for(channels: usize) -> Result<Arc<Model>> {
+    model::default_for_channels(channels)
+        .ok_or_else(|| Error::Unsupported(format!("no built-in model for {channels} channel(s)")))
+}
+
+/// Coding intervals of one plane group of a tile, in wavefront order.
+fn plane_intervals(model: &Model, tile: &TileBuf<'_>, first: usize, out: &mut Vec<(u32, u32)>) {
+    let arch = model.arch();
+    let c = arch.channels as usize;
+    let k = arch.mixtures as usize;
+    let hz = arch.horizon as usize;
+    // Rows are independent when every pixel is known: compute them in parallel, then
+    // emit in the stream's wavefront order.
+    let rows: Vec<Vec<(u32, u32)>> = (0..tile.h)
+        .into_par_iter()
+        .map_init(
+            || {
+                (
+                    Scratch::new(model),
+                    vec![0i16; arch.input_len()],
+                    vec![0i32; arch.output_len()],
+                )
+            },
+            |(scratch, input, head), i| {
+                let mut row = Vec::with_capacity(tile.w * c);
+                for j in 0..tile.w {
+                    gather_context(tile, i, j, hz, first, c, input);
+                    forward(model, input, head, scratch);
+                    let px = &tile.data[(i * tile.w + j) * tile.stride + first..][..c];
+                    PixelDist::new(head, k, c).for_each_interval(px, |l, f| row.push((l, f)));
+                }
+                row
+            },
+        )
+        .collect();
+    for (i, j) in wavefront(tile.w, tile.h, hz) {
+        out.extend_from_slice(&rows[i][j * c..(j + 1) * c]);
+    }
+}
+
+fn copy_tile(image: &ImageRef<'_>, r: &TileRect) -> Vec<u8> {
+    let ch = image.color().channels();
+    let stride = image.width() as usize * ch;
+    let mut buf = Vec::with_capacity(r.w * r.h * ch);
+    for y in r.y..r.y + r.h {
+        buf.extend_from_slice(&image.pixels()[y * stride + r.x * ch..][..r.w * ch]);
+    }
+    buf
+}
+
+/// Encodes an image into a complete `.nlc` file.
+pub fn encode(image: ImageRef<'_>, options: &EncodeOptions) -> Result<Vec<u8>> {
+    if options.tile_size == 0 {
+        return Err(Error::InvalidArgument("tile_size must be at least 1".into()));
+    }
+    let color = image.color();
+    let cc = color.color_channels();
+    let model = match &options.model {
+        Some(m) => m.clone(),
+        None => builtin_for(cc)?,
+    };
+    check_channels(&model, cc)?;
+    let alpha = if color.has_alpha() {
+        let ch = color.channels();
+        let first = image.pixels()[cc];
+        if image.pixels().chunks_exact(ch).all(|p| p[cc] == first) {
+            AlphaMode::Constant(first)
+        } else {
+            AlphaMode::Coded
+        }
+    } else {
+        AlphaMode::None
+    };
+    let alpha_model = match alpha {
+        AlphaMode::Coded => {
+            let m = match &options.alpha_model {
+                Some(m) => m.clone(),
+                None => builtin_for(1)?,
+            };
+            check_channels(&m, 1)?;
+            Some(m)
+        }
+        _ => None,
+    };
+    let metadata = image.metadata().cloned().unwrap_or_default();
+    for chunk in [&metadata.icc, &metadata.exif, &metadata.xmp].into_iter().flatten() {
+        if chunk.len() > u32::MAX as usize {
+            return Err(Error::InvalidArgument("a metadata chunk exceeds 4 GiB".into()));
+        }
+    }
+    let ts = options.tile_size;
+    let rects = tiles(image.width(), image.height(), ts, ts);
+    if rects.len() > u32::MAX as usize {
+        return Err(Error::InvalidArgument("too many tiles; use a larger tile size".into()));
+    }
+    let streams: Vec<Vec<u8>> = run_in_pool(options.threads, || {
+        rects
+            .par_iter()
+            .map(|r| {
+                let data = copy_tile(&image, r);
+                let tile = TileBuf {
+                    data: &data,
+                    w: r.w,
+                    h: r.h,
+                    stride: color.channels(),
+                };
+                let mut intervals = Vec::with_capacity(r.w * r.h * color.channels());
+                plane_intervals(&model, &tile, 0, &mut intervals);
+                if let Some(am) = &alpha_model {
+                    plane_intervals(am, &tile, cc, &mut intervals);
+                }
+                encode_intervals(&intervals)
+            })
+            .collect()
+    })?;
+    let header = Header {
+        color,
+        width: image.width(),
+        height: image.height(),
+        tile_width: ts,
+        tile_height: ts,
+        alpha,
+        color_model: *model.hash(),
+        alpha_model: alpha_model.as_ref().map_or([0; 32], |m| *m.hash()),
+        metadata,
+        tiles: streams
+            .iter()
+            .map(|s| TileEntry {
+                offset: 0,
+                length: s.len() as u32,
+                crc: 0,
+            })
+            .collect(),
+    };
+    Ok(container::write(&header, &streams))
+}
+
+/// Decodes one plane group of a tile in wavefront order.
+fn decode_planes(
+    model: &Model,
+    buf: &mut [u8],
+    w: usize,
+    h: usize,
+    stride: usize,
+    first: usize,
+    dec: &mut StreamDecoder,
+) {
+    let arch = model.arch();
+    let c = arch.channels as usize;
+    let k = arch.mixtures as usize;
+    let hz = arch.horizon as usize;
+    let mut scratch = Scratch::new(model);
+    let mut input = vec![0i16; arch.input_len()];
+    let mut head = vec![0i32; arch.output_len()];
+    for (i, j) in wavefront(w, h, hz) {
+        let tile = TileBuf {
+            data: &*buf,
+            w,
+            h,
+            stride,
+        };
+        gather_context(&tile, i, j, hz, first, c, &mut input);
+        forward(model, &input, &mut head, &mut scratch);
+        let at = (i * w + j) * stride + first;
+        let dist = PixelDist::new(&head, k, c);
+        let _ = dist.decode_pixel(&mut buf[at..at + c], |d| Ok::<u8, ()>(dec.decode(d)));
+    }
+}
+
+fn lookup(hash: &[u8; 32], extra: &[Arc<Model>], role: &'static str) -> Result<Arc<Model>> {
+    model::find(hash, extra).ok_or_else(|| {
+        ModelError::UnknownModel {
+            hash: hex(hash),
+            role,
+        }
+        .into()
+    })
+}
+
+/// Decodes a complete `.nlc` file.
+pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
+    let (header, tile_data) = container::parse(data, &options.limits)?;
+    let color = header.color;
+    let cc = color.color_channels();
+    let model = lookup(&header.color_model, &options.models, "colour")?;
+    check_channels(&model, cc)?;
+    let alpha_model = match header.alpha {
+        AlphaMode::Coded => {
+            let m = lookup(&header.alpha_model, &options.models, "alpha")?;
+            check_channels(&m, 1)?;
+            Some(m)
+        }
+        _ => None,
+    };
+    let stride = color.channels();
+    let rects = tiles(header.width, header.height, header.tile_width, header.tile_height);
+    let decoded: Vec<Result<Vec<u8>>> = run_in_pool(options.threads, || {
+        rects
+            .par_iter()
+            .zip(&header.tiles)
+            .enumerate()
+            .map(|(t, (r, entry))| {
+                let bytes = &tile_data[entry.offset as usize..][..entry.length as usize];
+                let computed = crc32fast::hash(bytes);
+                if computed != entry.crc {
+                    return Err(FormatError::TileChecksum {
+                        tile: t as u32,
+                        stored: entry.crc,
+                        computed,
+                    }
+                    .into());
+                }
+                let corrupt = |e: StreamError| -> Error {
+                    FormatError::CorruptTile {
+                        tile: t as u32,
+                        detail: match e {
+                            StreamError::TrailingZeroWord => "stream ends with a zero word",
+                            StreamError::NotExhausted => "final coder state is not the initial state",
+                        },
+                    }
+                    .into()
+                };
+                let mut dec = StreamDecoder::new(bytes).map_err(corrupt)?;
+                let mut buf = vec![0u8; r.w * r.h * stride];
+                decode_planes(&model, &mut buf, r.w, r.h, stride, 0, &mut dec);
+                match header.alpha {
+                    AlphaMode::Coded => {
+                        if let Some(am) = &alpha_model {
+                            decode_planes(am, &mut buf, r.w, r.h, stride, cc, &mut dec);
+                        }
+                    }
+                    AlphaMode::Constant(v) => buf.chunks_exact_mut(stride).for_each(|p| p[cc] = v),
+                    AlphaMode::None => {}
+                }
+                dec.finish().map_err(corrupt)?;
+                Ok(buf)
+            })
+            .collect()
+    })?;
+    let row_bytes = header.width as usize * stride;
+    let mut pixels = vec![0u8; row_bytes * header.height as usize];
+    for (r, tile) in rects.iter().zip(decoded) {
+        let tile = tile?;
+        for y in 0..r.h {
+            pixels[(r.y + y) * row_bytes + r.x * stride..][..r.w * stride]
+                .copy_from_slice(&tile[y * r.w * stride..][..r.w * stride]);
+        }
+    }
+    Ok(Image {
+        width: header.width,
+        height: header.height,
+        color,
+        pixels,
+        metadata: header.metadata,
+    })
+}
+
+/// Reads a stream's header (validated and checksummed) without decoding pixels.
+pub fn info(data: &[u8], options: &DecodeOptions) -> Result<Info> {
+    let (header, _) = container::parse(data, &options.limits)?;
+    Ok(Info {
+        width: header.width,
+        height: header.height,
+        color: header.color,
+        tile_width: header.tile_width,
+        tile_height: header.tile_height,
+        tiles: header.tiles.len(),
+        model_hash: hex(&header.color_model),
+        model_name: model::find(&header.color_model, &options.models).map(|m| m.name().to_string()),
+        alpha: match header.alpha {
+            AlphaMode::None => "none".into(),
+            AlphaMode::Constant(v) => format!("constant {v}"),
+            AlphaMode::Coded => "coded".into(),
+        },
+        alpha_model_hash: (header.alpha == AlphaMode::Coded).then(|| hex(&header.alpha_model)),
+        metadata: header.metadata,
+        file_size: data.len(),
+    })
+}

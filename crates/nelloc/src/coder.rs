@@ -1,0 +1,97 @@
+//! Glue to `constriction`'s ANS stack coder (u32 words, u64 state, 24-bit precision).
+//! docs/FORMAT.md ("Entropy coder") specifies its exact arithmetic.
+
+use std::num::NonZeroU32;
+
+use constriction::backends::{BoundedReadWords, Cursor};
+use constriction::stream::model::{DecoderModel, EncoderModel, EntropyModel};
+use constriction::stream::stack::{AnsCoder, DefaultAnsCoder};
+use constriction::stream::{Decode, Encode};
+use constriction::Stack;
+
+use crate::mixture::{ChannelDist, PRECISION};
+
+const P: usize = PRECISION as usize;
+
+/// A symbol already reduced to its interval.
+#[derive(Clone, Copy)]
+struct Interval(u32, NonZeroU32);
+
+impl EntropyModel<P> for Interval {
+    type Symbol = ();
+    type Probability = u32;
+}
+
+impl EncoderModel<P> for Interval {
+    fn left_cumulative_and_probability(&self, _: impl std::borrow::Borrow<()>) -> Option<(u32, NonZeroU32)> {
+        Some((self.0, self.1))
+    }
+}
+
+struct Search<'a>(&'a ChannelDist);
+
+impl EntropyModel<P> for Search<'_> {
+    type Symbol = u8;
+    type Probability = u32;
+}
+
+impl DecoderModel<P> for Search<'_> {
+    fn quantile_function(&self, quantile: u32) -> (u8, u32, NonZeroU32) {
+        let (x, left, freq) = self.0.search(quantile);
+        // freq >= 1 holds by construction of the CDF (every symbol has a nonzero frequency).
+        (x, left, NonZeroU32::new(freq).unwrap_or(NonZeroU32::MIN))
+    }
+}
+
+/// Encodes intervals given in decoding order; returns the stream as little-endian bytes.
+pub(crate) fn encode_intervals(intervals: &[(u32, u32)]) -> Vec<u8> {
+    let mut ans = DefaultAnsCoder::new();
+    for &(left, freq) in intervals.iter().rev() {
+        let freq = NonZeroU32::new(freq).expect("CDF gives every symbol frequency >= 1");
+        ans.encode_symbol((), Interval(left, freq))
+            .expect("writing to a Vec cannot fail and the interval is valid");
+    }
+    let words = ans.into_compressed().unwrap_or_else(|e| match e {});
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// Why a stream could not be decoded.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StreamError {
+    TrailingZeroWord,
+    NotExhausted,
+}
+
+/// Sequential decoder over one tile's stream.
+pub(crate) struct StreamDecoder {
+    ans: AnsCoder<u32, u64, Cursor<u32, Vec<u32>>>,
+}
+
+impl StreamDecoder {
+    pub(crate) fn new(bytes: &[u8]) -> Result<Self, StreamError> {
+        let words: Vec<u32> = bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let ans = AnsCoder::from_compressed(Cursor::new_at_write_end(words))
+            .map_err(|_| StreamError::TrailingZeroWord)?;
+        Ok(StreamDecoder { ans })
+    }
+
+    #[inline]
+    pub(crate) fn decode(&mut self, dist: &ChannelDist) -> u8 {
+        match self.ans.decode_symbol(Search(dist)) {
+            Ok(x) => x,
+            Err(e) => match e {},
+        }
+    }
+
+    /// The final-state check: every word consumed and the state back to its initial 0.
+    pub(crate) fn finish(self) -> Result<(), StreamError> {
+        let (bulk, state) = self.ans.into_raw_parts();
+        if state != 0 || BoundedReadWords::<u32, Stack>::remaining(&bulk) != 0 {
+            return Err(StreamError::NotExhausted);
+        }
+        Ok(())
+    }
+}

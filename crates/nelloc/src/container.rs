@@ -1,0 +1,318 @@
+//! The `.nlc` container, version 1 (docs/FORMAT.md is the normative description).
+//!
+//! Reading validates every length against the input size before allocating anything
+//! sized by the input.
+
+use crate::error::{FormatError, Result};
+use crate::image::{ColorType, Metadata};
+use crate::limits::Limits;
+use crate::FORMAT_VERSION;
+
+/// The 8-byte signature: a high-bit byte (detects 7-bit channels), "NLC", CR LF
+/// (detects line-ending conversion), ^Z (stops `type` on DOS), LF.
+pub const MAGIC: [u8; 8] = [0x8B, b'N', b'L', b'C', 0x0D, 0x0A, 0x1A, 0x0A];
+
+/// Size of the fixed part of the header (signature included).
+pub(crate) const FIXED_LEN: usize = 100;
+const TILE_ENTRY_LEN: u64 = 16;
+const MAX_CHUNKS: u32 = 64;
+const TAG_ICC: [u8; 4] = *b"ICCP";
+const TAG_EXIF: [u8; 4] = *b"EXIF";
+const TAG_XMP: [u8; 4] = *b"XMP ";
+
+/// How the alpha channel, if any, is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AlphaMode {
+    /// The colour type has no alpha.
+    None,
+    /// Every alpha sample has this value; nothing is coded.
+    Constant(u8),
+    /// Alpha is coded per tile after the colour planes with the alpha model.
+    Coded,
+}
+
+/// One tile's stream in the tile data area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TileEntry {
+    pub(crate) offset: u64,
+    pub(crate) length: u32,
+    pub(crate) crc: u32,
+}
+
+/// Everything before the tile data.
+#[derive(Debug, Clone)]
+pub(crate) struct Header {
+    pub(crate) color: ColorType,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) tile_width: u32,
+    pub(crate) tile_height: u32,
+    pub(crate) alpha: AlphaMode,
+    pub(crate) color_model: [u8; 32],
+    pub(crate) alpha_model: [u8; 32],
+    pub(crate) metadata: Metadata,
+    pub(crate) tiles: Vec<TileEntry>,
+}
+
+/// Number of tiles for an image and tile size.
+pub(crate) fn tile_count(width: u32, height: u32, tw: u32, th: u32) -> u64 {
+    u64::from(width.div_ceil(tw)) * u64::from(height.div_ceil(th))
+}
+
+/// Serialises header and tile streams into a complete file.
+pub(crate) fn write(header: &Header, streams: &[Vec<u8>]) -> Vec<u8> {
+    debug_assert_eq!(header.tiles.len(), streams.len());
+    let mut out = Vec::new();
+    out.extend_from_slice(&MAGIC);
+    out.push(FORMAT_VERSION);
+    out.push(header.color.code());
+    let (mode, value) = match header.alpha {
+        AlphaMode::None => (0, 0),
+        AlphaMode::Constant(v) => (1, v),
+        AlphaMode::Coded => (2, 0),
+    };
+    out.push(mode);
+    out.push(value);
+    for v in [header.width, header.height, header.tile_width, header.tile_height] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&header.color_model);
+    out.extend_from_slice(&header.alpha_model);
+    let chunks: Vec<([u8; 4], &Vec<u8>)> = [
+        (TAG_ICC, &header.metadata.icc),
+        (TAG_EXIF, &header.metadata.exif),
+        (TAG_XMP, &header.metadata.xmp),
+    ]
+    .into_iter()
+    .filter_map(|(tag, c)| c.as_ref().map(|c| (tag, c)))
+    .collect();
+    out.extend_from_slice(&(chunks.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(streams.len() as u32).to_le_bytes());
+    debug_assert_eq!(out.len(), FIXED_LEN);
+    for (tag, data) in chunks {
+        out.extend_from_slice(&tag);
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(data);
+    }
+    let mut offset = 0u64;
+    for s in streams {
+        out.extend_from_slice(&offset.to_le_bytes());
+        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(s).to_le_bytes());
+        offset += s.len() as u64;
+    }
+    let crc = crc32fast::hash(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    for s in streams {
+        out.extend_from_slice(s);
+    }
+    out
+}
+
+/// A little-endian reader that reports truncation instead of panicking.
+struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: u64, what: &'static str) -> Result<&'a [u8], FormatError> {
+        let available = (self.data.len() - self.pos) as u64;
+        if n > available {
+            return Err(FormatError::Truncated {
+                what,
+                needed: n,
+                available,
+            });
+        }
+        let s = &self.data[self.pos..self.pos + n as usize];
+        self.pos += n as usize;
+        Ok(s)
+    }
+    fn u32(&mut self, what: &'static str) -> Result<u32, FormatError> {
+        let b = self.take(4, what)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self, what: &'static str) -> Result<u64, FormatError> {
+        let b = self.take(8, what)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+}
+
+/// Checks the signature alone (for format detection).
+pub(crate) fn check_magic(data: &[u8]) -> Result<(), FormatError> {
+    if data.len() >= MAGIC.len() && data[..MAGIC.len()] == MAGIC {
+        return Ok(());
+    }
+    // "NLC" present but the surrounding bytes changed: a damaged transfer, not another format.
+    if data.len() >= 4 && &data[1..4] == b"NLC" && (data[0] & 0x7F) == (MAGIC[0] & 0x7F) {
+        return Err(FormatError::MangledMagic);
+    }
+    if data.len() < MAGIC.len() && MAGIC.starts_with(data) {
+        return Err(FormatError::Truncated {
+            what: "signature",
+            needed: MAGIC.len() as u64,
+            available: data.len() as u64,
+        });
+    }
+    Err(FormatError::BadMagic)
+}
+
+fn invalid(field: &'static str, detail: String) -> crate::Error {
+    FormatError::InvalidField { field, detail }.into()
+}
+
+/// Parses and validates the header; returns it with the tile data area.
+pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a [u8])> {
+    check_magic(data)?;
+    let mut r = Reader { data, pos: 0 };
+    r.take(MAGIC.len() as u64, "signature")?;
+    let fixed = r.take((FIXED_LEN - MAGIC.len()) as u64, "fixed header")?;
+    let version = fixed[0];
+    if version != FORMAT_VERSION {
+        return Err(FormatError::UnsupportedVersion(version).into());
+    }
+    let le32 = |o: usize| u32::from_le_bytes([fixed[o], fixed[o + 1], fixed[o + 2], fixed[o + 3]]);
+    let (color_code, mode, alpha_value) = (fixed[1], fixed[2], fixed[3]);
+    let (width, height, tile_width, tile_height) = (le32(4), le32(8), le32(12), le32(16));
+    let mut color_model = [0u8; 32];
+    color_model.copy_from_slice(&fixed[20..52]);
+    let mut alpha_model = [0u8; 32];
+    alpha_model.copy_from_slice(&fixed[52..84]);
+    let n_chunks = le32(84);
+    let n_tiles = le32(88);
+
+    // Structure first (bounded by the input length), then the checksum, then meaning.
+    if n_chunks > MAX_CHUNKS {
+        return Err(invalid("chunk_count", format!("{n_chunks} (at most {MAX_CHUNKS})")));
+    }
+    let mut chunks = Vec::new();
+    for _ in 0..n_chunks {
+        let tag = r.take(4, "metadata chunk tag")?;
+        let len = r.u32("metadata chunk length")?;
+        let body = r.take(u64::from(len), "metadata chunk")?;
+        chunks.push(([tag[0], tag[1], tag[2], tag[3]], body));
+    }
+    let index_len = u64::from(n_tiles) * TILE_ENTRY_LEN;
+    let index = r.take(index_len, "tile index")?;
+    let header_end = r.pos;
+    let stored = r.u32("header checksum")?;
+    let computed = crc32fast::hash(&data[..header_end]);
+    if stored != computed {
+        return Err(FormatError::HeaderChecksum { stored, computed }.into());
+    }
+
+    let color = ColorType::from_code(color_code).ok_or_else(|| {
+        invalid(
+            "color_type",
+            format!("{color_code} (expected 1 Gray8, 2 GrayA8, 3 RGB8 or 4 RGBA8)"),
+        )
+    })?;
+    if width == 0 || height == 0 {
+        return Err(invalid("width/height", format!("{width}x{height} (must be at least 1x1)")));
+    }
+    limits.check_dimensions(width, height)?;
+    if tile_width == 0 || tile_height == 0 {
+        return Err(invalid(
+            "tile_width/tile_height",
+            format!("{tile_width}x{tile_height} (must be at least 1x1)"),
+        ));
+    }
+    let alpha = match (mode, color.has_alpha()) {
+        (0, false) if alpha_value == 0 => AlphaMode::None,
+        (1, true) => AlphaMode::Constant(alpha_value),
+        (2, true) if alpha_value == 0 => AlphaMode::Coded,
+        _ => {
+            return Err(invalid(
+                "alpha_mode",
+                format!("mode {mode} value {alpha_value} for {color} (expected 0 without alpha, 1 or 2 with)"),
+            ))
+        }
+    };
+    if alpha != AlphaMode::Coded && alpha_model != [0; 32] {
+        return Err(invalid("alpha_model", "must be zero when alpha is not coded".into()));
+    }
+    let expected_tiles = tile_count(width, height, tile_width, tile_height);
+    if u64::from(n_tiles) != expected_tiles {
+        return Err(invalid(
+            "tile_count",
+            format!("{n_tiles}, but a {width}x{height} image in {tile_width}x{tile_height} tiles has {expected_tiles}"),
+        ));
+    }
+
+    let mut metadata = Metadata::default();
+    let mut total_meta = 0u64;
+    for (tag, body) in chunks {
+        total_meta += body.len() as u64;
+        let slot = match tag {
+            TAG_ICC => &mut metadata.icc,
+            TAG_EXIF => &mut metadata.exif,
+            TAG_XMP => &mut metadata.xmp,
+            _ => continue, // unknown chunks are ancillary: skipped
+        };
+        if slot.is_some() {
+            return Err(invalid("metadata", format!("duplicate {} chunk", String::from_utf8_lossy(&tag))));
+        }
+        limits.check_metadata(total_meta)?;
+        *slot = Some(body.to_vec());
+    }
+
+    let tile_data = &data[header_end + 4..];
+    let data_len = tile_data.len() as u64;
+    let mut tiles = Vec::with_capacity(n_tiles as usize);
+    let mut expected_offset = 0u64;
+    for (t, e) in index.chunks_exact(TILE_ENTRY_LEN as usize).enumerate() {
+        let mut er = Reader { data: e, pos: 0 };
+        let offset = er.u64("tile offset")?;
+        let length = er.u32("tile length")?;
+        let crc = er.u32("tile crc")?;
+        let end = offset.checked_add(u64::from(length));
+        if offset == expected_offset && end.is_some_and(|end| end > data_len) {
+            return Err(FormatError::Truncated {
+                what: "tile data",
+                needed: offset + u64::from(length),
+                available: data_len,
+            }
+            .into());
+        }
+        if offset != expected_offset || end.is_none() {
+            return Err(FormatError::TileOutOfBounds {
+                tile: t as u32,
+                offset,
+                length,
+                expected_offset,
+                data_len,
+            }
+            .into());
+        }
+        if length % 4 != 0 {
+            return Err(FormatError::CorruptTile {
+                tile: t as u32,
+                detail: "stream length is not a whole number of 32-bit words",
+            }
+            .into());
+        }
+        expected_offset += u64::from(length);
+        tiles.push(TileEntry { offset, length, crc });
+    }
+    if expected_offset != data_len {
+        return Err(FormatError::TrailingData(data_len - expected_offset).into());
+    }
+    Ok((
+        Header {
+            color,
+            width,
+            height,
+            tile_width,
+            tile_height,
+            alpha,
+            color_model,
+            alpha_model,
+            metadata,
+            tiles,
+        },
+        tile_data,
+    ))
+}

@@ -1,0 +1,165 @@
+//! Errors, grouped by cause.
+
+use thiserror::Error;
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong, by cause.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing a file failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The data is not a valid `.nlc` stream (corrupt, truncated or not ours).
+    #[error("invalid .nlc data: {0}")]
+    Format(#[from] FormatError),
+    /// Valid input that this version does not support.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// The input exceeds a configured limit; raise [`crate::Limits`] to accept it.
+    #[error("limit exceeded: {0}")]
+    Limits(#[from] LimitError),
+    /// A model could not be loaded or found.
+    #[error("model error: {0}")]
+    Model(#[from] ModelError),
+    /// The caller passed inconsistent arguments (e.g. a pixel buffer of the wrong size).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+/// The stream is malformed: each variant names what was expected.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FormatError {
+    /// The first 8 bytes are not the `.nlc` signature.
+    #[error("not an .nlc file: wrong signature (expected 8B 4E 4C 43 0D 0A 1A 0A)")]
+    BadMagic,
+    /// The signature shows line-ending or 7-bit damage from a text-mode transfer.
+    #[error("the .nlc signature was altered in transfer (text-mode/line-ending conversion?)")]
+    MangledMagic,
+    /// The container version is newer than this decoder.
+    #[error("container version {0} is not supported (this decoder reads version 1)")]
+    UnsupportedVersion(u8),
+    /// The data ends before the structure it announces.
+    #[error("truncated: {what} needs {needed} bytes, only {available} available")]
+    Truncated {
+        /// Which structure was being read.
+        what: &'static str,
+        /// Bytes required.
+        needed: u64,
+        /// Bytes present.
+        available: u64,
+    },
+    /// The header checksum does not match: the header is damaged.
+    #[error("header checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")]
+    HeaderChecksum {
+        /// CRC-32 stored in the file.
+        stored: u32,
+        /// CRC-32 of the bytes read.
+        computed: u32,
+    },
+    /// A header field holds a value the format does not allow.
+    #[error("invalid header field {field}: {detail}")]
+    InvalidField {
+        /// Field name as in docs/FORMAT.md.
+        field: &'static str,
+        /// What was found and what was expected.
+        detail: String,
+    },
+    /// The tile index points outside the file or is not contiguous.
+    #[error("tile {tile}: index entry (offset {offset}, length {length}) is outside the tile data (expected offset {expected_offset}, data area {data_len} bytes)")]
+    TileOutOfBounds {
+        /// Tile number in raster order.
+        tile: u32,
+        /// Offset stored in the index.
+        offset: u64,
+        /// Length stored in the index.
+        length: u32,
+        /// Where the tile must start.
+        expected_offset: u64,
+        /// Size of the tile data area.
+        data_len: u64,
+    },
+    /// Bytes follow the last tile.
+    #[error("{0} unexpected bytes after the last tile")]
+    TrailingData(u64),
+    /// A tile stream's CRC-32 does not match: the tile is damaged.
+    #[error("tile {tile}: checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")]
+    TileChecksum {
+        /// Tile number in raster order.
+        tile: u32,
+        /// CRC-32 stored in the index.
+        stored: u32,
+        /// CRC-32 of the tile bytes.
+        computed: u32,
+    },
+    /// A tile stream decoded inconsistently (wrong length or final coder state).
+    #[error("tile {tile}: corrupt entropy-coded stream ({detail})")]
+    CorruptTile {
+        /// Tile number in raster order.
+        tile: u32,
+        /// What went wrong.
+        detail: &'static str,
+    },
+}
+
+/// A configured limit was exceeded (see [`crate::Limits`]).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LimitError {
+    /// Width or height above the limit.
+    #[error("image is {width}x{height}, above the limit of {max} pixels per side")]
+    Dimension {
+        /// Image width.
+        width: u32,
+        /// Image height.
+        height: u32,
+        /// The limit.
+        max: u32,
+    },
+    /// Too many pixels.
+    #[error("image has {pixels} pixels, above the limit of {max}")]
+    Pixels {
+        /// Pixel count.
+        pixels: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// Metadata chunks too large.
+    #[error("metadata of {bytes} bytes is above the limit of {max}")]
+    Metadata {
+        /// Metadata bytes.
+        bytes: u64,
+        /// The limit.
+        max: u64,
+    },
+}
+
+/// Model files and model lookup.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// The stream was coded with a model this decoder does not have.
+    #[error("the stream needs model {hash} ({role}), which is neither built in nor supplied; pass it with --model / DecodeOptions::models")]
+    UnknownModel {
+        /// Hex SHA-256 of the model file.
+        hash: String,
+        /// "colour" or "alpha".
+        role: &'static str,
+    },
+    /// The model file is not valid safetensors or lacks a tensor.
+    #[error("invalid model file: {0}")]
+    Invalid(String),
+    /// The model does not fit the image (e.g. channel count).
+    #[error("model {name} has {model} channel(s), the image needs {needed}")]
+    ChannelMismatch {
+        /// Model name.
+        name: String,
+        /// Channels of the model.
+        model: u32,
+        /// Channels required.
+        needed: u32,
+    },
+}

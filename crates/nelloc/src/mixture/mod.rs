@@ -1,0 +1,324 @@
+//! The integer discretized-logistic mixture: network outputs to quantized CDFs.
+//!
+//! Everything here is integer arithmetic on the lookup tables of [`tables`]; the exact
+//! semantics are those of docs/FORMAT.md ("Mixture head"), which this file implements
+//! as the reference.
+
+#[allow(clippy::all)]
+mod tables;
+
+pub(crate) use tables::TABLES_SHA256;
+use tables::{EXP_NEG, INV_SCALE, SIGMOID, TANH};
+
+/// CDF precision in bits: symbol frequencies sum to 2^PRECISION.
+pub(crate) const PRECISION: u32 = 24;
+/// Largest mixture count a model may have.
+pub(crate) const MAX_K: usize = 32;
+/// Largest channel count a model may have.
+pub(crate) const MAX_C: usize = 3;
+
+const TOTAL: u32 = 1 << PRECISION;
+const SIG_ONE: u64 = 1 << 20;
+// Clamps applied to the raw head outputs (Q8, i.e. value * 256).
+const LOGIT_MIN: i32 = -32 * 256;
+const LOGIT_MAX: i32 = 32 * 256;
+const MEAN_MIN: i32 = -256 * 256;
+const MEAN_MAX: i32 = 512 * 256;
+const LNS_MIN: i32 = -3 * 256;
+const LNS_MAX: i32 = 6 * 256;
+const COEF_MAX: i32 = 8 * 256;
+/// Posterior weights are renormalised to at most this many bits.
+const WEIGHT_BITS: u32 = 17;
+
+/// Number of head outputs for `k` components and `c` channels.
+pub(crate) fn head_len(k: usize, c: usize) -> usize {
+    k * (1 + 2 * c + c * (c - 1) / 2)
+}
+
+/// The per-pixel mixture decoded from the network's Q8 outputs.
+#[derive(Clone)]
+pub(crate) struct PixelDist {
+    k: usize,
+    c: usize,
+    /// Prior component weights (EXP_NEG of logit distance to the maximum).
+    prior: [u32; MAX_K],
+    /// Uncoupled means, Q8 pixels.
+    mean: [[i32; MAX_K]; MAX_C],
+    /// 1/scale, Q16.
+    inv_scale: [[u32; MAX_K]; MAX_C],
+    /// Coupling coefficients tanh(raw), Q14, pair index c*(c-1)/2 + c'.
+    coef: [[i32; MAX_K]; MAX_C],
+}
+
+impl PixelDist {
+    /// Decodes the head layout `[logits | means | ln-scales | coefficients]`.
+    pub(crate) fn new(out: &[i32], k: usize, c: usize) -> Self {
+        debug_assert_eq!(out.len(), head_len(k, c));
+        let mut d = PixelDist {
+            k,
+            c,
+            prior: [0; MAX_K],
+            mean: [[0; MAX_K]; MAX_C],
+            inv_scale: [[0; MAX_K]; MAX_C],
+            coef: [[0; MAX_K]; MAX_C],
+        };
+        let logits = &out[..k];
+        let max = logits
+            .iter()
+            .map(|&l| l.clamp(LOGIT_MIN, LOGIT_MAX))
+            .max()
+            .unwrap_or(0);
+        for (p, &l) in d.prior.iter_mut().zip(logits) {
+            let dist = (max - l.clamp(LOGIT_MIN, LOGIT_MAX)).min(4096);
+            *p = EXP_NEG[dist as usize];
+        }
+        for ch in 0..c {
+            let means = &out[k + ch * k..k + (ch + 1) * k];
+            let lns = &out[k + (c + ch) * k..k + (c + ch + 1) * k];
+            for i in 0..k {
+                d.mean[ch][i] = means[i].clamp(MEAN_MIN, MEAN_MAX);
+                d.inv_scale[ch][i] = INV_SCALE[(lns[i].clamp(LNS_MIN, LNS_MAX) - LNS_MIN) as usize];
+            }
+        }
+        for pair in 0..c * (c - 1) / 2 {
+            let raw = &out[k + 2 * c * k + pair * k..k + 2 * c * k + (pair + 1) * k];
+            for i in 0..k {
+                d.coef[pair][i] = TANH[(raw[i].clamp(-COEF_MAX, COEF_MAX) + COEF_MAX) as usize];
+            }
+        }
+        d
+    }
+
+    /// Distribution of channel `ch` given the already-coded channels `prev[..ch]` and
+    /// the current component weights.
+    pub(crate) fn channel(&self, ch: usize, prev: &[u8], weights: &[u32; MAX_K]) -> ChannelDist {
+        let mut means = [0i32; MAX_K];
+        for (i, m) in means.iter_mut().enumerate().take(self.k) {
+            let mut shift: i64 = 0;
+            for (cp, &x) in prev.iter().enumerate().take(ch) {
+                let pair = ch * (ch - 1) / 2 + cp;
+                shift += i64::from(self.coef[pair][i]) * (2 * i64::from(x) - 255);
+            }
+            // a * (x - 127.5) in Q8 = a_Q14 * (2x - 255) / 2^7, rounded half up.
+            let coupled = i64::from(self.mean[ch][i]) + ((shift + 64) >> 7);
+            *m = coupled.clamp(i64::from(MEAN_MIN), i64::from(MEAN_MAX)) as i32;
+        }
+        ChannelDist::new(self.k, *weights, means, self.inv_scale[ch])
+    }
+
+    /// Prior component weights.
+    pub(crate) fn prior(&self) -> [u32; MAX_K] {
+        self.prior
+    }
+
+    /// Channel count.
+    pub(crate) fn channels(&self) -> usize {
+        self.c
+    }
+
+    /// Visits the coding interval `(left, freq)` of each channel of `pixel`, in order.
+    pub(crate) fn for_each_interval(&self, pixel: &[u8], mut sink: impl FnMut(u32, u32)) {
+        let mut w = self.prior;
+        for ch in 0..self.c {
+            let dist = self.channel(ch, pixel, &w);
+            let x = pixel[ch];
+            let (left, freq) = dist.interval(x);
+            sink(left, freq);
+            if ch + 1 < self.c {
+                w = dist.posterior(x);
+            }
+        }
+    }
+
+    /// Decodes the channels of one pixel, asking `decode_one` for each symbol.
+    pub(crate) fn decode_pixel<E>(
+        &self,
+        out: &mut [u8],
+        mut decode_one: impl FnMut(&ChannelDist) -> Result<u8, E>,
+    ) -> Result<(), E> {
+        let mut w = self.prior;
+        for ch in 0..self.c {
+            let dist = self.channel(ch, out, &w);
+            let x = decode_one(&dist)?;
+            out[ch] = x;
+            if ch + 1 < self.c {
+                w = dist.posterior(x);
+            }
+        }
+        Ok(())
+    }
+
+    /// Exact code length of `pixel` in bits under this quantized distribution
+    /// (diagnostics; the coder adds only the ANS overhead to this).
+    pub(crate) fn code_length_bits(&self, pixel: &[u8]) -> f64 {
+        let mut bits = 0.0;
+        self.for_each_interval(pixel, |_, f| {
+            bits += f64::from(PRECISION) - f64::from(f).log2();
+        });
+        bits
+    }
+}
+
+/// One channel's quantized distribution over 0..=255.
+pub(crate) struct ChannelDist {
+    k: usize,
+    weights: [u32; MAX_K],
+    means: [i32; MAX_K],
+    inv_scale: [u32; MAX_K],
+    /// floor(((2^P - 256) << 32) / sum_k(w_k * 2^20)).
+    recip: u64,
+}
+
+impl ChannelDist {
+    fn new(k: usize, weights: [u32; MAX_K], means: [i32; MAX_K], inv_scale: [u32; MAX_K]) -> Self {
+        let total: u64 = weights[..k].iter().map(|&w| u64::from(w) * SIG_ONE).sum();
+        let recip = (u64::from(TOTAL - 256) << 32) / total;
+        ChannelDist {
+            k,
+            weights,
+            means,
+            inv_scale,
+            recip,
+        }
+    }
+
+    /// Component `i`'s CDF at the lower edge of bin `x` (0..=256), Q20.
+    #[inline]
+    fn sig(&self, i: usize, x: u32) -> u64 {
+        match x {
+            0 => 0,
+            256.. => SIG_ONE,
+            _ => {
+                let d = 256 * i64::from(x) - 128 - i64::from(self.means[i]);
+                let z = (d * i64::from(self.inv_scale[i]) + (1 << 15)) >> 16;
+                u64::from(SIGMOID[(z.clamp(-4096, 4096) + 4096) as usize])
+            }
+        }
+    }
+
+    /// The quantized cumulative frequency F(x) for x in 0..=256.
+    #[inline]
+    pub(crate) fn cumulative(&self, x: u32) -> u32 {
+        if x >= 256 {
+            return TOTAL;
+        }
+        let c: u64 = (0..self.k)
+            .map(|i| u64::from(self.weights[i]) * self.sig(i, x))
+            .sum();
+        ((c * self.recip) >> 32) as u32 + x
+    }
+
+    /// `(left, frequency)` of symbol `x`.
+    pub(crate) fn interval(&self, x: u8) -> (u32, u32) {
+        let lo = self.cumulative(u32::from(x));
+        let hi = self.cumulative(u32::from(x) + 1);
+        (lo, hi - lo)
+    }
+
+    /// The symbol whose interval contains `quantile` (< 2^P), with its interval.
+    pub(crate) fn search(&self, quantile: u32) -> (u8, u32, u32) {
+        let (mut lo, mut hi) = (0u32, 256u32);
+        let (mut f_lo, mut f_hi) = (0u32, TOTAL);
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            let f = self.cumulative(mid);
+            if f <= quantile {
+                lo = mid;
+                f_lo = f;
+            } else {
+                hi = mid;
+                f_hi = f;
+            }
+        }
+        (lo as u8, f_lo, f_hi - f_lo)
+    }
+
+    /// Component weights given that this channel took value `x`:
+    /// w_k * max(mass_k(x), 1), renormalised to at most [`WEIGHT_BITS`] bits, floored at 1.
+    pub(crate) fn posterior(&self, x: u8) -> [u32; MAX_K] {
+        let mut prod = [0u64; MAX_K];
+        let x = u32::from(x);
+        for (i, p) in prod.iter_mut().enumerate().take(self.k) {
+            let mass = (self.sig(i, x + 1) - self.sig(i, x)).max(1);
+            *p = u64::from(self.weights[i]) * mass;
+        }
+        let max = prod[..self.k].iter().copied().max().unwrap_or(1);
+        let shift = (64 - max.leading_zeros()).saturating_sub(WEIGHT_BITS);
+        let mut w = [0u32; MAX_K];
+        for i in 0..self.k {
+            w[i] = ((prod[i] >> shift) as u32).max(1);
+        }
+        w
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dist(k: usize, seed: u64) -> ChannelDist {
+        let mut s = seed;
+        let mut next = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 33) as u32
+        };
+        let mut w = [0; MAX_K];
+        let mut m = [0; MAX_K];
+        let mut inv = [0; MAX_K];
+        for i in 0..k {
+            w[i] = 1 + next() % 65536;
+            m[i] = (next() % (768 * 256)) as i32 - 256 * 256;
+            inv[i] = INV_SCALE[(next() % 2305) as usize];
+        }
+        ChannelDist::new(k, w, m, inv)
+    }
+
+    #[test]
+    fn cdf_is_strictly_increasing_and_complete() {
+        for seed in 0..200 {
+            let d = dist(1 + (seed as usize % 10), seed);
+            assert_eq!(d.cumulative(0), 0);
+            assert_eq!(d.cumulative(256), TOTAL);
+            for x in 0..256 {
+                assert!(d.cumulative(x + 1) > d.cumulative(x), "seed {seed} x {x}");
+            }
+        }
+    }
+
+    #[test]
+    fn search_inverts_interval() {
+        for seed in 0..50 {
+            let d = dist(10, seed);
+            for x in 0..=255u8 {
+                let (left, freq) = d.interval(x);
+                for q in [left, left + freq / 2, left + freq - 1] {
+                    assert_eq!(d.search(q), (x, left, freq));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn posterior_never_underflows() {
+        let d = dist(10, 7);
+        for x in 0..=255u8 {
+            let w = d.posterior(x);
+            assert!(w[..10].iter().all(|&v| v >= 1));
+            assert!(w[..10].iter().any(|&v| v >= 1 << (WEIGHT_BITS - 1)));
+        }
+    }
+
+    #[test]
+    fn tables_are_the_normative_ones() {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for v in SIGMOID.iter().chain(&EXP_NEG).chain(&INV_SCALE) {
+            h.update(v.to_le_bytes());
+        }
+        for v in TANH.iter() {
+            h.update(v.to_le_bytes());
+        }
+        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, TABLES_SHA256);
+    }
+}

@@ -1,0 +1,54 @@
+//! Models compiled into the library. A released built-in model is never removed: old
+//! streams name it by hash and must keep decoding.
+
+use std::sync::{Arc, OnceLock};
+
+use super::Model;
+
+/// (name, file bytes) of every built-in model, oldest first. Append only.
+static FILES: &[(&str, &[u8])] = &[
+    ("default", include_bytes!("../../models/default-v1.safetensors")),
+    ("gray", include_bytes!("../../models/gray-v1.safetensors")),
+];
+
+/// All built-in models, parsed once. (A file that fails to parse would be a build
+/// defect; the `builtin_models_load` test guards against it, so it is skipped, not a panic.)
+pub fn builtin() -> &'static [Arc<Model>] {
+    &parsed().1
+}
+
+fn parsed() -> &'static (Vec<&'static str>, Vec<Arc<Model>>) {
+    static MODELS: OnceLock<(Vec<&'static str>, Vec<Arc<Model>>)> = OnceLock::new();
+    MODELS.get_or_init(|| {
+        FILES
+            .iter()
+            .filter_map(|(name, bytes)| Some((*name, Arc::new(Model::from_bytes(bytes).ok()?))))
+            .unzip()
+    })
+}
+
+/// The built-in model of this name (the newest one if several share it).
+pub fn builtin_by_name(name: &str) -> Option<Arc<Model>> {
+    let (names, models) = parsed();
+    names
+        .iter()
+        .zip(models)
+        .rev()
+        .find(|(n, _)| **n == name)
+        .map(|(_, m)| m.clone())
+}
+
+/// Number of model files compiled in (to check that all of them parse).
+pub fn builtin_file_count() -> usize {
+    FILES.len()
+}
+
+/// The model used by default for `channels` colour channels (1: "gray", 3: "default");
+/// alpha planes use the one-channel model.
+pub fn default_for_channels(channels: usize) -> Option<Arc<Model>> {
+    match channels {
+        1 => builtin_by_name("gray"),
+        3 => builtin_by_name("default"),
+        _ => None,
+    }
+}

@@ -1,0 +1,277 @@
+//! Model files: the integer network weights in `safetensors`, identified by SHA-256.
+
+mod builtin;
+mod synthetic;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use safetensors::{Dtype, SafeTensors};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::ModelError;
+use crate::mixture::{head_len, MAX_C, MAX_K};
+
+pub use builtin::{builtin, builtin_by_name, builtin_file_count, default_for_channels};
+pub use synthetic::synthetic;
+
+/// Hyper-parameters of a model, read from its file (`nelloc.arch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Arch {
+    /// Context horizon h: rows i-h..i-1 x columns j-h..j+h, and h pixels to the left.
+    pub horizon: u32,
+    /// Channels modelled jointly (1 or 3).
+    pub channels: u32,
+    /// Hidden width.
+    pub width: u32,
+    /// Residual blocks (0 for the paper's rs0).
+    pub res_blocks: u32,
+    /// Logistic mixture components K.
+    pub mixtures: u32,
+    /// Fractional bits of the head outputs (8 in format version 1).
+    pub output_frac_bits: u32,
+}
+
+impl Arch {
+    /// Number of context positions: h(2h+1) above plus h to the left.
+    pub fn context_positions(&self) -> usize {
+        let h = self.horizon as usize;
+        h * (2 * h + 1) + h
+    }
+
+    /// Network input length (context positions x channels).
+    pub fn input_len(&self) -> usize {
+        self.context_positions() * self.channels as usize
+    }
+
+    /// Head output count K(1 + 2C + C(C-1)/2).
+    pub fn output_len(&self) -> usize {
+        head_len(self.mixtures as usize, self.channels as usize)
+    }
+
+    /// Multiply-adds per pixel.
+    pub fn macs_per_pixel(&self) -> u64 {
+        let w = u64::from(self.width);
+        self.input_len() as u64 * w
+            + u64::from(self.res_blocks) * 3 * w * w
+            + w * w
+            + w * self.output_len() as u64
+    }
+
+    fn validate(&self) -> Result<(), ModelError> {
+        let bad = |what: String| Err(ModelError::Invalid(what));
+        if !(1..=7).contains(&self.horizon) {
+            return bad(format!("horizon {} (expected 1..=7)", self.horizon));
+        }
+        if self.channels != 1 && self.channels as usize != MAX_C {
+            return bad(format!("channels {} (expected 1 or 3)", self.channels));
+        }
+        if !(1..=1024).contains(&self.width) {
+            return bad(format!("width {} (expected 1..=1024)", self.width));
+        }
+        if self.res_blocks > 16 {
+            return bad(format!("res_blocks {} (expected 0..=16)", self.res_blocks));
+        }
+        if !(1..=MAX_K as u32).contains(&self.mixtures) {
+            return bad(format!("mixtures {} (expected 1..={MAX_K})", self.mixtures));
+        }
+        if self.output_frac_bits != 8 {
+            return bad(format!(
+                "output_frac_bits {} (format version 1 defines 8)",
+                self.output_frac_bits
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One integer layer: `y = rq(bias + W x)` with per-output multiplier and shift.
+#[derive(Debug, Clone)]
+pub(crate) struct Layer {
+    pub(crate) n_in: usize,
+    pub(crate) n_out: usize,
+    /// Row-major `[n_out][n_in]`, values in [-64, 63].
+    pub(crate) weight: Vec<i8>,
+    pub(crate) bias: Vec<i32>,
+    pub(crate) mult: Vec<i32>,
+    pub(crate) shift: Vec<i32>,
+}
+
+/// Bounds that make every accumulator provably fit in i32 and every product in i64.
+pub(crate) const WEIGHT_MIN: i8 = -64;
+pub(crate) const WEIGHT_MAX: i8 = 63;
+pub(crate) const BIAS_LIMIT: i32 = 1 << 24;
+
+/// A loaded, validated model.
+#[derive(Debug)]
+pub struct Model {
+    name: String,
+    hash: [u8; 32],
+    arch: Arch,
+    pub(crate) layers: Vec<Layer>,
+    metadata: BTreeMap<String, String>,
+    size: usize,
+}
+
+/// Layer names in evaluation order for an architecture.
+pub(crate) fn layer_names(arch: &Arch) -> Vec<String> {
+    let mut names = vec!["conv_in".to_string()];
+    for b in 0..arch.res_blocks {
+        for i in 0..3 {
+            names.push(format!("res{b}_{i}"));
+        }
+    }
+    names.push("hidden".into());
+    names.push("out".into());
+    names
+}
+
+fn layer_shape(arch: &Arch, index: usize, count: usize) -> (usize, usize) {
+    let w = arch.width as usize;
+    if index == 0 {
+        (arch.input_len(), w)
+    } else if index + 1 == count {
+        (w, arch.output_len())
+    } else {
+        (w, w)
+    }
+}
+
+impl Model {
+    /// Parses and validates a model file. The model's identity is the SHA-256 of `bytes`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
+        let invalid = |e: String| ModelError::Invalid(e);
+        let (_, header) =
+            SafeTensors::read_metadata(bytes).map_err(|e| invalid(format!("not safetensors: {e}")))?;
+        let metadata: BTreeMap<String, String> = header
+            .metadata()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        if metadata.get("nelloc.format").map(String::as_str) != Some("nelloc-model") {
+            return Err(invalid("metadata nelloc.format is not \"nelloc-model\"".into()));
+        }
+        if metadata.get("nelloc.version").map(String::as_str) != Some("1") {
+            return Err(invalid("metadata nelloc.version is not \"1\"".into()));
+        }
+        let arch: Arch = serde_json::from_str(
+            metadata
+                .get("nelloc.arch")
+                .ok_or_else(|| invalid("metadata nelloc.arch is missing".into()))?,
+        )
+        .map_err(|e| invalid(format!("nelloc.arch: {e}")))?;
+        arch.validate()?;
+        let name = metadata
+            .get("nelloc.name")
+            .cloned()
+            .unwrap_or_else(|| "unnamed".into());
+        let tensors =
+            SafeTensors::deserialize(bytes).map_err(|e| invalid(format!("not safetensors: {e}")))?;
+        let names = layer_names(&arch);
+        let mut layers = Vec::with_capacity(names.len());
+        for (index, lname) in names.iter().enumerate() {
+            let (n_in, n_out) = layer_shape(&arch, index, names.len());
+            let get = |suffix: &str, dtype: Dtype, shape: &[usize]| {
+                let tname = format!("{lname}.{suffix}");
+                let view = tensors
+                    .tensor(&tname)
+                    .map_err(|_| invalid(format!("tensor {tname} is missing")))?;
+                if view.dtype() != dtype || view.shape() != shape {
+                    return Err(invalid(format!(
+                        "tensor {tname} is {:?} {:?}, expected {dtype:?} {shape:?}",
+                        view.dtype(),
+                        view.shape()
+                    )));
+                }
+                Ok(view.data().to_vec())
+            };
+            let weight: Vec<i8> = get("weight", Dtype::I8, &[n_out, n_in])?
+                .into_iter()
+                .map(|b| b as i8)
+                .collect();
+            let i32s = |raw: Vec<u8>| -> Vec<i32> {
+                raw.chunks_exact(4)
+                    .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect()
+            };
+            let bias = i32s(get("bias", Dtype::I32, &[n_out])?);
+            let mult = i32s(get("mult", Dtype::I32, &[n_out])?);
+            let shift = i32s(get("shift", Dtype::I32, &[n_out])?);
+            if let Some(w) = weight.iter().find(|&&w| !(WEIGHT_MIN..=WEIGHT_MAX).contains(&w)) {
+                return Err(invalid(format!("{lname}.weight holds {w}, outside [-64, 63]")));
+            }
+            if let Some(b) = bias.iter().find(|b| b.unsigned_abs() > BIAS_LIMIT as u32) {
+                return Err(invalid(format!("{lname}.bias holds {b}, outside ±2^24")));
+            }
+            if let Some(m) = mult.iter().find(|&&m| m < 0) {
+                return Err(invalid(format!("{lname}.mult holds {m}, expected >= 0")));
+            }
+            if let Some(s) = shift.iter().find(|s| !(1..=62).contains(*s)) {
+                return Err(invalid(format!("{lname}.shift holds {s}, expected 1..=62")));
+            }
+            layers.push(Layer {
+                n_in,
+                n_out,
+                weight,
+                bias,
+                mult,
+                shift,
+            });
+        }
+        Ok(Model {
+            name,
+            hash: Sha256::digest(bytes).into(),
+            arch,
+            layers,
+            metadata,
+            size: bytes.len(),
+        })
+    }
+
+    /// Reads a model file from disk.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, crate::Error> {
+        let bytes = std::fs::read(path)?;
+        Ok(Self::from_bytes(&bytes)?)
+    }
+
+    /// Name from the metadata (`nelloc.name`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// SHA-256 of the model file: its identity in `.nlc` headers.
+    pub fn hash(&self) -> &[u8; 32] {
+        &self.hash
+    }
+    /// The hash as lowercase hex.
+    pub fn hash_hex(&self) -> String {
+        hex(&self.hash)
+    }
+    /// Hyper-parameters.
+    pub fn arch(&self) -> &Arch {
+        &self.arch
+    }
+    /// All `nelloc.*` metadata of the file.
+    pub fn metadata(&self) -> &BTreeMap<String, String> {
+        &self.metadata
+    }
+    /// Size of the model file in bytes.
+    pub fn file_size(&self) -> usize {
+        self.size
+    }
+    /// Number of parameters (weights and biases).
+    pub fn parameters(&self) -> usize {
+        self.layers.iter().map(|l| l.weight.len() + l.n_out).sum()
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Finds a model by hash among the supplied ones, then the built-in ones.
+pub(crate) fn find(hash: &[u8; 32], extra: &[Arc<Model>]) -> Option<Arc<Model>> {
+    let hit = |models: &[Arc<Model>]| models.iter().find(|m| m.hash() == hash).cloned();
+    hit(extra).or_else(|| hit(builtin()))
+}

@@ -1,0 +1,50 @@
+//! Encoder and decoder options. Every field documents its default.
+
+use std::sync::Arc;
+
+use crate::limits::Limits;
+use crate::model::Model;
+
+/// Default tile edge in pixels (see docs/ARCHITECTURE.md for the measurement behind it).
+pub const DEFAULT_TILE_SIZE: u32 = 256;
+
+/// Options for [`crate::encode`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EncodeOptions {
+    /// Worker threads; 0 uses rayon's global pool (all cores). Default: 0.
+    /// The output does not depend on it.
+    pub threads: usize,
+    /// Tile width and height in pixels; tiles are independent streams (parallel and
+    /// random-access decoding) at a small cost in compression. Default: [`DEFAULT_TILE_SIZE`].
+    pub tile_size: u32,
+    /// Model for the colour channels; `None` picks the built-in model for the image's
+    /// channel count ("default" for RGB, "gray" for grey). Default: `None`.
+    pub model: Option<Arc<Model>>,
+    /// One-channel model for a non-constant alpha plane; `None` uses the built-in "gray".
+    /// Default: `None`.
+    pub alpha_model: Option<Arc<Model>>,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        EncodeOptions {
+            threads: 0,
+            tile_size: DEFAULT_TILE_SIZE,
+            model: None,
+            alpha_model: None,
+        }
+    }
+}
+
+/// Options for [`crate::decode`] and [`crate::info`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct DecodeOptions {
+    /// Worker threads; 0 uses rayon's global pool. Default: 0. The output does not depend on it.
+    pub threads: usize,
+    /// Models to look up by hash before the built-in ones. Default: empty.
+    pub models: Vec<Arc<Model>>,
+    /// Resource limits checked before allocating. Default: [`Limits::default`].
+    pub limits: Limits,
+}

@@ -1,0 +1,144 @@
+//! Shared test helpers: frozen models, synthetic images and fixture paths.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use nelloc::model::{synthetic, Arch};
+use nelloc::{ColorType, DecodeOptions, EncodeOptions, Image, Model};
+
+/// Repository root (two levels above this crate).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn fixtures() -> PathBuf {
+    repo().join("fixtures")
+}
+
+fn load(name: &str) -> Arc<Model> {
+    let path = fixtures().join("models").join(name);
+    Arc::new(Model::from_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+/// The frozen RGB test model (never replaced: golden files depend on it).
+pub fn test_rgb() -> Arc<Model> {
+    static M: OnceLock<Arc<Model>> = OnceLock::new();
+    M.get_or_init(|| load("test-rgb.safetensors")).clone()
+}
+
+/// The frozen one-channel test model.
+pub fn test_gray() -> Arc<Model> {
+    static M: OnceLock<Arc<Model>> = OnceLock::new();
+    M.get_or_init(|| load("test-gray.safetensors")).clone()
+}
+
+/// A small pseudo-random model (exercises the engine, not the predictions).
+pub fn tiny(channels: u32, res_blocks: u32, seed: u64) -> Arc<Model> {
+    let arch = Arch {
+        horizon: 3,
+        channels,
+        width: 16,
+        res_blocks,
+        mixtures: 10,
+        output_frac_bits: 8,
+    };
+    Arc::new(Model::from_bytes(&synthetic(arch, seed, "tiny")).expect("synthetic model"))
+}
+
+pub fn encode_opts(model: Arc<Model>, alpha: Arc<Model>, tile: u32) -> EncodeOptions {
+    let mut o = EncodeOptions::default();
+    o.model = Some(model);
+    o.alpha_model = Some(alpha);
+    o.tile_size = tile;
+    o
+}
+
+pub fn decode_opts(models: &[Arc<Model>]) -> DecodeOptions {
+    let mut o = DecodeOptions::default();
+    o.models = models.to_vec();
+    o
+}
+
+/// Deterministic xorshift noise.
+pub struct Rng(u64);
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn byte(&mut self) -> u8 {
+        (self.next() >> 24) as u8
+    }
+}
+
+/// A named synthetic image.
+pub struct Case {
+    pub name: String,
+    pub image: Image,
+}
+
+fn make(name: &str, w: u32, h: u32, color: ColorType, f: impl Fn(u32, u32, usize) -> u8) -> Case {
+    let ch = color.channels();
+    let mut px = Vec::with_capacity((w * h) as usize * ch);
+    for y in 0..h {
+        for x in 0..w {
+            for c in 0..ch {
+                px.push(f(x, y, c));
+            }
+        }
+    }
+    Case {
+        name: name.to_string(),
+        image: Image::new(w, h, color, px).expect("valid synthetic image"),
+    }
+}
+
+/// The synthetic edge cases every build must round-trip bit-exactly.
+pub fn synthetic_cases() -> Vec<Case> {
+    let noise = |seed: u64, w: u32, h: u32, color: ColorType| {
+        let mut r = Rng::new(seed);
+        let px: Vec<u8> = (0..(w * h) as usize * color.channels()).map(|_| r.byte()).collect();
+        Image::new(w, h, color, px).expect("noise")
+    };
+    let mut cases = vec![
+        make("1x1-rgb", 1, 1, ColorType::Rgb8, |_, _, c| [200, 10, 77][c]),
+        make("1x1-gray", 1, 1, ColorType::Gray8, |_, _, _| 0),
+        make("1x17-rgb", 1, 17, ColorType::Rgb8, |_, y, c| (y * 15 + c as u32 * 40) as u8),
+        make("23x1-rgb", 23, 1, ColorType::Rgb8, |x, _, c| (x * 11 + c as u32) as u8),
+        make("odd-37x29-rgb", 37, 29, ColorType::Rgb8, |x, y, c| ((x * x + y * 3) as u8).wrapping_add(c as u8 * 60)),
+        make("flat-black-20x12", 20, 12, ColorType::Rgb8, |_, _, _| 0),
+        make("flat-white-20x12", 20, 12, ColorType::Rgb8, |_, _, _| 255),
+        make("flat-mid-16x16", 16, 16, ColorType::Rgb8, |_, _, c| [128, 64, 192][c]),
+        make("gradient-64x16", 64, 16, ColorType::Rgb8, |x, y, c| (x * 4 + y * (c as u32 + 1)) as u8),
+        make("gray-gradient-40x30", 40, 30, ColorType::Gray8, |x, y, _| (x * 3 + y * 2) as u8),
+        make("rgba-const-alpha-19x13", 19, 13, ColorType::Rgba8, |x, y, c| if c == 3 { 255 } else { (x * 7 + y * 5 + c as u32 * 30) as u8 }),
+        make("rgba-zero-alpha-9x9", 9, 9, ColorType::Rgba8, |x, _, c| if c == 3 { 0 } else { x as u8 }),
+        make("rgba-varying-alpha-21x14", 21, 14, ColorType::Rgba8, |x, y, c| if c == 3 { ((x + y) * 12) as u8 } else { (x * 9 + c as u32 * 50) as u8 }),
+        make("graya-varying-15x11", 15, 11, ColorType::GrayA8, |x, y, c| if c == 1 { (x * y) as u8 } else { (x * 16) as u8 }),
+        make("graya-const-8x5", 8, 5, ColorType::GrayA8, |x, _, c| if c == 1 { 17 } else { x as u8 }),
+        make("extremes-checker-16x12", 16, 12, ColorType::Rgb8, |x, y, _| if (x + y) % 2 == 0 { 0 } else { 255 }),
+    ];
+    cases.push(Case { name: "noise-rgb-24x24".into(), image: noise(1, 24, 24, ColorType::Rgb8) });
+    cases.push(Case { name: "noise-gray-33x7".into(), image: noise(2, 33, 7, ColorType::Gray8) });
+    cases.push(Case { name: "noise-rgba-12x10".into(), image: noise(3, 12, 10, ColorType::Rgba8) });
+    cases
+}
+
+/// Loads a PNG fixture as an nelloc image.
+pub fn load_png(path: &std::path::Path) -> Image {
+    let img = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (w, h) = (img.width(), img.height());
+    match img {
+        image::DynamicImage::ImageLuma8(b) => Image::new(w, h, ColorType::Gray8, b.into_raw()),
+        image::DynamicImage::ImageLumaA8(b) => Image::new(w, h, ColorType::GrayA8, b.into_raw()),
+        image::DynamicImage::ImageRgba8(b) => Image::new(w, h, ColorType::Rgba8, b.into_raw()),
+        other => Image::new(w, h, ColorType::Rgb8, other.to_rgb8().into_raw()),
+    }
+    .expect("fixture image")
+}
