@@ -52,6 +52,37 @@ impl Info {
     }
 }
 
+/// Figures from an encode, for diagnostics and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
+pub struct EncodeStats {
+    /// Information content of all symbols under the quantized model: the sum of
+    /// -log2(freq / 2^24). The tile streams exceed it only by the ANS overhead.
+    pub model_bits: f64,
+    /// Bytes of all tile streams (file size minus header).
+    pub stream_bytes: u64,
+    /// Number of coded symbols.
+    pub symbols: u64,
+}
+
+struct Tracker<'a> {
+    progress: Option<&'a crate::options::Progress>,
+    done: std::sync::atomic::AtomicU64,
+    total: u64,
+}
+
+impl Tracker<'_> {
+    fn tile_done(&self, pixels: usize) {
+        if let Some(p) = self.progress {
+            let done = self
+                .done
+                .fetch_add(pixels as u64, std::sync::atomic::Ordering::Relaxed)
+                + pixels as u64;
+            (p.0)(done, self.total);
+        }
+    }
+}
+
 fn run_in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> Result<T> {
     if threads == 0 {
         return Ok(f());
@@ -127,8 +158,18 @@ fn copy_tile(image: &ImageRef<'_>, r: &TileRect) -> Vec<u8> {
 
 /// Encodes an image into a complete `.nlc` file.
 pub fn encode(image: ImageRef<'_>, options: &EncodeOptions) -> Result<Vec<u8>> {
+    encode_with_stats(image, options).map(|(bytes, _)| bytes)
+}
+
+/// Like [`encode`], also returning [`EncodeStats`].
+pub fn encode_with_stats(
+    image: ImageRef<'_>,
+    options: &EncodeOptions,
+) -> Result<(Vec<u8>, EncodeStats)> {
     if options.tile_size == 0 {
-        return Err(Error::InvalidArgument("tile_size must be at least 1".into()));
+        return Err(Error::InvalidArgument(
+            "tile_size must be at least 1".into(),
+        ));
     }
     let color = image.color();
     let cc = color.color_channels();
@@ -160,17 +201,29 @@ pub fn encode(image: ImageRef<'_>, options: &EncodeOptions) -> Result<Vec<u8>> {
         _ => None,
     };
     let metadata = image.metadata().cloned().unwrap_or_default();
-    for chunk in [&metadata.icc, &metadata.exif, &metadata.xmp].into_iter().flatten() {
+    for chunk in [&metadata.icc, &metadata.exif, &metadata.xmp]
+        .into_iter()
+        .flatten()
+    {
         if chunk.len() > u32::MAX as usize {
-            return Err(Error::InvalidArgument("a metadata chunk exceeds 4 GiB".into()));
+            return Err(Error::InvalidArgument(
+                "a metadata chunk exceeds 4 GiB".into(),
+            ));
         }
     }
     let ts = options.tile_size;
     let rects = tiles(image.width(), image.height(), ts, ts);
     if rects.len() > u32::MAX as usize {
-        return Err(Error::InvalidArgument("too many tiles; use a larger tile size".into()));
+        return Err(Error::InvalidArgument(
+            "too many tiles; use a larger tile size".into(),
+        ));
     }
-    let streams: Vec<Vec<u8>> = run_in_pool(options.threads, || {
+    let tracker = Tracker {
+        progress: options.progress.as_ref(),
+        done: 0.into(),
+        total: u64::from(image.width()) * u64::from(image.height()),
+    };
+    let coded: Vec<(Vec<u8>, f64, u64)> = run_in_pool(options.threads, || {
         rects
             .par_iter()
             .map(|r| {
@@ -186,10 +239,22 @@ pub fn encode(image: ImageRef<'_>, options: &EncodeOptions) -> Result<Vec<u8>> {
                 if let Some(am) = &alpha_model {
                     plane_intervals(am, &tile, cc, &mut intervals);
                 }
-                encode_intervals(&intervals)
+                let bits: f64 = intervals
+                    .iter()
+                    .map(|&(_, f)| f64::from(crate::mixture::PRECISION) - f64::from(f).log2())
+                    .sum();
+                let stream = encode_intervals(&intervals);
+                tracker.tile_done(r.w * r.h);
+                (stream, bits, intervals.len() as u64)
             })
             .collect()
     })?;
+    let stats = EncodeStats {
+        model_bits: coded.iter().map(|c| c.1).sum(),
+        stream_bytes: coded.iter().map(|c| c.0.len() as u64).sum(),
+        symbols: coded.iter().map(|c| c.2).sum(),
+    };
+    let streams: Vec<Vec<u8>> = coded.into_iter().map(|c| c.0).collect();
     let header = Header {
         color,
         width: image.width(),
@@ -209,7 +274,7 @@ pub fn encode(image: ImageRef<'_>, options: &EncodeOptions) -> Result<Vec<u8>> {
             })
             .collect(),
     };
-    Ok(container::write(&header, &streams))
+    Ok((container::write(&header, &streams), stats))
 }
 
 /// Decodes one plane group of a tile in wavefront order.
@@ -270,8 +335,18 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
         _ => None,
     };
     let stride = color.channels();
-    let rects = tiles(header.width, header.height, header.tile_width, header.tile_height);
-    let decoded: Vec<Result<Vec<u8>>> = run_in_pool(options.threads, || {
+    let rects = tiles(
+        header.width,
+        header.height,
+        header.tile_width,
+        header.tile_height,
+    );
+    let tracker = Tracker {
+        progress: options.progress.as_ref(),
+        done: 0.into(),
+        total: u64::from(header.width) * u64::from(header.height),
+    };
+    let decoded: Vec<Vec<u8>> = run_in_pool(options.threads, || {
         rects
             .par_iter()
             .zip(&header.tiles)
@@ -292,7 +367,9 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
                         tile: t as u32,
                         detail: match e {
                             StreamError::TrailingZeroWord => "stream ends with a zero word",
-                            StreamError::NotExhausted => "final coder state is not the initial state",
+                            StreamError::NotExhausted => {
+                                "final coder state is not the initial state"
+                            }
                         },
                     }
                     .into()
@@ -310,14 +387,14 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
                     AlphaMode::None => {}
                 }
                 dec.finish().map_err(corrupt)?;
+                tracker.tile_done(r.w * r.h);
                 Ok(buf)
             })
-            .collect()
-    })?;
+            .collect::<Result<Vec<_>>>()
+    })??;
     let row_bytes = header.width as usize * stride;
     let mut pixels = vec![0u8; row_bytes * header.height as usize];
     for (r, tile) in rects.iter().zip(decoded) {
-        let tile = tile?;
         for y in 0..r.h {
             pixels[(r.y + y) * row_bytes + r.x * stride..][..r.w * stride]
                 .copy_from_slice(&tile[y * r.w * stride..][..r.w * stride]);

@@ -23,7 +23,10 @@ impl EntropyModel<P> for Interval {
 }
 
 impl EncoderModel<P> for Interval {
-    fn left_cumulative_and_probability(&self, _: impl std::borrow::Borrow<()>) -> Option<(u32, NonZeroU32)> {
+    fn left_cumulative_and_probability(
+        &self,
+        _: impl std::borrow::Borrow<()>,
+    ) -> Option<(u32, NonZeroU32)> {
         Some((self.0, self.1))
     }
 }

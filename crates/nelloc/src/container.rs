@@ -73,7 +73,12 @@ pub(crate) fn write(header: &Header, streams: &[Vec<u8>]) -> Vec<u8> {
     };
     out.push(mode);
     out.push(value);
-    for v in [header.width, header.height, header.tile_width, header.tile_height] {
+    for v in [
+        header.width,
+        header.height,
+        header.tile_width,
+        header.tile_height,
+    ] {
         out.extend_from_slice(&v.to_le_bytes());
     }
     out.extend_from_slice(&header.color_model);
@@ -146,16 +151,16 @@ pub(crate) fn check_magic(data: &[u8]) -> Result<(), FormatError> {
     if data.len() >= MAGIC.len() && data[..MAGIC.len()] == MAGIC {
         return Ok(());
     }
-    // "NLC" present but the surrounding bytes changed: a damaged transfer, not another format.
-    if data.len() >= 4 && &data[1..4] == b"NLC" && (data[0] & 0x7F) == (MAGIC[0] & 0x7F) {
-        return Err(FormatError::MangledMagic);
-    }
     if data.len() < MAGIC.len() && MAGIC.starts_with(data) {
         return Err(FormatError::Truncated {
             what: "signature",
             needed: MAGIC.len() as u64,
             available: data.len() as u64,
         });
+    }
+    // "NLC" present but the surrounding bytes changed: a damaged transfer, not another format.
+    if data.len() >= 4 && &data[1..4] == b"NLC" && (data[0] & 0x7F) == (MAGIC[0] & 0x7F) {
+        return Err(FormatError::MangledMagic);
     }
     Err(FormatError::BadMagic)
 }
@@ -186,7 +191,10 @@ pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a 
 
     // Structure first (bounded by the input length), then the checksum, then meaning.
     if n_chunks > MAX_CHUNKS {
-        return Err(invalid("chunk_count", format!("{n_chunks} (at most {MAX_CHUNKS})")));
+        return Err(invalid(
+            "chunk_count",
+            format!("{n_chunks} (at most {MAX_CHUNKS})"),
+        ));
     }
     let mut chunks = Vec::new();
     for _ in 0..n_chunks {
@@ -211,7 +219,10 @@ pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a 
         )
     })?;
     if width == 0 || height == 0 {
-        return Err(invalid("width/height", format!("{width}x{height} (must be at least 1x1)")));
+        return Err(invalid(
+            "width/height",
+            format!("{width}x{height} (must be at least 1x1)"),
+        ));
     }
     limits.check_dimensions(width, height)?;
     if tile_width == 0 || tile_height == 0 {
@@ -232,7 +243,10 @@ pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a 
         }
     };
     if alpha != AlphaMode::Coded && alpha_model != [0; 32] {
-        return Err(invalid("alpha_model", "must be zero when alpha is not coded".into()));
+        return Err(invalid(
+            "alpha_model",
+            "must be zero when alpha is not coded".into(),
+        ));
     }
     let expected_tiles = tile_count(width, height, tile_width, tile_height);
     if u64::from(n_tiles) != expected_tiles {
@@ -253,7 +267,10 @@ pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a 
             _ => continue, // unknown chunks are ancillary: skipped
         };
         if slot.is_some() {
-            return Err(invalid("metadata", format!("duplicate {} chunk", String::from_utf8_lossy(&tag))));
+            return Err(invalid(
+                "metadata",
+                format!("duplicate {} chunk", String::from_utf8_lossy(&tag)),
+            ));
         }
         limits.check_metadata(total_meta)?;
         *slot = Some(body.to_vec());
@@ -295,7 +312,11 @@ pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a 
             .into());
         }
         expected_offset += u64::from(length);
-        tiles.push(TileEntry { offset, length, crc });
+        tiles.push(TileEntry {
+            offset,
+            length,
+            crc,
+        });
     }
     if expected_offset != data_len {
         return Err(FormatError::TrailingData(data_len - expected_offset).into());

@@ -88,15 +88,6 @@ pub struct Metadata {
     pub xmp: Option<Vec<u8>>,
 }
 
-impl Metadata {
-    pub(crate) fn total_len(&self) -> u64 {
-        [&self.icc, &self.exif, &self.xmp]
-            .iter()
-            .map(|c| c.as_ref().map_or(0, |v| v.len() as u64))
-            .sum()
-    }
-}
-
 /// A borrowed image to encode.
 #[derive(Debug, Clone, Copy)]
 pub struct ImageRef<'a> {

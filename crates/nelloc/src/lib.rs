@@ -29,13 +29,13 @@ mod network;
 mod options;
 mod schedule;
 
-pub use codec::{decode, encode, info, Info};
+pub use codec::{decode, encode, encode_with_stats, info, EncodeStats, Info};
 pub use container::MAGIC;
 pub use error::{Error, FormatError, LimitError, ModelError, Result};
 pub use image::{ColorType, Image, ImageRef, Metadata};
 pub use limits::Limits;
 pub use model::Model;
-pub use options::{DecodeOptions, EncodeOptions, DEFAULT_TILE_SIZE};
+pub use options::{DecodeOptions, EncodeOptions, Progress, DEFAULT_TILE_SIZE};
 
 /// Version of the `.nlc` container this library writes (and the highest it reads).
 pub const FORMAT_VERSION: u8 = 1;

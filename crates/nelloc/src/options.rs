@@ -3,6 +3,24 @@
 use std::sync::Arc;
 
 use crate::limits::Limits;
+
+/// A progress callback: called with (pixels done, pixels in total) as tiles finish,
+/// from worker threads.
+#[derive(Clone)]
+pub struct Progress(pub(crate) Arc<dyn Fn(u64, u64) + Send + Sync>);
+
+impl Progress {
+    /// Wraps a callback.
+    pub fn new(f: impl Fn(u64, u64) + Send + Sync + 'static) -> Self {
+        Progress(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(..)")
+    }
+}
 use crate::model::Model;
 
 /// Default tile edge in pixels (see docs/ARCHITECTURE.md for the measurement behind it).
@@ -24,6 +42,8 @@ pub struct EncodeOptions {
     /// One-channel model for a non-constant alpha plane; `None` uses the built-in "gray".
     /// Default: `None`.
     pub alpha_model: Option<Arc<Model>>,
+    /// Called as tiles finish. Default: `None`.
+    pub progress: Option<Progress>,
 }
 
 impl Default for EncodeOptions {
@@ -33,6 +53,7 @@ impl Default for EncodeOptions {
             tile_size: DEFAULT_TILE_SIZE,
             model: None,
             alpha_model: None,
+            progress: None,
         }
     }
 }
@@ -47,4 +68,6 @@ pub struct DecodeOptions {
     pub models: Vec<Arc<Model>>,
     /// Resource limits checked before allocating. Default: [`Limits::default`].
     pub limits: Limits,
+    /// Called as tiles finish. Default: `None`.
+    pub progress: Option<Progress>,
 }

@@ -29,7 +29,11 @@ pub(crate) fn tiles(width: u32, height: u32, tw: u32, th: u32) -> Vec<TileRect> 
 /// Pixel positions `(row, col)` of a `w` x `h` tile in wavefront order: step
 /// t = (horizon+1)*row + col ascending, then row ascending. Every causal context pixel
 /// of a position comes earlier in this order.
-pub(crate) fn wavefront(w: usize, h: usize, horizon: usize) -> impl Iterator<Item = (usize, usize)> {
+pub(crate) fn wavefront(
+    w: usize,
+    h: usize,
+    horizon: usize,
+) -> impl Iterator<Item = (usize, usize)> {
     let a = horizon + 1;
     let steps = a * (h - 1) + w;
     (0..steps).flat_map(move |t| {
@@ -123,7 +127,23 @@ mod tests {
     fn tiles_cover_the_image() {
         let t = tiles(10, 7, 4, 4);
         assert_eq!(t.len(), 6);
-        assert_eq!(t[2], TileRect { x: 8, y: 0, w: 2, h: 4 });
-        assert_eq!(t[5], TileRect { x: 8, y: 4, w: 2, h: 3 });
+        assert_eq!(
+            t[2],
+            TileRect {
+                x: 8,
+                y: 0,
+                w: 2,
+                h: 4
+            }
+        );
+        assert_eq!(
+            t[5],
+            TileRect {
+                x: 8,
+                y: 4,
+                w: 2,
+                h: 3
+            }
+        );
     }
 }

@@ -14,11 +14,19 @@ fn synthetic_cases_roundtrip_with_random_models_and_tilings() {
         let cc = case.image.color().color_channels();
         let model = if cc == 3 { rgb.clone() } else { gray.clone() };
         for tile in [1, 5, 16, 256] {
-            let bytes = encode(case.image.as_ref(), &encode_opts(model.clone(), gray.clone(), tile))
-                .unwrap_or_else(|e| panic!("{} tile {tile}: {e}", case.name));
+            let bytes = encode(
+                case.image.as_ref(),
+                &encode_opts(model.clone(), gray.clone(), tile),
+            )
+            .unwrap_or_else(|e| panic!("{} tile {tile}: {e}", case.name));
             let back = decode(&bytes, &decode_opts(&[rgb.clone(), gray.clone()]))
                 .unwrap_or_else(|e| panic!("{} tile {tile}: {e}", case.name));
-            assert_eq!(back.pixels(), case.image.pixels(), "{} tile {tile}", case.name);
+            assert_eq!(
+                back.pixels(),
+                case.image.pixels(),
+                "{} tile {tile}",
+                case.name
+            );
             assert_eq!(back.color(), case.image.color());
         }
     }
@@ -28,7 +36,10 @@ fn synthetic_cases_roundtrip_with_random_models_and_tilings() {
 fn output_does_not_depend_on_thread_count() {
     let rgb = tiny(3, 0, 5);
     let gray = tiny(1, 0, 6);
-    let case = synthetic_cases().into_iter().find(|c| c.name.starts_with("rgba-varying")).unwrap();
+    let case = synthetic_cases()
+        .into_iter()
+        .find(|c| c.name.starts_with("rgba-varying"))
+        .unwrap();
     let mut outs = Vec::new();
     for threads in [1, 2, 3] {
         let mut o = encode_opts(rgb.clone(), gray.clone(), 8);

@@ -1,1 +1,324 @@
-fn main() {}
+//! `nlc`: encode, decode and inspect `.nlc` files (NeLLoC neural lossless images).
+#![deny(unsafe_code)]
+
+mod bench;
+mod io;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+use nelloc::{DecodeOptions, EncodeOptions, Model, Progress};
+
+/// Neural lossless image codec (NeLLoC) command-line tool.
+#[derive(Parser)]
+#[command(name = "nlc", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compress an image (PNG, TIFF, PPM/PGM/PAM, JPEG pixels) to .nlc.
+    Encode {
+        /// Input image.
+        input: PathBuf,
+        /// Output .nlc file (written atomically).
+        output: PathBuf,
+        /// Tile edge in pixels (tiles are independent streams).
+        #[arg(long, default_value_t = nelloc::DEFAULT_TILE_SIZE)]
+        tile_size: u32,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Decompress .nlc to PNG, TIFF or PPM/PGM/PAM (chosen by the output extension).
+    Decode {
+        /// Input .nlc file.
+        input: PathBuf,
+        /// Output image (written atomically).
+        output: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print the header of an .nlc file.
+    Info {
+        /// Input .nlc file.
+        input: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Compress and decompress a real photograph with the built-in model; print sizes and bpsp.
+    Demo {
+        /// Image to use instead of the built-in photograph.
+        input: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Encode, decode and verify images; print bpsp and time per megapixel.
+    Bench(bench::BenchArgs),
+}
+
+/// Options shared by every command.
+#[derive(Args, Clone)]
+struct Common {
+    /// Worker threads (0 = all cores). The output never depends on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// External model file(s) (.safetensors). For encode, the first one with the image's
+    /// channel count codes the colour planes; for decode, models are matched by hash.
+    #[arg(long = "model", value_name = "PATH")]
+    models: Vec<PathBuf>,
+    /// One-channel model for alpha planes (encode only).
+    #[arg(long, value_name = "PATH")]
+    alpha_model: Option<PathBuf>,
+    /// Do not show a progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Errors of the tool: the library's, or a message.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Codec(#[from] nelloc::Error),
+    #[error("{0}")]
+    Msg(String),
+}
+
+type Result<T> = std::result::Result<T, CliError>;
+
+impl Common {
+    fn load_models(&self) -> Result<Vec<Arc<Model>>> {
+        self.models
+            .iter()
+            .map(|p| {
+                Model::from_file(p)
+                    .map(Arc::new)
+                    .map_err(|e| CliError::Msg(format!("{}: {e}", p.display())))
+            })
+            .collect()
+    }
+
+    fn progress(&self, pixels: u64) -> Option<(Progress, indicatif::ProgressBar)> {
+        // Only worth a bar for work of more than a few seconds, on a terminal.
+        if self.quiet || pixels < (1 << 18) || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::new(pixels);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {percent}% eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let b = bar.clone();
+        Some((Progress::new(move |done, _| b.set_position(done)), bar))
+    }
+
+    fn encode_options(&self, tile_size: u32, color: nelloc::ColorType) -> Result<EncodeOptions> {
+        let mut o = EncodeOptions::default();
+        o.threads = self.threads;
+        o.tile_size = tile_size;
+        let models = self.load_models()?;
+        if !models.is_empty() {
+            let cc = color.color_channels() as u32;
+            o.model = Some(
+                models
+                    .iter()
+                    .find(|m| m.arch().channels == cc)
+                    .cloned()
+                    .ok_or_else(|| {
+                        CliError::Msg(format!(
+                            "none of the --model files has {cc} channel(s) for this {color} image"
+                        ))
+                    })?,
+            );
+        }
+        if let Some(p) = &self.alpha_model {
+            o.alpha_model =
+                Some(Arc::new(Model::from_file(p).map_err(|e| {
+                    CliError::Msg(format!("{}: {e}", p.display()))
+                })?));
+        }
+        Ok(o)
+    }
+
+    fn decode_options(&self) -> Result<DecodeOptions> {
+        let mut o = DecodeOptions::default();
+        o.threads = self.threads;
+        o.models = self.load_models()?;
+        if let Some(p) = &self.alpha_model {
+            o.models.push(Arc::new(
+                Model::from_file(p).map_err(|e| CliError::Msg(format!("{}: {e}", p.display())))?,
+            ));
+        }
+        Ok(o)
+    }
+}
+
+fn bpsp(bytes: usize, image: &nelloc::Image) -> f64 {
+    bytes as f64 * 8.0 / image.pixels().len() as f64
+}
+
+fn cmd_encode(input: &Path, output: &Path, tile_size: u32, common: &Common) -> Result<()> {
+    let image = io::read_image(input)?;
+    let mut opts = common.encode_options(tile_size, image.color())?;
+    let bar = common.progress(u64::from(image.width()) * u64::from(image.height()));
+    opts.progress = bar.as_ref().map(|b| b.0.clone());
+    let t = Instant::now();
+    let bytes = nelloc::encode(image.as_ref(), &opts)?;
+    if let Some((_, b)) = bar {
+        b.finish_and_clear();
+    }
+    io::write_atomic(output, &bytes)?;
+    eprintln!(
+        "{}: {}x{} {} -> {} bytes, {:.3} bpsp, {:.2} s",
+        output.display(),
+        image.width(),
+        image.height(),
+        image.color(),
+        bytes.len(),
+        bpsp(bytes.len(), &image),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn cmd_decode(input: &Path, output: &Path, common: &Common) -> Result<()> {
+    let data = io::read_file(input)?;
+    let mut opts = common.decode_options()?;
+    let info = nelloc::info(&data, &opts)?;
+    // Refuse an output format that cannot hold the image before spending time decoding.
+    io::check_output_format(output, info.color)?;
+    let bar = common.progress(u64::from(info.width) * u64::from(info.height));
+    opts.progress = bar.as_ref().map(|b| b.0.clone());
+    let image = nelloc::decode(&data, &opts)?;
+    if let Some((_, b)) = bar {
+        b.finish_and_clear();
+    }
+    io::write_image(output, &image)?;
+    Ok(())
+}
+
+fn cmd_info(input: &Path, common: &Common) -> Result<()> {
+    let data = io::read_file(input)?;
+    let info = nelloc::info(&data, &common.decode_options()?)?;
+    println!("file:        {}", input.display());
+    println!(
+        "size:        {} bytes ({:.3} bpsp)",
+        info.file_size,
+        info.bits_per_subpixel()
+    );
+    println!("dimensions:  {}x{}", info.width, info.height);
+    println!("color type:  {}", info.color);
+    println!("alpha:       {}", info.alpha);
+    println!(
+        "tiles:       {} of {}x{}",
+        info.tiles, info.tile_width, info.tile_height
+    );
+    println!(
+        "model:       {} ({})",
+        info.model_hash,
+        info.model_name.as_deref().unwrap_or("not available here")
+    );
+    if let Some(h) = &info.alpha_model_hash {
+        println!("alpha model: {h}");
+    }
+    for (name, chunk) in [
+        ("ICC", &info.metadata.icc),
+        ("EXIF", &info.metadata.exif),
+        ("XMP", &info.metadata.xmp),
+    ] {
+        if let Some(c) = chunk {
+            println!("metadata:    {name}, {} bytes", c.len());
+        }
+    }
+    Ok(())
+}
+
+/// A real photograph (a crop of a Debian wallpaper, see fixtures/SOURCES.md) for `demo`.
+const DEMO_PNG: &[u8] = include_bytes!("../../../fixtures/photos/demo.png");
+
+fn cmd_demo(input: Option<&Path>, common: &Common) -> Result<()> {
+    let image = match input {
+        Some(p) => io::read_image(p)?,
+        None => io::decode_image_bytes(DEMO_PNG, "built-in demo photo")?,
+    };
+    let opts = common.encode_options(nelloc::DEFAULT_TILE_SIZE, image.color())?;
+    let raw = image.pixels().len();
+    let png = io::png_size(&image)?;
+    let t = Instant::now();
+    let bytes = nelloc::encode(image.as_ref(), &opts)?;
+    let te = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let back = nelloc::decode(&bytes, &common.decode_options()?)?;
+    let td = t.elapsed().as_secs_f64();
+    if back.pixels() != image.pixels() {
+        return Err(CliError::Msg(
+            "decoded pixels differ from the original".into(),
+        ));
+    }
+    let info = nelloc::info(&bytes, &common.decode_options()?)?;
+    let mp = f64::from(image.width()) * f64::from(image.height()) / 1e6;
+    println!(
+        "image:   {} {}x{} {} ({} bytes raw)",
+        input.map_or("built-in demo photo".into(), |p| p.display().to_string()),
+        image.width(),
+        image.height(),
+        image.color(),
+        raw
+    );
+    println!(
+        "model:   {} ({})",
+        info.model_name.as_deref().unwrap_or("?"),
+        info.model_hash
+    );
+    println!(
+        "PNG:     {png} bytes, {:.3} bpsp",
+        png as f64 * 8.0 / raw as f64
+    );
+    println!(
+        "nelloc:  {} bytes, {:.3} bpsp ({:.1}% of PNG)",
+        bytes.len(),
+        bpsp(bytes.len(), &image),
+        100.0 * bytes.len() as f64 / png as f64
+    );
+    println!(
+        "encode:  {te:.2} s ({:.2} s/MP)   decode: {td:.2} s ({:.2} s/MP)",
+        te / mp,
+        td / mp
+    );
+    println!("roundtrip: bit-exact");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Encode {
+            input,
+            output,
+            tile_size,
+            common,
+        } => cmd_encode(input, output, *tile_size, common),
+        Command::Decode {
+            input,
+            output,
+            common,
+        } => cmd_decode(input, output, common),
+        Command::Info { input, common } => cmd_info(input, common),
+        Command::Demo { input, common } => cmd_demo(input.as_deref(), common),
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nlc: error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

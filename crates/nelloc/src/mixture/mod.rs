@@ -4,10 +4,11 @@
 //! semantics are those of docs/FORMAT.md ("Mixture head"), which this file implements
 //! as the reference.
 
-#[allow(clippy::all)]
+#[allow(clippy::all, dead_code)]
 mod tables;
 
-pub(crate) use tables::TABLES_SHA256;
+#[cfg(test)]
+use tables::TABLES_SHA256;
 use tables::{EXP_NEG, INV_SCALE, SIGMOID, TANH};
 
 /// CDF precision in bits: symbol frequencies sum to 2^PRECISION.
@@ -106,16 +107,6 @@ impl PixelDist {
         ChannelDist::new(self.k, *weights, means, self.inv_scale[ch])
     }
 
-    /// Prior component weights.
-    pub(crate) fn prior(&self) -> [u32; MAX_K] {
-        self.prior
-    }
-
-    /// Channel count.
-    pub(crate) fn channels(&self) -> usize {
-        self.c
-    }
-
     /// Visits the coding interval `(left, freq)` of each channel of `pixel`, in order.
     pub(crate) fn for_each_interval(&self, pixel: &[u8], mut sink: impl FnMut(u32, u32)) {
         let mut w = self.prior;
@@ -146,16 +137,6 @@ impl PixelDist {
             }
         }
         Ok(())
-    }
-
-    /// Exact code length of `pixel` in bits under this quantized distribution
-    /// (diagnostics; the coder adds only the ANS overhead to this).
-    pub(crate) fn code_length_bits(&self, pixel: &[u8]) -> f64 {
-        let mut bits = 0.0;
-        self.for_each_interval(pixel, |_, f| {
-            bits += f64::from(PRECISION) - f64::from(f).log2();
-        });
-        bits
     }
 }
 
@@ -259,7 +240,9 @@ mod tests {
     fn dist(k: usize, seed: u64) -> ChannelDist {
         let mut s = seed;
         let mut next = || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (s >> 33) as u32
         };
         let mut w = [0; MAX_K];

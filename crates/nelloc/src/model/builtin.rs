@@ -7,7 +7,10 @@ use super::Model;
 
 /// (name, file bytes) of every built-in model, oldest first. Append only.
 static FILES: &[(&str, &[u8])] = &[
-    ("default", include_bytes!("../../models/default-v1.safetensors")),
+    (
+        "default",
+        include_bytes!("../../models/default-v1.safetensors"),
+    ),
     ("gray", include_bytes!("../../models/gray-v1.safetensors")),
 ];
 

@@ -142,8 +142,8 @@ impl Model {
     /// Parses and validates a model file. The model's identity is the SHA-256 of `bytes`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
         let invalid = |e: String| ModelError::Invalid(e);
-        let (_, header) =
-            SafeTensors::read_metadata(bytes).map_err(|e| invalid(format!("not safetensors: {e}")))?;
+        let (_, header) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| invalid(format!("not safetensors: {e}")))?;
         let metadata: BTreeMap<String, String> = header
             .metadata()
             .clone()
@@ -151,7 +151,9 @@ impl Model {
             .into_iter()
             .collect();
         if metadata.get("nelloc.format").map(String::as_str) != Some("nelloc-model") {
-            return Err(invalid("metadata nelloc.format is not \"nelloc-model\"".into()));
+            return Err(invalid(
+                "metadata nelloc.format is not \"nelloc-model\"".into(),
+            ));
         }
         if metadata.get("nelloc.version").map(String::as_str) != Some("1") {
             return Err(invalid("metadata nelloc.version is not \"1\"".into()));
@@ -167,8 +169,8 @@ impl Model {
             .get("nelloc.name")
             .cloned()
             .unwrap_or_else(|| "unnamed".into());
-        let tensors =
-            SafeTensors::deserialize(bytes).map_err(|e| invalid(format!("not safetensors: {e}")))?;
+        let tensors = SafeTensors::deserialize(bytes)
+            .map_err(|e| invalid(format!("not safetensors: {e}")))?;
         let names = layer_names(&arch);
         let mut layers = Vec::with_capacity(names.len());
         for (index, lname) in names.iter().enumerate() {
@@ -199,8 +201,13 @@ impl Model {
             let bias = i32s(get("bias", Dtype::I32, &[n_out])?);
             let mult = i32s(get("mult", Dtype::I32, &[n_out])?);
             let shift = i32s(get("shift", Dtype::I32, &[n_out])?);
-            if let Some(w) = weight.iter().find(|&&w| !(WEIGHT_MIN..=WEIGHT_MAX).contains(&w)) {
-                return Err(invalid(format!("{lname}.weight holds {w}, outside [-64, 63]")));
+            if let Some(w) = weight
+                .iter()
+                .find(|&&w| !(WEIGHT_MIN..=WEIGHT_MAX).contains(&w))
+            {
+                return Err(invalid(format!(
+                    "{lname}.weight holds {w}, outside [-64, 63]"
+                )));
             }
             if let Some(b) = bias.iter().find(|b| b.unsigned_abs() > BIAS_LIMIT as u32) {
                 return Err(invalid(format!("{lname}.bias holds {b}, outside ±2^24")));

@@ -28,12 +28,21 @@ pub fn synthetic(arch: Arch, seed: u64, name: &str) -> Vec<u8> {
             .flat_map(|_| (((next() % 8192) as i32 - 4096) * 16).to_le_bytes())
             .collect();
         // Scale so activations land mostly in 0..255 and head outputs within a few units.
-        let shift = if last { 37 } else { 36 + (n_in as f64).log2() as i32 / 2 };
+        let shift = if last {
+            37
+        } else {
+            36 + (n_in as f64).log2() as i32 / 2
+        };
         let mult: Vec<u8> = (0..n_out)
             .flat_map(|_| ((1i32 << 30) + (next() % (1 << 29)) as i32).to_le_bytes())
             .collect();
         let shifts: Vec<u8> = (0..n_out).flat_map(|_| shift.to_le_bytes()).collect();
-        buffers.push((format!("{lname}.weight"), Dtype::I8, vec![n_out, n_in], weight));
+        buffers.push((
+            format!("{lname}.weight"),
+            Dtype::I8,
+            vec![n_out, n_in],
+            weight,
+        ));
         buffers.push((format!("{lname}.bias"), Dtype::I32, vec![n_out], bias));
         buffers.push((format!("{lname}.mult"), Dtype::I32, vec![n_out], mult));
         buffers.push((format!("{lname}.shift"), Dtype::I32, vec![n_out], shifts));

@@ -103,30 +103,111 @@ fn make(name: &str, w: u32, h: u32, color: ColorType, f: impl Fn(u32, u32, usize
 pub fn synthetic_cases() -> Vec<Case> {
     let noise = |seed: u64, w: u32, h: u32, color: ColorType| {
         let mut r = Rng::new(seed);
-        let px: Vec<u8> = (0..(w * h) as usize * color.channels()).map(|_| r.byte()).collect();
+        let px: Vec<u8> = (0..(w * h) as usize * color.channels())
+            .map(|_| r.byte())
+            .collect();
         Image::new(w, h, color, px).expect("noise")
     };
     let mut cases = vec![
         make("1x1-rgb", 1, 1, ColorType::Rgb8, |_, _, c| [200, 10, 77][c]),
         make("1x1-gray", 1, 1, ColorType::Gray8, |_, _, _| 0),
-        make("1x17-rgb", 1, 17, ColorType::Rgb8, |_, y, c| (y * 15 + c as u32 * 40) as u8),
-        make("23x1-rgb", 23, 1, ColorType::Rgb8, |x, _, c| (x * 11 + c as u32) as u8),
-        make("odd-37x29-rgb", 37, 29, ColorType::Rgb8, |x, y, c| ((x * x + y * 3) as u8).wrapping_add(c as u8 * 60)),
+        make("1x17-rgb", 1, 17, ColorType::Rgb8, |_, y, c| {
+            (y * 15 + c as u32 * 40) as u8
+        }),
+        make("23x1-rgb", 23, 1, ColorType::Rgb8, |x, _, c| {
+            (x * 11 + c as u32) as u8
+        }),
+        make("odd-37x29-rgb", 37, 29, ColorType::Rgb8, |x, y, c| {
+            ((x * x + y * 3) as u8).wrapping_add(c as u8 * 60)
+        }),
         make("flat-black-20x12", 20, 12, ColorType::Rgb8, |_, _, _| 0),
         make("flat-white-20x12", 20, 12, ColorType::Rgb8, |_, _, _| 255),
-        make("flat-mid-16x16", 16, 16, ColorType::Rgb8, |_, _, c| [128, 64, 192][c]),
-        make("gradient-64x16", 64, 16, ColorType::Rgb8, |x, y, c| (x * 4 + y * (c as u32 + 1)) as u8),
-        make("gray-gradient-40x30", 40, 30, ColorType::Gray8, |x, y, _| (x * 3 + y * 2) as u8),
-        make("rgba-const-alpha-19x13", 19, 13, ColorType::Rgba8, |x, y, c| if c == 3 { 255 } else { (x * 7 + y * 5 + c as u32 * 30) as u8 }),
-        make("rgba-zero-alpha-9x9", 9, 9, ColorType::Rgba8, |x, _, c| if c == 3 { 0 } else { x as u8 }),
-        make("rgba-varying-alpha-21x14", 21, 14, ColorType::Rgba8, |x, y, c| if c == 3 { ((x + y) * 12) as u8 } else { (x * 9 + c as u32 * 50) as u8 }),
-        make("graya-varying-15x11", 15, 11, ColorType::GrayA8, |x, y, c| if c == 1 { (x * y) as u8 } else { (x * 16) as u8 }),
-        make("graya-const-8x5", 8, 5, ColorType::GrayA8, |x, _, c| if c == 1 { 17 } else { x as u8 }),
-        make("extremes-checker-16x12", 16, 12, ColorType::Rgb8, |x, y, _| if (x + y) % 2 == 0 { 0 } else { 255 }),
+        make("flat-mid-16x16", 16, 16, ColorType::Rgb8, |_, _, c| {
+            [128, 64, 192][c]
+        }),
+        make("gradient-64x16", 64, 16, ColorType::Rgb8, |x, y, c| {
+            (x * 4 + y * (c as u32 + 1)) as u8
+        }),
+        make(
+            "gray-gradient-40x30",
+            40,
+            30,
+            ColorType::Gray8,
+            |x, y, _| (x * 3 + y * 2) as u8,
+        ),
+        make(
+            "rgba-const-alpha-19x13",
+            19,
+            13,
+            ColorType::Rgba8,
+            |x, y, c| {
+                if c == 3 {
+                    255
+                } else {
+                    (x * 7 + y * 5 + c as u32 * 30) as u8
+                }
+            },
+        ),
+        make("rgba-zero-alpha-9x9", 9, 9, ColorType::Rgba8, |x, _, c| {
+            if c == 3 {
+                0
+            } else {
+                x as u8
+            }
+        }),
+        make(
+            "rgba-varying-alpha-21x14",
+            21,
+            14,
+            ColorType::Rgba8,
+            |x, y, c| {
+                if c == 3 {
+                    ((x + y) * 12) as u8
+                } else {
+                    (x * 9 + c as u32 * 50) as u8
+                }
+            },
+        ),
+        make(
+            "graya-varying-15x11",
+            15,
+            11,
+            ColorType::GrayA8,
+            |x, y, c| {
+                if c == 1 {
+                    (x * y) as u8
+                } else {
+                    (x * 16) as u8
+                }
+            },
+        ),
+        make("graya-const-8x5", 8, 5, ColorType::GrayA8, |x, _, c| {
+            if c == 1 {
+                17
+            } else {
+                x as u8
+            }
+        }),
+        make(
+            "extremes-checker-16x12",
+            16,
+            12,
+            ColorType::Rgb8,
+            |x, y, _| if (x + y) % 2 == 0 { 0 } else { 255 },
+        ),
     ];
-    cases.push(Case { name: "noise-rgb-24x24".into(), image: noise(1, 24, 24, ColorType::Rgb8) });
-    cases.push(Case { name: "noise-gray-33x7".into(), image: noise(2, 33, 7, ColorType::Gray8) });
-    cases.push(Case { name: "noise-rgba-12x10".into(), image: noise(3, 12, 10, ColorType::Rgba8) });
+    cases.push(Case {
+        name: "noise-rgb-24x24".into(),
+        image: noise(1, 24, 24, ColorType::Rgb8),
+    });
+    cases.push(Case {
+        name: "noise-gray-33x7".into(),
+        image: noise(2, 33, 7, ColorType::Gray8),
+    });
+    cases.push(Case {
+        name: "noise-rgba-12x10".into(),
+        image: noise(3, 12, 10, ColorType::Rgba8),
+    });
     cases
 }
 
