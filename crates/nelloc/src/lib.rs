@@ -19,6 +19,8 @@
 
 mod codec;
 mod coder;
+#[cfg(test)]
+mod conformance;
 mod container;
 mod error;
 mod image;

@@ -107,6 +107,12 @@ impl PixelDist {
         ChannelDist::new(self.k, *weights, means, self.inv_scale[ch])
     }
 
+    /// Prior component weights.
+    #[cfg(test)]
+    pub(crate) fn prior_weights(&self) -> [u32; MAX_K] {
+        self.prior
+    }
+
     /// Visits the coding interval `(left, freq)` of each channel of `pixel`, in order.
     pub(crate) fn for_each_interval(&self, pixel: &[u8], mut sink: impl FnMut(u32, u32)) {
         let mut w = self.prior;
@@ -175,6 +181,12 @@ impl ChannelDist {
                 u64::from(SIGMOID[(z.clamp(-4096, 4096) + 4096) as usize])
             }
         }
+    }
+
+    /// Coupled means (Q8 pixels), for the conformance vectors.
+    #[cfg(test)]
+    pub(crate) fn means(&self) -> &[i32; MAX_K] {
+        &self.means
     }
 
     /// The quantized cumulative frequency F(x) for x in 0..=256.

@@ -1,0 +1,143 @@
+//! Conformance vectors (`fixtures/conformance/*.json`): for fixed inputs and the frozen
+//! test models, every layer's activations, the head outputs, the mixture parameters, the
+//! complete quantized CDFs and an ANS stream. Another implementation (SIMD, GPU, C)
+//! proves itself against these files; this test proves the reference still matches them.
+//! `NELLOC_BLESS=1` writes a missing file (never overwrites one).
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use crate::coder::encode_intervals;
+use crate::mixture::{PixelDist, MAX_K};
+use crate::model::Model;
+use crate::network::{forward_traced, Scratch};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) as u32
+    }
+}
+
+/// Inputs: all mid-grey (zeros), all black, all white, and pseudo-random contexts with
+/// some positions outside the tile (0).
+fn inputs(len: usize) -> Vec<Vec<i16>> {
+    let mut v = vec![vec![0i16; len], vec![-255; len], vec![255; len]];
+    let mut rng = Lcg(12345);
+    for _ in 0..5 {
+        v.push(
+            (0..len)
+                .map(|_| match rng.next() % 8 {
+                    0 => 0,
+                    _ => 2 * (rng.next() % 256) as i16 - 255,
+                })
+                .collect(),
+        );
+    }
+    v
+}
+
+fn vectors(model: &Model) -> Value {
+    let arch = *model.arch();
+    let (k, c) = (arch.mixtures as usize, arch.channels as usize);
+    let mut scratch = Scratch::new(model);
+    let mut rng = Lcg(777);
+    let mut cases = Vec::new();
+    let mut intervals = Vec::new();
+    for input in inputs(arch.input_len()) {
+        let mut head = vec![0i32; arch.output_len()];
+        let mut layers: Vec<Vec<u8>> = Vec::new();
+        forward_traced(model, &input, &mut head, &mut scratch, |_, a| {
+            layers.push(a.to_vec())
+        });
+        let dist = PixelDist::new(&head, k, c);
+        let pixel: Vec<u8> = (0..c).map(|_| (rng.next() % 256) as u8).collect();
+        let mut w: [u32; MAX_K] = dist.prior_weights();
+        let mut channels = Vec::new();
+        for ch in 0..c {
+            let cd = dist.channel(ch, &pixel, &w);
+            let cdf: Vec<u32> = (0..=256).map(|x| cd.cumulative(x)).collect();
+            let (left, freq) = cd.interval(pixel[ch]);
+            intervals.push((left, freq));
+            channels.push(json!({
+                "weights": &w[..k],
+                "coupled_means_q8": &cd.means()[..k],
+                "cdf": cdf,
+                "symbol": pixel[ch],
+                "interval": [left, freq],
+            }));
+            if ch + 1 < c {
+                w = cd.posterior(pixel[ch]);
+            }
+        }
+        cases.push(json!({
+            "input": input,
+            "activations": layers,
+            "head_q8": head,
+            "prior_weights": &dist.prior_weights()[..k],
+            "channels": channels,
+        }));
+    }
+    let stream = encode_intervals(&intervals);
+    let words: Vec<u32> = stream
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    json!({
+        "description": "nelloc conformance vectors: see docs/FORMAT.md sections 3-5. \
+            'activations' are the u8 outputs of conv_in, each residual layer, and hidden; \
+            'head_q8' the out layer; 'cdf' is F(0..=256) for each channel given the earlier \
+            channels' 'symbol' values; 'ans_words' encodes all intervals in file order.",
+        "model_sha256": model.hash_hex(),
+        "model_name": model.name(),
+        "arch": arch,
+        "cases": cases,
+        "ans_intervals": intervals,
+        "ans_words": words,
+    })
+}
+
+fn check(file: &str, model_file: &str) {
+    let model =
+        Model::from_file(fixtures().join("models").join(model_file)).expect("frozen test model");
+    let path = fixtures().join("conformance").join(file);
+    let actual = vectors(&model);
+    if std::env::var_os("NELLOC_BLESS").is_some() && !path.exists() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, serde_json::to_string(&actual).unwrap()).unwrap();
+    }
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let expected: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(expected["model_sha256"], actual["model_sha256"]);
+    for (i, (e, a)) in expected["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(actual["cases"].as_array().unwrap())
+        .enumerate()
+    {
+        assert_eq!(e["activations"], a["activations"], "case {i}: activations");
+        assert_eq!(e["head_q8"], a["head_q8"], "case {i}: head");
+        assert_eq!(e["channels"], a["channels"], "case {i}: mixture/CDF");
+    }
+    assert_eq!(expected, actual);
+}
+
+#[test]
+fn conformance_rgb() {
+    check("test-rgb.json", "test-rgb.safetensors");
+}
+
+#[test]
+fn conformance_gray() {
+    check("test-gray.json", "test-gray.safetensors");
+}
