@@ -141,3 +141,70 @@ fn conformance_rgb() {
 fn conformance_gray() {
     check("test-gray.json", "test-gray.safetensors");
 }
+
+/// The numpy integer forward of training/export.py (an independent implementation of
+/// docs/FORMAT.md section 3) must agree with the reference on every head output of a
+/// whole image.
+#[test]
+fn python_integer_forward_agrees() {
+    python_check("python-rgb-head.json");
+    python_check("python-gray-head.json");
+}
+
+fn python_check(file: &str) {
+    use crate::schedule::{gather_context, TileBuf};
+    use sha2::{Digest, Sha256};
+    let path = fixtures().join("conformance").join(file);
+    let spec: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let model = Model::from_file(
+        fixtures()
+            .join("models")
+            .join(spec["model_file"].as_str().unwrap()),
+    )
+    .unwrap();
+    assert_eq!(spec["model_sha256"].as_str().unwrap(), model.hash_hex());
+    let arch = *model.arch();
+    let c = arch.channels as usize;
+    let img = image::open(
+        fixtures()
+            .join("..")
+            .join(spec["fixture"].as_str().unwrap()),
+    )
+    .unwrap();
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let data = if c == 3 {
+        img.to_rgb8().into_raw()
+    } else {
+        img.to_luma8().into_raw()
+    };
+    let tile = TileBuf {
+        data: &data,
+        w,
+        h,
+        stride: c,
+    };
+    let mut scratch = Scratch::new(&model);
+    let mut input = vec![0i16; arch.input_len()];
+    let mut head = vec![0i32; arch.output_len()];
+    let mut hasher = Sha256::new();
+    for i in 0..h {
+        for j in 0..w {
+            gather_context(&tile, i, j, arch.horizon as usize, 0, c, &mut input);
+            forward_traced(&model, &input, &mut head, &mut scratch, |_, _| {});
+            if i < 8 && j < 8 {
+                let expected: Vec<i32> =
+                    serde_json::from_value(spec["top_left_8x8"][i][j].clone()).unwrap();
+                assert_eq!(head, expected, "pixel ({i}, {j})");
+            }
+            for v in &head {
+                hasher.update(v.to_le_bytes());
+            }
+        }
+    }
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(hex, spec["sha256_int32_le_hwk"].as_str().unwrap());
+}

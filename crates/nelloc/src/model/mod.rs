@@ -17,7 +17,9 @@ pub use builtin::{builtin, builtin_by_name, builtin_file_count, default_for_chan
 pub use synthetic::synthetic;
 
 /// Hyper-parameters of a model, read from its file (`nelloc.arch`).
+// Unknown fields are refused: a future architecture feature must never be ignored silently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Arch {
     /// Context horizon h: rows i-h..i-1 x columns j-h..j+h, and h pixels to the left.
     pub horizon: u32,

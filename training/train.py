@@ -1,0 +1,201 @@
+"""Train a NeLLoC local autoregressive model (float, PyTorch).
+
+Same code for CPU and GPU (--device).  Checkpoints (weights + optimizer + RNG
++ elapsed time) are written to training/checkpoints/<name>.pt every
+--ckpt-every seconds and at the end; re-running the same command resumes.
+
+The learning-rate schedule is defined on the fraction of the training budget
+spent: either --steps (step-based, reproducible) or --minutes (wall-time based):
+linear warm-up over the first 3%, then cosine decay to 1% of the peak.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import (DATA_DIR, HERE, MIXTURES, build_model, head_log2_likelihood, load_npz,
+                    raw_to_head)
+
+
+def parse():
+    p = argparse.ArgumentParser()
+    p.add_argument("--name", required=True)
+    p.add_argument("--channels", type=int, default=3)
+    p.add_argument("--width", type=int, default=256)
+    p.add_argument("--res-blocks", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--minutes", type=float, default=None, help="wall-time budget (schedule by time)")
+    p.add_argument("--steps", type=int, default=None, help="step budget (schedule by steps)")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--crop", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--warmup", type=float, default=0.03)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--ckpt-every", type=float, default=120.0, help="seconds")
+    p.add_argument("--val-every", type=float, default=300.0, help="seconds")
+    p.add_argument("--val-crop", type=int, default=256, help="centre crop side for periodic validation (0 = full)")
+    a = p.parse_args()
+    if (a.minutes is None) == (a.steps is None):
+        p.error("give exactly one of --minutes / --steps")
+    return a
+
+
+class Sampler:
+    def __init__(self, arrays, C, crop, rng):
+        self.imgs = []
+        for _, a in arrays:
+            if a.ndim == 2:
+                a = a[:, :, None]
+            if a.shape[0] >= crop and a.shape[1] >= crop:
+                self.imgs.append(a)
+        area = np.array([a.shape[0] * a.shape[1] for a in self.imgs], dtype=np.float64)
+        self.p = area / area.sum()
+        self.crop, self.rng, self.C = crop, rng, C
+
+    def batch(self, n):
+        idx = self.rng.choice(len(self.imgs), size=n, p=self.p)
+        out = np.empty((n, self.crop, self.crop, self.C), np.uint8)
+        for i, j in enumerate(idx):
+            a = self.imgs[j]
+            y = self.rng.integers(0, a.shape[0] - self.crop + 1)
+            x = self.rng.integers(0, a.shape[1] - self.crop + 1)
+            c = a[y:y + self.crop, x:x + self.crop]
+            if self.rng.random() < 0.5:
+                c = c[:, ::-1]
+            out[i] = c
+        return torch.from_numpy(out).permute(0, 3, 1, 2).float()
+
+
+def lr_at(frac, peak, warmup):
+    if frac < warmup:
+        return peak * max(frac / warmup, 0.01)
+    t = min(1.0, (frac - warmup) / (1 - warmup))
+    return peak * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+@torch.no_grad()
+def evaluate(model, val, C, device, crop=0):
+    """Float validation bpsp: full-image conv pass (zero padding at image borders)."""
+    model.eval()
+    tot, n = 0.0, 0
+    for _, a in val:
+        if a.ndim == 2:
+            a = a[:, :, None]
+        if crop:
+            y0, x0 = (a.shape[0] - crop) // 2, (a.shape[1] - crop) // 2
+            a = a[y0:y0 + crop, x0:x0 + crop]
+        x = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float().to(device)
+        # process in horizontal bands to bound memory (rows are independent given padding
+        # because the band includes 3 rows of real context above)
+        H = x.shape[2]
+        band = 128
+        for y in range(0, H, band):
+            y0 = max(0, y - 3)
+            xb = x[:, :, y0:y + band]
+            o = model(xb)
+            # rows above the band start must be zero padding only at the real image top;
+            # the conv sees real rows y0..y-1 as context, so drop them from the output
+            head = raw_to_head(o, C)[:, :, y - y0:]
+            ll = head_log2_likelihood(head, xb[:, :, y - y0:], C)
+            tot += float(ll.double().sum())
+            n += ll.numel()
+    model.train()
+    return -tot / (n * C * math.log(2))
+
+
+def main():
+    a = parse()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    C = a.channels
+    kind = "rgb" if C == 3 else "gray"
+    t_load = time.time()
+    train = load_npz(os.path.join(DATA_DIR, f"train-{kind}.npz"))
+    val = load_npz(os.path.join(DATA_DIR, f"val-{kind}.npz"))
+    manifest = json.load(open(os.path.join(DATA_DIR, "manifest.json")))
+    rng = np.random.default_rng(a.seed)
+    sampler = Sampler(train, C, a.crop, rng)
+    print(f"loaded {len(sampler.imgs)} training images in {time.time() - t_load:.1f}s", flush=True)
+
+    model = build_model(C, a.width, a.res_blocks).to(a.device)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    ckdir = os.path.join(HERE, "checkpoints")
+    os.makedirs(ckdir, exist_ok=True)
+    ckpath = os.path.join(ckdir, f"{a.name}.pt")
+    state = {"step": 0, "elapsed": 0.0, "log": []}
+    if os.path.exists(ckpath):
+        ck = torch.load(ckpath, map_location=a.device, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        state = ck["state"]
+        rng.bit_generator.state = ck["rng"]
+        print(f"resumed {ckpath} at step {state['step']}, {state['elapsed']:.0f}s", flush=True)
+
+    budget = a.minutes * 60 if a.minutes is not None else None
+
+    def frac():
+        if budget is not None:
+            return state["elapsed"] / budget
+        return state["step"] / a.steps
+
+    def save():
+        cfg = {k: v for k, v in vars(a).items()}
+        ck = {"model": model.state_dict(), "opt": opt.state_dict(), "state": state,
+              "rng": rng.bit_generator.state, "args": cfg, "data_sha256": manifest["sha256_all"]}
+        torch.save(ck, ckpath + ".tmp")
+        os.replace(ckpath + ".tmp", ckpath)
+
+    t_last = time.time()
+    last_ck = last_val = state["elapsed"]
+    run_loss, run_n = 0.0, 0
+    while frac() < 1.0:
+        lr = lr_at(frac(), a.lr, a.warmup)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x = sampler.batch(a.batch).to(a.device)
+        o = model(x)
+        ll = head_log2_likelihood(raw_to_head(o, C), x, C)
+        loss = -ll.mean() / (C * math.log(2))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        opt.step()
+        state["step"] += 1
+        now = time.time()
+        state["elapsed"] += now - t_last
+        t_last = now
+        run_loss += loss.item()
+        run_n += 1
+        if state["step"] % 50 == 0:
+            print(f"step {state['step']} t={state['elapsed']:.0f}s lr={lr:.2e} "
+                  f"train_bpsp={run_loss / run_n:.4f}", flush=True)
+            state["log"].append({"step": state["step"], "t": round(state["elapsed"], 1),
+                                 "train_bpsp": round(run_loss / run_n, 4)})
+            run_loss, run_n = 0.0, 0
+        if state["elapsed"] - last_val >= a.val_every:
+            vb = evaluate(model, val, C, a.device, a.val_crop)
+            print(f"step {state['step']} val_bpsp(centre {a.val_crop}) = {vb:.4f}", flush=True)
+            state["log"].append({"step": state["step"], "t": round(state["elapsed"], 1),
+                                 f"val_bpsp_crop{a.val_crop}": round(vb, 4)})
+            last_val = state["elapsed"]
+            t_last = time.time()  # do not charge validation to the training budget
+        if state["elapsed"] - last_ck >= a.ckpt_every:
+            save()
+            last_ck = state["elapsed"]
+    t0 = time.time()
+    vb = evaluate(model, val, C, a.device, 0)
+    state["final_val_bpsp"] = vb
+    print(f"final step {state['step']} train_time={state['elapsed']:.0f}s "
+          f"val_bpsp(full)={vb:.4f} (eval {time.time() - t0:.0f}s)", flush=True)
+    save()
+
+
+if __name__ == "__main__":
+    main()
