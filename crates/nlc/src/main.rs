@@ -60,6 +60,8 @@ enum Command {
     },
     /// Encode, decode and verify images; print bpsp and time per megapixel.
     Bench(bench::BenchArgs),
+    /// List the built-in models.
+    Models,
 }
 
 /// Options shared by every command.
@@ -72,6 +74,10 @@ struct Common {
     /// channel count codes the colour planes; for decode, models are matched by hash.
     #[arg(long = "model", value_name = "PATH")]
     models: Vec<PathBuf>,
+    /// Built-in model to encode the colour channels with, by name (e.g. "default",
+    /// "fast", "gray"; `nlc models` lists them). Default: "default" for RGB, "gray" for grey.
+    #[arg(long = "builtin", value_name = "NAME", conflicts_with = "models")]
+    builtin: Option<String>,
     /// One-channel model for alpha planes (encode only).
     #[arg(long, value_name = "PATH")]
     alpha_model: Option<PathBuf>,
@@ -123,6 +129,14 @@ impl Common {
         let mut o = EncodeOptions::default();
         o.threads = self.threads;
         o.tile_size = tile_size;
+        if let Some(name) = &self.builtin {
+            let m = nelloc::model::builtin_by_name(name).ok_or_else(|| {
+                CliError::Msg(format!(
+                    "no built-in model named {name:?}; see `nlc models`"
+                ))
+            })?;
+            o.model = Some(m);
+        }
         let models = self.load_models()?;
         if !models.is_empty() {
             let cc = color.color_channels() as u32;
@@ -240,6 +254,24 @@ fn cmd_info(input: &Path, common: &Common) -> Result<()> {
     Ok(())
 }
 
+fn cmd_models() {
+    println!("| name | channels | width | res blocks | MAC/pixel | parameters | sha256 |");
+    println!("|---|---|---|---|---|---|---|");
+    for m in nelloc::model::builtin() {
+        let a = m.arch();
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            m.name(),
+            a.channels,
+            a.width,
+            a.res_blocks,
+            a.macs_per_pixel(),
+            m.parameters(),
+            m.hash_hex()
+        );
+    }
+}
+
 /// A real photograph (a crop of a Debian wallpaper, see fixtures/SOURCES.md) for `demo`.
 const DEMO_PNG: &[u8] = include_bytes!("../../../fixtures/photos/demo.png");
 
@@ -313,6 +345,10 @@ fn main() -> ExitCode {
         Command::Info { input, common } => cmd_info(input, common),
         Command::Demo { input, common } => cmd_demo(input.as_deref(), common),
         Command::Bench(args) => bench::run(args),
+        Command::Models => {
+            cmd_models();
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,9 +1,7 @@
 //! Deterministic pseudo-random model files, for tests, fuzzing and benchmarks of the
 //! engine itself (their predictions are poor but valid: any model must round-trip).
 
-use std::collections::HashMap;
-
-use safetensors::{tensor::TensorView, Dtype};
+use safetensors::Dtype;
 
 use super::{layer_names, layer_shape, Arch};
 
@@ -47,26 +45,64 @@ pub fn synthetic(arch: Arch, seed: u64, name: &str) -> Vec<u8> {
         buffers.push((format!("{lname}.mult"), Dtype::I32, vec![n_out], mult));
         buffers.push((format!("{lname}.shift"), Dtype::I32, vec![n_out], shifts));
     }
-    let views: Vec<(String, TensorView<'_>)> = buffers
-        .iter()
-        .map(|(n, d, s, b)| {
-            (
-                n.clone(),
-                TensorView::new(*d, s.clone(), b).expect("shape matches buffer"),
-            )
-        })
-        .collect();
-    let mut meta = HashMap::new();
-    meta.insert("nelloc.format".to_string(), "nelloc-model".to_string());
-    meta.insert("nelloc.version".to_string(), "1".to_string());
-    meta.insert("nelloc.name".to_string(), name.to_string());
-    meta.insert(
-        "nelloc.arch".to_string(),
-        serde_json::to_string(&arch).expect("arch serialises"),
-    );
-    meta.insert(
-        "nelloc.training".to_string(),
-        format!("{{\"synthetic\":true,\"seed\":{seed}}}"),
-    );
-    safetensors::tensor::serialize(views, &Some(meta)).expect("serialise synthetic model")
+    // Serialised by hand with sorted keys: `safetensors::serialize` takes a HashMap for
+    // the metadata, whose order (and so the file's hash) would vary between calls.
+    let mut header = serde_json::Map::new();
+    let mut offset = 0usize;
+    for (name, dtype, shape, data) in &buffers {
+        let dtype = match dtype {
+            Dtype::I8 => "I8",
+            _ => "I32",
+        };
+        header.insert(
+            name.clone(),
+            serde_json::json!({"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + data.len()]}),
+        );
+        offset += data.len();
+    }
+    let meta = serde_json::json!({
+        "nelloc.format": "nelloc-model",
+        "nelloc.version": "1",
+        "nelloc.name": name,
+        "nelloc.arch": serde_json::to_string(&arch).expect("arch serialises"),
+        "nelloc.training": format!("{{\"synthetic\":true,\"seed\":{seed}}}"),
+    });
+    header.insert("__metadata__".into(), meta);
+    let mut json =
+        serde_json::to_vec(&serde_json::Value::Object(header)).expect("header serialises");
+    // The header is padded with spaces to a multiple of 8 bytes, as safetensors writes it.
+    while json.len() % 8 != 0 {
+        json.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + json.len() + offset);
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    for (_, _, _, data) in &buffers {
+        out.extend_from_slice(data);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Model;
+
+    #[test]
+    fn synthetic_models_are_deterministic_and_valid() {
+        let arch = Arch {
+            horizon: 3,
+            channels: 3,
+            width: 8,
+            res_blocks: 1,
+            mixtures: 10,
+            output_frac_bits: 8,
+        };
+        let a = synthetic(arch, 3, "x");
+        assert_eq!(a, synthetic(arch, 3, "x"));
+        assert_ne!(a, synthetic(arch, 4, "x"));
+        let m = Model::from_bytes(&a).expect("valid safetensors");
+        assert_eq!(m.arch(), &arch);
+        assert_eq!(m.name(), "x");
+    }
 }

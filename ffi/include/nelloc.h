@@ -1,0 +1,798 @@
+/*
+ * nelloc.h: the C API of libnelloc, the NeLLoC neural lossless image codec.
+ * SPDX-License-Identifier: MIT OR Apache-2.0
+ *
+ * Conventions:
+ *  - Functions return an nlc_status (0 = NLC_OK); nlc_status_message() describes a code and
+ *    nlc_last_error_message() gives the details of the last failure on the calling thread.
+ *  - Every pointer argument is checked for NULL; a NULL options handle means the defaults.
+ *  - Output parameters are written only on success.
+ *  - Buffers and handles returned by the library are owned by it and released with the
+ *    matching free function (nlc_free, nlc_image_free, nlc_*_options_free), which accept NULL.
+ *  - All functions are thread-safe; a handle may be shared by concurrent calls that take it
+ *    as a const pointer, but must not be modified (non-const calls) while in use elsewhere.
+ *  - Enumerations are passed as uint32_t; the enum types name their values.
+ *
+ * Build: cc app.c $(pkg-config --cflags --libs nelloc)
+ */
+
+#ifndef NELLOC_H
+#define NELLOC_H
+
+/* Generated with cbindgen:0.29.4 */
+
+/* Generated from ffi/src by cbindgen (see ffi/cbindgen.toml). Do not edit by hand. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+/**
+ * Major version of the library (`Cargo.toml`'s version; checked at compile time).
+ */
+#define NLC_VERSION_MAJOR 0
+
+/**
+ * Minor version of the library. While the major version is 0, a minor release may change
+ * the ABI; the SONAME (`libnelloc.so.0.1`) changes with it.
+ */
+#define NLC_VERSION_MINOR 1
+
+/**
+ * Patch version of the library.
+ */
+#define NLC_VERSION_PATCH 0
+
+/**
+ * `MAJOR * 10000 + MINOR * 100 + PATCH`, the value `nlc_version()` returns at run time.
+ * Compare the two to detect a header / library mismatch.
+ */
+#define NLC_VERSION_NUMBER (((NLC_VERSION_MAJOR * 10000) + (NLC_VERSION_MINOR * 100)) + NLC_VERSION_PATCH)
+
+/**
+ * Highest `.nlc` container version this library reads (and the one it writes).
+ */
+#define NLC_FORMAT_VERSION 1
+
+/**
+ * Length of the `.nlc` signature `8B 4E 4C 43 0D 0A 1A 0A`.
+ */
+#define NLC_MAGIC_LENGTH 8
+
+/**
+ * Bytes `nlc_probe` needs to report the dimensions and colour type.
+ */
+#define NLC_PROBE_BYTES 20
+
+/**
+ * Length of a hex SHA-256 model hash in `nlc_stream_info`, including the terminating NUL.
+ */
+#define NLC_HASH_HEX_SIZE 65
+
+/**
+ * Default of `nlc_decoder_options_set_limits`'s `max_dimension`.
+ */
+#define NLC_DEFAULT_MAX_DIMENSION 65535
+
+/**
+ * Default of `nlc_decoder_options_set_limits`'s `max_pixels` (2^28).
+ */
+#define NLC_DEFAULT_MAX_PIXELS (1 << 28)
+
+/**
+ * Default of `nlc_decoder_options_set_limits`'s `max_metadata_bytes` (16 MiB).
+ */
+#define NLC_DEFAULT_MAX_METADATA_BYTES (16 << 20)
+
+/**
+ * Default tile edge of the encoder, in pixels.
+ */
+#define NLC_DEFAULT_TILE_SIZE 256
+
+/**
+ * Result of every fallible function. `NLC_OK` is 0; the numeric values never change once
+ * released, and new codes may be added (treat unknown non-zero values as errors).
+ * In C it is a `uint32_t`.
+ */
+enum nlc_status
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Success.
+     */
+    NLC_OK = 0,
+    /**
+     * A required pointer argument was NULL.
+     */
+    NLC_ERROR_NULL_POINTER = 1,
+    /**
+     * An argument is out of range or inconsistent (e.g. a pixel buffer of the wrong size,
+     * an unknown colour type).
+     */
+    NLC_ERROR_INVALID_ARGUMENT = 2,
+    /**
+     * Reading or writing a file failed.
+     */
+    NLC_ERROR_IO = 3,
+    /**
+     * The data is not an `.nlc` stream (wrong signature).
+     */
+    NLC_ERROR_NOT_NLC = 4,
+    /**
+     * The data ends before the structure it announces (give more bytes, or the file was
+     * cut short).
+     */
+    NLC_ERROR_TRUNCATED = 5,
+    /**
+     * The data is an `.nlc` stream but damaged (checksum, invalid field, corrupt tile).
+     */
+    NLC_ERROR_CORRUPT = 6,
+    /**
+     * Valid input or a request this version does not support (a newer container version,
+     * the CUDA device).
+     */
+    NLC_ERROR_UNSUPPORTED = 7,
+    /**
+     * The input exceeds a configured limit (see `nlc_decoder_options_set_limits`).
+     */
+    NLC_ERROR_LIMIT = 8,
+    /**
+     * The stream needs a model the decoder has neither built in nor been given.
+     */
+    NLC_ERROR_MODEL_NOT_FOUND = 9,
+    /**
+     * A model file is invalid or does not fit the image (channel count).
+     */
+    NLC_ERROR_MODEL_INVALID = 10,
+    /**
+     * An internal error (a bug) was caught at the library boundary.
+     */
+    NLC_ERROR_PANIC = 11,
+    /**
+     * Any other error.
+     */
+    NLC_ERROR_INTERNAL = 12,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nlc_status nlc_status;
+#else
+typedef uint32_t nlc_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Pixel layouts: 8 bits per sample, interleaved, rows without padding unless a stride is
+ * given. The values are the container's colour-type codes.
+ */
+enum nlc_color_type
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * One grey sample per pixel.
+     */
+    NLC_COLOR_GRAY8 = 1,
+    /**
+     * Grey, then alpha.
+     */
+    NLC_COLOR_GRAYA8 = 2,
+    /**
+     * Red, green, blue.
+     */
+    NLC_COLOR_RGB8 = 3,
+    /**
+     * Red, green, blue, alpha (straight, not premultiplied).
+     */
+    NLC_COLOR_RGBA8 = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nlc_color_type nlc_color_type;
+#else
+typedef uint32_t nlc_color_type;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Where the codec runs.
+ */
+enum nlc_device
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * The CPU (all cores by default). The default.
+     */
+    NLC_DEVICE_CPU = 0,
+    /**
+     * An NVIDIA GPU. Not available in this version: selecting it returns
+     * `NLC_ERROR_UNSUPPORTED`.
+     */
+    NLC_DEVICE_CUDA = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nlc_device nlc_device;
+#else
+typedef uint32_t nlc_device;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Metadata blocks stored losslessly next to the pixels.
+ */
+enum nlc_metadata_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * ICC colour profile.
+     */
+    NLC_METADATA_ICC = 1,
+    /**
+     * EXIF block (TIFF structure, without the `Exif\0\0` prefix).
+     */
+    NLC_METADATA_EXIF = 2,
+    /**
+     * XMP packet (UTF-8 XML).
+     */
+    NLC_METADATA_XMP = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nlc_metadata_kind nlc_metadata_kind;
+#else
+typedef uint32_t nlc_metadata_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Which model an encoder model setting applies to.
+ */
+enum nlc_model_role
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * The model for the colour channels (3 channels for RGB, 1 for grey).
+     */
+    NLC_MODEL_COLOR = 0,
+    /**
+     * The one-channel model for a non-constant alpha plane.
+     */
+    NLC_MODEL_ALPHA = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nlc_model_role nlc_model_role;
+#else
+typedef uint32_t nlc_model_role;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * How a stream stores alpha (`nlc_stream_info`'s `alpha_mode`).
+ */
+enum nlc_alpha_mode
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * The colour type has no alpha.
+     */
+    NLC_ALPHA_NONE = 0,
+    /**
+     * Every pixel has the alpha `alpha_value`; nothing is coded.
+     */
+    NLC_ALPHA_CONSTANT = 1,
+    /**
+     * Alpha is coded with the alpha model.
+     */
+    NLC_ALPHA_CODED = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nlc_alpha_mode nlc_alpha_mode;
+#else
+typedef uint32_t nlc_alpha_mode;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Decoder settings (opaque). Create with `nlc_decoder_options_new`, release with
+ * `nlc_decoder_options_free`. One handle may be used by concurrent `nlc_decode` /
+ * `nlc_info` calls as long as no thread modifies it meanwhile.
+ */
+typedef struct nlc_decoder_options nlc_decoder_options;
+
+/**
+ * Encoder settings (opaque). Create with `nlc_encoder_options_new`, release with
+ * `nlc_encoder_options_free`. One handle may be used by concurrent `nlc_encode` calls as
+ * long as no thread modifies it meanwhile.
+ */
+typedef struct nlc_encoder_options nlc_encoder_options;
+
+/**
+ * An image with its metadata (opaque): made by `nlc_image_new` (to encode) or returned by
+ * `nlc_decode`; release with `nlc_image_free`.
+ */
+typedef struct nlc_image nlc_image;
+
+/**
+ * A view of an image's pixels, filled by `nlc_image_get`. `data` belongs to the image and
+ * stays valid until `nlc_image_free`.
+ */
+typedef struct nlc_pixels {
+    /**
+     * Width in pixels.
+     */
+    uint32_t width;
+    /**
+     * Height in pixels.
+     */
+    uint32_t height;
+    /**
+     * An `nlc_color_type` value.
+     */
+    uint32_t color_type;
+    /**
+     * Samples (bytes) per pixel.
+     */
+    uint32_t channels;
+    /**
+     * Bytes per row (`width * channels`: rows are not padded).
+     */
+    size_t stride;
+    /**
+     * Bytes in `data` (`stride * height`).
+     */
+    size_t size;
+    /**
+     * Interleaved samples, row-major.
+     */
+    const uint8_t *data;
+} nlc_pixels;
+
+/**
+ * What `nlc_info` reports about a complete, validated stream.
+ */
+typedef struct nlc_stream_info {
+    /**
+     * Width in pixels.
+     */
+    uint32_t width;
+    /**
+     * Height in pixels.
+     */
+    uint32_t height;
+    /**
+     * An `nlc_color_type` value.
+     */
+    uint32_t color_type;
+    /**
+     * Samples per pixel.
+     */
+    uint32_t channels;
+    /**
+     * Tile width in pixels.
+     */
+    uint32_t tile_width;
+    /**
+     * Tile height in pixels.
+     */
+    uint32_t tile_height;
+    /**
+     * Number of tiles.
+     */
+    uint32_t tile_count;
+    /**
+     * An `nlc_alpha_mode` value.
+     */
+    uint32_t alpha_mode;
+    /**
+     * The alpha of every pixel when `alpha_mode` is `NLC_ALPHA_CONSTANT`, else 0.
+     */
+    uint32_t alpha_value;
+    /**
+     * 1 if the colour model is built in or was given to the decoder options, else 0
+     * (decoding would fail with `NLC_ERROR_MODEL_NOT_FOUND`).
+     */
+    uint32_t model_available;
+    /**
+     * Size of the ICC profile in bytes (0: none).
+     */
+    size_t icc_size;
+    /**
+     * Size of the EXIF block in bytes (0: none).
+     */
+    size_t exif_size;
+    /**
+     * Size of the XMP packet in bytes (0: none).
+     */
+    size_t xmp_size;
+    /**
+     * Size of the whole stream in bytes.
+     */
+    uint64_t file_size;
+    /**
+     * Hex SHA-256 of the colour model file, NUL-terminated.
+     */
+    char model_hash[65];
+    /**
+     * Hex SHA-256 of the alpha model file when alpha is coded, else the empty string.
+     */
+    char alpha_model_hash[65];
+} nlc_stream_info;
+
+/**
+ * What [`crate::nlc_probe`] reads from the first `NLC_PROBE_BYTES` bytes of a stream.
+ * The values are not yet verified by the header checksum.
+ */
+typedef struct nlc_header {
+    /**
+     * Container version (1).
+     */
+    uint32_t version;
+    /**
+     * An `nlc_color_type` value.
+     */
+    uint32_t color_type;
+    /**
+     * Samples per pixel (1 to 4).
+     */
+    uint32_t channels;
+    /**
+     * Width in pixels (at least 1).
+     */
+    uint32_t width;
+    /**
+     * Height in pixels (at least 1).
+     */
+    uint32_t height;
+} nlc_header;
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/**
+ * The library's version as `MAJOR * 10000 + MINOR * 100 + PATCH`. Compare with
+ * `NLC_VERSION_NUMBER` to check that the header matches the library loaded at run time.
+ */
+uint32_t nlc_version(void);
+
+/**
+ * The library's version as a static NUL-terminated string, e.g. `"0.1.0"`.
+ */
+const char *nlc_version_string(void);
+
+/**
+ * A static, NUL-terminated English description of a status code (never NULL; unknown
+ * codes get a generic text).
+ */
+const char *nlc_status_message(uint32_t status);
+
+/**
+ * Copies the detailed message of the last failed call on the calling thread into
+ * `buffer` (NUL-terminated, truncated to `capacity` bytes including the NUL) and returns
+ * the message's full length without the NUL, like `snprintf`. `buffer` may be NULL
+ * (with any `capacity`) to query the length. Calls that succeed do not clear it, so read it
+ * right after the call that returned an error.
+ *
+ * # Safety
+ * If `buffer` is not NULL it must be valid for writes of `capacity` bytes.
+ */
+size_t nlc_last_error_message(char *buffer, size_t capacity);
+
+/**
+ * Creates encoder options with the defaults: all cores, CPU, 256x256 tiles, the built-in
+ * model for the image's channels. On success `*out` receives the handle.
+ *
+ * # Safety
+ * `out` must be NULL (an error) or valid for a write.
+ */
+nlc_status nlc_encoder_options_new(struct nlc_encoder_options **out);
+
+/**
+ * Releases encoder options. NULL is accepted and ignored.
+ *
+ * # Safety
+ * `options` must be NULL or a handle from `nlc_encoder_options_new` not yet freed, and no
+ * other call may be using it.
+ */
+void nlc_encoder_options_free(struct nlc_encoder_options *options);
+
+/**
+ * Worker threads; 0 (the default) uses all cores. The output does not depend on it.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread.
+ */
+nlc_status nlc_encoder_options_set_threads(struct nlc_encoder_options *options, uint32_t threads);
+
+/**
+ * Tile width and height in pixels (at least 1; default `NLC_DEFAULT_TILE_SIZE`). Tiles are
+ * independent streams (parallel and random-access decoding) at a small cost in size.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread.
+ */
+nlc_status nlc_encoder_options_set_tile_size(struct nlc_encoder_options *options,
+                                             uint32_t tile_size);
+
+/**
+ * Selects the device: `NLC_DEVICE_CPU` (the default). `NLC_DEVICE_CUDA` returns
+ * `NLC_ERROR_UNSUPPORTED` in this version and leaves the options unchanged.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread.
+ */
+nlc_status nlc_encoder_options_set_device(struct nlc_encoder_options *options, uint32_t device);
+
+/**
+ * Uses the model file in memory (`data`, `size` bytes, copied) for `role` (an
+ * `nlc_model_role`) instead of the built-in one. Decoders find it by its SHA-256.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread; `data`
+ * must be NULL (an error) or valid for reads of `size` bytes.
+ */
+nlc_status nlc_encoder_options_set_model(struct nlc_encoder_options *options,
+                                         uint32_t role,
+                                         const uint8_t *data,
+                                         size_t size);
+
+/**
+ * Like `nlc_encoder_options_set_model`, reading the model file at `path`.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread; `path`
+ * must be NULL (an error) or a NUL-terminated string.
+ */
+nlc_status nlc_encoder_options_set_model_file(struct nlc_encoder_options *options,
+                                              uint32_t role,
+                                              const char *path);
+
+/**
+ * Creates decoder options with the defaults: all cores, CPU, the built-in models, the
+ * default limits (`NLC_DEFAULT_MAX_*`). On success `*out` receives the handle.
+ *
+ * # Safety
+ * `out` must be NULL (an error) or valid for a write.
+ */
+nlc_status nlc_decoder_options_new(struct nlc_decoder_options **out);
+
+/**
+ * Releases decoder options. NULL is accepted and ignored.
+ *
+ * # Safety
+ * `options` must be NULL or a handle from `nlc_decoder_options_new` not yet freed, and no
+ * other call may be using it.
+ */
+void nlc_decoder_options_free(struct nlc_decoder_options *options);
+
+/**
+ * Worker threads; 0 (the default) uses all cores. The output does not depend on it.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread.
+ */
+nlc_status nlc_decoder_options_set_threads(struct nlc_decoder_options *options, uint32_t threads);
+
+/**
+ * Selects the device: `NLC_DEVICE_CPU` (the default). `NLC_DEVICE_CUDA` returns
+ * `NLC_ERROR_UNSUPPORTED` in this version and leaves the options unchanged.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread.
+ */
+nlc_status nlc_decoder_options_set_device(struct nlc_decoder_options *options, uint32_t device);
+
+/**
+ * Resource limits, checked before anything sized by the stream is allocated: largest
+ * width or height, largest pixel count, largest total metadata size. Streams beyond them
+ * fail with `NLC_ERROR_LIMIT`. Defaults: `NLC_DEFAULT_MAX_DIMENSION`,
+ * `NLC_DEFAULT_MAX_PIXELS`, `NLC_DEFAULT_MAX_METADATA_BYTES`.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread.
+ */
+nlc_status nlc_decoder_options_set_limits(struct nlc_decoder_options *options,
+                                          uint32_t max_dimension,
+                                          uint64_t max_pixels,
+                                          uint64_t max_metadata_bytes);
+
+/**
+ * Makes the model file in memory (`data`, `size` bytes, copied) available to the decoder,
+ * looked up by SHA-256 before the built-in models. May be called several times.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread; `data`
+ * must be NULL (an error) or valid for reads of `size` bytes.
+ */
+nlc_status nlc_decoder_options_add_model(struct nlc_decoder_options *options,
+                                         const uint8_t *data,
+                                         size_t size);
+
+/**
+ * Like `nlc_decoder_options_add_model`, reading the model file at `path`.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread; `path`
+ * must be NULL (an error) or a NUL-terminated string.
+ */
+nlc_status nlc_decoder_options_add_model_file(struct nlc_decoder_options *options,
+                                              const char *path);
+
+/**
+ * Creates an image by copying `height` rows of `width * channels` bytes from `pixels`,
+ * rows `stride` bytes apart (0: `width * channels`, no padding). `color_type` is an
+ * `nlc_color_type`. On success `*out` receives the handle.
+ *
+ * # Safety
+ * `pixels` must be NULL (an error) or valid for reads of `(height - 1) * stride +
+ * width * channels` bytes; `out` must be NULL (an error) or valid for a write.
+ */
+nlc_status nlc_image_new(uint32_t width,
+                         uint32_t height,
+                         uint32_t color_type,
+                         const uint8_t *pixels,
+                         size_t stride,
+                         struct nlc_image **out);
+
+/**
+ * Releases an image. NULL is accepted and ignored.
+ *
+ * # Safety
+ * `image` must be NULL or a handle from `nlc_image_new` / `nlc_decode` not yet freed, and
+ * no other call may be using it; pointers obtained from it become invalid.
+ */
+void nlc_image_free(struct nlc_image *image);
+
+/**
+ * Fills `*out` with the image's dimensions, colour type and a pointer to its pixels
+ * (valid until `nlc_image_free`).
+ *
+ * # Safety
+ * `image` must be NULL (an error) or a live handle; `out` must be NULL (an error) or valid
+ * for a write.
+ */
+nlc_status nlc_image_get(const struct nlc_image *image, struct nlc_pixels *out);
+
+/**
+ * Attaches (copies) a metadata block of `kind` (an `nlc_metadata_kind`) to the image,
+ * replacing any previous one; `(NULL, 0)` removes it.
+ *
+ * # Safety
+ * `image` must be NULL (an error) or a live handle not used by another thread; `data` must
+ * be NULL or valid for reads of `size` bytes.
+ */
+nlc_status nlc_image_set_metadata(struct nlc_image *image,
+                                  uint32_t kind,
+                                  const uint8_t *data,
+                                  size_t size);
+
+/**
+ * Gets the metadata block of `kind` (an `nlc_metadata_kind`): `*data` points into the image
+ * (valid until `nlc_image_free`) and `*size` is its length; when the image has none,
+ * `*data` is NULL and `*size` is 0.
+ *
+ * # Safety
+ * `image` must be NULL (an error) or a live handle; `data` and `size` must be NULL (an
+ * error) or valid for a write.
+ */
+nlc_status nlc_image_get_metadata(const struct nlc_image *image,
+                                  uint32_t kind,
+                                  const uint8_t **data,
+                                  size_t *size);
+
+/**
+ * Encodes `image` (with its metadata) into a complete `.nlc` stream. On success `*out`
+ * receives a library-owned buffer of `*out_size` bytes, to be released with `nlc_free`.
+ * `options` may be NULL for the defaults.
+ *
+ * # Safety
+ * `image` must be NULL (an error) or a live handle; `options` NULL or a live handle;
+ * `out` and `out_size` NULL (an error) or valid for a write.
+ */
+nlc_status nlc_encode(const struct nlc_image *image,
+                      const struct nlc_encoder_options *options,
+                      uint8_t **out,
+                      size_t *out_size);
+
+/**
+ * Encodes `image` into the file at `path`. The file is written to a temporary file in
+ * the same directory and renamed, so a failure leaves an existing file untouched.
+ * `options` may be NULL for the defaults.
+ *
+ * # Safety
+ * `image` must be NULL (an error) or a live handle; `options` NULL or a live handle; `path`
+ * NULL (an error) or a NUL-terminated string.
+ */
+nlc_status nlc_encode_file(const struct nlc_image *image,
+                           const struct nlc_encoder_options *options,
+                           const char *path);
+
+/**
+ * Releases a buffer returned by `nlc_encode`. NULL is accepted and ignored.
+ *
+ * # Safety
+ * `buffer` must be NULL or a pointer returned by `nlc_encode` not yet freed.
+ */
+void nlc_free(uint8_t *buffer);
+
+/**
+ * Decodes a complete `.nlc` stream of `size` bytes. On success `*out` receives a new image
+ * (release with `nlc_image_free`). `options` may be NULL for the defaults.
+ *
+ * # Safety
+ * `data` must be NULL (an error) or valid for reads of `size` bytes; `options` NULL or a
+ * live handle; `out` NULL (an error) or valid for a write.
+ */
+nlc_status nlc_decode(const uint8_t *data,
+                      size_t size,
+                      const struct nlc_decoder_options *options,
+                      struct nlc_image **out);
+
+/**
+ * Decodes the `.nlc` file at `path`; otherwise like `nlc_decode`.
+ *
+ * # Safety
+ * `path` must be NULL (an error) or a NUL-terminated string; `options` NULL or a live
+ * handle; `out` NULL (an error) or valid for a write.
+ */
+nlc_status nlc_decode_file(const char *path,
+                           const struct nlc_decoder_options *options,
+                           struct nlc_image **out);
+
+/**
+ * Validates a complete `.nlc` stream's header (signature, checksum, fields, tile index,
+ * limits) without decoding pixels, and fills `*out`. `options` (may be NULL) supplies the
+ * limits and the models `model_available` refers to.
+ *
+ * # Safety
+ * `data` must be NULL (an error) or valid for reads of `size` bytes; `options` NULL or a
+ * live handle; `out` NULL (an error) or valid for a write.
+ */
+nlc_status nlc_info(const uint8_t *data,
+                    size_t size,
+                    const struct nlc_decoder_options *options,
+                    struct nlc_stream_info *out);
+
+/**
+ * `nlc_info` for the file at `path`.
+ *
+ * # Safety
+ * `path` must be NULL (an error) or a NUL-terminated string; `options` NULL or a live
+ * handle; `out` NULL (an error) or valid for a write.
+ */
+nlc_status nlc_info_file(const char *path,
+                         const struct nlc_decoder_options *options,
+                         struct nlc_stream_info *out);
+
+/**
+ * Sniffs the start of a stream (for format detection in loaders and thumbnailers): with
+ * at least `NLC_PROBE_BYTES` bytes it fills `*out` from the fixed header fields
+ * (unverified: `nlc_info` checks the whole header). Returns `NLC_ERROR_NOT_NLC` if the
+ * signature does not match, `NLC_ERROR_TRUNCATED`
+ * if the bytes given match so far but are too few, `NLC_ERROR_CORRUPT` for a damaged
+ * signature or invalid fields, and `NLC_ERROR_UNSUPPORTED` for a newer container version.
+ *
+ * # Safety
+ * `data` must be NULL (an error unless `size` is 0) or valid for reads of `size` bytes;
+ * `out` must be NULL (an error) or valid for a write.
+ */
+nlc_status nlc_probe(const uint8_t *data, size_t size, struct nlc_header *out);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
+#endif  /* NELLOC_H */

@@ -1,0 +1,1090 @@
+//! The exported C functions. Every function checks its pointers, runs inside the panic
+//! boundary (`status::guard`) and writes its outputs only once everything succeeded.
+
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, CStr};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use nelloc::{ColorType, DecodeOptions, EncodeOptions, Image, Limits, Metadata, Model};
+
+use crate::probe::{nlc_header, probe};
+use crate::status::{guard, guard_value, last_error_into, nlc_status, Failure};
+use crate::{nlc_alpha_mode, nlc_color_type, nlc_device, nlc_metadata_kind, nlc_model_role};
+
+// ---------------------------------------------------------------------------------------
+// Handles and plain structs
+// ---------------------------------------------------------------------------------------
+
+/// Encoder settings (opaque). Create with `nlc_encoder_options_new`, release with
+/// `nlc_encoder_options_free`. One handle may be used by concurrent `nlc_encode` calls as
+/// long as no thread modifies it meanwhile.
+pub struct nlc_encoder_options {
+    inner: EncodeOptions,
+}
+
+/// Decoder settings (opaque). Create with `nlc_decoder_options_new`, release with
+/// `nlc_decoder_options_free`. One handle may be used by concurrent `nlc_decode` /
+/// `nlc_info` calls as long as no thread modifies it meanwhile.
+pub struct nlc_decoder_options {
+    inner: DecodeOptions,
+}
+
+/// An image with its metadata (opaque): made by `nlc_image_new` (to encode) or returned by
+/// `nlc_decode`; release with `nlc_image_free`.
+pub struct nlc_image {
+    inner: Image,
+}
+
+/// A view of an image's pixels, filled by `nlc_image_get`. `data` belongs to the image and
+/// stays valid until `nlc_image_free`.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+pub struct nlc_pixels {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// An `nlc_color_type` value.
+    pub color_type: u32,
+    /// Samples (bytes) per pixel.
+    pub channels: u32,
+    /// Bytes per row (`width * channels`: rows are not padded).
+    pub stride: usize,
+    /// Bytes in `data` (`stride * height`).
+    pub size: usize,
+    /// Interleaved samples, row-major.
+    pub data: *const u8,
+}
+
+/// What `nlc_info` reports about a complete, validated stream.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+pub struct nlc_stream_info {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// An `nlc_color_type` value.
+    pub color_type: u32,
+    /// Samples per pixel.
+    pub channels: u32,
+    /// Tile width in pixels.
+    pub tile_width: u32,
+    /// Tile height in pixels.
+    pub tile_height: u32,
+    /// Number of tiles.
+    pub tile_count: u32,
+    /// An `nlc_alpha_mode` value.
+    pub alpha_mode: u32,
+    /// The alpha of every pixel when `alpha_mode` is `NLC_ALPHA_CONSTANT`, else 0.
+    pub alpha_value: u32,
+    /// 1 if the colour model is built in or was given to the decoder options, else 0
+    /// (decoding would fail with `NLC_ERROR_MODEL_NOT_FOUND`).
+    pub model_available: u32,
+    /// Size of the ICC profile in bytes (0: none).
+    pub icc_size: usize,
+    /// Size of the EXIF block in bytes (0: none).
+    pub exif_size: usize,
+    /// Size of the XMP packet in bytes (0: none).
+    pub xmp_size: usize,
+    /// Size of the whole stream in bytes.
+    pub file_size: u64,
+    /// Hex SHA-256 of the colour model file, NUL-terminated.
+    pub model_hash: [c_char; 65],
+    /// Hex SHA-256 of the alpha model file when alpha is coded, else the empty string.
+    pub alpha_model_hash: [c_char; 65],
+}
+
+// ---------------------------------------------------------------------------------------
+// Argument helpers
+// ---------------------------------------------------------------------------------------
+
+/// A byte slice from C. `(NULL, 0)` is the empty slice.
+///
+/// # Safety
+/// If `ptr` is not NULL it must be valid for reads of `len` bytes for `'a`.
+unsafe fn bytes<'a>(ptr: *const u8, len: usize, what: &str) -> Result<&'a [u8], Failure> {
+    if ptr.is_null() {
+        return if len == 0 {
+            Ok(&[])
+        } else {
+            Err(Failure::null(what))
+        };
+    }
+    if len > isize::MAX as usize {
+        return Err(Failure::invalid(format!(
+            "{what}: length {len} is too large"
+        )));
+    }
+    // SAFETY: `ptr` is non-null and the caller guarantees `len` readable bytes that stay
+    // valid and unmodified for the call; `len <= isize::MAX` was checked.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// A path from a NUL-terminated C string (bytes on Unix, UTF-8 elsewhere).
+///
+/// # Safety
+/// If `ptr` is not NULL it must point to a NUL-terminated string.
+unsafe fn path(ptr: *const c_char, what: &str) -> Result<PathBuf, Failure> {
+    if ptr.is_null() {
+        return Err(Failure::null(what));
+    }
+    // SAFETY: non-null, NUL-terminated by the caller's contract.
+    let c = unsafe { CStr::from_ptr(ptr) };
+    if c.is_empty() {
+        return Err(Failure::invalid(format!("{what} is empty")));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Ok(PathBuf::from(std::ffi::OsStr::from_bytes(c.to_bytes())))
+    }
+    #[cfg(not(unix))]
+    {
+        c.to_str()
+            .map(PathBuf::from)
+            .map_err(|_| Failure::invalid(format!("{what} is not UTF-8")))
+    }
+}
+
+/// A shared reference to a handle; NULL is an error.
+///
+/// # Safety
+/// If `ptr` is not NULL it must point to a live handle made by this library.
+unsafe fn handle<'a, T>(ptr: *const T, what: &str) -> Result<&'a T, Failure> {
+    // SAFETY: the caller guarantees a live, properly aligned handle if non-null.
+    unsafe { ptr.as_ref() }.ok_or_else(|| Failure::null(what))
+}
+
+/// A mutable reference to a handle; NULL is an error.
+///
+/// # Safety
+/// If `ptr` is not NULL it must point to a live handle made by this library that no other
+/// thread uses during the call.
+unsafe fn handle_mut<'a, T>(ptr: *mut T, what: &str) -> Result<&'a mut T, Failure> {
+    // SAFETY: as above, plus exclusive access by the caller's contract.
+    unsafe { ptr.as_mut() }.ok_or_else(|| Failure::null(what))
+}
+
+/// Checks that an output pointer is not NULL (before any work is done).
+fn out_ptr<T>(ptr: *mut T, what: &str) -> Result<(), Failure> {
+    if ptr.is_null() {
+        Err(Failure::null(what))
+    } else {
+        Ok(())
+    }
+}
+
+/// Writes an output parameter.
+///
+/// # Safety
+/// `ptr` must be non-null (checked by `out_ptr`), aligned and valid for a write of `T`.
+unsafe fn put<T>(ptr: *mut T, value: T) {
+    // SAFETY: guaranteed by the caller; `write` does not drop the (uninitialised) old value.
+    unsafe { ptr.write(value) }
+}
+
+fn color_from_code(code: u32) -> Result<ColorType, Failure> {
+    Ok(match code {
+        c if c == nlc_color_type::NLC_COLOR_GRAY8 as u32 => ColorType::Gray8,
+        c if c == nlc_color_type::NLC_COLOR_GRAYA8 as u32 => ColorType::GrayA8,
+        c if c == nlc_color_type::NLC_COLOR_RGB8 as u32 => ColorType::Rgb8,
+        c if c == nlc_color_type::NLC_COLOR_RGBA8 as u32 => ColorType::Rgba8,
+        other => {
+            return Err(Failure::invalid(format!(
+                "unknown colour type {other} (expected 1 to 4, see nlc_color_type)"
+            )))
+        }
+    })
+}
+
+fn color_code(color: ColorType) -> Result<u32, Failure> {
+    Ok(match color {
+        ColorType::Gray8 => nlc_color_type::NLC_COLOR_GRAY8,
+        ColorType::GrayA8 => nlc_color_type::NLC_COLOR_GRAYA8,
+        ColorType::Rgb8 => nlc_color_type::NLC_COLOR_RGB8,
+        ColorType::Rgba8 => nlc_color_type::NLC_COLOR_RGBA8,
+        other => {
+            return Err(Failure::new(
+                nlc_status::NLC_ERROR_UNSUPPORTED,
+                format!("colour type {other} has no C equivalent in this version"),
+            ))
+        }
+    } as u32)
+}
+
+fn metadata_slot(metadata: &mut Metadata, kind: u32) -> Result<&mut Option<Vec<u8>>, Failure> {
+    Ok(match kind {
+        k if k == nlc_metadata_kind::NLC_METADATA_ICC as u32 => &mut metadata.icc,
+        k if k == nlc_metadata_kind::NLC_METADATA_EXIF as u32 => &mut metadata.exif,
+        k if k == nlc_metadata_kind::NLC_METADATA_XMP as u32 => &mut metadata.xmp,
+        other => {
+            return Err(Failure::invalid(format!(
+                "unknown metadata kind {other} (see nlc_metadata_kind)"
+            )))
+        }
+    })
+}
+
+fn metadata_ref(metadata: &Metadata, kind: u32) -> Result<&Option<Vec<u8>>, Failure> {
+    Ok(match kind {
+        k if k == nlc_metadata_kind::NLC_METADATA_ICC as u32 => &metadata.icc,
+        k if k == nlc_metadata_kind::NLC_METADATA_EXIF as u32 => &metadata.exif,
+        k if k == nlc_metadata_kind::NLC_METADATA_XMP as u32 => &metadata.xmp,
+        other => {
+            return Err(Failure::invalid(format!(
+                "unknown metadata kind {other} (see nlc_metadata_kind)"
+            )))
+        }
+    })
+}
+
+fn check_device(device: u32) -> Result<(), Failure> {
+    match device {
+        d if d == nlc_device::NLC_DEVICE_CPU as u32 => Ok(()),
+        d if d == nlc_device::NLC_DEVICE_CUDA as u32 => Err(Failure::new(
+            nlc_status::NLC_ERROR_UNSUPPORTED,
+            "the CUDA device is not available in this version of libnelloc (CPU only)",
+        )),
+        other => Err(Failure::invalid(format!(
+            "unknown device {other} (see nlc_device)"
+        ))),
+    }
+}
+
+fn hash_field(hex: &str) -> [c_char; 65] {
+    let mut out = [0 as c_char; 65];
+    for (o, b) in out.iter_mut().zip(hex.bytes().take(64)) {
+        *o = b as c_char;
+    }
+    out
+}
+
+fn decode_options(opts: Option<&nlc_decoder_options>) -> std::borrow::Cow<'_, DecodeOptions> {
+    match opts {
+        Some(o) => std::borrow::Cow::Borrowed(&o.inner),
+        None => std::borrow::Cow::Owned(DecodeOptions::default()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Library-owned byte buffers
+// ---------------------------------------------------------------------------------------
+
+/// Room before the data of a buffer from `nlc_encode`: the allocation's total length.
+const BUFFER_HEADER: usize = 16;
+
+/// Copies `data` into a library-owned buffer that `nlc_free` releases.
+fn into_c_buffer(data: &[u8]) -> *mut u8 {
+    let total = BUFFER_HEADER + data.len();
+    let mut v = Vec::with_capacity(total);
+    v.extend_from_slice(&(total as u64).to_le_bytes());
+    v.resize(BUFFER_HEADER, 0);
+    v.extend_from_slice(data);
+    let raw = Box::into_raw(v.into_boxed_slice()) as *mut u8;
+    // SAFETY: the allocation is `total >= BUFFER_HEADER` bytes long.
+    unsafe { raw.add(BUFFER_HEADER) }
+}
+
+// ---------------------------------------------------------------------------------------
+// Version and errors
+// ---------------------------------------------------------------------------------------
+
+/// The library's version as `MAJOR * 10000 + MINOR * 100 + PATCH`. Compare with
+/// `NLC_VERSION_NUMBER` to check that the header matches the library loaded at run time.
+#[no_mangle]
+pub extern "C" fn nlc_version() -> u32 {
+    guard_value(0, || crate::NLC_VERSION_NUMBER)
+}
+
+/// The library's version as a static NUL-terminated string, e.g. `"0.1.0"`.
+#[no_mangle]
+pub extern "C" fn nlc_version_string() -> *const c_char {
+    const V: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    guard_value(c"".as_ptr(), || V.as_ptr().cast())
+}
+
+/// A static, NUL-terminated English description of a status code (never NULL; unknown
+/// codes get a generic text).
+#[no_mangle]
+pub extern "C" fn nlc_status_message(status: u32) -> *const c_char {
+    guard_value(c"unknown status".as_ptr(), || {
+        nlc_status::from_u32(status)
+            .map_or(c"unknown status code", nlc_status::message)
+            .as_ptr()
+    })
+}
+
+/// Copies the detailed message of the last failed call on the calling thread into
+/// `buffer` (NUL-terminated, truncated to `capacity` bytes including the NUL) and returns
+/// the message's full length without the NUL, like `snprintf`. `buffer` may be NULL
+/// (with any `capacity`) to query the length. Calls that succeed do not clear it, so read it
+/// right after the call that returned an error.
+///
+/// # Safety
+/// If `buffer` is not NULL it must be valid for writes of `capacity` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_last_error_message(buffer: *mut c_char, capacity: usize) -> usize {
+    guard_value(0, || {
+        if buffer.is_null() || capacity == 0 || capacity > isize::MAX as usize {
+            return last_error_into(None);
+        }
+        // SAFETY: non-null, and the caller guarantees `capacity` writable bytes.
+        let out = unsafe { std::slice::from_raw_parts_mut(buffer.cast::<u8>(), capacity) };
+        last_error_into(Some(out))
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Encoder options
+// ---------------------------------------------------------------------------------------
+
+/// Creates encoder options with the defaults: all cores, CPU, 256x256 tiles, the built-in
+/// model for the image's channels. On success `*out` receives the handle.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_encoder_options_new(out: *mut *mut nlc_encoder_options) -> nlc_status {
+    guard(|| {
+        out_ptr(out, "out")?;
+        let handle = Box::into_raw(Box::new(nlc_encoder_options {
+            inner: EncodeOptions::default(),
+        }));
+        // SAFETY: `out` is non-null and writable by contract.
+        unsafe { put(out, handle) };
+        Ok(())
+    })
+}
+
+/// Releases encoder options. NULL is accepted and ignored.
+///
+/// # Safety
+/// `options` must be NULL or a handle from `nlc_encoder_options_new` not yet freed, and no
+/// other call may be using it.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_encoder_options_free(options: *mut nlc_encoder_options) {
+    guard_value((), || {
+        if !options.is_null() {
+            // SAFETY: made by `Box::into_raw` in `nlc_encoder_options_new`, freed only once.
+            drop(unsafe { Box::from_raw(options) });
+        }
+    })
+}
+
+/// Worker threads; 0 (the default) uses all cores. The output does not depend on it.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_encoder_options_set_threads(
+    options: *mut nlc_encoder_options,
+    threads: u32,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let o = unsafe { handle_mut(options, "options") }?;
+        o.inner.threads = threads as usize;
+        Ok(())
+    })
+}
+
+/// Tile width and height in pixels (at least 1; default `NLC_DEFAULT_TILE_SIZE`). Tiles are
+/// independent streams (parallel and random-access decoding) at a small cost in size.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_encoder_options_set_tile_size(
+    options: *mut nlc_encoder_options,
+    tile_size: u32,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let o = unsafe { handle_mut(options, "options") }?;
+        if tile_size == 0 {
+            return Err(Failure::invalid("tile_size must be at least 1"));
+        }
+        o.inner.tile_size = tile_size;
+        Ok(())
+    })
+}
+
+/// Selects the device: `NLC_DEVICE_CPU` (the default). `NLC_DEVICE_CUDA` returns
+/// `NLC_ERROR_UNSUPPORTED` in this version and leaves the options unchanged.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_encoder_options_set_device(
+    options: *mut nlc_encoder_options,
+    device: u32,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        unsafe { handle_mut(options, "options") }?;
+        check_device(device)
+    })
+}
+
+/// Which `EncodeOptions` field a `nlc_model_role` value names.
+fn model_slot(o: &mut nlc_encoder_options, role: u32) -> Result<&mut Option<Arc<Model>>, Failure> {
+    match role {
+        r if r == nlc_model_role::NLC_MODEL_COLOR as u32 => Ok(&mut o.inner.model),
+        r if r == nlc_model_role::NLC_MODEL_ALPHA as u32 => Ok(&mut o.inner.alpha_model),
+        other => Err(Failure::invalid(format!(
+            "unknown model role {other} (see nlc_model_role)"
+        ))),
+    }
+}
+
+/// Uses the model file in memory (`data`, `size` bytes, copied) for `role` (an
+/// `nlc_model_role`) instead of the built-in one. Decoders find it by its SHA-256.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread; `data`
+/// must be NULL (an error) or valid for reads of `size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_encoder_options_set_model(
+    options: *mut nlc_encoder_options,
+    role: u32,
+    data: *const u8,
+    size: usize,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let o = unsafe { handle_mut(options, "options") }?;
+        if data.is_null() {
+            return Err(Failure::null("data"));
+        }
+        model_slot(o, role)?;
+        // SAFETY: see the function's contract.
+        let model = Model::from_bytes(unsafe { bytes(data, size, "data") }?)?;
+        *model_slot(o, role)? = Some(Arc::new(model));
+        Ok(())
+    })
+}
+
+/// Like `nlc_encoder_options_set_model`, reading the model file at `path`.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread; `path`
+/// must be NULL (an error) or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_encoder_options_set_model_file(
+    options: *mut nlc_encoder_options,
+    role: u32,
+    path: *const c_char,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let o = unsafe { handle_mut(options, "options") }?;
+        // SAFETY: see the function's contract.
+        let p = unsafe { self::path(path, "path") }?;
+        model_slot(o, role)?;
+        let model = Model::from_file(&p).map_err(|e| {
+            let mut f = Failure::from(e);
+            f.message = format!("{}: {}", p.display(), f.message);
+            f
+        })?;
+        *model_slot(o, role)? = Some(Arc::new(model));
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Decoder options
+// ---------------------------------------------------------------------------------------
+
+/// Creates decoder options with the defaults: all cores, CPU, the built-in models, the
+/// default limits (`NLC_DEFAULT_MAX_*`). On success `*out` receives the handle.
+///
+/// # Safety
+/// `out` must be NULL (an error) or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decoder_options_new(out: *mut *mut nlc_decoder_options) -> nlc_status {
+    guard(|| {
+        out_ptr(out, "out")?;
+        let handle = Box::into_raw(Box::new(nlc_decoder_options {
+            inner: DecodeOptions::default(),
+        }));
+        // SAFETY: `out` is non-null and writable by contract.
+        unsafe { put(out, handle) };
+        Ok(())
+    })
+}
+
+/// Releases decoder options. NULL is accepted and ignored.
+///
+/// # Safety
+/// `options` must be NULL or a handle from `nlc_decoder_options_new` not yet freed, and no
+/// other call may be using it.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decoder_options_free(options: *mut nlc_decoder_options) {
+    guard_value((), || {
+        if !options.is_null() {
+            // SAFETY: made by `Box::into_raw` in `nlc_decoder_options_new`, freed only once.
+            drop(unsafe { Box::from_raw(options) });
+        }
+    })
+}
+
+/// Worker threads; 0 (the default) uses all cores. The output does not depend on it.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decoder_options_set_threads(
+    options: *mut nlc_decoder_options,
+    threads: u32,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let o = unsafe { handle_mut(options, "options") }?;
+        o.inner.threads = threads as usize;
+        Ok(())
+    })
+}
+
+/// Selects the device: `NLC_DEVICE_CPU` (the default). `NLC_DEVICE_CUDA` returns
+/// `NLC_ERROR_UNSUPPORTED` in this version and leaves the options unchanged.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decoder_options_set_device(
+    options: *mut nlc_decoder_options,
+    device: u32,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        unsafe { handle_mut(options, "options") }?;
+        check_device(device)
+    })
+}
+
+/// Resource limits, checked before anything sized by the stream is allocated: largest
+/// width or height, largest pixel count, largest total metadata size. Streams beyond them
+/// fail with `NLC_ERROR_LIMIT`. Defaults: `NLC_DEFAULT_MAX_DIMENSION`,
+/// `NLC_DEFAULT_MAX_PIXELS`, `NLC_DEFAULT_MAX_METADATA_BYTES`.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decoder_options_set_limits(
+    options: *mut nlc_decoder_options,
+    max_dimension: u32,
+    max_pixels: u64,
+    max_metadata_bytes: u64,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let o = unsafe { handle_mut(options, "options") }?;
+        let mut limits = Limits::default();
+        limits.max_dimension = max_dimension;
+        limits.max_pixels = max_pixels;
+        limits.max_metadata_bytes = max_metadata_bytes;
+        o.inner.limits = limits;
+        Ok(())
+    })
+}
+
+/// Makes the model file in memory (`data`, `size` bytes, copied) available to the decoder,
+/// looked up by SHA-256 before the built-in models. May be called several times.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread; `data`
+/// must be NULL (an error) or valid for reads of `size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decoder_options_add_model(
+    options: *mut nlc_decoder_options,
+    data: *const u8,
+    size: usize,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let o = unsafe { handle_mut(options, "options") }?;
+        if data.is_null() {
+            return Err(Failure::null("data"));
+        }
+        // SAFETY: see the function's contract.
+        let model = Model::from_bytes(unsafe { bytes(data, size, "data") }?)?;
+        o.inner.models.push(Arc::new(model));
+        Ok(())
+    })
+}
+
+/// Like `nlc_decoder_options_add_model`, reading the model file at `path`.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread; `path`
+/// must be NULL (an error) or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decoder_options_add_model_file(
+    options: *mut nlc_decoder_options,
+    path: *const c_char,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let o = unsafe { handle_mut(options, "options") }?;
+        // SAFETY: see the function's contract.
+        let p = unsafe { self::path(path, "path") }?;
+        let model = Model::from_file(&p).map_err(|e| {
+            let mut f = Failure::from(e);
+            f.message = format!("{}: {}", p.display(), f.message);
+            f
+        })?;
+        o.inner.models.push(Arc::new(model));
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Images
+// ---------------------------------------------------------------------------------------
+
+/// Creates an image by copying `height` rows of `width * channels` bytes from `pixels`,
+/// rows `stride` bytes apart (0: `width * channels`, no padding). `color_type` is an
+/// `nlc_color_type`. On success `*out` receives the handle.
+///
+/// # Safety
+/// `pixels` must be NULL (an error) or valid for reads of `(height - 1) * stride +
+/// width * channels` bytes; `out` must be NULL (an error) or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_image_new(
+    width: u32,
+    height: u32,
+    color_type: u32,
+    pixels: *const u8,
+    stride: usize,
+    out: *mut *mut nlc_image,
+) -> nlc_status {
+    guard(|| {
+        out_ptr(out, "out")?;
+        if pixels.is_null() {
+            return Err(Failure::null("pixels"));
+        }
+        let color = color_from_code(color_type)?;
+        if width == 0 || height == 0 {
+            return Err(Failure::invalid(format!(
+                "image dimensions must be at least 1x1, got {width}x{height}"
+            )));
+        }
+        let too_large = || Failure::invalid(format!("a {width}x{height} image is too large"));
+        let row = (width as usize)
+            .checked_mul(color.channels())
+            .ok_or_else(too_large)?;
+        let stride = if stride == 0 { row } else { stride };
+        if stride < row {
+            return Err(Failure::invalid(format!(
+                "stride {stride} is less than a row ({row} bytes)"
+            )));
+        }
+        let span = (height as usize - 1)
+            .checked_mul(stride)
+            .and_then(|s| s.checked_add(row))
+            .ok_or_else(too_large)?;
+        // SAFETY: `pixels` is non-null and readable for `span` bytes by contract.
+        let src = unsafe { bytes(pixels, span, "pixels") }?;
+        let mut packed = Vec::new();
+        packed
+            .try_reserve_exact(row * height as usize)
+            .map_err(|_| too_large())?;
+        for y in 0..height as usize {
+            packed.extend_from_slice(&src[y * stride..y * stride + row]);
+        }
+        let image = Image::new(width, height, color, packed)?;
+        let handle = Box::into_raw(Box::new(nlc_image { inner: image }));
+        // SAFETY: `out` is non-null and writable by contract.
+        unsafe { put(out, handle) };
+        Ok(())
+    })
+}
+
+/// Releases an image. NULL is accepted and ignored.
+///
+/// # Safety
+/// `image` must be NULL or a handle from `nlc_image_new` / `nlc_decode` not yet freed, and
+/// no other call may be using it; pointers obtained from it become invalid.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_image_free(image: *mut nlc_image) {
+    guard_value((), || {
+        if !image.is_null() {
+            // SAFETY: made by `Box::into_raw` in this library, freed only once.
+            drop(unsafe { Box::from_raw(image) });
+        }
+    })
+}
+
+/// Fills `*out` with the image's dimensions, colour type and a pointer to its pixels
+/// (valid until `nlc_image_free`).
+///
+/// # Safety
+/// `image` must be NULL (an error) or a live handle; `out` must be NULL (an error) or valid
+/// for a write.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_image_get(
+    image: *const nlc_image,
+    out: *mut nlc_pixels,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let img = &unsafe { handle(image, "image") }?.inner;
+        out_ptr(out, "out")?;
+        let channels = img.color().channels();
+        let view = nlc_pixels {
+            width: img.width(),
+            height: img.height(),
+            color_type: color_code(img.color())?,
+            channels: channels as u32,
+            stride: img.width() as usize * channels,
+            size: img.pixels().len(),
+            data: img.pixels().as_ptr(),
+        };
+        // SAFETY: `out` is non-null and writable by contract.
+        unsafe { put(out, view) };
+        Ok(())
+    })
+}
+
+/// Attaches (copies) a metadata block of `kind` (an `nlc_metadata_kind`) to the image,
+/// replacing any previous one; `(NULL, 0)` removes it.
+///
+/// # Safety
+/// `image` must be NULL (an error) or a live handle not used by another thread; `data` must
+/// be NULL or valid for reads of `size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_image_set_metadata(
+    image: *mut nlc_image,
+    kind: u32,
+    data: *const u8,
+    size: usize,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let img = &mut unsafe { handle_mut(image, "image") }?.inner;
+        // SAFETY: see the function's contract.
+        let block = unsafe { bytes(data, size, "data") }?;
+        let slot = metadata_slot(img.metadata_mut(), kind)?;
+        *slot = (!data.is_null()).then(|| block.to_vec());
+        Ok(())
+    })
+}
+
+/// Gets the metadata block of `kind` (an `nlc_metadata_kind`): `*data` points into the image
+/// (valid until `nlc_image_free`) and `*size` is its length; when the image has none,
+/// `*data` is NULL and `*size` is 0.
+///
+/// # Safety
+/// `image` must be NULL (an error) or a live handle; `data` and `size` must be NULL (an
+/// error) or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_image_get_metadata(
+    image: *const nlc_image,
+    kind: u32,
+    data: *mut *const u8,
+    size: *mut usize,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let img = &unsafe { handle(image, "image") }?.inner;
+        out_ptr(data, "data")?;
+        out_ptr(size, "size")?;
+        let block = metadata_ref(img.metadata(), kind)?;
+        let (p, n) = match block {
+            Some(b) => (b.as_ptr(), b.len()),
+            _ => (std::ptr::null(), 0),
+        };
+        // SAFETY: both are non-null and writable by contract.
+        unsafe {
+            put(data, p);
+            put(size, n);
+        }
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Encoding
+// ---------------------------------------------------------------------------------------
+
+/// Encodes `image` (with its metadata) into a complete `.nlc` stream. On success `*out`
+/// receives a library-owned buffer of `*out_size` bytes, to be released with `nlc_free`.
+/// `options` may be NULL for the defaults.
+///
+/// # Safety
+/// `image` must be NULL (an error) or a live handle; `options` NULL or a live handle;
+/// `out` and `out_size` NULL (an error) or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_encode(
+    image: *const nlc_image,
+    options: *const nlc_encoder_options,
+    out: *mut *mut u8,
+    out_size: *mut usize,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let img = &unsafe { handle(image, "image") }?.inner;
+        // SAFETY: see the function's contract.
+        let opts = unsafe { options.as_ref() };
+        out_ptr(out, "out")?;
+        out_ptr(out_size, "out_size")?;
+        let default = EncodeOptions::default();
+        let opts = opts.map_or(&default, |o| &o.inner);
+        let encoded = nelloc::encode(img.as_ref(), opts)?;
+        let len = encoded.len();
+        let buffer = into_c_buffer(&encoded);
+        // SAFETY: both are non-null and writable by contract.
+        unsafe {
+            put(out, buffer);
+            put(out_size, len);
+        }
+        Ok(())
+    })
+}
+
+/// Encodes `image` into the file at `path`. The file is written to a temporary file in
+/// the same directory and renamed, so a failure leaves an existing file untouched.
+/// `options` may be NULL for the defaults.
+///
+/// # Safety
+/// `image` must be NULL (an error) or a live handle; `options` NULL or a live handle; `path`
+/// NULL (an error) or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_encode_file(
+    image: *const nlc_image,
+    options: *const nlc_encoder_options,
+    path: *const c_char,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let img = &unsafe { handle(image, "image") }?.inner;
+        // SAFETY: see the function's contract.
+        let opts = unsafe { options.as_ref() };
+        // SAFETY: see the function's contract.
+        let path = unsafe { self::path(path, "path") }?;
+        let default = EncodeOptions::default();
+        let opts = opts.map_or(&default, |o| &o.inner);
+        let encoded = nelloc::encode(img.as_ref(), opts)?;
+        let io = |e: std::io::Error| {
+            Failure::new(nlc_status::NLC_ERROR_IO, format!("{}: {e}", path.display()))
+        };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
+        tmp.write_all(&encoded).map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(&path).map_err(|e| io(e.error))?;
+        Ok(())
+    })
+}
+
+/// Releases a buffer returned by `nlc_encode`. NULL is accepted and ignored.
+///
+/// # Safety
+/// `buffer` must be NULL or a pointer returned by `nlc_encode` not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_free(buffer: *mut u8) {
+    guard_value((), || {
+        if buffer.is_null() {
+            return;
+        }
+        // SAFETY: `buffer` was returned by `into_c_buffer`, so the allocation starts
+        // BUFFER_HEADER bytes before it and begins with its total length.
+        unsafe {
+            let base = buffer.sub(BUFFER_HEADER);
+            let total = base.cast::<u64>().read_unaligned() as usize;
+            drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                base, total,
+            )));
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Decoding and inspection
+// ---------------------------------------------------------------------------------------
+
+/// Decodes a complete `.nlc` stream of `size` bytes. On success `*out` receives a new image
+/// (release with `nlc_image_free`). `options` may be NULL for the defaults.
+///
+/// # Safety
+/// `data` must be NULL (an error) or valid for reads of `size` bytes; `options` NULL or a
+/// live handle; `out` NULL (an error) or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decode(
+    data: *const u8,
+    size: usize,
+    options: *const nlc_decoder_options,
+    out: *mut *mut nlc_image,
+) -> nlc_status {
+    guard(|| {
+        if data.is_null() {
+            return Err(Failure::null("data"));
+        }
+        // SAFETY: see the function's contract.
+        let data = unsafe { bytes(data, size, "data") }?;
+        // SAFETY: see the function's contract.
+        let opts = decode_options(unsafe { options.as_ref() });
+        out_ptr(out, "out")?;
+        let image = nelloc::decode(data, &opts)?;
+        let handle = Box::into_raw(Box::new(nlc_image { inner: image }));
+        // SAFETY: `out` is non-null and writable by contract.
+        unsafe { put(out, handle) };
+        Ok(())
+    })
+}
+
+/// Decodes the `.nlc` file at `path`; otherwise like `nlc_decode`.
+///
+/// # Safety
+/// `path` must be NULL (an error) or a NUL-terminated string; `options` NULL or a live
+/// handle; `out` NULL (an error) or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decode_file(
+    path: *const c_char,
+    options: *const nlc_decoder_options,
+    out: *mut *mut nlc_image,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let path = unsafe { self::path(path, "path") }?;
+        // SAFETY: see the function's contract.
+        let opts = decode_options(unsafe { options.as_ref() });
+        out_ptr(out, "out")?;
+        let data = read_file(&path)?;
+        let image = nelloc::decode(&data, &opts)?;
+        let handle = Box::into_raw(Box::new(nlc_image { inner: image }));
+        // SAFETY: `out` is non-null and writable by contract.
+        unsafe { put(out, handle) };
+        Ok(())
+    })
+}
+
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path)
+        .map_err(|e| Failure::new(nlc_status::NLC_ERROR_IO, format!("{}: {e}", path.display())))
+}
+
+fn fill_info(data: &[u8], opts: &DecodeOptions) -> Result<nlc_stream_info, Failure> {
+    let info = nelloc::info(data, opts)?;
+    let (alpha_mode, alpha_value) = match info.alpha.as_str() {
+        "none" => (nlc_alpha_mode::NLC_ALPHA_NONE, 0),
+        "coded" => (nlc_alpha_mode::NLC_ALPHA_CODED, 0),
+        other => match other.strip_prefix("constant ").map(str::parse::<u32>) {
+            Some(Ok(v)) => (nlc_alpha_mode::NLC_ALPHA_CONSTANT, v),
+            _ => {
+                return Err(Failure::new(
+                    nlc_status::NLC_ERROR_INTERNAL,
+                    format!("unexpected alpha description {other:?}"),
+                ))
+            }
+        },
+    };
+    let size = |b: &Option<Vec<u8>>| b.as_ref().map_or(0, Vec::len);
+    Ok(nlc_stream_info {
+        width: info.width,
+        height: info.height,
+        color_type: color_code(info.color)?,
+        channels: info.color.channels() as u32,
+        tile_width: info.tile_width,
+        tile_height: info.tile_height,
+        tile_count: u32::try_from(info.tiles).unwrap_or(u32::MAX),
+        alpha_mode: alpha_mode as u32,
+        alpha_value,
+        model_available: u32::from(info.model_name.is_some()),
+        icc_size: size(&info.metadata.icc),
+        exif_size: size(&info.metadata.exif),
+        xmp_size: size(&info.metadata.xmp),
+        file_size: info.file_size as u64,
+        model_hash: hash_field(&info.model_hash),
+        alpha_model_hash: hash_field(info.alpha_model_hash.as_deref().unwrap_or("")),
+    })
+}
+
+/// Validates a complete `.nlc` stream's header (signature, checksum, fields, tile index,
+/// limits) without decoding pixels, and fills `*out`. `options` (may be NULL) supplies the
+/// limits and the models `model_available` refers to.
+///
+/// # Safety
+/// `data` must be NULL (an error) or valid for reads of `size` bytes; `options` NULL or a
+/// live handle; `out` NULL (an error) or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_info(
+    data: *const u8,
+    size: usize,
+    options: *const nlc_decoder_options,
+    out: *mut nlc_stream_info,
+) -> nlc_status {
+    guard(|| {
+        if data.is_null() {
+            return Err(Failure::null("data"));
+        }
+        // SAFETY: see the function's contract.
+        let data = unsafe { bytes(data, size, "data") }?;
+        // SAFETY: see the function's contract.
+        let opts = decode_options(unsafe { options.as_ref() });
+        out_ptr(out, "out")?;
+        let info = fill_info(data, &opts)?;
+        // SAFETY: `out` is non-null and writable by contract.
+        unsafe { put(out, info) };
+        Ok(())
+    })
+}
+
+/// `nlc_info` for the file at `path`.
+///
+/// # Safety
+/// `path` must be NULL (an error) or a NUL-terminated string; `options` NULL or a live
+/// handle; `out` NULL (an error) or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_info_file(
+    path: *const c_char,
+    options: *const nlc_decoder_options,
+    out: *mut nlc_stream_info,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let path = unsafe { self::path(path, "path") }?;
+        // SAFETY: see the function's contract.
+        let opts = decode_options(unsafe { options.as_ref() });
+        out_ptr(out, "out")?;
+        let data = read_file(&path)?;
+        let info = fill_info(&data, &opts)?;
+        // SAFETY: `out` is non-null and writable by contract.
+        unsafe { put(out, info) };
+        Ok(())
+    })
+}
+
+/// Sniffs the start of a stream (for format detection in loaders and thumbnailers): with
+/// at least `NLC_PROBE_BYTES` bytes it fills `*out` from the fixed header fields
+/// (unverified: `nlc_info` checks the whole header). Returns `NLC_ERROR_NOT_NLC` if the
+/// signature does not match, `NLC_ERROR_TRUNCATED`
+/// if the bytes given match so far but are too few, `NLC_ERROR_CORRUPT` for a damaged
+/// signature or invalid fields, and `NLC_ERROR_UNSUPPORTED` for a newer container version.
+///
+/// # Safety
+/// `data` must be NULL (an error unless `size` is 0) or valid for reads of `size` bytes;
+/// `out` must be NULL (an error) or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_probe(
+    data: *const u8,
+    size: usize,
+    out: *mut nlc_header,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let data = unsafe { bytes(data, size, "data") }?;
+        out_ptr(out, "out")?;
+        let header = probe(data)?;
+        // SAFETY: `out` is non-null and writable by contract.
+        unsafe { put(out, header) };
+        Ok(())
+    })
+}

@@ -1,0 +1,142 @@
+//! `libnelloc`: the C API of the nelloc neural lossless image codec.
+//!
+//! This crate builds `libnelloc.so` / `libnelloc.a` (installed under those names by
+//! `make -C ffi install`, see `ffi/README.md`). The C declarations are in
+//! `ffi/include/nelloc.h`, generated from this crate by cbindgen and committed; the test
+//! `ffi/tests/header.rs` fails when the committed header differs from the generated one.
+//!
+//! Conventions of every exported function:
+//!
+//! - it returns an [`nlc_status`] (except the version, message and free functions);
+//! - every pointer argument is checked for NULL (a NULL options handle means defaults);
+//! - output parameters are written only on success;
+//! - buffers and handles it returns are owned by the library and released with the
+//!   matching free function, which accepts NULL;
+//! - a Rust panic never unwinds into C: it is caught and reported as
+//!   [`nlc_status::NLC_ERROR_PANIC`].
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+#[allow(unsafe_code)]
+mod ffi;
+mod probe;
+mod status;
+
+pub use ffi::*;
+pub use probe::nlc_header;
+pub use status::nlc_status;
+
+/// Major version of the library (`Cargo.toml`'s version; checked at compile time).
+pub const NLC_VERSION_MAJOR: u32 = 0;
+/// Minor version of the library. While the major version is 0, a minor release may change
+/// the ABI; the SONAME (`libnelloc.so.0.1`) changes with it.
+pub const NLC_VERSION_MINOR: u32 = 1;
+/// Patch version of the library.
+pub const NLC_VERSION_PATCH: u32 = 0;
+/// `MAJOR * 10000 + MINOR * 100 + PATCH`, the value `nlc_version()` returns at run time.
+/// Compare the two to detect a header / library mismatch.
+pub const NLC_VERSION_NUMBER: u32 =
+    NLC_VERSION_MAJOR * 10000 + NLC_VERSION_MINOR * 100 + NLC_VERSION_PATCH;
+
+/// Highest `.nlc` container version this library reads (and the one it writes).
+pub const NLC_FORMAT_VERSION: u32 = 1;
+/// Length of the `.nlc` signature `8B 4E 4C 43 0D 0A 1A 0A`.
+pub const NLC_MAGIC_LENGTH: u32 = 8;
+/// Bytes `nlc_probe` needs to report the dimensions and colour type.
+pub const NLC_PROBE_BYTES: u32 = 20;
+/// Length of a hex SHA-256 model hash in `nlc_stream_info`, including the terminating NUL.
+pub const NLC_HASH_HEX_SIZE: u32 = 65;
+
+/// Default of `nlc_decoder_options_set_limits`'s `max_dimension`.
+pub const NLC_DEFAULT_MAX_DIMENSION: u32 = 65_535;
+/// Default of `nlc_decoder_options_set_limits`'s `max_pixels` (2^28).
+pub const NLC_DEFAULT_MAX_PIXELS: u64 = 1 << 28;
+/// Default of `nlc_decoder_options_set_limits`'s `max_metadata_bytes` (16 MiB).
+pub const NLC_DEFAULT_MAX_METADATA_BYTES: u64 = 16 << 20;
+/// Default tile edge of the encoder, in pixels.
+pub const NLC_DEFAULT_TILE_SIZE: u32 = 256;
+
+/// Pixel layouts: 8 bits per sample, interleaved, rows without padding unless a stride is
+/// given. The values are the container's colour-type codes.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum nlc_color_type {
+    /// One grey sample per pixel.
+    NLC_COLOR_GRAY8 = 1,
+    /// Grey, then alpha.
+    NLC_COLOR_GRAYA8 = 2,
+    /// Red, green, blue.
+    NLC_COLOR_RGB8 = 3,
+    /// Red, green, blue, alpha (straight, not premultiplied).
+    NLC_COLOR_RGBA8 = 4,
+}
+
+/// Where the codec runs.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum nlc_device {
+    /// The CPU (all cores by default). The default.
+    NLC_DEVICE_CPU = 0,
+    /// An NVIDIA GPU. Not available in this version: selecting it returns
+    /// `NLC_ERROR_UNSUPPORTED`.
+    NLC_DEVICE_CUDA = 1,
+}
+
+/// Metadata blocks stored losslessly next to the pixels.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum nlc_metadata_kind {
+    /// ICC colour profile.
+    NLC_METADATA_ICC = 1,
+    /// EXIF block (TIFF structure, without the `Exif\0\0` prefix).
+    NLC_METADATA_EXIF = 2,
+    /// XMP packet (UTF-8 XML).
+    NLC_METADATA_XMP = 3,
+}
+
+/// Which model an encoder model setting applies to.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum nlc_model_role {
+    /// The model for the colour channels (3 channels for RGB, 1 for grey).
+    NLC_MODEL_COLOR = 0,
+    /// The one-channel model for a non-constant alpha plane.
+    NLC_MODEL_ALPHA = 1,
+}
+
+/// How a stream stores alpha (`nlc_stream_info`'s `alpha_mode`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum nlc_alpha_mode {
+    /// The colour type has no alpha.
+    NLC_ALPHA_NONE = 0,
+    /// Every pixel has the alpha `alpha_value`; nothing is coded.
+    NLC_ALPHA_CONSTANT = 1,
+    /// Alpha is coded with the alpha model.
+    NLC_ALPHA_CODED = 2,
+}
+
+const fn parse_version_part(s: &str) -> u32 {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut v = 0u32;
+    while i < b.len() {
+        v = v * 10 + (b[i] - b'0') as u32;
+        i += 1;
+    }
+    v
+}
+
+// The C version macros are literals (cbindgen cannot evaluate `env!`): keep them equal to
+// Cargo.toml's version. `ffi/tests/header.rs` checks the committed header the same way.
+const _: () = assert!(
+    NLC_VERSION_MAJOR == parse_version_part(env!("CARGO_PKG_VERSION_MAJOR"))
+        && NLC_VERSION_MINOR == parse_version_part(env!("CARGO_PKG_VERSION_MINOR"))
+        && NLC_VERSION_PATCH == parse_version_part(env!("CARGO_PKG_VERSION_PATCH")),
+    "NLC_VERSION_* in ffi/src/lib.rs must match the crate version in Cargo.toml"
+);

@@ -1,0 +1,601 @@
+//! The C API exercised from Rust, through the same `extern "C"` functions C calls:
+//! round trips, NULL checks, "no output on failure", limits, models, files.
+#![allow(unsafe_code)]
+
+use std::ffi::{c_char, CStr, CString};
+use std::ptr;
+use std::sync::OnceLock;
+
+use nelloc::model::{synthetic, Arch};
+use nelloc_ffi::*;
+
+const OK: nlc_status = nlc_status::NLC_OK;
+
+/// A small synthetic model file, made once per process (its bytes, hence its hash, differ
+/// between calls of `synthetic`).
+fn model(channels: u32) -> Vec<u8> {
+    static FILES: OnceLock<[Vec<u8>; 2]> = OnceLock::new();
+    let files = FILES.get_or_init(|| {
+        [1, 3].map(|channels| {
+            let arch = Arch {
+                horizon: 3,
+                channels,
+                width: 8,
+                res_blocks: 0,
+                mixtures: 2,
+                output_frac_bits: 8,
+            };
+            synthetic(arch, u64::from(channels), "ffi-test")
+        })
+    });
+    files[usize::from(channels == 3)].clone()
+}
+
+fn pixels(w: u32, h: u32, c: u32) -> Vec<u8> {
+    (0..w * h * c)
+        .map(|i| ((i * 7 + (i / (w * c)) * 13) % 251) as u8)
+        .collect()
+}
+
+fn last_error() -> String {
+    let mut buf = vec![0u8; 512];
+    // SAFETY: `buf` is writable for its length.
+    let n = unsafe { nlc_last_error_message(buf.as_mut_ptr().cast(), buf.len()) };
+    String::from_utf8_lossy(&buf[..n.min(511)]).into_owned()
+}
+
+/// Encoder and decoder options that use the synthetic models.
+struct Opts {
+    enc: *mut nlc_encoder_options,
+    dec: *mut nlc_decoder_options,
+}
+
+impl Opts {
+    /// Options for RGB(A) images.
+    fn new() -> Self {
+        Self::with_color_model(3)
+    }
+
+    /// Options whose colour model has `channels` channels.
+    fn with_color_model(channels: u32) -> Self {
+        let (color, gray) = (model(channels), model(1));
+        let mut enc = ptr::null_mut();
+        let mut dec = ptr::null_mut();
+        // SAFETY: valid out pointers; model buffers valid for their lengths.
+        unsafe {
+            assert_eq!(nlc_encoder_options_new(&mut enc), OK);
+            assert_eq!(nlc_decoder_options_new(&mut dec), OK);
+            assert_eq!(
+                nlc_encoder_options_set_model(
+                    enc,
+                    nlc_model_role::NLC_MODEL_COLOR as u32,
+                    color.as_ptr(),
+                    color.len()
+                ),
+                OK
+            );
+            assert_eq!(
+                nlc_encoder_options_set_model(
+                    enc,
+                    nlc_model_role::NLC_MODEL_ALPHA as u32,
+                    gray.as_ptr(),
+                    gray.len()
+                ),
+                OK
+            );
+            assert_eq!(nlc_encoder_options_set_tile_size(enc, 16), OK);
+            assert_eq!(nlc_encoder_options_set_threads(enc, 2), OK);
+            for m in [&model(3), &gray] {
+                assert_eq!(nlc_decoder_options_add_model(dec, m.as_ptr(), m.len()), OK);
+            }
+        }
+        Opts { enc, dec }
+    }
+}
+
+impl Drop for Opts {
+    fn drop(&mut self) {
+        // SAFETY: handles from the constructors, freed once.
+        unsafe {
+            nlc_encoder_options_free(self.enc);
+            nlc_decoder_options_free(self.dec);
+        }
+    }
+}
+
+fn new_image(w: u32, h: u32, color: nlc_color_type, px: &[u8]) -> *mut nlc_image {
+    let mut img = ptr::null_mut();
+    // SAFETY: `px` holds w*h*channels bytes.
+    let st = unsafe { nlc_image_new(w, h, color as u32, px.as_ptr(), 0, &mut img) };
+    assert_eq!(st, OK, "{}", last_error());
+    img
+}
+
+fn encode(img: *const nlc_image, opts: &Opts) -> Vec<u8> {
+    let mut out: *mut u8 = ptr::null_mut();
+    let mut len = 0usize;
+    // SAFETY: live handles and valid out pointers.
+    unsafe {
+        let st = nlc_encode(img, opts.enc, &mut out, &mut len);
+        assert_eq!(st, OK, "{}", last_error());
+        let v = std::slice::from_raw_parts(out, len).to_vec();
+        nlc_free(out);
+        v
+    }
+}
+
+fn view(img: *const nlc_image) -> (nlc_pixels, Vec<u8>) {
+    let mut p = nlc_pixels {
+        width: 0,
+        height: 0,
+        color_type: 0,
+        channels: 0,
+        stride: 0,
+        size: 0,
+        data: ptr::null(),
+    };
+    // SAFETY: live handle; the data pointer is valid while the image lives.
+    unsafe {
+        assert_eq!(nlc_image_get(img, &mut p), OK);
+        let data = std::slice::from_raw_parts(p.data, p.size).to_vec();
+        (p, data)
+    }
+}
+
+#[test]
+fn round_trips_every_color_type_with_metadata() {
+    for (color, c) in [
+        (nlc_color_type::NLC_COLOR_GRAY8, 1),
+        (nlc_color_type::NLC_COLOR_GRAYA8, 2),
+        (nlc_color_type::NLC_COLOR_RGB8, 3),
+        (nlc_color_type::NLC_COLOR_RGBA8, 4),
+    ] {
+        let opts = Opts::with_color_model(if c < 3 { 1 } else { 3 });
+        let (w, h) = (21, 18);
+        let px = pixels(w, h, c);
+        let img = new_image(w, h, color, &px);
+        let icc = b"fake icc profile".to_vec();
+        // SAFETY: live handle; `icc` readable.
+        unsafe {
+            let st = nlc_image_set_metadata(
+                img,
+                nlc_metadata_kind::NLC_METADATA_ICC as u32,
+                icc.as_ptr(),
+                icc.len(),
+            );
+            assert_eq!(st, OK);
+        }
+        let bytes = encode(img, &opts);
+        let mut back = ptr::null_mut();
+        // SAFETY: `bytes` readable; live options; valid out pointer.
+        unsafe {
+            let st = nlc_decode(bytes.as_ptr(), bytes.len(), opts.dec, &mut back);
+            assert_eq!(st, OK, "{}", last_error());
+        }
+        let (p, data) = view(back);
+        assert_eq!((p.width, p.height, p.color_type), (w, h, color as u32));
+        assert_eq!((p.channels, p.stride), (c, (w * c) as usize));
+        assert_eq!(data, px);
+        let (mut d, mut n): (*const u8, usize) = (ptr::null(), 0);
+        // SAFETY: live handle, valid out pointers; the block lives as long as `back`.
+        unsafe {
+            let icc_kind = nlc_metadata_kind::NLC_METADATA_ICC as u32;
+            assert_eq!(nlc_image_get_metadata(back, icc_kind, &mut d, &mut n), OK);
+            assert_eq!(std::slice::from_raw_parts(d, n), &icc[..]);
+            let xmp_kind = nlc_metadata_kind::NLC_METADATA_XMP as u32;
+            assert_eq!(nlc_image_get_metadata(back, xmp_kind, &mut d, &mut n), OK);
+            assert!(d.is_null());
+            assert_eq!(n, 0);
+            nlc_image_free(back);
+            nlc_image_free(img);
+        }
+    }
+}
+
+#[test]
+fn output_matches_the_rust_api_and_strides_are_honoured() {
+    let opts = Opts::new();
+    let (w, h) = (19, 11);
+    let px = pixels(w, h, 3);
+    // Same pixels with 5 bytes of padding per row.
+    let stride = (w * 3 + 5) as usize;
+    let mut padded = vec![0xEEu8; stride * h as usize];
+    for y in 0..h as usize {
+        padded[y * stride..y * stride + (w * 3) as usize]
+            .copy_from_slice(&px[y * (w * 3) as usize..][..(w * 3) as usize]);
+    }
+    let mut img = ptr::null_mut();
+    // SAFETY: `padded` holds (h-1)*stride + w*3 bytes.
+    let st = unsafe {
+        nlc_image_new(
+            w,
+            h,
+            nlc_color_type::NLC_COLOR_RGB8 as u32,
+            padded.as_ptr(),
+            stride,
+            &mut img,
+        )
+    };
+    assert_eq!(st, OK);
+    assert_eq!(view(img).1, px);
+    let c_bytes = encode(img, &opts);
+
+    let mut eo = nelloc::EncodeOptions::default();
+    eo.model = Some(std::sync::Arc::new(
+        nelloc::Model::from_bytes(&model(3)).unwrap(),
+    ));
+    eo.tile_size = 16;
+    let image = nelloc::ImageRef::new(w, h, nelloc::ColorType::Rgb8, &px).unwrap();
+    assert!(
+        nelloc::encode(image, &eo).unwrap() == c_bytes,
+        "C and Rust outputs differ"
+    );
+    // SAFETY: handle from nlc_image_new.
+    unsafe { nlc_image_free(img) };
+}
+
+#[test]
+fn null_pointers_are_reported_and_outputs_untouched() {
+    use nlc_status::NLC_ERROR_NULL_POINTER as NULL;
+    let opts = Opts::new();
+    let px = pixels(4, 4, 3);
+    let img = new_image(4, 4, nlc_color_type::NLC_COLOR_RGB8, &px);
+    let bytes = encode(img, &opts);
+    let sentinel = 0x5A5A as *mut nlc_image;
+    let mut out_img = sentinel;
+    let mut out_buf = 0x77 as *mut u8;
+    let mut out_len = 12345usize;
+    let path = CString::new("/nonexistent/x.nlc").unwrap();
+    // SAFETY: every non-null pointer is valid; NULL ones must be rejected, not used.
+    unsafe {
+        assert_eq!(nlc_encoder_options_new(ptr::null_mut()), NULL);
+        assert_eq!(nlc_decoder_options_new(ptr::null_mut()), NULL);
+        assert_eq!(nlc_encoder_options_set_threads(ptr::null_mut(), 1), NULL);
+        assert_eq!(nlc_encoder_options_set_tile_size(ptr::null_mut(), 1), NULL);
+        assert_eq!(nlc_encoder_options_set_device(ptr::null_mut(), 0), NULL);
+        assert_eq!(
+            nlc_encoder_options_set_model(ptr::null_mut(), 0, bytes.as_ptr(), 1),
+            NULL
+        );
+        assert_eq!(
+            nlc_encoder_options_set_model(opts.enc, 0, ptr::null(), 0),
+            NULL
+        );
+        assert_eq!(
+            nlc_encoder_options_set_model_file(opts.enc, 0, ptr::null()),
+            NULL
+        );
+        assert_eq!(nlc_decoder_options_set_threads(ptr::null_mut(), 1), NULL);
+        assert_eq!(nlc_decoder_options_set_device(ptr::null_mut(), 0), NULL);
+        assert_eq!(
+            nlc_decoder_options_set_limits(ptr::null_mut(), 1, 1, 1),
+            NULL
+        );
+        assert_eq!(
+            nlc_decoder_options_add_model(opts.dec, ptr::null(), 0),
+            NULL
+        );
+        assert_eq!(
+            nlc_decoder_options_add_model_file(opts.dec, ptr::null()),
+            NULL
+        );
+        assert_eq!(nlc_image_new(4, 4, 3, ptr::null(), 0, &mut out_img), NULL);
+        assert_eq!(
+            nlc_image_new(4, 4, 3, px.as_ptr(), 0, ptr::null_mut()),
+            NULL
+        );
+        assert_eq!(nlc_image_get(ptr::null(), ptr::null_mut()), NULL);
+        assert_eq!(nlc_image_get(img, ptr::null_mut()), NULL);
+        assert_eq!(
+            nlc_image_set_metadata(ptr::null_mut(), 1, ptr::null(), 0),
+            NULL
+        );
+        assert_eq!(nlc_image_set_metadata(img, 1, ptr::null(), 3), NULL);
+        let mut d = ptr::null();
+        assert_eq!(
+            nlc_image_get_metadata(img, 1, &mut d, ptr::null_mut()),
+            NULL
+        );
+        assert_eq!(
+            nlc_encode(ptr::null(), opts.enc, &mut out_buf, &mut out_len),
+            NULL
+        );
+        assert_eq!(
+            nlc_encode(img, opts.enc, ptr::null_mut(), &mut out_len),
+            NULL
+        );
+        assert_eq!(
+            nlc_encode(img, opts.enc, &mut out_buf, ptr::null_mut()),
+            NULL
+        );
+        assert_eq!(nlc_encode_file(img, opts.enc, ptr::null()), NULL);
+        assert_eq!(nlc_encode_file(ptr::null(), opts.enc, path.as_ptr()), NULL);
+        assert_eq!(nlc_decode(ptr::null(), 10, opts.dec, &mut out_img), NULL);
+        assert_eq!(nlc_decode(ptr::null(), 0, opts.dec, &mut out_img), NULL);
+        assert_eq!(
+            nlc_decode(bytes.as_ptr(), bytes.len(), opts.dec, ptr::null_mut()),
+            NULL
+        );
+        assert_eq!(nlc_decode_file(ptr::null(), opts.dec, &mut out_img), NULL);
+        assert_eq!(
+            nlc_decode_file(path.as_ptr(), opts.dec, ptr::null_mut()),
+            NULL
+        );
+        assert_eq!(nlc_info(ptr::null(), 5, opts.dec, ptr::null_mut()), NULL);
+        assert_eq!(
+            nlc_info(bytes.as_ptr(), bytes.len(), opts.dec, ptr::null_mut()),
+            NULL
+        );
+        assert_eq!(nlc_info_file(ptr::null(), opts.dec, ptr::null_mut()), NULL);
+        assert_eq!(nlc_probe(ptr::null(), 5, ptr::null_mut()), NULL);
+        assert_eq!(
+            nlc_probe(bytes.as_ptr(), bytes.len(), ptr::null_mut()),
+            NULL
+        );
+        // Free functions accept NULL.
+        nlc_free(ptr::null_mut());
+        nlc_image_free(ptr::null_mut());
+        nlc_encoder_options_free(ptr::null_mut());
+        nlc_decoder_options_free(ptr::null_mut());
+        nlc_image_free(img);
+    }
+    assert_eq!(out_img, sentinel);
+    assert_eq!(out_buf, 0x77 as *mut u8);
+    assert_eq!(out_len, 12345);
+    assert!(last_error().contains("must not be NULL"));
+}
+
+#[test]
+fn failures_have_distinct_statuses_and_leave_outputs_alone() {
+    let opts = Opts::new();
+    let px = pixels(20, 20, 3);
+    let img = new_image(20, 20, nlc_color_type::NLC_COLOR_RGB8, &px);
+    let bytes = encode(img, &opts);
+    let sentinel = 0x5A5A as *mut nlc_image;
+    let decode = |data: &[u8], dec: *const nlc_decoder_options| {
+        let mut out = sentinel;
+        // SAFETY: `data` readable, `dec` NULL or live, `out` valid.
+        let st = unsafe { nlc_decode(data.as_ptr(), data.len(), dec, &mut out) };
+        assert_eq!(out, sentinel, "output written on failure ({st:?})");
+        st
+    };
+    assert_eq!(
+        decode(b"\x89PNG\r\n\x1a\n....", opts.dec),
+        nlc_status::NLC_ERROR_NOT_NLC
+    );
+    assert_eq!(
+        decode(&bytes[..bytes.len() - 4], opts.dec),
+        nlc_status::NLC_ERROR_TRUNCATED
+    );
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x40;
+    assert_eq!(decode(&flipped, opts.dec), nlc_status::NLC_ERROR_CORRUPT);
+    // No synthetic model is built in.
+    assert_eq!(
+        decode(&bytes, ptr::null()),
+        nlc_status::NLC_ERROR_MODEL_NOT_FOUND
+    );
+    assert!(last_error().contains("model"), "{}", last_error());
+
+    let mut limited = ptr::null_mut();
+    // SAFETY: valid out pointer / live handle.
+    unsafe {
+        assert_eq!(nlc_decoder_options_new(&mut limited), OK);
+        assert_eq!(
+            nlc_decoder_options_set_limits(limited, 19, 1 << 20, 1 << 20),
+            OK
+        );
+    }
+    assert_eq!(decode(&bytes, limited), nlc_status::NLC_ERROR_LIMIT);
+    // SAFETY: handle from nlc_decoder_options_new.
+    unsafe { nlc_decoder_options_free(limited) };
+
+    // SAFETY: live handles.
+    unsafe {
+        let cuda = nlc_device::NLC_DEVICE_CUDA as u32;
+        assert_eq!(
+            nlc_encoder_options_set_device(opts.enc, cuda),
+            nlc_status::NLC_ERROR_UNSUPPORTED
+        );
+        assert_eq!(
+            nlc_decoder_options_set_device(opts.dec, cuda),
+            nlc_status::NLC_ERROR_UNSUPPORTED
+        );
+        assert!(last_error().contains("CUDA"));
+        assert_eq!(nlc_decoder_options_set_device(opts.dec, 0), OK);
+        assert_eq!(
+            nlc_decoder_options_set_device(opts.dec, 7),
+            nlc_status::NLC_ERROR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            nlc_encoder_options_set_tile_size(opts.enc, 0),
+            nlc_status::NLC_ERROR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            nlc_encoder_options_set_model(opts.enc, 0, b"junk".as_ptr(), 4),
+            nlc_status::NLC_ERROR_MODEL_INVALID
+        );
+        let gray_model = model(1);
+        assert_eq!(
+            nlc_encoder_options_set_model(opts.enc, 9, gray_model.as_ptr(), gray_model.len()),
+            nlc_status::NLC_ERROR_INVALID_ARGUMENT
+        );
+        let mut out = sentinel;
+        assert_eq!(
+            nlc_image_new(2, 2, 9, px.as_ptr(), 0, &mut out),
+            nlc_status::NLC_ERROR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            nlc_image_new(0, 2, 3, px.as_ptr(), 0, &mut out),
+            nlc_status::NLC_ERROR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            nlc_image_new(4, 2, 3, px.as_ptr(), 5, &mut out),
+            nlc_status::NLC_ERROR_INVALID_ARGUMENT
+        );
+        assert_eq!(out, sentinel);
+        // An RGB model cannot code a grey image.
+        let gray = new_image(4, 4, nlc_color_type::NLC_COLOR_GRAY8, &px[..16]);
+        let (mut b, mut n) = (0x77 as *mut u8, 9usize);
+        assert_eq!(
+            nlc_encode(gray, opts.enc, &mut b, &mut n),
+            nlc_status::NLC_ERROR_MODEL_INVALID
+        );
+        assert_eq!((b, n), (0x77 as *mut u8, 9));
+        nlc_image_free(gray);
+        nlc_image_free(img);
+    }
+}
+
+#[test]
+fn info_and_probe_describe_the_stream() {
+    let opts = Opts::new();
+    let px = pixels(33, 17, 4);
+    let img = new_image(33, 17, nlc_color_type::NLC_COLOR_RGBA8, &px);
+    let exif = b"II*\0fake".to_vec();
+    // SAFETY: live handle, readable buffer.
+    unsafe {
+        let kind = nlc_metadata_kind::NLC_METADATA_EXIF as u32;
+        assert_eq!(
+            nlc_image_set_metadata(img, kind, exif.as_ptr(), exif.len()),
+            OK
+        );
+    }
+    let bytes = encode(img, &opts);
+    // SAFETY: all-integer / array struct: zero is a valid value.
+    let mut info: nlc_stream_info = unsafe { std::mem::zeroed() };
+    // SAFETY: readable data, live options, valid out pointer.
+    unsafe {
+        assert_eq!(
+            nlc_info(bytes.as_ptr(), bytes.len(), opts.dec, &mut info),
+            OK
+        );
+    }
+    assert_eq!((info.width, info.height, info.channels), (33, 17, 4));
+    assert_eq!(info.color_type, nlc_color_type::NLC_COLOR_RGBA8 as u32);
+    assert_eq!(
+        (info.tile_width, info.tile_height, info.tile_count),
+        (16, 16, 6)
+    );
+    assert_eq!(info.alpha_mode, nlc_alpha_mode::NLC_ALPHA_CODED as u32);
+    assert_eq!(
+        (info.exif_size, info.icc_size, info.xmp_size),
+        (exif.len(), 0, 0)
+    );
+    assert_eq!(info.file_size, bytes.len() as u64);
+    assert_eq!(info.model_available, 1);
+    // SAFETY: the hash fields are NUL-terminated.
+    let hash = unsafe { CStr::from_ptr(info.model_hash.as_ptr()) };
+    let expected = nelloc::Model::from_bytes(&model(3)).unwrap().hash_hex();
+    assert_eq!(hash.to_str().unwrap(), expected);
+    // SAFETY: as above.
+    let alpha_hash = unsafe { CStr::from_ptr(info.alpha_model_hash.as_ptr()) };
+    assert_eq!(alpha_hash.to_bytes().len(), 64);
+
+    let mut header = nlc_header::default();
+    // SAFETY: readable prefix, valid out pointer.
+    unsafe {
+        assert_eq!(
+            nlc_probe(bytes.as_ptr(), NLC_PROBE_BYTES as usize, &mut header),
+            OK
+        );
+        assert_eq!(
+            nlc_probe(bytes.as_ptr(), 3, &mut header),
+            nlc_status::NLC_ERROR_TRUNCATED
+        );
+        assert_eq!(
+            nlc_probe(b"GIF89a".as_ptr(), 6, &mut header),
+            nlc_status::NLC_ERROR_NOT_NLC
+        );
+        nlc_image_free(img);
+    }
+    assert_eq!((header.width, header.height, header.channels), (33, 17, 4));
+
+    // A constant alpha plane is not coded.
+    let mut opaque = pixels(9, 9, 4);
+    opaque.chunks_exact_mut(4).for_each(|p| p[3] = 200);
+    let img = new_image(9, 9, nlc_color_type::NLC_COLOR_RGBA8, &opaque);
+    let bytes = encode(img, &opts);
+    // SAFETY: as above.
+    unsafe {
+        assert_eq!(
+            nlc_info(bytes.as_ptr(), bytes.len(), ptr::null(), &mut info),
+            OK
+        );
+        nlc_image_free(img);
+    }
+    assert_eq!(info.alpha_mode, nlc_alpha_mode::NLC_ALPHA_CONSTANT as u32);
+    assert_eq!(info.alpha_value, 200);
+    assert_eq!(info.model_available, 0);
+}
+
+#[test]
+fn files_are_written_atomically_and_read_back() {
+    let opts = Opts::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.nlc");
+    let c_path = CString::new(file.to_str().unwrap()).unwrap();
+    let px = pixels(10, 7, 3);
+    let img = new_image(10, 7, nlc_color_type::NLC_COLOR_RGB8, &px);
+    let mut back = ptr::null_mut();
+    // SAFETY: live handles, NUL-terminated path, valid out pointers.
+    unsafe {
+        assert_eq!(nlc_encode_file(img, opts.enc, c_path.as_ptr()), OK);
+        assert_eq!(nlc_decode_file(c_path.as_ptr(), opts.dec, &mut back), OK);
+        assert_eq!(view(back).1, px);
+        nlc_image_free(back);
+        let mut info: nlc_stream_info = std::mem::zeroed();
+        assert_eq!(nlc_info_file(c_path.as_ptr(), opts.dec, &mut info), OK);
+        assert_eq!(info.file_size, std::fs::metadata(&file).unwrap().len());
+
+        // A failed encode (no built-in model for a synthetic-only setup is not guaranteed,
+        // so use a model of the wrong channel count) leaves the existing file alone.
+        let before = std::fs::read(&file).unwrap();
+        let gray = new_image(2, 2, nlc_color_type::NLC_COLOR_GRAY8, &px[..4]);
+        assert_ne!(nlc_encode_file(gray, opts.enc, c_path.as_ptr()), OK);
+        assert_eq!(std::fs::read(&file).unwrap(), before);
+        nlc_image_free(gray);
+
+        let missing = CString::new(dir.path().join("missing.nlc").to_str().unwrap()).unwrap();
+        let mut out = 0x5A5A as *mut nlc_image;
+        assert_eq!(
+            nlc_decode_file(missing.as_ptr(), opts.dec, &mut out),
+            nlc_status::NLC_ERROR_IO
+        );
+        assert_eq!(out, 0x5A5A as *mut nlc_image);
+        assert!(last_error().contains("missing.nlc"));
+        let bad_model = CString::new("/nonexistent/model.safetensors").unwrap();
+        assert_eq!(
+            nlc_decoder_options_add_model_file(opts.dec, bad_model.as_ptr()),
+            nlc_status::NLC_ERROR_IO
+        );
+        nlc_image_free(img);
+    }
+}
+
+#[test]
+fn version_and_messages() {
+    assert_eq!(nlc_version(), NLC_VERSION_NUMBER);
+    for code in 0..=12u32 {
+        // SAFETY: static NUL-terminated strings.
+        let m = unsafe { CStr::from_ptr(nlc_status_message(code)) };
+        assert!(!m.to_bytes().is_empty());
+    }
+    // SAFETY: as above.
+    let unknown = unsafe { CStr::from_ptr(nlc_status_message(9999)) };
+    assert_eq!(unknown.to_str().unwrap(), "unknown status code");
+    // SAFETY: NULL buffer is allowed for a length query.
+    let _ = unsafe { nlc_last_error_message(ptr::null_mut::<c_char>(), 0) };
+}
+
+#[test]
+fn defaults_in_the_header_match_the_library() {
+    let l = nelloc::Limits::default();
+    assert_eq!(l.max_dimension, NLC_DEFAULT_MAX_DIMENSION);
+    assert_eq!(l.max_pixels, NLC_DEFAULT_MAX_PIXELS);
+    assert_eq!(l.max_metadata_bytes, NLC_DEFAULT_MAX_METADATA_BYTES);
+    assert_eq!(nelloc::DEFAULT_TILE_SIZE, NLC_DEFAULT_TILE_SIZE);
+    assert_eq!(nelloc::MAGIC.len() as u32, NLC_MAGIC_LENGTH);
+    assert_eq!(u32::from(nelloc::FORMAT_VERSION), NLC_FORMAT_VERSION);
+}
