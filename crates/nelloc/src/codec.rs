@@ -8,9 +8,9 @@ use crate::coder::{encode_intervals, StreamDecoder, StreamError};
 use crate::container::{self, AlphaMode, Header, TileEntry};
 use crate::error::{Error, FormatError, ModelError, Result};
 use crate::image::{ColorType, Image, ImageRef, Metadata};
+use crate::kernels::{forward_batch, BatchScratch, Level};
 use crate::mixture::PixelDist;
 use crate::model::{self, hex, Model};
-use crate::network::{forward, Scratch};
 use crate::options::{DecodeOptions, EncodeOptions};
 use crate::schedule::{gather_context, tiles, wavefront, TileBuf, TileRect};
 
@@ -72,6 +72,10 @@ struct Tracker<'a> {
 }
 
 impl Tracker<'_> {
+    fn pixels_done(&self, pixels: usize) {
+        self.tile_done(pixels);
+    }
+
     fn tile_done(&self, pixels: usize) {
         if let Some(p) = self.progress {
             let done = self
@@ -119,23 +123,32 @@ fn plane_intervals(model: &Model, tile: &TileBuf<'_>, first: usize, out: &mut Ve
     let hz = arch.horizon as usize;
     // Rows are independent when every pixel is known: compute them in parallel, then
     // emit in the stream's wavefront order.
+    let level = Level::detect();
+    let l = arch.input_len();
+    let n_out = arch.output_len();
     let rows: Vec<Vec<(u32, u32)>> = (0..tile.h)
         .into_par_iter()
         .map_init(
             || {
                 (
-                    Scratch::new(model),
-                    vec![0i16; arch.input_len()],
-                    vec![0i32; arch.output_len()],
+                    BatchScratch::default(),
+                    Vec::<i16>::new(),
+                    Vec::<i32>::new(),
                 )
             },
-            |(scratch, input, head), i| {
+            |(scratch, inputs, heads), i| {
+                // One batched network call per row: every context is already known.
+                inputs.resize(tile.w * l, 0);
+                heads.resize(tile.w * n_out, 0);
+                for j in 0..tile.w {
+                    gather_context(tile, i, j, hz, first, c, &mut inputs[j * l..(j + 1) * l]);
+                }
+                forward_batch(model, level, inputs, tile.w, heads, scratch);
                 let mut row = Vec::with_capacity(tile.w * c);
                 for j in 0..tile.w {
-                    gather_context(tile, i, j, hz, first, c, input);
-                    forward(model, input, head, scratch);
                     let px = &tile.data[(i * tile.w + j) * tile.stride + first..][..c];
-                    PixelDist::new(head, k, c).for_each_interval(px, |l, f| row.push((l, f)));
+                    PixelDist::new(&heads[j * n_out..(j + 1) * n_out], k, c)
+                        .for_each_interval(px, |lo, f| row.push((lo, f)));
                 }
                 row
             },
@@ -277,35 +290,77 @@ pub fn encode_with_stats(
     Ok((container::write(&header, &streams), stats))
 }
 
-/// Decodes one plane group of a tile in wavefront order.
-fn decode_planes(
+/// A tile being decoded.
+struct TileJob {
+    index: u32,
+    rect: TileRect,
+    buf: Vec<u8>,
+    dec: StreamDecoder,
+}
+
+/// Decodes one plane group (channels `first..first+C` of `model`) of several tiles at
+/// once: at every wavefront step the ready pixels of all tiles form one batch for the
+/// network, then each tile's symbols are popped in its own stream order.
+fn decode_group(
     model: &Model,
-    buf: &mut [u8],
-    w: usize,
-    h: usize,
+    jobs: &mut [TileJob],
     stride: usize,
     first: usize,
-    dec: &mut StreamDecoder,
+    tracker: &Tracker<'_>,
 ) {
     let arch = model.arch();
-    let c = arch.channels as usize;
-    let k = arch.mixtures as usize;
-    let hz = arch.horizon as usize;
-    let mut scratch = Scratch::new(model);
-    let mut input = vec![0i16; arch.input_len()];
-    let mut head = vec![0i32; arch.output_len()];
-    for (i, j) in wavefront(w, h, hz) {
-        let tile = TileBuf {
-            data: &*buf,
-            w,
-            h,
-            stride,
-        };
-        gather_context(&tile, i, j, hz, first, c, &mut input);
-        forward(model, &input, &mut head, &mut scratch);
-        let at = (i * w + j) * stride + first;
-        let dist = PixelDist::new(&head, k, c);
-        let _ = dist.decode_pixel(&mut buf[at..at + c], |d| Ok::<u8, ()>(dec.decode(d)));
+    let (c, k, hz) = (
+        arch.channels as usize,
+        arch.mixtures as usize,
+        arch.horizon as usize,
+    );
+    let (l, n_out) = (arch.input_len(), arch.output_len());
+    let level = Level::detect();
+    let a = hz + 1;
+    let steps = jobs
+        .iter()
+        .map(|j| a * (j.rect.h - 1) + j.rect.w)
+        .max()
+        .unwrap_or(0);
+    let mut batch: Vec<(usize, usize, usize)> = Vec::new();
+    let (mut inputs, mut heads) = (Vec::new(), Vec::new());
+    let mut scratch = BatchScratch::default();
+    for t in 0..steps {
+        batch.clear();
+        for (ji, job) in jobs.iter().enumerate() {
+            let (w, h) = (job.rect.w, job.rect.h);
+            let lo = if t >= w { (t - w) / a + 1 } else { 0 };
+            let hi = (t / a).min(h - 1);
+            for i in lo..=hi {
+                batch.push((ji, i, t - a * i));
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        inputs.resize(batch.len() * l, 0);
+        heads.resize(batch.len() * n_out, 0);
+        for (n, &(ji, i, j)) in batch.iter().enumerate() {
+            let job = &jobs[ji];
+            let tile = TileBuf {
+                data: &job.buf,
+                w: job.rect.w,
+                h: job.rect.h,
+                stride,
+            };
+            gather_context(&tile, i, j, hz, first, c, &mut inputs[n * l..(n + 1) * l]);
+        }
+        forward_batch(model, level, &inputs, batch.len(), &mut heads, &mut scratch);
+        for (n, &(ji, i, j)) in batch.iter().enumerate() {
+            let job = &mut jobs[ji];
+            let at = (i * job.rect.w + j) * stride + first;
+            let dist = PixelDist::new(&heads[n * n_out..(n + 1) * n_out], k, c);
+            let dec = &mut job.dec;
+            let _ = dist.decode_pixel(&mut job.buf[at..at + c], |d| Ok::<u8, ()>(dec.decode(d)));
+        }
+        if first == 0 {
+            tracker.pixels_done(batch.len());
+        }
     }
 }
 
@@ -346,55 +401,68 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
         done: 0.into(),
         total: u64::from(header.width) * u64::from(header.height),
     };
-    let decoded: Vec<Vec<u8>> = run_in_pool(options.threads, || {
-        rects
-            .par_iter()
-            .zip(&header.tiles)
-            .enumerate()
-            .map(|(t, (r, entry))| {
-                let bytes = &tile_data[entry.offset as usize..][..entry.length as usize];
-                let computed = crc32fast::hash(bytes);
-                if computed != entry.crc {
-                    return Err(FormatError::TileChecksum {
-                        tile: t as u32,
-                        stored: entry.crc,
-                        computed,
-                    }
-                    .into());
+    let corrupt = |tile: u32, e: StreamError| -> Error {
+        FormatError::CorruptTile {
+            tile,
+            detail: match e {
+                StreamError::TrailingZeroWord => "stream ends with a zero word",
+                StreamError::NotExhausted => "final coder state is not the initial state",
+            },
+        }
+        .into()
+    };
+    // Checksums first: nothing is decoded from a damaged tile.
+    let mut jobs = Vec::with_capacity(rects.len());
+    for (t, (r, entry)) in rects.iter().zip(&header.tiles).enumerate() {
+        let bytes = &tile_data[entry.offset as usize..][..entry.length as usize];
+        let computed = crc32fast::hash(bytes);
+        if computed != entry.crc {
+            return Err(FormatError::TileChecksum {
+                tile: t as u32,
+                stored: entry.crc,
+                computed,
+            }
+            .into());
+        }
+        jobs.push(TileJob {
+            index: t as u32,
+            rect: *r,
+            buf: Vec::new(),
+            dec: StreamDecoder::new(bytes).map_err(|e| corrupt(t as u32, e))?,
+        });
+    }
+    let decoded: Vec<TileJob> = run_in_pool(options.threads, || {
+        // One group of consecutive tiles per worker; each group batches its tiles'
+        // wavefronts. The bytes decoded do not depend on the grouping.
+        let groups = rayon::current_num_threads().clamp(1, jobs.len().max(1));
+        let per = jobs.len().div_ceil(groups).max(1);
+        jobs.par_chunks_mut(per)
+            .try_for_each(|group| -> Result<()> {
+                for job in group.iter_mut() {
+                    job.buf = vec![0u8; job.rect.w * job.rect.h * stride];
                 }
-                let corrupt = |e: StreamError| -> Error {
-                    FormatError::CorruptTile {
-                        tile: t as u32,
-                        detail: match e {
-                            StreamError::TrailingZeroWord => "stream ends with a zero word",
-                            StreamError::NotExhausted => {
-                                "final coder state is not the initial state"
-                            }
-                        },
-                    }
-                    .into()
-                };
-                let mut dec = StreamDecoder::new(bytes).map_err(corrupt)?;
-                let mut buf = vec![0u8; r.w * r.h * stride];
-                decode_planes(&model, &mut buf, r.w, r.h, stride, 0, &mut dec);
-                match header.alpha {
-                    AlphaMode::Coded => {
-                        if let Some(am) = &alpha_model {
-                            decode_planes(am, &mut buf, r.w, r.h, stride, cc, &mut dec);
+                decode_group(&model, group, stride, 0, &tracker);
+                match (header.alpha, &alpha_model) {
+                    (AlphaMode::Coded, Some(am)) => decode_group(am, group, stride, cc, &tracker),
+                    (AlphaMode::Constant(v), _) => {
+                        for job in group.iter_mut() {
+                            job.buf.chunks_exact_mut(stride).for_each(|p| p[cc] = v);
                         }
                     }
-                    AlphaMode::Constant(v) => buf.chunks_exact_mut(stride).for_each(|p| p[cc] = v),
-                    AlphaMode::None => {}
+                    _ => {}
                 }
-                dec.finish().map_err(corrupt)?;
-                tracker.tile_done(r.w * r.h);
-                Ok(buf)
-            })
-            .collect::<Result<Vec<_>>>()
+                for job in group.iter_mut() {
+                    let dec = std::mem::replace(&mut job.dec, StreamDecoder::empty());
+                    dec.finish().map_err(|e| corrupt(job.index, e))?;
+                }
+                Ok(())
+            })?;
+        Ok::<_, Error>(jobs)
     })??;
     let row_bytes = header.width as usize * stride;
     let mut pixels = vec![0u8; row_bytes * header.height as usize];
-    for (r, tile) in rects.iter().zip(decoded) {
+    for job in &decoded {
+        let (r, tile) = (&job.rect, &job.buf);
         for y in 0..r.h {
             pixels[(r.y + y) * row_bytes + r.x * stride..][..r.w * stride]
                 .copy_from_slice(&tile[y * r.w * stride..][..r.w * stride]);

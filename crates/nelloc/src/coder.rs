@@ -81,6 +81,13 @@ impl StreamDecoder {
         Ok(StreamDecoder { ans })
     }
 
+    /// A decoder over no words (a placeholder after `finish` took the real one).
+    pub(crate) fn empty() -> Self {
+        StreamDecoder {
+            ans: AnsCoder::from_raw_parts(Cursor::new_at_write_end(Vec::new()), 0),
+        }
+    }
+
     #[inline]
     pub(crate) fn decode(&mut self, dist: &ChannelDist) -> u8 {
         match self.ans.decode_symbol(Search(dist)) {

@@ -114,6 +114,8 @@ pub struct Model {
     pub(crate) layers: Vec<Layer>,
     metadata: BTreeMap<String, String>,
     size: usize,
+    /// Weights re-laid for the batched kernels, built on first use.
+    packed: std::sync::OnceLock<crate::kernels::Packed>,
 }
 
 /// Layer names in evaluation order for an architecture.
@@ -236,6 +238,7 @@ impl Model {
             layers,
             metadata,
             size: bytes.len(),
+            packed: std::sync::OnceLock::new(),
         })
     }
 
@@ -243,6 +246,18 @@ impl Model {
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, crate::Error> {
         let bytes = std::fs::read(path)?;
         Ok(Self::from_bytes(&bytes)?)
+    }
+
+    /// The kernel layout of the weights.
+    pub(crate) fn packed(&self) -> &crate::kernels::Packed {
+        self.packed
+            .get_or_init(|| crate::kernels::Packed::new(self))
+    }
+
+    /// Drops the packed weights after a test edited `layers`.
+    #[cfg(test)]
+    pub(crate) fn reset_packed(&mut self) {
+        self.packed = std::sync::OnceLock::new();
     }
 
     /// Name from the metadata (`nelloc.name`).

@@ -1,0 +1,103 @@
+//! AVX2 kernels. `vpmaddubsw` multiplies u8 activations by i8 weights and adds adjacent
+//! pairs in i16 with saturation; weights in [-64, 63] bound each pair by 2*255*64 = 32640,
+//! so it never saturates and the result equals the scalar reference exactly.
+#![allow(unsafe_code)]
+
+use std::arch::x86_64::*;
+
+use super::{PackedLayer, PIXEL_BLOCK};
+
+pub(super) fn gemm_u8(p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
+    assert!(n % PIXEL_BLOCK == 0 && x.len() >= n * x_stride && x_stride >= p.groups * 4);
+    assert!(acc.len() >= n * p.out_pad && p.w8.len() == p.groups * p.out_pad * 4);
+    // SAFETY: the caller selected this kernel after detecting AVX2, and the asserts above
+    // bound every pointer offset used inside.
+    unsafe { gemm_u8_avx2(p, x, x_stride, n, acc) }
+}
+
+pub(super) fn gemm_i16(p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
+    assert!(n % PIXEL_BLOCK == 0 && x.len() >= n * x_stride && x_stride >= p.groups * 2);
+    assert!(acc.len() >= n * p.out_pad && p.w16.len() == p.groups * p.out_pad * 2);
+    // SAFETY: as for gemm_u8.
+    unsafe { gemm_i16_avx2(p, x, x_stride, n, acc) }
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn gemm_u8_avx2(p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
+    let ones = _mm256_set1_epi16(1);
+    let w = p.w8.as_ptr();
+    let xp = x.as_ptr();
+    let ap = acc.as_mut_ptr();
+    for p0 in (0..n).step_by(4) {
+        // Two blocks of 8 outputs (16 outputs) x 4 pixels: 8 accumulators.
+        for ob in (0..p.out_pad).step_by(16) {
+            let mut a = [_mm256_setzero_si256(); 8];
+            for k in 0..p.groups {
+                // SAFETY: k < groups and ob + 16 <= out_pad, so both 32-byte loads lie
+                // inside w8 (groups * out_pad * 4 bytes).
+                let wp = unsafe { w.add((k * p.out_pad + ob) * 4) };
+                let w0 = unsafe { _mm256_loadu_si256(wp as *const __m256i) };
+                let w1 = unsafe { _mm256_loadu_si256(wp.add(32) as *const __m256i) };
+                for q in 0..4 {
+                    // SAFETY: pixel p0 + q < n and 4k + 4 <= x_stride: inside x.
+                    let xv = unsafe {
+                        (xp.add((p0 + q) * x_stride + 4 * k) as *const i32).read_unaligned()
+                    };
+                    let xb = _mm256_set1_epi32(xv);
+                    a[2 * q] = _mm256_add_epi32(
+                        a[2 * q],
+                        _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w0), ones),
+                    );
+                    a[2 * q + 1] = _mm256_add_epi32(
+                        a[2 * q + 1],
+                        _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w1), ones),
+                    );
+                }
+            }
+            for q in 0..4 {
+                // SAFETY: (p0 + q) * out_pad + ob + 16 <= n * out_pad <= acc.len().
+                unsafe {
+                    let dst = ap.add((p0 + q) * p.out_pad + ob);
+                    _mm256_storeu_si256(dst as *mut __m256i, a[2 * q]);
+                    _mm256_storeu_si256(dst.add(8) as *mut __m256i, a[2 * q + 1]);
+                }
+            }
+        }
+    }
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn gemm_i16_avx2(p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
+    let w = p.w16.as_ptr();
+    let xp = x.as_ptr();
+    let ap = acc.as_mut_ptr();
+    for p0 in (0..n).step_by(4) {
+        for ob in (0..p.out_pad).step_by(16) {
+            let mut a = [_mm256_setzero_si256(); 8];
+            for k in 0..p.groups {
+                // SAFETY: inside w16 (groups * out_pad * 2 values), as in gemm_u8_avx2.
+                let wp = unsafe { w.add((k * p.out_pad + ob) * 2) };
+                let w0 = unsafe { _mm256_loadu_si256(wp as *const __m256i) };
+                let w1 = unsafe { _mm256_loadu_si256(wp.add(16) as *const __m256i) };
+                for q in 0..4 {
+                    // SAFETY: pixel p0 + q < n and 2k + 2 <= x_stride: inside x.
+                    let xv = unsafe {
+                        (xp.add((p0 + q) * x_stride + 2 * k) as *const i32).read_unaligned()
+                    };
+                    let xb = _mm256_set1_epi32(xv);
+                    // i16 x i16 pairs summed exactly in i32 (|v| <= 255, |w| <= 64).
+                    a[2 * q] = _mm256_add_epi32(a[2 * q], _mm256_madd_epi16(xb, w0));
+                    a[2 * q + 1] = _mm256_add_epi32(a[2 * q + 1], _mm256_madd_epi16(xb, w1));
+                }
+            }
+            for q in 0..4 {
+                // SAFETY: as in gemm_u8_avx2.
+                unsafe {
+                    let dst = ap.add((p0 + q) * p.out_pad + ob);
+                    _mm256_storeu_si256(dst as *mut __m256i, a[2 * q]);
+                    _mm256_storeu_si256(dst.add(8) as *mut __m256i, a[2 * q + 1]);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! Batched network evaluation: many pixels per call, with runtime-dispatched SIMD
+//! kernels. Every kernel is bit-identical to the scalar reference in `network.rs`
+//! (tests below run each level the machine supports against it).
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+
+use std::sync::OnceLock;
+
+use crate::model::{Layer, Model};
+use crate::network::requant;
+
+/// Instruction-set levels with an exact kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Level {
+    Scalar,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+}
+
+impl Level {
+    /// The best level this CPU supports (overridable with NELLOC_SIMD=scalar).
+    pub(crate) fn detect() -> Level {
+        static LEVEL: OnceLock<Level> = OnceLock::new();
+        *LEVEL.get_or_init(|| {
+            if std::env::var("NELLOC_SIMD").is_ok_and(|v| v == "scalar") {
+                return Level::Scalar;
+            }
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                return Level::Avx2;
+            }
+            Level::Scalar
+        })
+    }
+
+    /// Every level usable here, reference first (for tests and benchmarks).
+    #[cfg(test)]
+    pub(crate) fn available() -> Vec<Level> {
+        let mut v = vec![Level::Scalar];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            v.push(Level::Avx2);
+        }
+        v
+    }
+}
+
+/// Pixels per kernel block (batches are padded to a multiple of it).
+pub(crate) const PIXEL_BLOCK: usize = 4;
+/// Outputs per kernel block (layers are padded to a multiple of it).
+const OUT_BLOCK: usize = 16;
+
+fn round_up(v: usize, m: usize) -> usize {
+    v.div_ceil(m) * m
+}
+
+/// A layer's weights re-laid for the kernels: groups of `G` consecutive inputs for every
+/// output, `[in/G][out_pad][G]`, zero-padded.
+pub(crate) struct PackedLayer {
+    pub(crate) groups: usize,
+    pub(crate) out_pad: usize,
+    /// u8-input layers: G = 4, i8 weights.
+    pub(crate) w8: Vec<i8>,
+    /// The first layer (signed i16 input): G = 2, weights widened to i16.
+    pub(crate) w16: Vec<i16>,
+}
+
+impl PackedLayer {
+    fn new(layer: &Layer, group: usize) -> Self {
+        let groups = layer.n_in.div_ceil(group);
+        let out_pad = round_up(layer.n_out, OUT_BLOCK);
+        let mut w8 = Vec::new();
+        let mut w16 = Vec::new();
+        let at = |o: usize, i: usize| {
+            if o < layer.n_out && i < layer.n_in {
+                layer.weight[o * layer.n_in + i]
+            } else {
+                0
+            }
+        };
+        for k in 0..groups {
+            for o in 0..out_pad {
+                for q in 0..group {
+                    if group == 4 {
+                        w8.push(at(o, k * group + q));
+                    } else {
+                        w16.push(i16::from(at(o, k * group + q)));
+                    }
+                }
+            }
+        }
+        PackedLayer {
+            groups,
+            out_pad,
+            w8,
+            w16,
+        }
+    }
+}
+
+/// All layers of a model, packed.
+pub(crate) struct Packed {
+    pub(crate) layers: Vec<PackedLayer>,
+}
+
+impl std::fmt::Debug for Packed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Packed({} layers)", self.layers.len())
+    }
+}
+
+impl Packed {
+    pub(crate) fn new(model: &Model) -> Self {
+        let layers = model
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| PackedLayer::new(l, if i == 0 { 2 } else { 4 }))
+            .collect();
+        Packed { layers }
+    }
+}
+
+/// Buffers for [`forward_batch`], reused across calls.
+#[derive(Default)]
+pub(crate) struct BatchScratch {
+    a: Vec<u8>,
+    t1: Vec<u8>,
+    t2: Vec<u8>,
+    acc: Vec<i32>,
+    x16: Vec<i16>,
+}
+
+/// Accumulators `W x` (without bias) of `n` (a multiple of PIXEL_BLOCK) pixels.
+fn gemm<T: Copy + Into<i32> + Simd>(
+    level: Level,
+    layer: &Layer,
+    p: &PackedLayer,
+    x: &[T],
+    x_stride: usize,
+    n: usize,
+    acc: &mut [i32],
+) {
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2 => T::avx2(p, x, x_stride, n, acc),
+        Level::Scalar => {
+            // Row-major dot products over the original layout (autovectorises well).
+            for px in 0..n {
+                let xs = &x[px * x_stride..px * x_stride + layer.n_in];
+                for o in 0..layer.n_out {
+                    let row = &layer.weight[o * layer.n_in..(o + 1) * layer.n_in];
+                    acc[px * p.out_pad + o] = row
+                        .iter()
+                        .zip(xs)
+                        .map(|(&w, &v)| i32::from(w) * v.into())
+                        .sum();
+                }
+            }
+        }
+    }
+}
+
+/// Input element types with an AVX2 kernel.
+trait Simd: Sized {
+    #[cfg(target_arch = "x86_64")]
+    fn avx2(p: &PackedLayer, x: &[Self], x_stride: usize, n: usize, acc: &mut [i32]);
+}
+
+impl Simd for u8 {
+    #[cfg(target_arch = "x86_64")]
+    fn avx2(p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
+        avx2::gemm_u8(p, x, x_stride, n, acc)
+    }
+}
+
+impl Simd for i16 {
+    #[cfg(target_arch = "x86_64")]
+    fn avx2(p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
+        avx2::gemm_i16(p, x, x_stride, n, acc)
+    }
+}
+
+/// Requantises `acc + bias` of `n` pixels into u8 activations with ReLU.
+fn relu_rows(layer: &Layer, acc: &[i32], out_pad: usize, n: usize, y: &mut [u8], y_stride: usize) {
+    for px in 0..n {
+        let a = &acc[px * out_pad..];
+        let row = &mut y[px * y_stride..px * y_stride + layer.n_out];
+        for (o, v) in row.iter_mut().enumerate() {
+            *v = requant(a[o] + layer.bias[o], layer.mult[o], layer.shift[o]).clamp(0, 255) as u8;
+        }
+    }
+}
+
+/// Evaluates the network for `n` pixels: `inputs` holds `n` context vectors of
+/// `arch.input_len()` values, `out` receives `n` head vectors of `arch.output_len()`.
+/// Identical to calling `network::forward` on each pixel.
+pub(crate) fn forward_batch(
+    model: &Model,
+    level: Level,
+    inputs: &[i16],
+    n: usize,
+    out: &mut [i32],
+    s: &mut BatchScratch,
+) {
+    let packed = model.packed();
+    let layers = &model.layers;
+    let nl = layers.len();
+    let arch = model.arch();
+    let in_len = arch.input_len();
+    let n_pad = round_up(n.max(1), PIXEL_BLOCK);
+    let first = &packed.layers[0];
+    let x_stride = first.groups * 2;
+    s.x16.clear();
+    s.x16.resize(n_pad * x_stride, 0);
+    for px in 0..n {
+        s.x16[px * x_stride..px * x_stride + in_len]
+            .copy_from_slice(&inputs[px * in_len..(px + 1) * in_len]);
+    }
+    let width_pad = round_up(arch.width as usize, 4);
+    let max_out = packed.layers.iter().map(|p| p.out_pad).max().unwrap_or(0);
+    s.acc.resize(n_pad * max_out, 0);
+    for buf in [&mut s.a, &mut s.t1, &mut s.t2] {
+        buf.clear();
+        buf.resize(n_pad * width_pad, 0);
+    }
+    gemm(
+        level, &layers[0], first, &s.x16, x_stride, n_pad, &mut s.acc,
+    );
+    relu_rows(
+        &layers[0],
+        &s.acc,
+        first.out_pad,
+        n_pad,
+        &mut s.a,
+        width_pad,
+    );
+    for (b, block) in layers[1..nl - 2].chunks_exact(3).enumerate() {
+        let pk = &packed.layers[1 + 3 * b..4 + 3 * b];
+        gemm(level, &block[0], &pk[0], &s.a, width_pad, n_pad, &mut s.acc);
+        relu_rows(
+            &block[0],
+            &s.acc,
+            pk[0].out_pad,
+            n_pad,
+            &mut s.t1,
+            width_pad,
+        );
+        gemm(
+            level, &block[1], &pk[1], &s.t1, width_pad, n_pad, &mut s.acc,
+        );
+        relu_rows(
+            &block[1],
+            &s.acc,
+            pk[1].out_pad,
+            n_pad,
+            &mut s.t2,
+            width_pad,
+        );
+        gemm(
+            level, &block[2], &pk[2], &s.t2, width_pad, n_pad, &mut s.acc,
+        );
+        let l = &block[2];
+        for px in 0..n_pad {
+            for o in 0..l.n_out {
+                let acc = s.acc[px * pk[2].out_pad + o] + l.bias[o];
+                let r = requant(acc, l.mult[o], l.shift[o]).clamp(-255, 255);
+                let a = &mut s.a[px * width_pad + o];
+                *a = (i64::from(*a) + r).clamp(0, 255) as u8;
+            }
+        }
+    }
+    let hp = &packed.layers[nl - 2];
+    gemm(
+        level,
+        &layers[nl - 2],
+        hp,
+        &s.a,
+        width_pad,
+        n_pad,
+        &mut s.acc,
+    );
+    relu_rows(
+        &layers[nl - 2],
+        &s.acc,
+        hp.out_pad,
+        n_pad,
+        &mut s.t1,
+        width_pad,
+    );
+    let lp = &packed.layers[nl - 1];
+    let last = &layers[nl - 1];
+    gemm(level, last, lp, &s.t1, width_pad, n_pad, &mut s.acc);
+    let n_out = last.n_out;
+    for px in 0..n {
+        for o in 0..n_out {
+            let acc = s.acc[px * lp.out_pad + o] + last.bias[o];
+            out[px * n_out + o] =
+                requant(acc, last.mult[o], last.shift[o]).clamp(-(1 << 23), 1 << 23) as i32;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{synthetic, Arch};
+    use crate::network::{forward, Scratch};
+
+    fn check(arch: Arch, seed: u64) {
+        let model = Model::from_bytes(&synthetic(arch, seed, "k")).unwrap();
+        let (l, o) = (arch.input_len(), arch.output_len());
+        let mut st = seed | 1;
+        let mut rnd = move || {
+            st ^= st << 13;
+            st ^= st >> 7;
+            st ^= st << 17;
+            st
+        };
+        for n in [1usize, 3, 4, 9, 33] {
+            let inputs: Vec<i16> = (0..n * l)
+                .map(|_| match rnd() % 5 {
+                    0 => 0,
+                    _ => 2 * (rnd() % 256) as i16 - 255,
+                })
+                .collect();
+            let mut expected = vec![0i32; n * o];
+            let mut s = Scratch::new(&model);
+            for px in 0..n {
+                forward(
+                    &model,
+                    &inputs[px * l..(px + 1) * l],
+                    &mut expected[px * o..(px + 1) * o],
+                    &mut s,
+                );
+            }
+            for level in Level::available() {
+                let mut got = vec![0i32; n * o];
+                forward_batch(
+                    &model,
+                    level,
+                    &inputs,
+                    n,
+                    &mut got,
+                    &mut BatchScratch::default(),
+                );
+                assert_eq!(got, expected, "{level:?} n={n} arch={arch:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_level_matches_the_scalar_reference() {
+        for (channels, width, res_blocks) in
+            [(3, 256, 0), (1, 128, 0), (3, 20, 2), (1, 7, 1), (3, 64, 0)]
+        {
+            let arch = Arch {
+                horizon: 3,
+                channels,
+                width,
+                res_blocks,
+                mixtures: 10,
+                output_frac_bits: 8,
+            };
+            check(arch, u64::from(width) * 7 + u64::from(res_blocks));
+        }
+    }
+
+    #[test]
+    fn extreme_weights_and_inputs_stay_exact() {
+        // All weights at -64 or 63 and activations at 255: the int16 pair sums of
+        // vpmaddubsw reach +-32640 and must not saturate.
+        let arch = Arch {
+            horizon: 3,
+            channels: 3,
+            width: 32,
+            res_blocks: 1,
+            mixtures: 10,
+            output_frac_bits: 8,
+        };
+        let mut model = Model::from_bytes(&synthetic(arch, 5, "x")).unwrap();
+        for (i, layer) in model.layers.iter_mut().enumerate() {
+            for (j, w) in layer.weight.iter_mut().enumerate() {
+                *w = if (i + j) % 3 == 0 { -64 } else { 63 };
+            }
+            for m in layer.shift.iter_mut() {
+                *m = 40; // keep activations saturated but in range
+            }
+        }
+        model.reset_packed();
+        let l = arch.input_len();
+        let inputs: Vec<i16> = (0..8 * l)
+            .map(|i| if i % 2 == 0 { 255 } else { -255 })
+            .collect();
+        let o = arch.output_len();
+        let mut expected = vec![0; 8 * o];
+        let mut s = Scratch::new(&model);
+        for px in 0..8 {
+            forward(
+                &model,
+                &inputs[px * l..(px + 1) * l],
+                &mut expected[px * o..(px + 1) * o],
+                &mut s,
+            );
+        }
+        for level in Level::available() {
+            let mut got = vec![0; 8 * o];
+            forward_batch(
+                &model,
+                level,
+                &inputs,
+                8,
+                &mut got,
+                &mut BatchScratch::default(),
+            );
+            assert_eq!(got, expected, "{level:?}");
+        }
+    }
+}
