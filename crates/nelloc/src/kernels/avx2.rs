@@ -101,3 +101,53 @@ unsafe fn gemm_i16_avx2(p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, a
         }
     }
 }
+
+/// Requantises the first `blocks * 8` outputs of one pixel with ReLU into u8:
+/// `clamp((acc + bias) * M + 2^(S-1)) >> S, 0, 255)`. A negative i64 value floors to a
+/// negative result, which clamps to 0, so the shift only ever sees non-negative values
+/// and the logical `vpsrlvq` equals the arithmetic shift of the reference.
+pub(super) fn requant_relu(p: &PackedLayer, acc: &[i32], blocks: usize, y: &mut [u8]) {
+    assert!(acc.len() >= blocks * 8 && y.len() >= blocks * 8);
+    assert!(p.rq_bias.len() >= blocks * 8 && p.rq_shift.len() >= blocks * 8);
+    // SAFETY: AVX2 was detected by the caller; the asserts bound every access.
+    unsafe { requant_relu_avx2(p, acc, blocks, y) }
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn requant_relu_avx2(p: &PackedLayer, acc: &[i32], blocks: usize, y: &mut [u8]) {
+    let zero = _mm256_setzero_si256();
+    let max = _mm256_set1_epi64x(255);
+    for b in 0..blocks {
+        // SAFETY: b < blocks and the asserts in `requant_relu`: 8 i32 / 8 i64 in bounds.
+        let (a, bias, m, s_even, s_odd, r_even, r_odd) = unsafe {
+            (
+                _mm256_loadu_si256(acc.as_ptr().add(8 * b) as *const __m256i),
+                _mm256_loadu_si256(p.rq_bias.as_ptr().add(8 * b) as *const __m256i),
+                _mm256_loadu_si256(p.rq_mult.as_ptr().add(8 * b) as *const __m256i),
+                _mm256_loadu_si256(p.rq_shift.as_ptr().add(8 * b) as *const __m256i),
+                _mm256_loadu_si256(p.rq_shift.as_ptr().add(8 * b + 4) as *const __m256i),
+                _mm256_loadu_si256(p.rq_round.as_ptr().add(8 * b) as *const __m256i),
+                _mm256_loadu_si256(p.rq_round.as_ptr().add(8 * b + 4) as *const __m256i),
+            )
+        };
+        let a = _mm256_add_epi32(a, bias);
+        // Signed 32x32->64 products of the even and the odd outputs.
+        let even = _mm256_add_epi64(_mm256_mul_epi32(a, m), r_even);
+        let odd = _mm256_add_epi64(
+            _mm256_mul_epi32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(m, 32)),
+            r_odd,
+        );
+        let fix = |v: __m256i, s: __m256i| {
+            let v = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, v), v);
+            let q = _mm256_srlv_epi64(v, s);
+            _mm256_blendv_epi8(q, max, _mm256_cmpgt_epi64(q, max))
+        };
+        let q = _mm256_or_si256(fix(even, s_even), _mm256_slli_epi64(fix(odd, s_odd), 32));
+        let w16 = _mm256_packus_epi32(q, q);
+        let w8 = _mm256_packus_epi16(w16, w16);
+        let lo = _mm256_cvtsi256_si32(w8) as u32;
+        let hi = _mm256_extract_epi32(w8, 4) as u32;
+        y[8 * b..8 * b + 4].copy_from_slice(&lo.to_le_bytes());
+        y[8 * b + 4..8 * b + 8].copy_from_slice(&hi.to_le_bytes());
+    }
+}

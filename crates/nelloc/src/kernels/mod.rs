@@ -64,6 +64,13 @@ pub(crate) struct PackedLayer {
     pub(crate) w8: Vec<i8>,
     /// The first layer (signed i16 input): G = 2, weights widened to i16.
     pub(crate) w16: Vec<i16>,
+    /// Requantisation constants for blocks of 8 outputs: bias and multiplier as i32 in
+    /// output order; shift and rounding term 2^(S-1) as i64, even outputs of the block
+    /// first, then odd ones (the lane order of `vpmuldq`).
+    pub(crate) rq_bias: Vec<i32>,
+    pub(crate) rq_mult: Vec<i32>,
+    pub(crate) rq_shift: Vec<i64>,
+    pub(crate) rq_round: Vec<i64>,
 }
 
 impl PackedLayer {
@@ -90,11 +97,34 @@ impl PackedLayer {
                 }
             }
         }
+        let (mut rq_bias, mut rq_mult, mut rq_shift, mut rq_round) =
+            (vec![], vec![], vec![], vec![]);
+        for o in 0..out_pad {
+            let (b, m) = if o < layer.n_out {
+                (layer.bias[o], layer.mult[o])
+            } else {
+                (0, 0)
+            };
+            rq_bias.push(b);
+            rq_mult.push(m);
+        }
+        for blk in 0..out_pad / 8 {
+            for o in (0..8).step_by(2).chain((1..8).step_by(2)) {
+                let o = blk * 8 + o;
+                let s = if o < layer.n_out { layer.shift[o] } else { 1 };
+                rq_shift.push(i64::from(s));
+                rq_round.push(1i64 << (s - 1));
+            }
+        }
         PackedLayer {
             groups,
             out_pad,
             w8,
             w16,
+            rq_bias,
+            rq_mult,
+            rq_shift,
+            rq_round,
         }
     }
 }
@@ -183,12 +213,38 @@ impl Simd for i16 {
 }
 
 /// Requantises `acc + bias` of `n` pixels into u8 activations with ReLU.
-fn relu_rows(layer: &Layer, acc: &[i32], out_pad: usize, n: usize, y: &mut [u8], y_stride: usize) {
+#[allow(clippy::too_many_arguments)]
+fn relu_rows(
+    level: Level,
+    layer: &Layer,
+    p: &PackedLayer,
+    acc: &[i32],
+    n: usize,
+    y: &mut [u8],
+    y_stride: usize,
+) {
+    let blocks = match level {
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2 => {
+            let full = layer.n_out / 8;
+            for px in 0..n {
+                avx2::requant_relu(
+                    p,
+                    &acc[px * p.out_pad..(px + 1) * p.out_pad],
+                    full,
+                    &mut y[px * y_stride..],
+                );
+            }
+            full * 8
+        }
+        Level::Scalar => 0,
+    };
     for px in 0..n {
-        let a = &acc[px * out_pad..];
+        let a = &acc[px * p.out_pad..(px + 1) * p.out_pad];
         let row = &mut y[px * y_stride..px * y_stride + layer.n_out];
-        for (o, v) in row.iter_mut().enumerate() {
-            *v = requant(a[o] + layer.bias[o], layer.mult[o], layer.shift[o]).clamp(0, 255) as u8;
+        for o in blocks..layer.n_out {
+            row[o] =
+                requant(a[o] + layer.bias[o], layer.mult[o], layer.shift[o]).clamp(0, 255) as u8;
         }
     }
 }
@@ -228,35 +284,18 @@ pub(crate) fn forward_batch(
     gemm(
         level, &layers[0], first, &s.x16, x_stride, n_pad, &mut s.acc,
     );
-    relu_rows(
-        &layers[0],
-        &s.acc,
-        first.out_pad,
-        n_pad,
-        &mut s.a,
-        width_pad,
-    );
+    relu_rows(level, &layers[0], first, &s.acc, n_pad, &mut s.a, width_pad);
     for (b, block) in layers[1..nl - 2].chunks_exact(3).enumerate() {
         let pk = &packed.layers[1 + 3 * b..4 + 3 * b];
         gemm(level, &block[0], &pk[0], &s.a, width_pad, n_pad, &mut s.acc);
         relu_rows(
-            &block[0],
-            &s.acc,
-            pk[0].out_pad,
-            n_pad,
-            &mut s.t1,
-            width_pad,
+            level, &block[0], &pk[0], &s.acc, n_pad, &mut s.t1, width_pad,
         );
         gemm(
             level, &block[1], &pk[1], &s.t1, width_pad, n_pad, &mut s.acc,
         );
         relu_rows(
-            &block[1],
-            &s.acc,
-            pk[1].out_pad,
-            n_pad,
-            &mut s.t2,
-            width_pad,
+            level, &block[1], &pk[1], &s.acc, n_pad, &mut s.t2, width_pad,
         );
         gemm(
             level, &block[2], &pk[2], &s.t2, width_pad, n_pad, &mut s.acc,
@@ -282,9 +321,10 @@ pub(crate) fn forward_batch(
         &mut s.acc,
     );
     relu_rows(
+        level,
         &layers[nl - 2],
+        hp,
         &s.acc,
-        hp.out_pad,
         n_pad,
         &mut s.t1,
         width_pad,
@@ -305,7 +345,7 @@ pub(crate) fn forward_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{synthetic, Arch};
+    use crate::model::{synthetic, Arch, Layer};
     use crate::network::{forward, Scratch};
 
     fn check(arch: Arch, seed: u64) {
@@ -364,6 +404,46 @@ mod tests {
                 output_frac_bits: 8,
             };
             check(arch, u64::from(width) * 7 + u64::from(res_blocks));
+        }
+    }
+
+    #[test]
+    fn requantisation_matches_the_reference_over_the_whole_range() {
+        let mut st = 0x1234_5678_9abc_def0u64;
+        let mut rnd = move || {
+            st ^= st << 13;
+            st ^= st >> 7;
+            st ^= st << 17;
+            st
+        };
+        for n_out in [8usize, 13, 256] {
+            let layer = Layer {
+                n_in: 1,
+                n_out,
+                weight: vec![0; n_out],
+                bias: (0..n_out)
+                    .map(|_| (rnd() % (1 << 25)) as i32 - (1 << 24))
+                    .collect(),
+                mult: (0..n_out).map(|_| (rnd() % (1 << 31)) as i32).collect(),
+                shift: (0..n_out).map(|_| 1 + (rnd() % 62) as i32).collect(),
+            };
+            let p = PackedLayer::new(&layer, 4);
+            let n = 8;
+            let acc: Vec<i32> = (0..n * p.out_pad)
+                .map(|i| match i % 5 {
+                    0 => (1 << 24) - 1,
+                    1 => -(1 << 24),
+                    _ => (rnd() % (1 << 25)) as i32 - (1 << 24),
+                })
+                .collect();
+            let mut expected = vec![0u8; n * n_out];
+            relu_rows(Level::Scalar, &layer, &p, &acc, n, &mut expected, n_out);
+            for level in Level::available() {
+                let mut got = vec![0u8; n * n_out];
+                relu_rows(level, &layer, &p, &acc, n, &mut got, n_out);
+                assert_eq!(got, expected, "{level:?} n_out={n_out}");
+            }
+            assert!(expected.iter().any(|&v| v == 0) && expected.iter().any(|&v| v == 255));
         }
     }
 
