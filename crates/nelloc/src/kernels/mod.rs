@@ -443,7 +443,7 @@ mod tests {
                 relu_rows(level, &layer, &p, &acc, n, &mut got, n_out);
                 assert_eq!(got, expected, "{level:?} n_out={n_out}");
             }
-            assert!(expected.iter().any(|&v| v == 0) && expected.iter().any(|&v| v == 255));
+            assert!(expected.contains(&0) && expected.contains(&255));
         }
     }
 
