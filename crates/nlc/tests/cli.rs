@@ -1,0 +1,166 @@
+//! The `nlc` binary end to end: round-trips, exit codes, atomic outputs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn nlc() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_nlc"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/photos")
+        .join(name)
+}
+
+fn tmpdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+fn pixels(path: &Path) -> Vec<u8> {
+    image::open(path).expect("readable image").into_bytes()
+}
+
+#[test]
+fn encode_decode_roundtrip_through_every_output_format() {
+    let dir = tmpdir();
+    let nlc_file = dir.path().join("dune.nlc");
+    let st = nlc()
+        .arg("encode")
+        .arg(fixture("dune_77x53.png"))
+        .arg(&nlc_file)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    for ext in ["png", "tif", "ppm", "pam"] {
+        let out = dir.path().join(format!("dune.{ext}"));
+        let st = nlc()
+            .arg("decode")
+            .arg(&nlc_file)
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(st.success(), "{ext}");
+        assert_eq!(pixels(&out), pixels(&fixture("dune_77x53.png")), "{ext}");
+    }
+    let info = nlc().arg("info").arg(&nlc_file).output().unwrap();
+    assert!(info.status.success());
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(text.contains("77x53") && text.contains("RGB8"), "{text}");
+}
+
+#[test]
+fn gray_input_roundtrips_as_gray() {
+    let dir = tmpdir();
+    let f = dir.path().join("w.nlc");
+    assert!(nlc()
+        .arg("encode")
+        .arg(fixture("wood_gray_64x64.png"))
+        .arg(&f)
+        .status()
+        .unwrap()
+        .success());
+    let out = dir.path().join("w.pgm");
+    assert!(nlc()
+        .arg("decode")
+        .arg(&f)
+        .arg(&out)
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(pixels(&out), pixels(&fixture("wood_gray_64x64.png")));
+    // A grey image cannot be written as PPM: refused before decoding, exit 1.
+    let st = nlc()
+        .arg("decode")
+        .arg(&f)
+        .arg(dir.path().join("w.ppm"))
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(1));
+}
+
+#[test]
+fn usage_errors_exit_2_and_runtime_errors_exit_1() {
+    assert_eq!(nlc().arg("encode").status().unwrap().code(), Some(2));
+    assert_eq!(nlc().arg("frobnicate").status().unwrap().code(), Some(2));
+    let dir = tmpdir();
+    let st = nlc()
+        .arg("decode")
+        .arg(fixture("dune_77x53.png"))
+        .arg(dir.path().join("x.png"))
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(1));
+    let missing = nlc()
+        .arg("info")
+        .arg(dir.path().join("missing.nlc"))
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("missing.nlc"));
+}
+
+#[test]
+fn a_failed_decode_never_clobbers_an_existing_file() {
+    let dir = tmpdir();
+    let target = dir.path().join("keep.png");
+    std::fs::write(&target, b"precious").unwrap();
+    // Corrupt input: flip a byte of a valid stream's tile data.
+    let f = dir.path().join("d.nlc");
+    assert!(nlc()
+        .arg("encode")
+        .arg(fixture("dune_77x53.png"))
+        .arg(&f)
+        .status()
+        .unwrap()
+        .success());
+    let mut bytes = std::fs::read(&f).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xFF;
+    std::fs::write(&f, &bytes).unwrap();
+    let out = nlc().arg("decode").arg(&f).arg(&target).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checksum"));
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+    // No temporary file is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".nlc-tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn sixteen_bit_input_is_refused_not_converted() {
+    let dir = tmpdir();
+    let png16 = dir.path().join("deep.png");
+    image::ImageBuffer::<image::Rgb<u16>, _>::from_pixel(4, 4, image::Rgb([1000u16, 2000, 3000]))
+        .save(&png16)
+        .unwrap();
+    let out = nlc()
+        .arg("encode")
+        .arg(&png16)
+        .arg(dir.path().join("deep.nlc"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("8-bit") && err.contains("Rgb16"), "{err}");
+    assert!(!dir.path().join("deep.nlc").exists());
+}
+
+#[test]
+fn demo_runs_and_reports_bit_exact() {
+    let out = nlc().arg("demo").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("bpsp") && text.contains("bit-exact"),
+        "{text}"
+    );
+}
