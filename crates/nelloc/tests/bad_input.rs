@@ -49,6 +49,11 @@ fn crc_at(file: &[u8]) -> usize {
 /// Re-seals the header checksum after an edit, as a hostile writer would.
 fn reseal(file: &mut [u8]) {
     let at = crc_at(file);
+    reseal_at(file, at);
+}
+
+/// Re-seals at a known checksum position (when the edit may have changed the counts).
+fn reseal_at(file: &mut [u8], at: usize) {
     let crc = crc32fast::hash(&file[..at]);
     file[at..at + 4].copy_from_slice(&crc.to_le_bytes());
 }
@@ -331,4 +336,32 @@ fn model_with_wrong_channel_count_is_refused_when_encoding() {
             ..
         })
     ));
+}
+
+#[test]
+fn resealed_random_header_edits_never_panic() {
+    // A hostile writer can produce any header with a valid checksum: every such edit
+    // must give an error or a correct-size image, never a panic or a huge allocation.
+    let s = setup();
+    let mut o = opts(&s);
+    o.limits.max_pixels = 1 << 16;
+    let header_len = crc_at(&s.file);
+    let mut rng = Rng::new(4242);
+    for _ in 0..3000 {
+        let mut f = s.file.clone();
+        for _ in 0..1 + rng.next() % 3 {
+            let i = 8 + (rng.next() as usize) % (header_len - 8);
+            f[i] = match rng.next() % 4 {
+                0 => 0,
+                1 => 0xFF,
+                _ => rng.byte(),
+            };
+        }
+        reseal_at(&mut f, header_len);
+        if let Ok(img) = decode(&f, &o) {
+            let expected = img.width() as usize * img.height() as usize * img.color().channels();
+            assert_eq!(img.pixels().len(), expected);
+        }
+        let _ = info(&f, &o);
+    }
 }
