@@ -48,7 +48,8 @@ cargo test -q -p nelloc-ffi --test header
 
 step "cargo build --release -p nlc (libnelloc is built by make install)"
 cargo build -q --release -p nlc
-nlc=$PWD/target/release/nlc
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+nlc=$target_dir/release/nlc
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -225,7 +226,7 @@ mkdir -p "$readme"
 cmp "$readme/photo.nlc" "$readme/copy.nlc" || die "readme.c: re-encoded stream differs"
 (cd "$readme" && LD_LIBRARY_PATH=$prefix/lib "$tmp/asan/readme" photo.nlc copy2.nlc)
 cargo build -q --release -p nelloc-image --example readme
-(cd "$readme" && "$OLDPWD/target/release/examples/readme")
+(cd "$readme" && "$target_dir/release/examples/readme")
 "$nlc" info "$readme/gray.nlc" | grep -q Gray8 || die "readme.rs: gray.nlc is not a Gray8 .nlc"
 
 step "done"
