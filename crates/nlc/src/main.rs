@@ -1,6 +1,21 @@
 //! `nlc`: encode, decode and inspect `.nlc` files (NeLLoC neural lossless images).
 #![deny(unsafe_code)]
 
+/// `println!` that treats a closed stdout (`nlc info x | head -1`) as the end of the
+/// output rather than a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("nlc: error: writing to stdout: {e}");
+            std::process::exit(1);
+        }
+    }};
+}
+
 mod bench;
 mod io;
 
@@ -221,26 +236,26 @@ fn cmd_decode(input: &Path, output: &Path, common: &Common) -> Result<()> {
 fn cmd_info(input: &Path, common: &Common) -> Result<()> {
     let data = io::read_file(input)?;
     let info = nelloc::info(&data, &common.decode_options()?)?;
-    println!("file:        {}", input.display());
-    println!(
+    outln!("file:        {}", input.display());
+    outln!(
         "size:        {} bytes ({:.3} bpsp)",
         info.file_size,
         info.bits_per_subpixel()
     );
-    println!("dimensions:  {}x{}", info.width, info.height);
-    println!("color type:  {}", info.color);
-    println!("alpha:       {}", info.alpha);
-    println!(
+    outln!("dimensions:  {}x{}", info.width, info.height);
+    outln!("color type:  {}", info.color);
+    outln!("alpha:       {}", info.alpha);
+    outln!(
         "tiles:       {} of {}x{}",
         info.tiles, info.tile_width, info.tile_height
     );
-    println!(
+    outln!(
         "model:       {} ({})",
         info.model_hash,
         info.model_name.as_deref().unwrap_or("not available here")
     );
     if let Some(h) = &info.alpha_model_hash {
-        println!("alpha model: {h}");
+        outln!("alpha model: {h}");
     }
     for (name, chunk) in [
         ("ICC", &info.metadata.icc),
@@ -248,18 +263,18 @@ fn cmd_info(input: &Path, common: &Common) -> Result<()> {
         ("XMP", &info.metadata.xmp),
     ] {
         if let Some(c) = chunk {
-            println!("metadata:    {name}, {} bytes", c.len());
+            outln!("metadata:    {name}, {} bytes", c.len());
         }
     }
     Ok(())
 }
 
 fn cmd_models() {
-    println!("| name | channels | width | res blocks | MAC/pixel | parameters | sha256 |");
-    println!("|---|---|---|---|---|---|---|");
+    outln!("| name | channels | width | res blocks | MAC/pixel | parameters | sha256 |");
+    outln!("|---|---|---|---|---|---|---|");
     for m in nelloc::model::builtin() {
         let a = m.arch();
-        println!(
+        outln!(
             "| {} | {} | {} | {} | {} | {} | {} |",
             m.name(),
             a.channels,
@@ -296,7 +311,7 @@ fn cmd_demo(input: Option<&Path>, common: &Common) -> Result<()> {
     }
     let info = nelloc::info(&bytes, &common.decode_options()?)?;
     let mp = f64::from(image.width()) * f64::from(image.height()) / 1e6;
-    println!(
+    outln!(
         "image:   {} {}x{} {} ({} bytes raw)",
         input.map_or("built-in demo photo".into(), |p| p.display().to_string()),
         image.width(),
@@ -304,27 +319,27 @@ fn cmd_demo(input: Option<&Path>, common: &Common) -> Result<()> {
         image.color(),
         raw
     );
-    println!(
+    outln!(
         "model:   {} ({})",
         info.model_name.as_deref().unwrap_or("?"),
         info.model_hash
     );
-    println!(
+    outln!(
         "PNG:     {png} bytes, {:.3} bpsp",
         png as f64 * 8.0 / raw as f64
     );
-    println!(
+    outln!(
         "nelloc:  {} bytes, {:.3} bpsp ({:.1}% of PNG)",
         bytes.len(),
         bpsp(bytes.len(), &image),
         100.0 * bytes.len() as f64 / png as f64
     );
-    println!(
+    outln!(
         "encode:  {te:.2} s ({:.2} s/MP)   decode: {td:.2} s ({:.2} s/MP)",
         te / mp,
         td / mp
     );
-    println!("roundtrip: bit-exact");
+    outln!("roundtrip: bit-exact");
     Ok(())
 }
 

@@ -164,3 +164,23 @@ fn demo_runs_and_reports_bit_exact() {
         "{text}"
     );
 }
+
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    // `nlc info x.nlc | head -1`: the reader goes away; nlc must end quietly, not panic.
+    let dir = tmpdir();
+    let f = dir.path().join("d.nlc");
+    assert!(nlc().arg("encode").arg(fixture("dune_77x53.png")).arg(&f).status().unwrap().success());
+    for _ in 0..5 {
+        let mut child = nlc()
+            .arg("info")
+            .arg(&f)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
