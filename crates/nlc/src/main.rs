@@ -247,7 +247,9 @@ fn cmd_info(input: &Path, common: &Common) -> Result<()> {
     outln!("alpha:       {}", info.alpha);
     outln!(
         "tiles:       {} of {}x{}",
-        info.tiles, info.tile_width, info.tile_height
+        info.tiles,
+        info.tile_width,
+        info.tile_height
     );
     outln!(
         "model:       {} ({})",

@@ -170,7 +170,13 @@ fn a_closed_stdout_is_not_a_crash() {
     // `nlc info x.nlc | head -1`: the reader goes away; nlc must end quietly, not panic.
     let dir = tmpdir();
     let f = dir.path().join("d.nlc");
-    assert!(nlc().arg("encode").arg(fixture("dune_77x53.png")).arg(&f).status().unwrap().success());
+    assert!(nlc()
+        .arg("encode")
+        .arg(fixture("dune_77x53.png"))
+        .arg(&f)
+        .status()
+        .unwrap()
+        .success());
     for _ in 0..5 {
         let mut child = nlc()
             .arg("info")
@@ -181,6 +187,11 @@ fn a_closed_stdout_is_not_a_crash() {
             .unwrap();
         drop(child.stdout.take());
         let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

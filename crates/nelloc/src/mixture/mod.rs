@@ -195,9 +195,18 @@ impl ChannelDist {
         if x >= 256 {
             return TOTAL;
         }
-        let c: u64 = (0..self.k)
-            .map(|i| u64::from(self.weights[i]) * self.sig(i, x))
-            .sum();
+        if x == 0 {
+            return 0;
+        }
+        // Same arithmetic as `sig`, with the bin edge hoisted out of the component loop.
+        let edge = 256 * i64::from(x) - 128;
+        let mut c = 0u64;
+        for i in 0..self.k {
+            let z = ((edge - i64::from(self.means[i])) * i64::from(self.inv_scale[i]) + (1 << 15))
+                >> 16;
+            c += u64::from(self.weights[i])
+                * u64::from(SIGMOID[(z.clamp(-4096, 4096) + 4096) as usize]);
+        }
         ((c * self.recip) >> 32) as u32 + x
     }
 
@@ -209,18 +218,51 @@ impl ChannelDist {
     }
 
     /// The symbol whose interval contains `quantile` (< 2^P), with its interval.
+    ///
+    /// Any search that finds the unique x with F(x) <= q < F(x+1) is exact; this one
+    /// starts at the bin of the heaviest component's mean (usually right or close for a
+    /// trained model), gallops outwards, then bisects.
     pub(crate) fn search(&self, quantile: u32) -> (u8, u32, u32) {
-        let (mut lo, mut hi) = (0u32, 256u32);
-        let (mut f_lo, mut f_hi) = (0u32, TOTAL);
+        let best = (0..self.k)
+            .max_by_key(|&i| (self.weights[i], std::cmp::Reverse(i)))
+            .unwrap_or(0);
+        let guess = ((i64::from(self.means[best]) + 128) >> 8).clamp(0, 255) as u32;
+        let f_guess = self.cumulative(guess);
+        let (mut lo, mut f_lo, mut hi, mut f_hi);
+        let mut step = 1u32;
+        if f_guess <= quantile {
+            (lo, f_lo) = (guess, f_guess);
+            loop {
+                let cand = (guess + step).min(256);
+                let f = self.cumulative(cand);
+                if f > quantile {
+                    (hi, f_hi) = (cand, f);
+                    break;
+                }
+                (lo, f_lo) = (cand, f);
+                step *= 2;
+            }
+        } else {
+            (hi, f_hi) = (guess, f_guess);
+            loop {
+                // F(0) = 0 <= quantile, so this ends at the latest at 0.
+                let cand = guess.saturating_sub(step);
+                let f = self.cumulative(cand);
+                if f <= quantile {
+                    (lo, f_lo) = (cand, f);
+                    break;
+                }
+                (hi, f_hi) = (cand, f);
+                step *= 2;
+            }
+        }
         while hi - lo > 1 {
             let mid = (lo + hi) / 2;
             let f = self.cumulative(mid);
             if f <= quantile {
-                lo = mid;
-                f_lo = f;
+                (lo, f_lo) = (mid, f);
             } else {
-                hi = mid;
-                f_hi = f;
+                (hi, f_hi) = (mid, f);
             }
         }
         (lo as u8, f_lo, f_hi - f_lo)
@@ -282,8 +324,8 @@ mod tests {
 
     #[test]
     fn search_inverts_interval() {
-        for seed in 0..50 {
-            let d = dist(10, seed);
+        for seed in 0..200 {
+            let d = dist(1 + seed as usize % 10, seed);
             for x in 0..=255u8 {
                 let (left, freq) = d.interval(x);
                 for q in [left, left + freq / 2, left + freq - 1] {
