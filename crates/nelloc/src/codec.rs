@@ -129,21 +129,15 @@ fn plane_intervals(model: &Model, tile: &TileBuf<'_>, first: usize, out: &mut Ve
     let rows: Vec<Vec<(u32, u32)>> = (0..tile.h)
         .into_par_iter()
         .map_init(
-            || {
-                (
-                    BatchScratch::default(),
-                    Vec::<i16>::new(),
-                    Vec::<i32>::new(),
-                )
-            },
-            |(scratch, inputs, heads), i| {
+            || (BatchScratch::default(), Vec::<i32>::new()),
+            |(scratch, heads), i| {
                 // One batched network call per row: every context is already known.
-                inputs.resize(tile.w * l, 0);
                 heads.resize(tile.w * n_out, 0);
+                let (rows, rs) = scratch.input_rows(model, tile.w);
                 for j in 0..tile.w {
-                    gather_context(tile, i, j, hz, first, c, &mut inputs[j * l..(j + 1) * l]);
+                    gather_context(tile, i, j, hz, first, c, &mut rows[j * rs..j * rs + l]);
                 }
-                forward_batch(model, level, inputs, tile.w, heads, scratch);
+                forward_batch(model, level, tile.w, heads, scratch);
                 let mut row = Vec::with_capacity(tile.w * c);
                 for j in 0..tile.w {
                     let px = &tile.data[(i * tile.w + j) * tile.stride + first..][..c];
@@ -323,7 +317,7 @@ fn decode_group(
         .max()
         .unwrap_or(0);
     let mut batch: Vec<(usize, usize, usize)> = Vec::new();
-    let (mut inputs, mut heads) = (Vec::new(), Vec::new());
+    let mut heads = Vec::new();
     let mut scratch = BatchScratch::default();
     for t in 0..steps {
         batch.clear();
@@ -338,8 +332,8 @@ fn decode_group(
         if batch.is_empty() {
             continue;
         }
-        inputs.resize(batch.len() * l, 0);
         heads.resize(batch.len() * n_out, 0);
+        let (rows, rs) = scratch.input_rows(model, batch.len());
         for (n, &(ji, i, j)) in batch.iter().enumerate() {
             let job = &jobs[ji];
             let tile = TileBuf {
@@ -348,9 +342,9 @@ fn decode_group(
                 h: job.rect.h,
                 stride,
             };
-            gather_context(&tile, i, j, hz, first, c, &mut inputs[n * l..(n + 1) * l]);
+            gather_context(&tile, i, j, hz, first, c, &mut rows[n * rs..n * rs + l]);
         }
-        forward_batch(model, level, &inputs, batch.len(), &mut heads, &mut scratch);
+        forward_batch(model, level, batch.len(), &mut heads, &mut scratch);
         for (n, &(ji, i, j)) in batch.iter().enumerate() {
             let job = &mut jobs[ji];
             let at = (i * job.rect.w + j) * stride + first;

@@ -249,13 +249,26 @@ fn relu_rows(
     }
 }
 
-/// Evaluates the network for `n` pixels: `inputs` holds `n` context vectors of
-/// `arch.input_len()` values, `out` receives `n` head vectors of `arch.output_len()`.
+impl BatchScratch {
+    /// The input rows for a batch of `n` pixels: fill row `p` (the first
+    /// `arch.input_len()` values of `rows[p * stride..]`) with pixel p's context, then call
+    /// [`forward_batch`]. Rows keep their padding at zero.
+    pub(crate) fn input_rows(&mut self, model: &Model, n: usize) -> (&mut [i16], usize) {
+        let stride = model.packed().layers[0].groups * 2;
+        let len = round_up(n.max(1), PIXEL_BLOCK) * stride;
+        if self.x16.len() < len {
+            self.x16.resize(len, 0);
+        }
+        (&mut self.x16[..len], stride)
+    }
+}
+
+/// Evaluates the network for the `n` pixels whose contexts were written through
+/// [`BatchScratch::input_rows`]; `out` receives `n` head vectors of `arch.output_len()`.
 /// Identical to calling `network::forward` on each pixel.
 pub(crate) fn forward_batch(
     model: &Model,
     level: Level,
-    inputs: &[i16],
     n: usize,
     out: &mut [i32],
     s: &mut BatchScratch,
@@ -264,22 +277,19 @@ pub(crate) fn forward_batch(
     let layers = &model.layers;
     let nl = layers.len();
     let arch = model.arch();
-    let in_len = arch.input_len();
     let n_pad = round_up(n.max(1), PIXEL_BLOCK);
     let first = &packed.layers[0];
     let x_stride = first.groups * 2;
-    s.x16.clear();
-    s.x16.resize(n_pad * x_stride, 0);
-    for px in 0..n {
-        s.x16[px * x_stride..px * x_stride + in_len]
-            .copy_from_slice(&inputs[px * in_len..(px + 1) * in_len]);
-    }
     let width_pad = round_up(arch.width as usize, 4);
     let max_out = packed.layers.iter().map(|p| p.out_pad).max().unwrap_or(0);
-    s.acc.resize(n_pad * max_out, 0);
+    if s.acc.len() < n_pad * max_out {
+        s.acc.resize(n_pad * max_out, 0);
+    }
+    // Activation buffers only grow; their padding columns are never written, so stay 0.
     for buf in [&mut s.a, &mut s.t1, &mut s.t2] {
-        buf.clear();
-        buf.resize(n_pad * width_pad, 0);
+        if buf.len() < n_pad * width_pad {
+            buf.resize(n_pad * width_pad, 0);
+        }
     }
     gemm(
         level, &layers[0], first, &s.x16, x_stride, n_pad, &mut s.acc,
@@ -348,6 +358,22 @@ mod tests {
     use crate::model::{synthetic, Arch, Layer};
     use crate::network::{forward, Scratch};
 
+    fn run_batch(
+        model: &Model,
+        level: Level,
+        inputs: &[i16],
+        n: usize,
+        out: &mut [i32],
+        s: &mut BatchScratch,
+    ) {
+        let l = model.arch().input_len();
+        let (rows, stride) = s.input_rows(model, n);
+        for p in 0..n {
+            rows[p * stride..p * stride + l].copy_from_slice(&inputs[p * l..(p + 1) * l]);
+        }
+        forward_batch(model, level, n, out, s);
+    }
+
     fn check(arch: Arch, seed: u64) {
         let model = Model::from_bytes(&synthetic(arch, seed, "k")).unwrap();
         let (l, o) = (arch.input_len(), arch.output_len());
@@ -377,14 +403,12 @@ mod tests {
             }
             for level in Level::available() {
                 let mut got = vec![0i32; n * o];
-                forward_batch(
-                    &model,
-                    level,
-                    &inputs,
-                    n,
-                    &mut got,
-                    &mut BatchScratch::default(),
-                );
+                let mut s = BatchScratch::default();
+                // Dirty the scratch with a bigger batch first: reuse must not leak state.
+                let (rows, _) = s.input_rows(&model, 40);
+                rows.fill(255);
+                forward_batch(&model, level, 40, &mut vec![0; 40 * o], &mut s);
+                run_batch(&model, level, &inputs, n, &mut got, &mut s);
                 assert_eq!(got, expected, "{level:?} n={n} arch={arch:?}");
             }
         }
@@ -486,7 +510,7 @@ mod tests {
         }
         for level in Level::available() {
             let mut got = vec![0; 8 * o];
-            forward_batch(
+            run_batch(
                 &model,
                 level,
                 &inputs,

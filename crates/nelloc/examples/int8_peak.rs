@@ -1,0 +1,591 @@
+//! Peak int8 multiply-add throughput of the instruction mix of the AVX2 network kernel
+//! (`crates/nelloc/src/kernels/avx2.rs`), to judge how close the network gets to the silicon.
+//!
+//! ```sh
+//! cargo run --release -p nelloc --example int8_peak            # ~10 s
+//! cargo run --release -p nelloc --example int8_peak -- 0.2     # seconds per measurement
+//! ```
+//!
+//! 1 MAC = one u8 x i8 multiply-add. The kernel's inner step, per 4-byte input group and
+//! 4 pixels x 16 outputs, is 4 `vpbroadcastd` (activations, from L1), 8 `vpmaddubsw`
+//! (u8 x i8, pairs summed to i16), 8 `vpmaddwd` by ones (pairs of i16 summed to i32) and
+//! 8 `vpaddd` into 8 independent accumulators: 256 MACs. The loops below run exactly that
+//! on register-resident weights (the kernel's weight loads are two 32-byte loads per step),
+//! unrolled twice, for a fixed number of iterations. Other rows are for comparison only:
+//! without the broadcasts, with inexact i16 accumulation (`vpaddw`, the multiply port's
+//! ceiling), and with AVX-512 VNNI `vpdpbusd` (one instruction per 32 MACs) where the CPU
+//! has it. The first figure printed (`PEAK_GMACS_PER_CORE=`) is the one `nlc bench
+//! --peak-gmacs` takes.
+#![allow(unsafe_code)]
+
+use std::time::Instant;
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::asm;
+
+    /// MACs per loop iteration of every variant: 2 unrolled steps x 8 instructions x 32 MACs.
+    pub const MACS_PER_ITER: u64 = 512;
+
+    /// Input bytes the broadcasts read (L1-resident) and the weights (in registers).
+    #[repr(align(32))]
+    pub struct Data(pub [u8; 64]);
+
+    /// The kernel's mix: vpbroadcastd (from memory) + vpmaddubsw + vpmaddwd + vpaddd.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn kernel_mix(iters: u64, d: &Data, out: &mut [i32; 64]) {
+        // SAFETY: AVX2 is available (caller); the asm reads 64 bytes of `d`, writes 256 bytes
+        // of `out` (both valid for those sizes) and declares every register it changes.
+        unsafe {
+            asm!(
+                "vmovdqu ymm12, [{x}]",
+                "vmovdqu ymm13, [{x} + 32]",
+                "vpcmpeqw ymm14, ymm14, ymm14",
+                "vpsrlw ymm14, ymm14, 15",
+                "vpbroadcastd ymm8, dword ptr [{x}]",
+                "vpbroadcastd ymm9, dword ptr [{x} + 4]",
+                "vpbroadcastd ymm10, dword ptr [{x} + 8]",
+                "vpbroadcastd ymm11, dword ptr [{x} + 12]",
+                "vpxor ymm0, ymm0, ymm0",
+                "vpxor ymm1, ymm1, ymm1",
+                "vpxor ymm2, ymm2, ymm2",
+                "vpxor ymm3, ymm3, ymm3",
+                "vpxor ymm4, ymm4, ymm4",
+                "vpxor ymm5, ymm5, ymm5",
+                "vpxor ymm6, ymm6, ymm6",
+                "vpxor ymm7, ymm7, ymm7",
+                "2:",
+                "vpbroadcastd ymm8, dword ptr [{x} + 0]",
+                "vpbroadcastd ymm9, dword ptr [{x} + 4]",
+                "vpbroadcastd ymm10, dword ptr [{x} + 8]",
+                "vpbroadcastd ymm11, dword ptr [{x} + 12]",
+                "vpmaddubsw ymm15, ymm8, ymm12",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm0, ymm0, ymm15",
+                "vpmaddubsw ymm15, ymm8, ymm13",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm1, ymm1, ymm15",
+                "vpmaddubsw ymm15, ymm9, ymm12",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm2, ymm2, ymm15",
+                "vpmaddubsw ymm15, ymm9, ymm13",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm3, ymm3, ymm15",
+                "vpmaddubsw ymm15, ymm10, ymm12",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm4, ymm4, ymm15",
+                "vpmaddubsw ymm15, ymm10, ymm13",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm5, ymm5, ymm15",
+                "vpmaddubsw ymm15, ymm11, ymm12",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm6, ymm6, ymm15",
+                "vpmaddubsw ymm15, ymm11, ymm13",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm7, ymm7, ymm15",
+                "vpbroadcastd ymm8, dword ptr [{x} + 0]",
+                "vpbroadcastd ymm9, dword ptr [{x} + 4]",
+                "vpbroadcastd ymm10, dword ptr [{x} + 8]",
+                "vpbroadcastd ymm11, dword ptr [{x} + 12]",
+                "vpmaddubsw ymm15, ymm8, ymm12",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm0, ymm0, ymm15",
+                "vpmaddubsw ymm15, ymm8, ymm13",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm1, ymm1, ymm15",
+                "vpmaddubsw ymm15, ymm9, ymm12",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm2, ymm2, ymm15",
+                "vpmaddubsw ymm15, ymm9, ymm13",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm3, ymm3, ymm15",
+                "vpmaddubsw ymm15, ymm10, ymm12",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm4, ymm4, ymm15",
+                "vpmaddubsw ymm15, ymm10, ymm13",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm5, ymm5, ymm15",
+                "vpmaddubsw ymm15, ymm11, ymm12",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm6, ymm6, ymm15",
+                "vpmaddubsw ymm15, ymm11, ymm13",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm7, ymm7, ymm15",
+                "dec {n}",
+                "jnz 2b",
+                "vmovdqu [{o} + 0], ymm0",
+                "vmovdqu [{o} + 32], ymm1",
+                "vmovdqu [{o} + 64], ymm2",
+                "vmovdqu [{o} + 96], ymm3",
+                "vmovdqu [{o} + 128], ymm4",
+                "vmovdqu [{o} + 160], ymm5",
+                "vmovdqu [{o} + 192], ymm6",
+                "vmovdqu [{o} + 224], ymm7",
+                n = inout(reg) iters => _,
+                x = in(reg) d.0.as_ptr(),
+                o = in(reg) out.as_mut_ptr(),
+                out("ymm0") _,
+                out("ymm1") _,
+                out("ymm2") _,
+                out("ymm3") _,
+                out("ymm4") _,
+                out("ymm5") _,
+                out("ymm6") _,
+                out("ymm7") _,
+                out("ymm8") _,
+                out("ymm9") _,
+                out("ymm10") _,
+                out("ymm11") _,
+                out("ymm12") _,
+                out("ymm13") _,
+                out("ymm14") _,
+                out("ymm15") _,
+                options(nostack),
+            );
+        }
+    }
+
+    /// As [`kernel_mix`] without the broadcasts: inputs stay in registers.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn registers_only(iters: u64, d: &Data, out: &mut [i32; 64]) {
+        // SAFETY: as in kernel_mix.
+        unsafe {
+            asm!(
+                "vmovdqu ymm12, [{x}]",
+                "vmovdqu ymm13, [{x} + 32]",
+                "vpcmpeqw ymm14, ymm14, ymm14",
+                "vpsrlw ymm14, ymm14, 15",
+                "vpbroadcastd ymm8, dword ptr [{x}]",
+                "vpbroadcastd ymm9, dword ptr [{x} + 4]",
+                "vpbroadcastd ymm10, dword ptr [{x} + 8]",
+                "vpbroadcastd ymm11, dword ptr [{x} + 12]",
+                "vpxor ymm0, ymm0, ymm0",
+                "vpxor ymm1, ymm1, ymm1",
+                "vpxor ymm2, ymm2, ymm2",
+                "vpxor ymm3, ymm3, ymm3",
+                "vpxor ymm4, ymm4, ymm4",
+                "vpxor ymm5, ymm5, ymm5",
+                "vpxor ymm6, ymm6, ymm6",
+                "vpxor ymm7, ymm7, ymm7",
+                "2:",
+                "vpmaddubsw ymm15, ymm8, ymm12",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm0, ymm0, ymm15",
+                "vpmaddubsw ymm15, ymm8, ymm13",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm1, ymm1, ymm15",
+                "vpmaddubsw ymm15, ymm9, ymm12",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm2, ymm2, ymm15",
+                "vpmaddubsw ymm15, ymm9, ymm13",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm3, ymm3, ymm15",
+                "vpmaddubsw ymm15, ymm10, ymm12",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm4, ymm4, ymm15",
+                "vpmaddubsw ymm15, ymm10, ymm13",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm5, ymm5, ymm15",
+                "vpmaddubsw ymm15, ymm11, ymm12",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm6, ymm6, ymm15",
+                "vpmaddubsw ymm15, ymm11, ymm13",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm7, ymm7, ymm15",
+                "vpmaddubsw ymm15, ymm8, ymm12",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm0, ymm0, ymm15",
+                "vpmaddubsw ymm15, ymm8, ymm13",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm1, ymm1, ymm15",
+                "vpmaddubsw ymm15, ymm9, ymm12",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm2, ymm2, ymm15",
+                "vpmaddubsw ymm15, ymm9, ymm13",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm3, ymm3, ymm15",
+                "vpmaddubsw ymm15, ymm10, ymm12",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm4, ymm4, ymm15",
+                "vpmaddubsw ymm15, ymm10, ymm13",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm5, ymm5, ymm15",
+                "vpmaddubsw ymm15, ymm11, ymm12",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm6, ymm6, ymm15",
+                "vpmaddubsw ymm15, ymm11, ymm13",
+                "vpmaddwd ymm15, ymm15, ymm14",
+                "vpaddd ymm7, ymm7, ymm15",
+                "dec {n}",
+                "jnz 2b",
+                "vmovdqu [{o} + 0], ymm0",
+                "vmovdqu [{o} + 32], ymm1",
+                "vmovdqu [{o} + 64], ymm2",
+                "vmovdqu [{o} + 96], ymm3",
+                "vmovdqu [{o} + 128], ymm4",
+                "vmovdqu [{o} + 160], ymm5",
+                "vmovdqu [{o} + 192], ymm6",
+                "vmovdqu [{o} + 224], ymm7",
+                n = inout(reg) iters => _,
+                x = in(reg) d.0.as_ptr(),
+                o = in(reg) out.as_mut_ptr(),
+                out("ymm0") _,
+                out("ymm1") _,
+                out("ymm2") _,
+                out("ymm3") _,
+                out("ymm4") _,
+                out("ymm5") _,
+                out("ymm6") _,
+                out("ymm7") _,
+                out("ymm8") _,
+                out("ymm9") _,
+                out("ymm10") _,
+                out("ymm11") _,
+                out("ymm12") _,
+                out("ymm13") _,
+                out("ymm14") _,
+                out("ymm15") _,
+                options(nostack),
+            );
+        }
+    }
+
+    /// vpmaddubsw + vpaddw: i16 accumulation (saturating, so not usable by the exact
+    /// network); the multiply port's ceiling.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn i16_accumulate(iters: u64, d: &Data, out: &mut [i32; 64]) {
+        // SAFETY: as in kernel_mix.
+        unsafe {
+            asm!(
+                "vmovdqu ymm12, [{x}]",
+                "vmovdqu ymm13, [{x} + 32]",
+                "vpcmpeqw ymm14, ymm14, ymm14",
+                "vpsrlw ymm14, ymm14, 15",
+                "vpbroadcastd ymm8, dword ptr [{x}]",
+                "vpbroadcastd ymm9, dword ptr [{x} + 4]",
+                "vpbroadcastd ymm10, dword ptr [{x} + 8]",
+                "vpbroadcastd ymm11, dword ptr [{x} + 12]",
+                "vpxor ymm0, ymm0, ymm0",
+                "vpxor ymm1, ymm1, ymm1",
+                "vpxor ymm2, ymm2, ymm2",
+                "vpxor ymm3, ymm3, ymm3",
+                "vpxor ymm4, ymm4, ymm4",
+                "vpxor ymm5, ymm5, ymm5",
+                "vpxor ymm6, ymm6, ymm6",
+                "vpxor ymm7, ymm7, ymm7",
+                "2:",
+                "vpmaddubsw ymm15, ymm8, ymm12",
+                "vpaddw ymm0, ymm0, ymm15",
+                "vpmaddubsw ymm15, ymm8, ymm13",
+                "vpaddw ymm1, ymm1, ymm15",
+                "vpmaddubsw ymm15, ymm9, ymm12",
+                "vpaddw ymm2, ymm2, ymm15",
+                "vpmaddubsw ymm15, ymm9, ymm13",
+                "vpaddw ymm3, ymm3, ymm15",
+                "vpmaddubsw ymm15, ymm10, ymm12",
+                "vpaddw ymm4, ymm4, ymm15",
+                "vpmaddubsw ymm15, ymm10, ymm13",
+                "vpaddw ymm5, ymm5, ymm15",
+                "vpmaddubsw ymm15, ymm11, ymm12",
+                "vpaddw ymm6, ymm6, ymm15",
+                "vpmaddubsw ymm15, ymm11, ymm13",
+                "vpaddw ymm7, ymm7, ymm15",
+                "vpmaddubsw ymm15, ymm8, ymm12",
+                "vpaddw ymm0, ymm0, ymm15",
+                "vpmaddubsw ymm15, ymm8, ymm13",
+                "vpaddw ymm1, ymm1, ymm15",
+                "vpmaddubsw ymm15, ymm9, ymm12",
+                "vpaddw ymm2, ymm2, ymm15",
+                "vpmaddubsw ymm15, ymm9, ymm13",
+                "vpaddw ymm3, ymm3, ymm15",
+                "vpmaddubsw ymm15, ymm10, ymm12",
+                "vpaddw ymm4, ymm4, ymm15",
+                "vpmaddubsw ymm15, ymm10, ymm13",
+                "vpaddw ymm5, ymm5, ymm15",
+                "vpmaddubsw ymm15, ymm11, ymm12",
+                "vpaddw ymm6, ymm6, ymm15",
+                "vpmaddubsw ymm15, ymm11, ymm13",
+                "vpaddw ymm7, ymm7, ymm15",
+                "dec {n}",
+                "jnz 2b",
+                "vmovdqu [{o} + 0], ymm0",
+                "vmovdqu [{o} + 32], ymm1",
+                "vmovdqu [{o} + 64], ymm2",
+                "vmovdqu [{o} + 96], ymm3",
+                "vmovdqu [{o} + 128], ymm4",
+                "vmovdqu [{o} + 160], ymm5",
+                "vmovdqu [{o} + 192], ymm6",
+                "vmovdqu [{o} + 224], ymm7",
+                n = inout(reg) iters => _,
+                x = in(reg) d.0.as_ptr(),
+                o = in(reg) out.as_mut_ptr(),
+                out("ymm0") _,
+                out("ymm1") _,
+                out("ymm2") _,
+                out("ymm3") _,
+                out("ymm4") _,
+                out("ymm5") _,
+                out("ymm6") _,
+                out("ymm7") _,
+                out("ymm8") _,
+                out("ymm9") _,
+                out("ymm10") _,
+                out("ymm11") _,
+                out("ymm12") _,
+                out("ymm13") _,
+                out("ymm14") _,
+                out("ymm15") _,
+                options(nostack),
+            );
+        }
+    }
+
+    /// AVX-512 VNNI `vpdpbusd` on 256-bit registers (u8 x i8, 4 products summed into i32:
+    /// exact for our weights).
+    ///
+    /// # Safety
+    /// The CPU and OS must support AVX-512F, AVX-512VL and AVX-512 VNNI ([`has_vnni`]).
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn vnni_256(iters: u64, d: &Data, out: &mut [i32; 64]) {
+        // SAFETY: VNNI on 256-bit registers is available (caller); as in kernel_mix. EVEX
+        // writes to ymm0-15 zero bits 256..511 of zmm0-15, which compiled code never uses.
+        unsafe {
+            asm!(
+                "vmovdqu ymm12, [{x}]",
+                "vmovdqu ymm13, [{x} + 32]",
+                "vpcmpeqw ymm14, ymm14, ymm14",
+                "vpsrlw ymm14, ymm14, 15",
+                "vpbroadcastd ymm8, dword ptr [{x}]",
+                "vpbroadcastd ymm9, dword ptr [{x} + 4]",
+                "vpbroadcastd ymm10, dword ptr [{x} + 8]",
+                "vpbroadcastd ymm11, dword ptr [{x} + 12]",
+                "vpxor ymm0, ymm0, ymm0",
+                "vpxor ymm1, ymm1, ymm1",
+                "vpxor ymm2, ymm2, ymm2",
+                "vpxor ymm3, ymm3, ymm3",
+                "vpxor ymm4, ymm4, ymm4",
+                "vpxor ymm5, ymm5, ymm5",
+                "vpxor ymm6, ymm6, ymm6",
+                "vpxor ymm7, ymm7, ymm7",
+                "2:",
+                "vpdpbusd ymm0, ymm8, ymm12",
+                "vpdpbusd ymm1, ymm8, ymm13",
+                "vpdpbusd ymm2, ymm9, ymm12",
+                "vpdpbusd ymm3, ymm9, ymm13",
+                "vpdpbusd ymm4, ymm10, ymm12",
+                "vpdpbusd ymm5, ymm10, ymm13",
+                "vpdpbusd ymm6, ymm11, ymm12",
+                "vpdpbusd ymm7, ymm11, ymm13",
+                "vpdpbusd ymm0, ymm8, ymm12",
+                "vpdpbusd ymm1, ymm8, ymm13",
+                "vpdpbusd ymm2, ymm9, ymm12",
+                "vpdpbusd ymm3, ymm9, ymm13",
+                "vpdpbusd ymm4, ymm10, ymm12",
+                "vpdpbusd ymm5, ymm10, ymm13",
+                "vpdpbusd ymm6, ymm11, ymm12",
+                "vpdpbusd ymm7, ymm11, ymm13",
+                "dec {n}",
+                "jnz 2b",
+                "vmovdqu [{o} + 0], ymm0",
+                "vmovdqu [{o} + 32], ymm1",
+                "vmovdqu [{o} + 64], ymm2",
+                "vmovdqu [{o} + 96], ymm3",
+                "vmovdqu [{o} + 128], ymm4",
+                "vmovdqu [{o} + 160], ymm5",
+                "vmovdqu [{o} + 192], ymm6",
+                "vmovdqu [{o} + 224], ymm7",
+                "vzeroupper",
+                n = inout(reg) iters => _,
+                x = in(reg) d.0.as_ptr(),
+                o = in(reg) out.as_mut_ptr(),
+                out("ymm0") _,
+                out("ymm1") _,
+                out("ymm2") _,
+                out("ymm3") _,
+                out("ymm4") _,
+                out("ymm5") _,
+                out("ymm6") _,
+                out("ymm7") _,
+                out("ymm8") _,
+                out("ymm9") _,
+                out("ymm10") _,
+                out("ymm11") _,
+                out("ymm12") _,
+                out("ymm13") _,
+                out("ymm14") _,
+                out("ymm15") _,
+                options(nostack),
+            );
+        }
+    }
+
+    /// Whether the CPU and OS support AVX-512F + VL + VNNI (cpuid leaf 7 and XCR0).
+    pub fn has_vnni() -> bool {
+        use std::arch::x86_64::__cpuid_count;
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return false;
+        }
+        // SAFETY: cpuid is always available on x86-64 (the call is safe in newer Rust).
+        #[allow(unused_unsafe)]
+        let leaf1 = unsafe { __cpuid_count(1, 0) };
+        // SAFETY: as above.
+        #[allow(unused_unsafe)]
+        let leaf7 = unsafe { __cpuid_count(7, 0) };
+        let osxsave = leaf1.ecx & (1 << 27) != 0;
+        let cpu =
+            leaf7.ebx & (1 << 16) != 0 && leaf7.ebx & (1 << 31) != 0 && leaf7.ecx & (1 << 11) != 0;
+        if !osxsave || !cpu {
+            return false;
+        }
+        let lo: u32;
+        // SAFETY: xgetbv with ecx = 0 is available when OSXSAVE is set (checked above).
+        unsafe {
+            asm!("xgetbv", in("ecx") 0u32, out("eax") lo, out("edx") _, options(nomem, nostack));
+        }
+        // SSE, AVX, opmask, ZMM_Hi256 and Hi16_ZMM state enabled by the OS.
+        lo & 0b1110_0110 == 0b1110_0110
+    }
+}
+
+/// One measured loop: runs its instruction mix for the given number of iterations.
+type Variant = fn(u64);
+
+/// Runs `f(iters)` on `threads` threads at once; the wall time until all have finished.
+fn timed(threads: usize, iters: u64, f: Variant) -> f64 {
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(move || f(iters));
+        }
+    });
+    t.elapsed().as_secs_f64()
+}
+
+/// GMAC/s of `f` over all `threads`: calibrated to ~`secs` per run, best of 3 runs.
+fn measure(threads: usize, secs: f64, macs_per_iter: u64, f: Variant) -> f64 {
+    let mut iters = 1u64 << 12;
+    while timed(1, iters, f) < 0.02 {
+        iters *= 2;
+    }
+    let per_iter = timed(1, iters, f) / iters as f64;
+    let iters = ((secs / per_iter) as u64).max(1);
+    let best = (0..3)
+        .map(|_| timed(threads, iters, f))
+        .fold(f64::INFINITY, f64::min);
+    (threads as u64 * iters * macs_per_iter) as f64 / best / 1e9
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+#[cfg(target_arch = "x86_64")]
+fn main() {
+    use x86::*;
+    let secs: f64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.3);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if !std::arch::is_x86_feature_detected!("avx2") {
+        println!(
+            "this CPU has no AVX2: the network runs its scalar kernel; no SIMD peak to report"
+        );
+        println!("PEAK_GMACS_PER_CORE=unavailable");
+        return;
+    }
+    fn data() -> Data {
+        let mut d = Data([0; 64]);
+        for (i, b) in d.0.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37) & 0x3f;
+        }
+        d
+    }
+    fn mix(iters: u64) {
+        let mut out = [0; 64];
+        // SAFETY: AVX2 was detected in main before any variant runs.
+        unsafe { kernel_mix(iters, &data(), &mut out) };
+        std::hint::black_box(out);
+    }
+    fn regs(iters: u64) {
+        let mut out = [0; 64];
+        // SAFETY: as in mix.
+        unsafe { registers_only(iters, &data(), &mut out) };
+        std::hint::black_box(out);
+    }
+    fn i16acc(iters: u64) {
+        let mut out = [0; 64];
+        // SAFETY: as in mix.
+        unsafe { i16_accumulate(iters, &data(), &mut out) };
+        std::hint::black_box(out);
+    }
+    fn vnni(iters: u64) {
+        let mut out = [0; 64];
+        // SAFETY: only called after has_vnni() returned true.
+        unsafe { vnni_256(iters, &data(), &mut out) };
+        std::hint::black_box(out);
+    }
+    let mut rows: Vec<(&str, Variant)> = vec![
+        (
+            "kernel mix: vpbroadcastd + vpmaddubsw + vpmaddwd + vpaddd (AVX2, exact; what the network uses)",
+            mix,
+        ),
+        ("same without vpbroadcastd (inputs in registers)", regs),
+        (
+            "vpmaddubsw + vpaddw (i16 accumulation: inexact, multiply-port ceiling)",
+            i16acc,
+        ),
+    ];
+    if has_vnni() {
+        rows.push((
+            "AVX-512 VNNI vpdpbusd ymm (exact; not used by the kernel)",
+            vnni,
+        ));
+    } else {
+        println!("(no AVX-512 VNNI on this CPU: that row is skipped)");
+    }
+    println!("int8 multiply-add peak, 1 MAC = one u8 x i8 multiply-add; 8 independent accumulator chains");
+    println!(
+        "CPU: {}, {cores} logical CPU(s), {secs} s per measurement, best of 3",
+        cpu_model()
+    );
+    println!();
+    println!("| instruction mix | 1 thread GMAC/s | {cores} threads GMAC/s | per core |");
+    println!("|---|---|---|---|");
+    let mut first = None;
+    for (name, f) in rows {
+        let one = measure(1, secs, MACS_PER_ITER, f);
+        let all = measure(cores, secs, MACS_PER_ITER, f);
+        println!(
+            "| {name} | {one:.1} | {all:.1} | {:.1} |",
+            all / cores as f64
+        );
+        first.get_or_insert(one);
+    }
+    println!();
+    println!("PEAK_GMACS_PER_CORE={:.2}", first.unwrap_or(0.0));
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn main() {
+    let _ = (measure, cpu_model);
+    println!("int8_peak measures the x86-64 AVX2 kernel's instruction mix; this is not x86-64");
+    println!("PEAK_GMACS_PER_CORE=unavailable");
+}
