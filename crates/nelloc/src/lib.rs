@@ -44,3 +44,45 @@ pub use options::{DecodeOptions, EncodeOptions, Progress, DEFAULT_TILE_SIZE};
 
 /// Version of the `.nlc` container this library writes (and the highest it reads).
 pub const FORMAT_VERSION: u8 = 1;
+
+/// Entry points for benchmarks of internal stages (not a stable API).
+#[doc(hidden)]
+pub mod bench_support {
+    use crate::kernels::{forward_batch, BatchScratch, Level};
+    use crate::Model;
+
+    /// Seconds to evaluate the batched network (the kernels the codec uses, at the best
+    /// SIMD level here) on `pixels` pseudo-random contexts, `batch` pixels per call, on
+    /// the calling thread.
+    pub fn network_seconds(model: &Model, pixels: usize, batch: usize) -> f64 {
+        let arch = model.arch();
+        let (l, o) = (arch.input_len(), arch.output_len());
+        let batch = batch.max(1);
+        let mut s = BatchScratch::default();
+        let mut out = vec![0i32; batch * o];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let (rows, stride) = s.input_rows(model, batch);
+        for p in 0..batch {
+            for v in &mut rows[p * stride..p * stride + l] {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                *v = 2 * (state % 256) as i16 - 255;
+            }
+        }
+        let level = Level::detect();
+        let start = std::time::Instant::now();
+        let mut done = 0;
+        while done < pixels {
+            forward_batch(model, level, batch, &mut out, &mut s);
+            done += batch;
+        }
+        std::hint::black_box(&out);
+        start.elapsed().as_secs_f64() * pixels as f64 / done as f64
+    }
+
+    /// Name of the SIMD level the kernels use on this machine.
+    pub fn simd_level() -> String {
+        format!("{:?}", Level::detect())
+    }
+}
