@@ -151,3 +151,103 @@ unsafe fn requant_relu_avx2(p: &PackedLayer, acc: &[i32], blocks: usize, y: &mut
         y[8 * b + 4..8 * b + 8].copy_from_slice(&hi.to_le_bytes());
     }
 }
+
+/// AVX-512 VNNI on 256-bit vectors (AVX512VL): `vpdpbusd` adds four u8*i8 products into
+/// each i32 lane without intermediate saturation and `vpdpwssd` two i16*i16 products, so
+/// both are exact for any weights; one instruction replaces the AVX2 triple.
+pub(super) fn gemm_u8_vnni(p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
+    assert!(n % PIXEL_BLOCK == 0 && x.len() >= n * x_stride && x_stride >= p.groups * 4);
+    assert!(acc.len() >= n * p.out_pad && p.w8.len() == p.groups * p.out_pad * 4);
+    // SAFETY: selected only after runtime detection of avx512vnni and avx512vl; the
+    // asserts bound every offset, as in `gemm_u8`.
+    unsafe { gemm_u8_vnni_impl(p, x, x_stride, n, acc) }
+}
+
+pub(super) fn gemm_i16_vnni(
+    p: &PackedLayer,
+    x: &[i16],
+    x_stride: usize,
+    n: usize,
+    acc: &mut [i32],
+) {
+    assert!(n % PIXEL_BLOCK == 0 && x.len() >= n * x_stride && x_stride >= p.groups * 2);
+    assert!(acc.len() >= n * p.out_pad && p.w16.len() == p.groups * p.out_pad * 2);
+    // SAFETY: as for gemm_u8_vnni.
+    unsafe { gemm_i16_vnni_impl(p, x, x_stride, n, acc) }
+}
+
+#[target_feature(enable = "avx2,avx512f,avx512vl,avx512vnni")]
+unsafe fn gemm_u8_vnni_impl(p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
+    let w = p.w8.as_ptr();
+    let xp = x.as_ptr();
+    let ap = acc.as_mut_ptr();
+    for p0 in (0..n).step_by(4) {
+        for ob in (0..p.out_pad).step_by(16) {
+            let mut a = [_mm256_setzero_si256(); 8];
+            for k in 0..p.groups {
+                // SAFETY: in bounds as in gemm_u8_avx2.
+                let wp = unsafe { w.add((k * p.out_pad + ob) * 4) };
+                let w0 = unsafe { _mm256_loadu_si256(wp as *const __m256i) };
+                let w1 = unsafe { _mm256_loadu_si256(wp.add(32) as *const __m256i) };
+                for q in 0..4 {
+                    // SAFETY: in bounds as in gemm_u8_avx2.
+                    let xv = unsafe {
+                        (xp.add((p0 + q) * x_stride + 4 * k) as *const i32).read_unaligned()
+                    };
+                    let xb = _mm256_set1_epi32(xv);
+                    a[2 * q] = _mm256_dpbusd_epi32(a[2 * q], xb, w0);
+                    a[2 * q + 1] = _mm256_dpbusd_epi32(a[2 * q + 1], xb, w1);
+                }
+            }
+            for q in 0..4 {
+                // SAFETY: in bounds as in gemm_u8_avx2.
+                unsafe {
+                    let dst = ap.add((p0 + q) * p.out_pad + ob);
+                    _mm256_storeu_si256(dst as *mut __m256i, a[2 * q]);
+                    _mm256_storeu_si256(dst.add(8) as *mut __m256i, a[2 * q + 1]);
+                }
+            }
+        }
+    }
+}
+
+#[target_feature(enable = "avx2,avx512f,avx512vl,avx512vnni")]
+unsafe fn gemm_i16_vnni_impl(
+    p: &PackedLayer,
+    x: &[i16],
+    x_stride: usize,
+    n: usize,
+    acc: &mut [i32],
+) {
+    let w = p.w16.as_ptr();
+    let xp = x.as_ptr();
+    let ap = acc.as_mut_ptr();
+    for p0 in (0..n).step_by(4) {
+        for ob in (0..p.out_pad).step_by(16) {
+            let mut a = [_mm256_setzero_si256(); 8];
+            for k in 0..p.groups {
+                // SAFETY: in bounds as in gemm_i16_avx2.
+                let wp = unsafe { w.add((k * p.out_pad + ob) * 2) };
+                let w0 = unsafe { _mm256_loadu_si256(wp as *const __m256i) };
+                let w1 = unsafe { _mm256_loadu_si256(wp.add(16) as *const __m256i) };
+                for q in 0..4 {
+                    // SAFETY: in bounds as in gemm_i16_avx2.
+                    let xv = unsafe {
+                        (xp.add((p0 + q) * x_stride + 2 * k) as *const i32).read_unaligned()
+                    };
+                    let xb = _mm256_set1_epi32(xv);
+                    a[2 * q] = _mm256_dpwssd_epi32(a[2 * q], xb, w0);
+                    a[2 * q + 1] = _mm256_dpwssd_epi32(a[2 * q + 1], xb, w1);
+                }
+            }
+            for q in 0..4 {
+                // SAFETY: in bounds as in gemm_i16_avx2.
+                unsafe {
+                    let dst = ap.add((p0 + q) * p.out_pad + ob);
+                    _mm256_storeu_si256(dst as *mut __m256i, a[2 * q]);
+                    _mm256_storeu_si256(dst.add(8) as *mut __m256i, a[2 * q + 1]);
+                }
+            }
+        }
+    }
+}

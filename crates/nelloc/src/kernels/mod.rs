@@ -16,19 +16,37 @@ pub(crate) enum Level {
     Scalar,
     #[cfg(target_arch = "x86_64")]
     Avx2,
+    /// AVX2 plus AVX-512 VNNI on 256-bit vectors (vpdpbusd / vpdpwssd).
+    #[cfg(target_arch = "x86_64")]
+    Avx512Vnni,
+}
+
+#[cfg(target_arch = "x86_64")]
+fn has_vnni() -> bool {
+    std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && std::arch::is_x86_feature_detected!("avx512vnni")
 }
 
 impl Level {
-    /// The best level this CPU supports (overridable with NELLOC_SIMD=scalar).
+    /// The best level this CPU supports; NELLOC_SIMD=scalar or =avx2 caps it (for
+    /// comparisons and for working around a suspected kernel bug).
     pub(crate) fn detect() -> Level {
         static LEVEL: OnceLock<Level> = OnceLock::new();
         *LEVEL.get_or_init(|| {
-            if std::env::var("NELLOC_SIMD").is_ok_and(|v| v == "scalar") {
+            let cap = std::env::var("NELLOC_SIMD").unwrap_or_default();
+            if cap == "scalar" {
                 return Level::Scalar;
             }
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                return Level::Avx2;
+            {
+                if cap != "avx2" && has_vnni() {
+                    return Level::Avx512Vnni;
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    return Level::Avx2;
+                }
             }
             Level::Scalar
         })
@@ -39,8 +57,13 @@ impl Level {
     pub(crate) fn available() -> Vec<Level> {
         let mut v = vec![Level::Scalar];
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            v.push(Level::Avx2);
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                v.push(Level::Avx2);
+            }
+            if has_vnni() {
+                v.push(Level::Avx512Vnni);
+            }
         }
         v
     }
@@ -175,6 +198,8 @@ fn gemm<T: Copy + Into<i32> + Simd>(
     match level {
         #[cfg(target_arch = "x86_64")]
         Level::Avx2 => T::avx2(p, x, x_stride, n, acc),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512Vnni => T::vnni(p, x, x_stride, n, acc),
         Level::Scalar => {
             // Row-major dot products over the original layout (autovectorises well).
             for px in 0..n {
@@ -196,6 +221,8 @@ fn gemm<T: Copy + Into<i32> + Simd>(
 trait Simd: Sized {
     #[cfg(target_arch = "x86_64")]
     fn avx2(p: &PackedLayer, x: &[Self], x_stride: usize, n: usize, acc: &mut [i32]);
+    #[cfg(target_arch = "x86_64")]
+    fn vnni(p: &PackedLayer, x: &[Self], x_stride: usize, n: usize, acc: &mut [i32]);
 }
 
 impl Simd for u8 {
@@ -203,12 +230,20 @@ impl Simd for u8 {
     fn avx2(p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
         avx2::gemm_u8(p, x, x_stride, n, acc)
     }
+    #[cfg(target_arch = "x86_64")]
+    fn vnni(p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
+        avx2::gemm_u8_vnni(p, x, x_stride, n, acc)
+    }
 }
 
 impl Simd for i16 {
     #[cfg(target_arch = "x86_64")]
     fn avx2(p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
         avx2::gemm_i16(p, x, x_stride, n, acc)
+    }
+    #[cfg(target_arch = "x86_64")]
+    fn vnni(p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
+        avx2::gemm_i16_vnni(p, x, x_stride, n, acc)
     }
 }
 
@@ -225,7 +260,7 @@ fn relu_rows(
 ) {
     let blocks = match level {
         #[cfg(target_arch = "x86_64")]
-        Level::Avx2 => {
+        Level::Avx2 | Level::Avx512Vnni => {
             let full = layer.n_out / 8;
             for px in 0..n {
                 avx2::requant_relu(
