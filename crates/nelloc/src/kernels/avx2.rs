@@ -8,7 +8,7 @@ use std::arch::x86_64::*;
 use super::{PackedLayer, PIXEL_BLOCK};
 
 pub(super) fn gemm_u8(p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
-    assert!(n % PIXEL_BLOCK == 0 && x.len() >= n * x_stride && x_stride >= p.groups * 4);
+    assert!(n.is_multiple_of(PIXEL_BLOCK) && x.len() >= n * x_stride && x_stride >= p.groups * 4);
     assert!(acc.len() >= n * p.out_pad && p.w8.len() == p.groups * p.out_pad * 4);
     // SAFETY: the caller selected this kernel after detecting AVX2, and the asserts above
     // bound every pointer offset used inside.
@@ -16,7 +16,7 @@ pub(super) fn gemm_u8(p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc:
 }
 
 pub(super) fn gemm_i16(p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
-    assert!(n % PIXEL_BLOCK == 0 && x.len() >= n * x_stride && x_stride >= p.groups * 2);
+    assert!(n.is_multiple_of(PIXEL_BLOCK) && x.len() >= n * x_stride && x_stride >= p.groups * 2);
     assert!(acc.len() >= n * p.out_pad && p.w16.len() == p.groups * p.out_pad * 2);
     // SAFETY: as for gemm_u8.
     unsafe { gemm_i16_avx2(p, x, x_stride, n, acc) }
@@ -156,7 +156,7 @@ unsafe fn requant_relu_avx2(p: &PackedLayer, acc: &[i32], blocks: usize, y: &mut
 /// each i32 lane without intermediate saturation and `vpdpwssd` two i16*i16 products, so
 /// both are exact for any weights; one instruction replaces the AVX2 triple.
 pub(super) fn gemm_u8_vnni(p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
-    assert!(n % PIXEL_BLOCK == 0 && x.len() >= n * x_stride && x_stride >= p.groups * 4);
+    assert!(n.is_multiple_of(PIXEL_BLOCK) && x.len() >= n * x_stride && x_stride >= p.groups * 4);
     assert!(acc.len() >= n * p.out_pad && p.w8.len() == p.groups * p.out_pad * 4);
     // SAFETY: selected only after runtime detection of avx512vnni and avx512vl; the
     // asserts bound every offset, as in `gemm_u8`.
@@ -170,7 +170,7 @@ pub(super) fn gemm_i16_vnni(
     n: usize,
     acc: &mut [i32],
 ) {
-    assert!(n % PIXEL_BLOCK == 0 && x.len() >= n * x_stride && x_stride >= p.groups * 2);
+    assert!(n.is_multiple_of(PIXEL_BLOCK) && x.len() >= n * x_stride && x_stride >= p.groups * 2);
     assert!(acc.len() >= n * p.out_pad && p.w16.len() == p.groups * p.out_pad * 2);
     // SAFETY: as for gemm_u8_vnni.
     unsafe { gemm_i16_vnni_impl(p, x, x_stride, n, acc) }

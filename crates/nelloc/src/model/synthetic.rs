@@ -71,7 +71,7 @@ pub fn synthetic(arch: Arch, seed: u64, name: &str) -> Vec<u8> {
     let mut json =
         serde_json::to_vec(&serde_json::Value::Object(header)).expect("header serialises");
     // The header is padded with spaces to a multiple of 8 bytes, as safetensors writes it.
-    while json.len() % 8 != 0 {
+    while !json.len().is_multiple_of(8) {
         json.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + json.len() + offset);
