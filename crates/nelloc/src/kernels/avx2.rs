@@ -251,3 +251,56 @@ unsafe fn gemm_i16_vnni_impl(
         }
     }
 }
+
+/// Requantises the first `blocks * 8` head outputs of one pixel:
+/// `clamp(((acc + bias) * M + 2^(S-1)) >> S, -2^23, 2^23)` with an arithmetic shift,
+/// computed as `((v + 2^62) >>> S) - 2^(62-S)` (exact: |v| < 2^62, and 2^62 is a multiple
+/// of 2^S, so the offset passes through the floor unchanged).
+pub(super) fn requant_head(p: &PackedLayer, acc: &[i32], blocks: usize, out: &mut [i32]) {
+    assert!(acc.len() >= blocks * 8 && out.len() >= blocks * 8);
+    assert!(p.rq_bias.len() >= blocks * 8 && p.rq_off.len() >= blocks * 8);
+    // SAFETY: AVX2 was detected by the caller; the asserts bound every access.
+    unsafe { requant_head_avx2(p, acc, blocks, out) }
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn requant_head_avx2(p: &PackedLayer, acc: &[i32], blocks: usize, out: &mut [i32]) {
+    let big = _mm256_set1_epi64x(1 << 62);
+    let hi = _mm256_set1_epi64x(1 << 23);
+    let lo = _mm256_set1_epi64x(-(1 << 23));
+    for b in 0..blocks {
+        // SAFETY: b < blocks and the asserts in `requant_head`: all loads in bounds.
+        let (a, bias, m, s_even, s_odd, r_even, r_odd, o_even, o_odd) = unsafe {
+            (
+                _mm256_loadu_si256(acc.as_ptr().add(8 * b) as *const __m256i),
+                _mm256_loadu_si256(p.rq_bias.as_ptr().add(8 * b) as *const __m256i),
+                _mm256_loadu_si256(p.rq_mult.as_ptr().add(8 * b) as *const __m256i),
+                _mm256_loadu_si256(p.rq_shift.as_ptr().add(8 * b) as *const __m256i),
+                _mm256_loadu_si256(p.rq_shift.as_ptr().add(8 * b + 4) as *const __m256i),
+                _mm256_loadu_si256(p.rq_round.as_ptr().add(8 * b) as *const __m256i),
+                _mm256_loadu_si256(p.rq_round.as_ptr().add(8 * b + 4) as *const __m256i),
+                _mm256_loadu_si256(p.rq_off.as_ptr().add(8 * b) as *const __m256i),
+                _mm256_loadu_si256(p.rq_off.as_ptr().add(8 * b + 4) as *const __m256i),
+            )
+        };
+        let a = _mm256_add_epi32(a, bias);
+        let even = _mm256_add_epi64(_mm256_mul_epi32(a, m), r_even);
+        let odd = _mm256_add_epi64(
+            _mm256_mul_epi32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(m, 32)),
+            r_odd,
+        );
+        let fix = |v: __m256i, s: __m256i, off: __m256i| {
+            let q = _mm256_sub_epi64(_mm256_srlv_epi64(_mm256_add_epi64(v, big), s), off);
+            let q = _mm256_blendv_epi8(q, hi, _mm256_cmpgt_epi64(q, hi));
+            _mm256_blendv_epi8(q, lo, _mm256_cmpgt_epi64(lo, q))
+        };
+        // Low dwords of the even results, odd results moved into the high dwords.
+        let q = _mm256_blend_epi32(
+            fix(even, s_even, o_even),
+            _mm256_slli_epi64(fix(odd, s_odd, o_odd), 32),
+            0b1010_1010,
+        );
+        // SAFETY: 8 * b + 8 <= out.len() by the assert above.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().add(8 * b) as *mut __m256i, q) };
+    }
+}

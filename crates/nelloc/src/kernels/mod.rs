@@ -94,6 +94,9 @@ pub(crate) struct PackedLayer {
     pub(crate) rq_mult: Vec<i32>,
     pub(crate) rq_shift: Vec<i64>,
     pub(crate) rq_round: Vec<i64>,
+    /// 2^(62-S) in the same order: `(v + 2^62) >> S` minus it is `floor(v / 2^S)` for any
+    /// |v| < 2^62 using only a logical shift.
+    pub(crate) rq_off: Vec<i64>,
 }
 
 impl PackedLayer {
@@ -120,8 +123,8 @@ impl PackedLayer {
                 }
             }
         }
-        let (mut rq_bias, mut rq_mult, mut rq_shift, mut rq_round) =
-            (vec![], vec![], vec![], vec![]);
+        let (mut rq_bias, mut rq_mult, mut rq_shift, mut rq_round, mut rq_off) =
+            (vec![], vec![], vec![], vec![], vec![]);
         for o in 0..out_pad {
             let (b, m) = if o < layer.n_out {
                 (layer.bias[o], layer.mult[o])
@@ -137,6 +140,7 @@ impl PackedLayer {
                 let s = if o < layer.n_out { layer.shift[o] } else { 1 };
                 rq_shift.push(i64::from(s));
                 rq_round.push(1i64 << (s - 1));
+                rq_off.push(1i64 << (62 - s));
             }
         }
         PackedLayer {
@@ -148,6 +152,7 @@ impl PackedLayer {
             rq_mult,
             rq_shift,
             rq_round,
+            rq_off,
         }
     }
 }
@@ -377,12 +382,33 @@ pub(crate) fn forward_batch(
     let lp = &packed.layers[nl - 1];
     let last = &layers[nl - 1];
     gemm(level, last, lp, &s.t1, width_pad, n_pad, &mut s.acc);
+    head_rows(level, last, lp, &s.acc, n, out);
+}
+
+/// Requantises `acc + bias` of `n` pixels into the signed head outputs.
+fn head_rows(level: Level, last: &Layer, lp: &PackedLayer, acc: &[i32], n: usize, out: &mut [i32]) {
     let n_out = last.n_out;
+    let blocks = match level {
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2 | Level::Avx512Vnni => {
+            let full = n_out / 8;
+            for px in 0..n {
+                avx2::requant_head(
+                    lp,
+                    &acc[px * lp.out_pad..(px + 1) * lp.out_pad],
+                    full,
+                    &mut out[px * n_out..],
+                );
+            }
+            full * 8
+        }
+        Level::Scalar => 0,
+    };
     for px in 0..n {
-        for o in 0..n_out {
-            let acc = s.acc[px * lp.out_pad + o] + last.bias[o];
+        for o in blocks..n_out {
+            let a = acc[px * lp.out_pad + o] + last.bias[o];
             out[px * n_out + o] =
-                requant(acc, last.mult[o], last.shift[o]).clamp(-(1 << 23), 1 << 23) as i32;
+                requant(a, last.mult[o], last.shift[o]).clamp(-(1 << 23), 1 << 23) as i32;
         }
     }
 }
@@ -497,12 +523,24 @@ mod tests {
                 .collect();
             let mut expected = vec![0u8; n * n_out];
             relu_rows(Level::Scalar, &layer, &p, &acc, n, &mut expected, n_out);
+            let mut expected_head = vec![0i32; n * n_out];
+            head_rows(Level::Scalar, &layer, &p, &acc, n, &mut expected_head);
             for level in Level::available() {
                 let mut got = vec![0u8; n * n_out];
                 relu_rows(level, &layer, &p, &acc, n, &mut got, n_out);
                 assert_eq!(got, expected, "{level:?} n_out={n_out}");
+                let mut got = vec![0i32; n * n_out];
+                head_rows(level, &layer, &p, &acc, n, &mut got);
+                assert_eq!(got, expected_head, "head {level:?} n_out={n_out}");
             }
             assert!(expected.contains(&0) && expected.contains(&255));
+            for edge in [-(1 << 23), 1 << 23] {
+                assert!(
+                    expected_head.contains(&edge),
+                    "clamp at {edge} not exercised"
+                );
+            }
+            assert!(expected_head.iter().any(|&v| v < 0 && v > -(1 << 23)));
         }
     }
 
