@@ -102,26 +102,41 @@ unsafe fn gemm_i16_avx2(p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, a
     }
 }
 
-/// Requantises the first `blocks * 8` outputs of one pixel with ReLU into u8:
+/// Requantises the first `blocks * 8` outputs of `n` pixels with ReLU into u8:
 /// `clamp((acc + bias) * M + 2^(S-1)) >> S, 0, 255)`. A negative i64 value floors to a
 /// negative result, which clamps to 0, so the shift only ever sees non-negative values
 /// and the logical `vpsrlvq` equals the arithmetic shift of the reference.
-pub(super) fn requant_relu(p: &PackedLayer, acc: &[i32], blocks: usize, y: &mut [u8]) {
-    assert!(acc.len() >= blocks * 8 && y.len() >= blocks * 8);
+pub(super) fn requant_relu(
+    p: &PackedLayer,
+    acc: &[i32],
+    n: usize,
+    blocks: usize,
+    y: &mut [u8],
+    y_stride: usize,
+) {
+    assert!(blocks * 8 <= p.out_pad && acc.len() >= n * p.out_pad);
+    assert!(n == 0 || y.len() >= (n - 1) * y_stride + blocks * 8);
     assert!(p.rq_bias.len() >= blocks * 8 && p.rq_shift.len() >= blocks * 8);
     // SAFETY: AVX2 was detected by the caller; the asserts bound every access.
-    unsafe { requant_relu_avx2(p, acc, blocks, y) }
+    unsafe { requant_relu_avx2(p, acc, n, blocks, y, y_stride) }
 }
 
 #[target_feature(enable = "avx2")]
-unsafe fn requant_relu_avx2(p: &PackedLayer, acc: &[i32], blocks: usize, y: &mut [u8]) {
+unsafe fn requant_relu_avx2(
+    p: &PackedLayer,
+    acc: &[i32],
+    n: usize,
+    blocks: usize,
+    y: &mut [u8],
+    y_stride: usize,
+) {
     let zero = _mm256_setzero_si256();
     let max = _mm256_set1_epi64x(255);
     for b in 0..blocks {
+        // Constants of this block stay in registers across the pixels.
         // SAFETY: b < blocks and the asserts in `requant_relu`: 8 i32 / 8 i64 in bounds.
-        let (a, bias, m, s_even, s_odd, r_even, r_odd) = unsafe {
+        let (bias, m, s_even, s_odd, r_even, r_odd) = unsafe {
             (
-                _mm256_loadu_si256(acc.as_ptr().add(8 * b) as *const __m256i),
                 _mm256_loadu_si256(p.rq_bias.as_ptr().add(8 * b) as *const __m256i),
                 _mm256_loadu_si256(p.rq_mult.as_ptr().add(8 * b) as *const __m256i),
                 _mm256_loadu_si256(p.rq_shift.as_ptr().add(8 * b) as *const __m256i),
@@ -130,25 +145,30 @@ unsafe fn requant_relu_avx2(p: &PackedLayer, acc: &[i32], blocks: usize, y: &mut
                 _mm256_loadu_si256(p.rq_round.as_ptr().add(8 * b + 4) as *const __m256i),
             )
         };
-        let a = _mm256_add_epi32(a, bias);
-        // Signed 32x32->64 products of the even and the odd outputs.
-        let even = _mm256_add_epi64(_mm256_mul_epi32(a, m), r_even);
-        let odd = _mm256_add_epi64(
-            _mm256_mul_epi32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(m, 32)),
-            r_odd,
-        );
-        let fix = |v: __m256i, s: __m256i| {
-            let v = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, v), v);
-            let q = _mm256_srlv_epi64(v, s);
-            _mm256_blendv_epi8(q, max, _mm256_cmpgt_epi64(q, max))
-        };
-        let q = _mm256_or_si256(fix(even, s_even), _mm256_slli_epi64(fix(odd, s_odd), 32));
-        let w16 = _mm256_packus_epi32(q, q);
-        let w8 = _mm256_packus_epi16(w16, w16);
-        let lo = _mm256_cvtsi256_si32(w8) as u32;
-        let hi = _mm256_extract_epi32(w8, 4) as u32;
-        y[8 * b..8 * b + 4].copy_from_slice(&lo.to_le_bytes());
-        y[8 * b + 4..8 * b + 8].copy_from_slice(&hi.to_le_bytes());
+        let m_odd = _mm256_srli_epi64(m, 32);
+        for px in 0..n {
+            // SAFETY: px < n, 8b + 8 <= out_pad: inside acc (n * out_pad values).
+            let a = unsafe {
+                _mm256_loadu_si256(acc.as_ptr().add(px * p.out_pad + 8 * b) as *const __m256i)
+            };
+            let a = _mm256_add_epi32(a, bias);
+            // Signed 32x32->64 products of the even and the odd outputs.
+            let even = _mm256_add_epi64(_mm256_mul_epi32(a, m), r_even);
+            let odd = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(a, 32), m_odd), r_odd);
+            let fix = |v: __m256i, s: __m256i| {
+                let v = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, v), v);
+                let q = _mm256_srlv_epi64(v, s);
+                _mm256_blendv_epi8(q, max, _mm256_cmpgt_epi64(q, max))
+            };
+            let q = _mm256_or_si256(fix(even, s_even), _mm256_slli_epi64(fix(odd, s_odd), 32));
+            let w16 = _mm256_packus_epi32(q, q);
+            let w8 = _mm256_packus_epi16(w16, w16);
+            let lo = _mm256_cvtsi256_si32(w8) as u32;
+            let hi = _mm256_extract_epi32(w8, 4) as u32;
+            let at = px * y_stride + 8 * b;
+            y[at..at + 4].copy_from_slice(&lo.to_le_bytes());
+            y[at + 4..at + 8].copy_from_slice(&hi.to_le_bytes());
+        }
     }
 }
 

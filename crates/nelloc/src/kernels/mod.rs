@@ -267,14 +267,7 @@ fn relu_rows(
         #[cfg(target_arch = "x86_64")]
         Level::Avx2 | Level::Avx512Vnni => {
             let full = layer.n_out / 8;
-            for px in 0..n {
-                avx2::requant_relu(
-                    p,
-                    &acc[px * p.out_pad..(px + 1) * p.out_pad],
-                    full,
-                    &mut y[px * y_stride..],
-                );
-            }
+            avx2::requant_relu(p, acc, n, full, y, y_stride);
             full * 8
         }
         Level::Scalar => 0,
