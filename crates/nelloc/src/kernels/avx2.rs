@@ -1,106 +1,89 @@
-//! AVX2 kernels. `vpmaddubsw` multiplies u8 activations by i8 weights and adds adjacent
-//! pairs in i16 with saturation; weights in [-64, 63] bound each pair by 2*255*64 = 32640,
-//! so it never saturates and the result equals the scalar reference exactly.
+//! x86-64 kernels: AVX2 and AVX-512 VNNI (on 256-bit vectors). AVX2 `vpmaddubsw`
+//! multiplies u8 activations by i8 weights and adds adjacent pairs in i16 with saturation;
+//! weights in [-64, 63] bound each pair by 2*255*64 = 32640, so it never saturates and the
+//! result equals the scalar reference exactly. VNNI accumulates in i32 directly.
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::*;
 
 use super::{PackedLayer, PIXEL_BLOCK};
 
-pub(super) fn gemm_u8(p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
-    assert!(n.is_multiple_of(PIXEL_BLOCK) && x.len() >= n * x_stride && x_stride >= p.groups * 4);
-    assert!(acc.len() >= n * p.out_pad && p.w8.len() == p.groups * p.out_pad * 4);
-    // SAFETY: the caller selected this kernel after detecting AVX2, and the asserts above
-    // bound every pointer offset used inside.
-    unsafe { gemm_u8_avx2(p, x, x_stride, n, acc) }
-}
+/// Generates a GEMM kernel: a safe entry point that checks every bound the loops use, and
+/// its `#[target_feature]` body. Blocks of 4 pixels x 16 outputs (8 accumulators); per
+/// group of `G` inputs, one broadcast of the pixel's G inputs (4 bytes) against the packed
+/// weights of 16 outputs, accumulated by `$step(acc, inputs, weights)`.
+macro_rules! gemm_kernel {
+    ($(#[$doc:meta])* $name:ident, $body:ident, $features:literal, $x:ty, $w:ident, $group:literal, $step:expr) => {
+        $(#[$doc])*
+        pub(super) fn $name(p: &PackedLayer, x: &[$x], x_stride: usize, n: usize, acc: &mut [i32]) {
+            assert!(n.is_multiple_of(PIXEL_BLOCK) && x.len() >= n * x_stride && x_stride >= p.groups * $group);
+            assert!(acc.len() >= n * p.out_pad && p.$w.len() == p.groups * p.out_pad * $group);
+            assert!(p.out_pad.is_multiple_of(16));
+            // SAFETY: the caller selected this kernel after detecting the CPU features in
+            // `$features` at run time, and the asserts above bound every offset inside.
+            unsafe { $body(p, x, x_stride, n, acc) }
+        }
 
-pub(super) fn gemm_i16(p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
-    assert!(n.is_multiple_of(PIXEL_BLOCK) && x.len() >= n * x_stride && x_stride >= p.groups * 2);
-    assert!(acc.len() >= n * p.out_pad && p.w16.len() == p.groups * p.out_pad * 2);
-    // SAFETY: as for gemm_u8.
-    unsafe { gemm_i16_avx2(p, x, x_stride, n, acc) }
-}
-
-#[target_feature(enable = "avx2")]
-unsafe fn gemm_u8_avx2(p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
-    let ones = _mm256_set1_epi16(1);
-    let w = p.w8.as_ptr();
-    let xp = x.as_ptr();
-    let ap = acc.as_mut_ptr();
-    for p0 in (0..n).step_by(4) {
-        // Two blocks of 8 outputs (16 outputs) x 4 pixels: 8 accumulators.
-        for ob in (0..p.out_pad).step_by(16) {
-            let mut a = [_mm256_setzero_si256(); 8];
-            for k in 0..p.groups {
-                // SAFETY: k < groups and ob + 16 <= out_pad, so both 32-byte loads lie
-                // inside w8 (groups * out_pad * 4 bytes).
-                let wp = unsafe { w.add((k * p.out_pad + ob) * 4) };
-                let w0 = unsafe { _mm256_loadu_si256(wp as *const __m256i) };
-                let w1 = unsafe { _mm256_loadu_si256(wp.add(32) as *const __m256i) };
-                for q in 0..4 {
-                    // SAFETY: pixel p0 + q < n and 4k + 4 <= x_stride: inside x.
-                    let xv = unsafe {
-                        (xp.add((p0 + q) * x_stride + 4 * k) as *const i32).read_unaligned()
-                    };
-                    let xb = _mm256_set1_epi32(xv);
-                    a[2 * q] = _mm256_add_epi32(
-                        a[2 * q],
-                        _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w0), ones),
-                    );
-                    a[2 * q + 1] = _mm256_add_epi32(
-                        a[2 * q + 1],
-                        _mm256_madd_epi16(_mm256_maddubs_epi16(xb, w1), ones),
-                    );
-                }
-            }
-            for q in 0..4 {
-                // SAFETY: (p0 + q) * out_pad + ob + 16 <= n * out_pad <= acc.len().
-                unsafe {
-                    let dst = ap.add((p0 + q) * p.out_pad + ob);
-                    _mm256_storeu_si256(dst as *mut __m256i, a[2 * q]);
-                    _mm256_storeu_si256(dst.add(8) as *mut __m256i, a[2 * q + 1]);
+        #[target_feature(enable = $features)]
+        unsafe fn $body(p: &PackedLayer, x: &[$x], x_stride: usize, n: usize, acc: &mut [i32]) {
+            let w = p.$w.as_ptr();
+            let xp = x.as_ptr();
+            let ap = acc.as_mut_ptr();
+            // 8 outputs x G inputs of weights fill one 256-bit vector.
+            let half = 8 * $group;
+            for p0 in (0..n).step_by(4) {
+                for ob in (0..p.out_pad).step_by(16) {
+                    let mut a = [_mm256_setzero_si256(); 8];
+                    for k in 0..p.groups {
+                        // SAFETY: k < groups and ob + 16 <= out_pad: both loads lie inside
+                        // the packed weights (groups * out_pad * G elements).
+                        let wp = unsafe { w.add((k * p.out_pad + ob) * $group) };
+                        let w0 = unsafe { _mm256_loadu_si256(wp as *const __m256i) };
+                        let w1 = unsafe { _mm256_loadu_si256(wp.add(half) as *const __m256i) };
+                        for q in 0..4 {
+                            // SAFETY: pixel p0 + q < n and G(k + 1) <= x_stride: inside x.
+                            let xv = unsafe { (xp.add((p0 + q) * x_stride + $group * k) as *const i32).read_unaligned() };
+                            let xb = _mm256_set1_epi32(xv);
+                            a[2 * q] = $step(a[2 * q], xb, w0);
+                            a[2 * q + 1] = $step(a[2 * q + 1], xb, w1);
+                        }
+                    }
+                    for q in 0..4 {
+                        // SAFETY: (p0 + q) * out_pad + ob + 16 <= n * out_pad <= acc.len().
+                        unsafe {
+                            let dst = ap.add((p0 + q) * p.out_pad + ob);
+                            _mm256_storeu_si256(dst as *mut __m256i, a[2 * q]);
+                            _mm256_storeu_si256(dst.add(8) as *mut __m256i, a[2 * q + 1]);
+                        }
+                    }
                 }
             }
         }
-    }
+    };
 }
 
-#[target_feature(enable = "avx2")]
-unsafe fn gemm_i16_avx2(p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
-    let w = p.w16.as_ptr();
-    let xp = x.as_ptr();
-    let ap = acc.as_mut_ptr();
-    for p0 in (0..n).step_by(4) {
-        for ob in (0..p.out_pad).step_by(16) {
-            let mut a = [_mm256_setzero_si256(); 8];
-            for k in 0..p.groups {
-                // SAFETY: inside w16 (groups * out_pad * 2 values), as in gemm_u8_avx2.
-                let wp = unsafe { w.add((k * p.out_pad + ob) * 2) };
-                let w0 = unsafe { _mm256_loadu_si256(wp as *const __m256i) };
-                let w1 = unsafe { _mm256_loadu_si256(wp.add(16) as *const __m256i) };
-                for q in 0..4 {
-                    // SAFETY: pixel p0 + q < n and 2k + 2 <= x_stride: inside x.
-                    let xv = unsafe {
-                        (xp.add((p0 + q) * x_stride + 2 * k) as *const i32).read_unaligned()
-                    };
-                    let xb = _mm256_set1_epi32(xv);
-                    // i16 x i16 pairs summed exactly in i32 (|v| <= 255, |w| <= 64).
-                    a[2 * q] = _mm256_add_epi32(a[2 * q], _mm256_madd_epi16(xb, w0));
-                    a[2 * q + 1] = _mm256_add_epi32(a[2 * q + 1], _mm256_madd_epi16(xb, w1));
-                }
-            }
-            for q in 0..4 {
-                // SAFETY: as in gemm_u8_avx2.
-                unsafe {
-                    let dst = ap.add((p0 + q) * p.out_pad + ob);
-                    _mm256_storeu_si256(dst as *mut __m256i, a[2 * q]);
-                    _mm256_storeu_si256(dst.add(8) as *mut __m256i, a[2 * q + 1]);
-                }
-            }
-        }
-    }
-}
+gemm_kernel!(
+    /// u8 activations x i8 weights, AVX2: `vpmaddubsw` pair sums are exact in i16 because
+    /// |weights| <= 64, then `vpmaddwd` with ones widens to i32.
+    gemm_u8, gemm_u8_avx2, "avx2", u8, w8, 4,
+    |a, x, w| _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), _mm256_set1_epi16(1)))
+);
+gemm_kernel!(
+    /// i16 inputs (the first layer, |v| <= 255) x i16 weights, AVX2: exact `vpmaddwd`.
+    gemm_i16, gemm_i16_avx2, "avx2", i16, w16, 2,
+    |a, x, w| _mm256_add_epi32(a, _mm256_madd_epi16(x, w))
+);
+gemm_kernel!(
+    /// AVX-512 VNNI on 256-bit vectors: `vpdpbusd` adds four u8*i8 products into each
+    /// i32 lane without intermediate saturation (exact for any weights).
+    gemm_u8_vnni, gemm_u8_vnni_impl, "avx2,avx512f,avx512vl,avx512vnni", u8, w8, 4,
+    |a, x, w| _mm256_dpbusd_epi32(a, x, w)
+);
+gemm_kernel!(
+    /// AVX-512 VNNI: `vpdpwssd` adds two i16*i16 products into each i32 lane.
+    gemm_i16_vnni, gemm_i16_vnni_impl, "avx2,avx512f,avx512vl,avx512vnni", i16, w16, 2,
+    |a, x, w| _mm256_dpwssd_epi32(a, x, w)
+);
 
 /// Requantises the first `blocks * 8` outputs of `n` pixels with ReLU into u8:
 /// `clamp((acc + bias) * M + 2^(S-1)) >> S, 0, 255)`. A negative i64 value floors to a
@@ -168,106 +151,6 @@ unsafe fn requant_relu_avx2(
             let at = px * y_stride + 8 * b;
             y[at..at + 4].copy_from_slice(&lo.to_le_bytes());
             y[at + 4..at + 8].copy_from_slice(&hi.to_le_bytes());
-        }
-    }
-}
-
-/// AVX-512 VNNI on 256-bit vectors (AVX512VL): `vpdpbusd` adds four u8*i8 products into
-/// each i32 lane without intermediate saturation and `vpdpwssd` two i16*i16 products, so
-/// both are exact for any weights; one instruction replaces the AVX2 triple.
-pub(super) fn gemm_u8_vnni(p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
-    assert!(n.is_multiple_of(PIXEL_BLOCK) && x.len() >= n * x_stride && x_stride >= p.groups * 4);
-    assert!(acc.len() >= n * p.out_pad && p.w8.len() == p.groups * p.out_pad * 4);
-    // SAFETY: selected only after runtime detection of avx512vnni and avx512vl; the
-    // asserts bound every offset, as in `gemm_u8`.
-    unsafe { gemm_u8_vnni_impl(p, x, x_stride, n, acc) }
-}
-
-pub(super) fn gemm_i16_vnni(
-    p: &PackedLayer,
-    x: &[i16],
-    x_stride: usize,
-    n: usize,
-    acc: &mut [i32],
-) {
-    assert!(n.is_multiple_of(PIXEL_BLOCK) && x.len() >= n * x_stride && x_stride >= p.groups * 2);
-    assert!(acc.len() >= n * p.out_pad && p.w16.len() == p.groups * p.out_pad * 2);
-    // SAFETY: as for gemm_u8_vnni.
-    unsafe { gemm_i16_vnni_impl(p, x, x_stride, n, acc) }
-}
-
-#[target_feature(enable = "avx2,avx512f,avx512vl,avx512vnni")]
-unsafe fn gemm_u8_vnni_impl(p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
-    let w = p.w8.as_ptr();
-    let xp = x.as_ptr();
-    let ap = acc.as_mut_ptr();
-    for p0 in (0..n).step_by(4) {
-        for ob in (0..p.out_pad).step_by(16) {
-            let mut a = [_mm256_setzero_si256(); 8];
-            for k in 0..p.groups {
-                // SAFETY: in bounds as in gemm_u8_avx2.
-                let wp = unsafe { w.add((k * p.out_pad + ob) * 4) };
-                let w0 = unsafe { _mm256_loadu_si256(wp as *const __m256i) };
-                let w1 = unsafe { _mm256_loadu_si256(wp.add(32) as *const __m256i) };
-                for q in 0..4 {
-                    // SAFETY: in bounds as in gemm_u8_avx2.
-                    let xv = unsafe {
-                        (xp.add((p0 + q) * x_stride + 4 * k) as *const i32).read_unaligned()
-                    };
-                    let xb = _mm256_set1_epi32(xv);
-                    a[2 * q] = _mm256_dpbusd_epi32(a[2 * q], xb, w0);
-                    a[2 * q + 1] = _mm256_dpbusd_epi32(a[2 * q + 1], xb, w1);
-                }
-            }
-            for q in 0..4 {
-                // SAFETY: in bounds as in gemm_u8_avx2.
-                unsafe {
-                    let dst = ap.add((p0 + q) * p.out_pad + ob);
-                    _mm256_storeu_si256(dst as *mut __m256i, a[2 * q]);
-                    _mm256_storeu_si256(dst.add(8) as *mut __m256i, a[2 * q + 1]);
-                }
-            }
-        }
-    }
-}
-
-#[target_feature(enable = "avx2,avx512f,avx512vl,avx512vnni")]
-unsafe fn gemm_i16_vnni_impl(
-    p: &PackedLayer,
-    x: &[i16],
-    x_stride: usize,
-    n: usize,
-    acc: &mut [i32],
-) {
-    let w = p.w16.as_ptr();
-    let xp = x.as_ptr();
-    let ap = acc.as_mut_ptr();
-    for p0 in (0..n).step_by(4) {
-        for ob in (0..p.out_pad).step_by(16) {
-            let mut a = [_mm256_setzero_si256(); 8];
-            for k in 0..p.groups {
-                // SAFETY: in bounds as in gemm_i16_avx2.
-                let wp = unsafe { w.add((k * p.out_pad + ob) * 2) };
-                let w0 = unsafe { _mm256_loadu_si256(wp as *const __m256i) };
-                let w1 = unsafe { _mm256_loadu_si256(wp.add(16) as *const __m256i) };
-                for q in 0..4 {
-                    // SAFETY: in bounds as in gemm_i16_avx2.
-                    let xv = unsafe {
-                        (xp.add((p0 + q) * x_stride + 2 * k) as *const i32).read_unaligned()
-                    };
-                    let xb = _mm256_set1_epi32(xv);
-                    a[2 * q] = _mm256_dpwssd_epi32(a[2 * q], xb, w0);
-                    a[2 * q + 1] = _mm256_dpwssd_epi32(a[2 * q + 1], xb, w1);
-                }
-            }
-            for q in 0..4 {
-                // SAFETY: in bounds as in gemm_i16_avx2.
-                unsafe {
-                    let dst = ap.add((p0 + q) * p.out_pad + ob);
-                    _mm256_storeu_si256(dst as *mut __m256i, a[2 * q]);
-                    _mm256_storeu_si256(dst.add(8) as *mut __m256i, a[2 * q + 1]);
-                }
-            }
         }
     }
 }
