@@ -1,0 +1,545 @@
+#!/usr/bin/env python3
+"""Independent reference decoder for the `.nlc` image format, version 1.
+
+Written from docs/FORMAT.md alone (plus the normative lookup tables in
+crates/nelloc/src/mixture/tables.rs, read as data), to check that the specification is
+precise enough to reproduce every pixel bit for bit. It does not share code with the Rust
+implementation. Python 3.11, numpy and Pillow only.
+
+    python3 tools/nlc_reference_decode.py IN.nlc OUT.png --model M1.safetensors --model M2...
+    python3 tools/nlc_reference_decode.py IN.nlc --check REF.png --model ...
+
+Section references (§) are to docs/FORMAT.md.
+"""
+import argparse
+import hashlib
+import json
+import os
+import re
+import struct
+import sys
+import time
+import zlib
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+TABLES_RS = os.path.join(REPO, "crates", "nelloc", "src", "mixture", "tables.rs")
+TABLES_SHA256 = "b5e04a116bd1b4ffd8ffff04fc0cda5ca5e92690774ebf940af58ec4ebb2b78c"
+
+SIGNATURE = bytes([0x8B, 0x4E, 0x4C, 0x43, 0x0D, 0x0A, 0x1A, 0x0A])
+MAX_DIM = 65535
+MAX_PIXELS = 1 << 28
+MAX_METADATA = 16 << 20
+MAX_CHUNKS = 64
+KNOWN_CHUNKS = (b"ICCP", b"EXIF", b"XMP ")
+PREC = 24
+ONE = 1 << PREC            # 2^24, total of the quantised CDF
+SONE = 1 << 20             # 2^20, top of a component CDF
+
+
+class NlcError(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------------- tables (§4)
+
+def _tables_from_formulas():
+    import math
+    sig = [round((1 << 20) * (1.0 / (1.0 + math.exp(-((i - 4096) / 256.0))))) for i in range(8193)]
+    expn = [max(1, round(65536 * math.exp(-d / 256.0))) for d in range(4097)]
+    inv = [round(65536 * math.exp(-(i - 768) / 256.0)) for i in range(2305)]
+    tanh = [round(16384 * math.tanh((i - 2048) / 256.0)) for i in range(4097)]
+    return {"SIGMOID": sig, "EXP_NEG": expn, "INV_SCALE": inv, "TANH": tanh}
+
+
+def load_tables():
+    """The four normative tables. Parsed as data from tables.rs when present, else rebuilt
+    from the formulas of §4; either way checked against the SHA-256 given in §4."""
+    names = ["SIGMOID", "EXP_NEG", "INV_SCALE", "TANH"]
+    sizes = {"SIGMOID": 8193, "EXP_NEG": 4097, "INV_SCALE": 2305, "TANH": 4097}
+    tabs = None
+    if os.path.exists(TABLES_RS):
+        src = open(TABLES_RS, encoding="utf-8").read()
+        tabs = {}
+        for n in names:
+            m = re.search(r"\b" + n + r"\s*:\s*\[\s*[iu]32\s*;\s*(\d+)\s*\]\s*=\s*\[(.*?)\]\s*;", src, re.S)
+            if not m:
+                tabs = None
+                break
+            vals = [int(v) for v in m.group(2).replace("\n", " ").split(",") if v.strip()]
+            if len(vals) != int(m.group(1)):
+                raise NlcError(f"tables.rs: {n} has {len(vals)} entries, declared {m.group(1)}")
+            tabs[n] = vals
+    if tabs is None:
+        tabs = _tables_from_formulas()
+    h = hashlib.sha256()
+    for n in names:
+        if len(tabs[n]) != sizes[n]:
+            raise NlcError(f"table {n} has {len(tabs[n])} entries, expected {sizes[n]}")
+        for v in tabs[n]:
+            h.update(int(v).to_bytes(4, "little", signed=True))
+    if h.hexdigest() != TABLES_SHA256:
+        raise NlcError("lookup tables do not match the SHA-256 of FORMAT.md section 4")
+    return {n: np.array(tabs[n], dtype=np.int64) for n in names}
+
+
+# ----------------------------------------------------------------------------- models (§6, §3)
+
+_ST_DTYPES = {"I8": np.int8, "I32": np.int32, "I64": np.int64, "U8": np.uint8}
+
+
+def read_safetensors(data):
+    if len(data) < 8:
+        raise NlcError("model: too short")
+    n = struct.unpack_from("<Q", data, 0)[0]
+    if 8 + n > len(data):
+        raise NlcError("model: header past end of file")
+    header = json.loads(data[8:8 + n].decode("utf-8"))
+    meta = header.pop("__metadata__", {}) or {}
+    base = 8 + n
+    tensors = {}
+    for name, info in header.items():
+        dt = _ST_DTYPES.get(info["dtype"])
+        if dt is None:
+            raise NlcError(f"model: tensor {name} has unsupported dtype {info['dtype']}")
+        a, b = info["data_offsets"]
+        shape = tuple(info["shape"])
+        arr = np.frombuffer(data[base + a:base + b], dtype=np.dtype(dt).newbyteorder("<"))
+        if arr.size != int(np.prod(shape, dtype=np.int64)):
+            raise NlcError(f"model: tensor {name} size does not match its shape")
+        tensors[name] = arr.reshape(shape)
+    return meta, tensors
+
+
+class Layer:
+    def __init__(self, tensors, name, n_in, n_out):
+        w = tensors.get(name + ".weight")
+        if w is None or w.dtype != np.int8 or w.shape != (n_out, n_in):
+            raise NlcError(f"model: {name}.weight must be I8 [{n_out}, {n_in}]")
+        if w.min() < -64 or w.max() > 63:
+            raise NlcError(f"model: {name}.weight outside [-64, 63]")
+        vec = {}
+        for part in ("bias", "mult", "shift"):
+            t = tensors.get(f"{name}.{part}")
+            if t is None or t.dtype != np.int32 or t.shape != (n_out,):
+                raise NlcError(f"model: {name}.{part} must be I32 [{n_out}]")
+            vec[part] = t.astype(np.int64)
+        if np.abs(vec["bias"]).max() > (1 << 24):
+            raise NlcError(f"model: {name}.bias out of range")
+        if vec["mult"].min() < 0:
+            raise NlcError(f"model: {name}.mult out of range")
+        if vec["shift"].min() < 1 or vec["shift"].max() > 62:
+            raise NlcError(f"model: {name}.shift out of range")
+        # float64 matmul is exact here: every product and partial sum is an integer well
+        # below 2^53 (|acc| <= 1024*255*64 + 2^24), so the order of additions is irrelevant.
+        self.wt = w.astype(np.float64).T.copy()          # [in, out]
+        self.bias = vec["bias"]
+        self.mult = vec["mult"]
+        self.shift = vec["shift"]
+        self.round = np.left_shift(np.int64(1), self.shift - 1)
+
+    def rq(self, x):
+        """x: [N, in] int64 -> rq(acc) [N, out] int64 (§3 'Layer')."""
+        acc = (x.astype(np.float64) @ self.wt).astype(np.int64) + self.bias
+        return (acc * self.mult + self.round) >> self.shift
+
+
+class Model:
+    def __init__(self, path):
+        data = open(path, "rb").read()
+        self.path = path
+        self.sha256 = hashlib.sha256(data).digest()
+        meta, t = read_safetensors(data)
+        if meta.get("nelloc.format") != "nelloc-model" or meta.get("nelloc.version") != "1":
+            raise NlcError(f"{path}: not a nelloc model version 1")
+        arch = json.loads(meta["nelloc.arch"])
+        self.name = meta.get("nelloc.name", "?")
+        H, C, W = arch["horizon"], arch["channels"], arch["width"]
+        R, K = arch["res_blocks"], arch["mixtures"]
+        if arch.get("output_frac_bits", 8) != 8:
+            raise NlcError(f"{path}: output_frac_bits must be 8")
+        if C not in (1, 3) or H < 1 or W < 1 or K < 1 or R < 0:
+            raise NlcError(f"{path}: bad architecture {arch}")
+        self.H, self.C, self.W, self.R, self.K = H, C, W, R, K
+        self.n_pos = H * (2 * H + 1) + H
+        self.Q = C * (C - 1) // 2
+        self.n_out = K * (1 + 2 * C + self.Q)
+        self.conv_in = Layer(t, "conv_in", self.n_pos * C, W)
+        self.res = [[Layer(t, f"res{b}_{k}", W, W) for k in range(3)] for b in range(R)]
+        self.hidden = Layer(t, "hidden", W, W)
+        self.out = Layer(t, "out", W, self.n_out)
+
+    def forward(self, x):
+        """x: [N, n_pos*C] int64 network inputs (2*v-255 or 0) -> head o [N, n_out] int64."""
+        a = np.clip(self.conv_in.rq(x), 0, 255)
+        for l0, l1, l2 in self.res:
+            h = np.clip(l0.rq(a), 0, 255)
+            h = np.clip(l1.rq(h), 0, 255)
+            r = np.clip(l2.rq(h), -255, 255)
+            a = np.clip(a + r, 0, 255)
+        a = np.clip(self.hidden.rq(a), 0, 255)
+        return np.clip(self.out.rq(a), -(1 << 23), 1 << 23)
+
+
+# ----------------------------------------------------------------------------- mixture (§4)
+
+class Mixture:
+    def __init__(self, tables):
+        self.SIG = tables["SIGMOID"]
+        self.EXPN = tables["EXP_NEG"]
+        self.INV = tables["INV_SCALE"]
+        self.TANH = tables["TANH"]
+        self.bins = np.arange(257, dtype=np.int64)
+        self.lower = 256 * self.bins - 128          # 256*x - 128
+
+    def pixel_params(self, o, K, C):
+        Q = C * (C - 1) // 2
+        l = np.clip(o[:K], -8192, 8192)
+        m = l.max()
+        w = self.EXPN[np.minimum(m - l, 4096)]
+        mu = np.clip(o[K:K + C * K].reshape(C, K), -65536, 131072)
+        inv = self.INV[np.clip(o[K + C * K:K + 2 * C * K].reshape(C, K), -768, 1536) + 768]
+        a = self.TANH[np.clip(o[K + 2 * C * K:K + 2 * C * K + Q * K].reshape(Q, K), -2048, 2048) + 2048] \
+            if Q else None
+        return w, mu, inv, a
+
+    def channel_cdf(self, w, mu_c, inv_c, a, c, xs_prev):
+        """Component CDFs S [K, 257] and the quantised cumulative F [257] for channel c."""
+        mk = mu_c
+        if c > 0:
+            tot = np.zeros_like(mu_c)
+            for cp in range(c):
+                q = c * (c - 1) // 2 + cp
+                tot = tot + a[q] * (2 * xs_prev[cp] - 255)
+            mk = np.clip(mu_c + ((tot + 64) >> 7), -65536, 131072)
+        d = self.lower[None, :] - mk[:, None]
+        z = (d * inv_c[:, None] + (1 << 15)) >> 16
+        S = self.SIG[np.clip(z, -4096, 4096) + 4096]
+        S[:, 0] = 0
+        S[:, 256] = SONE
+        T = int(w.sum()) * SONE
+        R = (((ONE - 256) << 32) // T)
+        num = w @ S                                   # <= T < 2^41, int64
+        F = ((num * R) >> 32) + self.bins             # num*R <= (2^24-256)*2^32 < 2^63
+        F[256] = ONE
+        return S, F
+
+
+# ----------------------------------------------------------------------------- ANS (§5)
+
+class AnsDecoder:
+    def __init__(self, data):
+        if len(data) % 4:
+            raise NlcError("tile stream length is not a multiple of 4")
+        n = len(data) // 4
+        self.words = list(struct.unpack(f"<{n}I", data)) if n else []
+        if n == 0:
+            self.s, self.pos = 0, 0
+        else:
+            if self.words[n - 1] == 0:
+                raise NlcError("corrupt stream: last word is zero")
+            self.s, self.pos = self.words[n - 1], n - 1
+            while self.pos > 0 and self.s < (1 << 32):
+                self.s = (self.s << 32) | self.words[self.pos - 1]
+                self.pos -= 1
+
+    def pop(self, F):
+        q = self.s & (ONE - 1)
+        x = int(np.searchsorted(F, q, side="right")) - 1
+        left = int(F[x])
+        freq = int(F[x + 1]) - left
+        self.s = (self.s >> PREC) * freq + (q - left)
+        if self.s < (1 << 32) and self.pos > 0:
+            self.s = (self.s << 32) | self.words[self.pos - 1]
+            self.pos -= 1
+        return x
+
+    def final_ok(self):
+        return self.s == 0 and self.pos == 0
+
+
+# ----------------------------------------------------------------------------- container (§1, §7)
+
+class Container:
+    pass
+
+
+def parse_container(buf):
+    n = len(buf)
+    # 1. signature. FORMAT.md: "a reader that finds NLC at bytes 1..4 with damaged
+    #    surroundings reports a damaged transfer". The Rust decoder does so only when byte 0
+    #    is 8B or 0B (high bit stripped), and calls an input shorter than 8 bytes that is a
+    #    prefix of the signature "truncated".
+    if n < 8 and buf == SIGNATURE[:n]:
+        raise NlcError(f"truncated: signature needs 8 bytes, only {n} available")
+    if buf[:8] != SIGNATURE:
+        if n >= 4 and buf[1:4] == b"NLC" and buf[0] in (0x8B, 0x0B):
+            raise NlcError("damaged transfer: NLC signature with damaged surroundings")
+        raise NlcError("not an .nlc file (bad signature)")
+    # 2. the fixed header must be complete before the version is looked at (Rust order;
+    #    FORMAT.md puts the version check before any truncation check)
+    if n < 100:
+        raise NlcError(f"truncated: fixed header needs 92 bytes after the signature, only {n - 8} available")
+    if buf[8] != 1:
+        raise NlcError(f"unsupported version {buf[8]}")
+    # 3. structural lengths against the input length
+    c = Container()
+    c.color_type, c.alpha_mode, c.alpha_value = buf[9], buf[10], buf[11]
+    c.width, c.height, c.tile_width, c.tile_height = struct.unpack_from("<4I", buf, 12)
+    c.color_model = bytes(buf[28:60])
+    c.alpha_model = bytes(buf[60:92])
+    c.chunk_count, c.tile_count = struct.unpack_from("<2I", buf, 92)
+    # chunk_count is bounded before it is used to walk the header (the Rust decoder
+    # reports this before the header CRC; FORMAT.md does not place this check)
+    if c.chunk_count > MAX_CHUNKS:
+        raise NlcError(f"chunk_count {c.chunk_count} above {MAX_CHUNKS}")
+    pos = 100
+    chunks = []
+    for _ in range(c.chunk_count):
+        if pos + 8 > n:
+            raise NlcError("truncated: chunk header")
+        tag = bytes(buf[pos:pos + 4])
+        length = struct.unpack_from("<I", buf, pos + 4)[0]
+        pos += 8
+        if pos + length > n:
+            raise NlcError("truncated: chunk data")
+        chunks.append((tag, bytes(buf[pos:pos + length])))
+        pos += length
+    index_pos = pos
+    if pos + 16 * c.tile_count + 4 > n:
+        raise NlcError("truncated: tile index / header CRC")
+    pos += 16 * c.tile_count
+    # 4. header CRC
+    crc = struct.unpack_from("<I", buf, pos)[0]
+    if zlib.crc32(buf[:pos]) & 0xFFFFFFFF != crc:
+        raise NlcError("header CRC mismatch")
+    data_start = pos + 4
+    # 5. field values, in the order the Rust decoder reports them (FORMAT.md lists
+    #    "colour type, alpha mode, zero sizes, limits, tile_count"; see the report)
+    if c.color_type not in (1, 2, 3, 4):
+        raise NlcError(f"bad colour type {c.color_type}")
+    if c.width == 0 or c.height == 0:
+        raise NlcError("zero width/height")
+    if c.tile_width == 0 or c.tile_height == 0:
+        raise NlcError("zero tile width/height")
+    if c.width > MAX_DIM or c.height > MAX_DIM:
+        raise NlcError(f"limit: {c.width}x{c.height} above {MAX_DIM} per side")
+    if c.width * c.height > MAX_PIXELS:
+        raise NlcError(f"limit: {c.width * c.height} pixels above {MAX_PIXELS}")
+    has_alpha = c.color_type in (2, 4)
+    if c.alpha_mode not in (0, 1, 2) or (c.alpha_mode == 0) == has_alpha \
+            or (c.alpha_mode != 1 and c.alpha_value != 0):
+        raise NlcError(f"bad alpha mode {c.alpha_mode} / alpha value {c.alpha_value} "
+                       f"for colour type {c.color_type}")
+    if c.alpha_mode != 2 and c.alpha_model != bytes(32):
+        raise NlcError("alpha_model must be zero unless alpha_mode = 2")
+    c.tiles_x = -(-c.width // c.tile_width)
+    c.tiles_y = -(-c.height // c.tile_height)
+    if c.tile_count != c.tiles_x * c.tiles_y:
+        raise NlcError("tile_count does not match the tile grid")
+    seen = set()
+    for tag, _ in chunks:
+        if tag in KNOWN_CHUNKS:
+            if tag in seen:
+                raise NlcError(f"duplicate chunk {tag!r}")
+            seen.add(tag)
+    # the metadata limit counts the known chunks only (unknown ones are skipped, not kept)
+    if sum(len(d) for t, d in chunks if t in KNOWN_CHUNKS) > MAX_METADATA:
+        raise NlcError("limit: metadata above 16 MiB")
+    c.chunks = [(t, d) for t, d in chunks if t in KNOWN_CHUNKS]
+    # 6. tile index bounds and contiguity (and the multiple-of-4 length, entry by entry)
+    tiles = []
+    expect = 0
+    for t in range(c.tile_count):
+        off, length, tcrc = struct.unpack_from("<QII", buf, index_pos + 16 * t)
+        if off != expect:
+            raise NlcError(f"tile {t}: offset {off} not contiguous (expected {expect})")
+        if data_start + off + length > n:
+            raise NlcError(f"truncated: tile {t} ends past the end of the file")
+        if length % 4:
+            raise NlcError(f"tile {t}: length {length} not a multiple of 4")
+        tiles.append((data_start + off, length, tcrc))
+        expect += length
+    # 7. trailing bytes
+    if data_start + expect != n:
+        raise NlcError("trailing bytes after the tile data")
+    c.tiles = tiles
+    c.buf = buf
+    return c
+
+
+# ----------------------------------------------------------------------------- decoding (§2)
+
+def wavefront_steps(w, h, H):
+    """For a w x h tile: list over t of [(i, j), ...] with row i ascending."""
+    steps = []
+    for t in range((H + 1) * (h - 1) + (w - 1) + 1):
+        px = []
+        for i in range(h):
+            j = t - (H + 1) * i
+            if 0 <= j < w:
+                px.append((i, j))
+        steps.append(px)
+    return steps
+
+
+def decode_group(model, mix, tiles_geom, decoders, C, out_planes):
+    """Decodes one plane group of every tile. tiles_geom: list of (x0, y0, w, h);
+    out_planes: uint8 array [height, width, C] written in place."""
+    H, K = model.H, model.K
+    # per tile, the network-scale values padded by H zeros on top, left and right
+    pads = [np.zeros((h + H, w + 2 * H, C), dtype=np.int64) for (_, _, w, h) in tiles_geom]
+    steps = [wavefront_steps(w, h, H) for (_, _, w, h) in tiles_geom]
+    n_steps = max(len(s) for s in steps)
+    for t in range(n_steps):
+        batch = []
+        for ti, st in enumerate(steps):
+            if t < len(st):
+                for (i, j) in st[t]:
+                    batch.append((ti, i, j))
+        if not batch:
+            continue
+        X = np.empty((len(batch), model.n_pos * C), dtype=np.int64)
+        for b, (ti, i, j) in enumerate(batch):
+            P = pads[ti]
+            above = P[i:i + H, j:j + 2 * H + 1, :].reshape(-1)      # dy=-H..-1, dx=-H..H
+            left = P[i + H, j:j + H, :].reshape(-1)                # dy=0, dx=-H..-1
+            X[b, :above.size] = above
+            X[b, above.size:] = left
+        O = model.forward(X)
+        for b, (ti, i, j) in enumerate(batch):
+            w_, mu, inv, a = mix.pixel_params(O[b], K, C)
+            dec = decoders[ti]
+            xs = []
+            for c in range(C):
+                S, F = mix.channel_cdf(w_, mu[c], inv[c], a, c, xs)
+                x = dec.pop(F)
+                xs.append(x)
+                if c + 1 < C:
+                    p = w_ * np.maximum(S[:, x + 1] - S[:, x], 1)
+                    sh = max(0, int(p.max()).bit_length() - 17)
+                    w_ = np.maximum(p >> sh, 1)
+            x0, y0, _, _ = tiles_geom[ti]
+            out_planes[y0 + i, x0 + j, :] = xs
+            pads[ti][i + H, j + H, :] = [2 * v - 255 for v in xs]
+
+
+def decode(buf, models, tables):
+    c = parse_container(buf)
+    by_hash = {m.sha256: m for m in models}
+    cmodel = by_hash.get(c.color_model)
+    if cmodel is None:
+        raise NlcError(f"colour model {c.color_model.hex()} not available")
+    n_color = 3 if c.color_type in (3, 4) else 1
+    if cmodel.C != n_color:
+        raise NlcError(f"colour model has {cmodel.C} channels, image needs {n_color}")
+    amodel = None
+    if c.alpha_mode == 2:
+        amodel = by_hash.get(c.alpha_model)
+        if amodel is None:
+            raise NlcError(f"alpha model {c.alpha_model.hex()} not available")
+        if amodel.C != 1:
+            raise NlcError("alpha model must be a one-channel model")
+    # per tile: CRC, then the stream framing (last word non-zero); all tiles before any
+    # decoding (the order in which the Rust decoder reports errors; FORMAT.md says only
+    # "per tile: CRC, then the stream's final-state check")
+    geoms, decoders = [], []
+    for t, (start, length, tcrc) in enumerate(c.tiles):
+        data = c.buf[start:start + length]
+        if zlib.crc32(data) & 0xFFFFFFFF != tcrc:
+            raise NlcError(f"tile {t}: CRC mismatch")
+        try:
+            decoders.append(AnsDecoder(data))
+        except NlcError as e:
+            raise NlcError(f"tile {t}: {e}")
+        ty, tx = divmod(t, c.tiles_x)
+        x0, y0 = tx * c.tile_width, ty * c.tile_height
+        geoms.append((x0, y0, min(c.tile_width, c.width - x0), min(c.tile_height, c.height - y0)))
+    mix = Mixture(tables)
+    color = np.zeros((c.height, c.width, n_color), dtype=np.uint8)
+    decode_group(cmodel, mix, geoms, decoders, n_color, color)
+    alpha = None
+    if c.alpha_mode == 2:
+        alpha = np.zeros((c.height, c.width, 1), dtype=np.uint8)
+        decode_group(amodel, mix, geoms, decoders, 1, alpha)
+    elif c.alpha_mode == 1:
+        alpha = np.full((c.height, c.width, 1), c.alpha_value, dtype=np.uint8)
+    for t, dec in enumerate(decoders):
+        if not dec.final_ok():
+            raise NlcError(f"tile {t}: corrupt (final state s={dec.s}, pos={dec.pos})")
+    img = color if alpha is None else np.concatenate([color, alpha], axis=2)
+    return c, img
+
+
+# ----------------------------------------------------------------------------- CLI
+
+PIL_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+
+
+def load_reference(path):
+    from PIL import Image
+    im = Image.open(path)
+    im.load()
+    return im
+
+
+def compare(img, color_type, ref_path):
+    """Compares in the reference's own channel layout. Returns (ok, message)."""
+    ref = load_reference(ref_path)
+    mode = PIL_MODES[color_type]
+    if ref.mode in ("P", "1", "I;16", "I", "F"):
+        ref = ref.convert(mode)
+    r = np.asarray(ref)
+    if r.ndim == 2:
+        r = r[:, :, None]
+    if r.shape[:2] != img.shape[:2]:
+        return False, f"size differs: decoded {img.shape[1]}x{img.shape[0]}, reference {r.shape[1]}x{r.shape[0]}"
+    if r.shape[2] != img.shape[2]:
+        return False, f"channel count differs: decoded {img.shape[2]} ({mode}), reference {r.shape[2]} ({ref.mode})"
+    diff = np.any(r != img, axis=2)
+    if diff.any():
+        ys, xs = np.nonzero(diff)
+        k = np.lexsort((xs, ys))[0]
+        y, x = int(ys[k]), int(xs[k])
+        return False, (f"{int(diff.sum())} pixels differ; first at (x={x}, y={y}): decoded "
+                       f"{img[y, x].tolist()}, reference {r[y, x].tolist()}")
+    return True, f"all {img.shape[0] * img.shape[1]} pixels identical"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Independent .nlc v1 reference decoder (from docs/FORMAT.md)")
+    ap.add_argument("input")
+    ap.add_argument("output", nargs="?", help="PNG to write")
+    ap.add_argument("--model", action="append", default=[], help="model file (.safetensors), repeatable")
+    ap.add_argument("--check", metavar="REFERENCE.png", help="compare every pixel with this image")
+    args = ap.parse_args(argv)
+    if not args.output and not args.check:
+        ap.error("give OUT.png and/or --check REFERENCE.png")
+    t0 = time.time()
+    try:
+        tables = load_tables()
+        models = [Model(p) for p in args.model]
+        buf = open(args.input, "rb").read()
+        c, img = decode(buf, models, tables)
+    except NlcError as e:
+        print(f"{args.input}: error: {e}", file=sys.stderr)
+        return 2
+    dt = time.time() - t0
+    desc = f"{args.input}: {c.width}x{c.height} {PIL_MODES[c.color_type]} alpha_mode={c.alpha_mode} " \
+           f"{c.tile_count} tile(s), decoded in {dt:.1f} s"
+    if args.output:
+        from PIL import Image
+        arr = img[:, :, 0] if img.shape[2] == 1 else img
+        Image.fromarray(arr, PIL_MODES[c.color_type]).save(args.output)
+    if args.check:
+        ok, msg = compare(img, c.color_type, args.check)
+        print(f"{desc}; check vs {args.check}: {'OK' if ok else 'MISMATCH'}: {msg}")
+        return 0 if ok else 1
+    print(desc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
