@@ -72,11 +72,8 @@ struct Tracker<'a> {
 }
 
 impl Tracker<'_> {
-    fn pixels_done(&self, pixels: usize) {
-        self.tile_done(pixels);
-    }
-
-    fn tile_done(&self, pixels: usize) {
+    /// Reports `pixels` more pixels finished.
+    fn advance(&self, pixels: usize) {
         if let Some(p) = self.progress {
             let done = self
                 .done
@@ -251,7 +248,7 @@ pub fn encode_with_stats(
                     .map(|&(_, f)| f64::from(crate::mixture::PRECISION) - f64::from(f).log2())
                     .sum();
                 let stream = encode_intervals(&intervals);
-                tracker.tile_done(r.w * r.h);
+                tracker.advance(r.w * r.h);
                 (stream, bits, intervals.len() as u64)
             })
             .collect()
@@ -353,7 +350,7 @@ fn decode_group(
             let _ = dist.decode_pixel(&mut job.buf[at..at + c], |d| Ok::<u8, ()>(dec.decode(d)));
         }
         if first == 0 {
-            tracker.pixels_done(batch.len());
+            tracker.advance(batch.len());
         }
     }
 }
