@@ -12,6 +12,10 @@ static FILES: &[(&str, &[u8])] = &[
         include_bytes!("../../models/default-v1.safetensors"),
     ),
     ("gray", include_bytes!("../../models/gray-v1.safetensors")),
+    (
+        "default",
+        include_bytes!("../../models/default-v2.safetensors"),
+    ),
 ];
 
 /// All built-in models, parsed once. (A file that fails to parse would be a build
