@@ -349,6 +349,15 @@ def golden_vectors(qlayers, C):
     }
 
 
+def _prior(init, key):
+    """Sum of `key` over the chain of warm-restart ancestors."""
+    t = 0
+    while init:
+        t += init.get(key) or 0
+        init = init.get("history")
+    return t
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--name", required=True, help="checkpoint name (training/checkpoints/<name>.pt)")
@@ -356,6 +365,11 @@ def main():
     p.add_argument("--out", default=None)
     p.add_argument("--calib-crops", type=int, default=48)
     p.add_argument("--calib-size", type=int, default=64)
+    p.add_argument("--calib-flat", type=int, default=0,
+                   help="widen the activation ranges to cover this many synthetic flat/saturated crops: the "
+                        "constant colours of the RGB cube corners (gray: 0, 255) first, then "
+                        "train.Sampler.synth patches of the calibration crops (seed 12345); without "
+                        "them flat saturated areas (all-white) fall outside the activation ranges")
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -383,7 +397,28 @@ def main():
         x = rng.integers(0, img.shape[1] - cs + 1)
         c = img[y:y + cs, x:x + cs]
         calib.append(c if c.ndim == 3 else c[:, :, None])
+    if a.calib_flat:
+        from train import Sampler
+        corners = [np.array([(i >> k) & 1 for k in range(C)], np.uint8) * 255 for i in range(2 ** C)]
+        srng = np.random.default_rng(12345)
+        smp = Sampler([], C, cs, srng)
+        extra = []
+        for i in range(a.calib_flat):
+            if i < len(corners):
+                extra.append(np.zeros((cs, cs, C), np.uint8) + corners[i])
+            else:
+                extra.append(smp.synth(calib[srng.integers(len(calib))]))
+    else:
+        extra = []
     scales = calibrate(layers, calib, C)
+    if extra:
+        # ranges only: every activation of the flat crops stays inside the integer range;
+        # the GPTQ rounding below still uses the photo crops only
+        global ACT_PERCENTILE
+        p0, ACT_PERCENTILE = ACT_PERCENTILE, 100.0
+        sf = calibrate(layers, extra, C)
+        ACT_PERCENTILE = p0
+        scales = {k: max(v, sf[k]) for k, v in scales.items()}
     calib_ctx = np.concatenate([contexts(c, C) for c in calib])
     tensors, qlayers, info = quantize(layers, scales, calib_ctx)
 
@@ -414,6 +449,12 @@ def main():
                      "padding": "zero (mid grey) at crop borders", "grad_clip": 10.0},
         "seed": args["seed"],
         "device": args["device"],
+        "synthetic_frac": args.get("synthetic", 0.0),
+        "synthetic": ("flat/clipped patches derived from training crops (train.py Sampler.synth)"
+                      if args.get("synthetic") else "none"),
+        "init_from": st.get("init_from"),
+        "total_steps": st["step"] + _prior(st.get("init_from"), "steps"),
+        "total_train_s": round(st["elapsed"] + _prior(st.get("init_from"), "train_s"), 1),
         "float_val_bpsp": round(fb, 5),
         "float_val_bpsp_per_image": {k: round(v, 5) for k, v in fper.items()},
     }
@@ -423,7 +464,9 @@ def main():
                   "residual error folded into the int32 bias; "
                   "requantize (acc*M + 2^(S-1)) >> S; uint8 activations clip [0,255]; residual "
                   "clip [-255,255] then clip(h+r,0,255); out clip +-2^23 with 8 fractional bits",
-        "calibration": {"data": f"{a.calib_crops} random {cs}x{cs} crops of the training data (seed 12345)",
+        "calibration": {"data": f"{a.calib_crops} random {cs}x{cs} crops of the training data (seed 12345)"
+                                + (f"; activation ranges also cover (max) {a.calib_flat} synthetic flat/saturated crops "
+                                   "(--calib-flat; not used for the GPTQ rounding)" if a.calib_flat else ""),
                         "activation_percentile": ACT_PERCENTILE,
                         "scales": {k: v["s_out"] for k, v in info.items()}},
         "int_sim_val_bpsp": round(ib, 5),
@@ -458,7 +501,9 @@ def main():
         json.dump(golden, f)
     summary = {"file": os.path.relpath(out, os.path.dirname(HERE)), "float_val_bpsp": round(fb, 5),
                "int_sim_val_bpsp": round(ib, 5), "steps": st["step"],
-               "train_wall_s": round(st["elapsed"], 1), "export_s": round(time.time() - t0, 1)}
+               "train_wall_s": round(st["elapsed"], 1),
+               "total_steps": training["total_steps"], "total_train_s": training["total_train_s"],
+               "export_s": round(time.time() - t0, 1)}
     with open(out.replace(".safetensors", ".json"), "w") as f:
         json.dump({**summary, "training": training, "quantization": quant, "arch": arch}, f, indent=1)
     print(json.dumps(summary))

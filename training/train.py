@@ -37,10 +37,19 @@ def parse():
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--warmup", type=float, default=0.03)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2,
+                   help="torch threads; 0 = adaptive: every ~200 steps time 10 steps with 1 and with 2 "
+                        "threads and keep the faster (on a shared machine 2 spinning threads can be much "
+                        "slower than 1)")
     p.add_argument("--ckpt-every", type=float, default=120.0, help="seconds")
     p.add_argument("--val-every", type=float, default=300.0, help="seconds")
     p.add_argument("--val-crop", type=int, default=256, help="centre crop side for periodic validation (0 = full)")
+    p.add_argument("--init-from", default=None,
+                   help="warm restart: if training/checkpoints/<name>.pt does not exist yet, start from the "
+                        "weights and Adam moments of checkpoints/<init-from>.pt with a fresh schedule")
+    p.add_argument("--synthetic", type=float, default=0.0,
+                   help="probability that a batch sample is a synthetic flat/clipped patch derived from a "
+                        "training crop (see Sampler.synth)")
     a = p.parse_args()
     if (a.minutes is None) == (a.steps is None):
         p.error("give exactly one of --minutes / --steps")
@@ -48,7 +57,7 @@ def parse():
 
 
 class Sampler:
-    def __init__(self, arrays, C, crop, rng):
+    def __init__(self, arrays, C, crop, rng, synthetic=0.0):
         self.imgs = []
         for _, a in arrays:
             if a.ndim == 2:
@@ -57,7 +66,44 @@ class Sampler:
                 self.imgs.append(a)
         area = np.array([a.shape[0] * a.shape[1] for a in self.imgs], dtype=np.float64)
         self.p = area / area.sum()
-        self.crop, self.rng, self.C = crop, rng, C
+        self.crop, self.rng, self.C, self.synthetic = crop, rng, C, synthetic
+
+    def synth(self, c):
+        """Synthetic patch from a real training crop c [S,S,C] uint8 (teaches flat areas and
+        saturated colours, which downsampled photos rarely contain):
+          * 'flat': a random axis-aligned rectangle or half-plane of the crop is replaced by
+            one constant colour: with prob. 1/2 an extreme colour (each channel 0 or 255,
+            gray: 0 or 255), otherwise the colour of a random pixel of the crop;
+            with prob. 1/4 the whole patch is that constant colour;
+          * 'clipped': c' = clip((c - mean) * g + mean + o, 0, 255), g ~ U(1.5, 4),
+            o ~ U(-96, 96) (the same for all channels): saturated highlights/shadows."""
+        r = self.rng
+        S = self.crop
+        c = c.copy()
+        if r.random() < 0.5:
+            if r.random() < 0.5:
+                col = (r.integers(0, 2, size=self.C) * 255).astype(np.uint8)
+            else:
+                col = c[r.integers(0, S), r.integers(0, S)].copy()
+            u = r.random()
+            if u < 0.25:
+                c[:] = col
+            elif u < 0.625:
+                y0, y1 = sorted(r.integers(0, S + 1, size=2))
+                x0, x1 = sorted(r.integers(0, S + 1, size=2))
+                c[y0:y1, x0:x1] = col
+            else:
+                # half-plane through a random point with a random direction
+                yy, xx = np.mgrid[0:S, 0:S]
+                t = r.random() * 2 * np.pi
+                py, px = r.random(2) * S
+                c[(yy - py) * np.sin(t) + (xx - px) * np.cos(t) > 0] = col
+        else:
+            f = c.astype(np.float32)
+            m = f.mean()
+            f = (f - m) * r.uniform(1.5, 4.0) + m + r.uniform(-96, 96)
+            c = np.clip(np.rint(f), 0, 255).astype(np.uint8)
+        return c
 
     def batch(self, n):
         idx = self.rng.choice(len(self.imgs), size=n, p=self.p)
@@ -69,6 +115,8 @@ class Sampler:
             c = a[y:y + self.crop, x:x + self.crop]
             if self.rng.random() < 0.5:
                 c = c[:, ::-1]
+            if self.synthetic and self.rng.random() < self.synthetic:
+                c = self.synth(c)
             out[i] = c
         return torch.from_numpy(out).permute(0, 3, 1, 2).float()
 
@@ -112,7 +160,8 @@ def evaluate(model, val, C, device, crop=0):
 
 def main():
     a = parse()
-    torch.set_num_threads(a.threads)
+    nthreads = a.threads or 2
+    torch.set_num_threads(nthreads)
     torch.manual_seed(a.seed)
     C = a.channels
     kind = "rgb" if C == 3 else "gray"
@@ -121,7 +170,7 @@ def main():
     val = load_npz(os.path.join(DATA_DIR, f"val-{kind}.npz"))
     manifest = json.load(open(os.path.join(DATA_DIR, "manifest.json")))
     rng = np.random.default_rng(a.seed)
-    sampler = Sampler(train, C, a.crop, rng)
+    sampler = Sampler(train, C, a.crop, rng, a.synthetic)
     print(f"loaded {len(sampler.imgs)} training images in {time.time() - t_load:.1f}s", flush=True)
 
     model = build_model(C, a.width, a.res_blocks).to(a.device)
@@ -137,8 +186,26 @@ def main():
         state = ck["state"]
         rng.bit_generator.state = ck["rng"]
         print(f"resumed {ckpath} at step {state['step']}, {state['elapsed']:.0f}s", flush=True)
+    elif a.init_from:
+        src = os.path.join(ckdir, f"{a.init_from}.pt")
+        ck = torch.load(src, map_location=a.device, weights_only=False)
+        sa = ck["args"]
+        assert (sa["channels"], sa["width"], sa["res_blocks"]) == (C, a.width, a.res_blocks), "architecture mismatch"
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])  # keep Adam moments; the lr comes from the new schedule
+        prev = ck["state"]
+        state["init_from"] = {"name": a.init_from, "steps": prev["step"], "train_s": round(prev["elapsed"], 1),
+                              "final_val_bpsp": prev.get("final_val_bpsp"),
+                              "history": prev.get("init_from"), "args": sa}
+        print(f"warm restart from {src} (step {prev['step']}, {prev['elapsed']:.0f}s, "
+              f"val {prev.get('final_val_bpsp')})", flush=True)
 
     budget = a.minutes * 60 if a.minutes is not None else None
+    if "final_val_bpsp" in state and (state["elapsed"] >= budget if budget is not None
+                                      else state["step"] >= a.steps):
+        print(f"{ckpath} is finished (step {state['step']}, val {state['final_val_bpsp']:.4f}); nothing to do",
+              flush=True)
+        return
 
     def frac():
         if budget is not None:
@@ -155,7 +222,25 @@ def main():
     t_last = time.time()
     last_ck = last_val = state["elapsed"]
     run_loss, run_n = 0.0, 0
+    probe = {"next": state["step"] + 50, "t": {}, "phase": None, "start": 0.0}
     while frac() < 1.0:
+        if not a.threads and state["step"] >= probe["next"]:
+            # adaptive thread count: time 10 steps with each thread count, keep the faster one
+            if probe["phase"] is None:
+                probe["phase"], probe["start"], probe["s0"] = nthreads, time.time(), state["step"]
+            elif state["step"] - probe["s0"] >= 10:
+                probe["t"][probe["phase"]] = (time.time() - probe["start"]) / (state["step"] - probe["s0"])
+                other = 3 - probe["phase"]
+                if other not in probe["t"]:
+                    probe["phase"], probe["start"], probe["s0"] = other, time.time(), state["step"]
+                    torch.set_num_threads(other)
+                else:
+                    best = min(probe["t"], key=probe["t"].get)
+                    if best != nthreads:
+                        print(f"threads {nthreads} -> {best} (s/step {probe['t']})", flush=True)
+                    nthreads = best
+                    torch.set_num_threads(nthreads)
+                    probe.update(next=state["step"] + 200, t={}, phase=None)
         lr = lr_at(frac(), a.lr, a.warmup)
         for g in opt.param_groups:
             g["lr"] = lr

@@ -16,6 +16,8 @@ static FILES: &[(&str, &[u8])] = &[
         "default",
         include_bytes!("../../models/default-v2.safetensors"),
     ),
+    ("fast", include_bytes!("../../models/fast-v1.safetensors")),
+    ("gray", include_bytes!("../../models/gray-v2.safetensors")),
 ];
 
 /// All built-in models, parsed once. (A file that fails to parse would be a build
