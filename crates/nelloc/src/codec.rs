@@ -281,6 +281,9 @@ pub fn encode_with_stats(
     Ok((container::write(&header, &streams), stats))
 }
 
+/// Most tiles decoded together as one wavefront batch.
+const MAX_GROUP_TILES: usize = 8;
+
 /// A tile being decoded.
 struct TileJob {
     index: u32,
@@ -425,8 +428,10 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
     let decoded: Vec<TileJob> = run_in_pool(options.threads, || {
         // One group of consecutive tiles per worker; each group batches its tiles'
         // wavefronts. The bytes decoded do not depend on the grouping.
+        // At most 8 tiles per group keeps a step's batch (up to ~64 pixels per 256-wide
+        // tile) and its activations in cache on large images.
         let groups = rayon::current_num_threads().clamp(1, jobs.len().max(1));
-        let per = jobs.len().div_ceil(groups).max(1);
+        let per = jobs.len().div_ceil(groups).clamp(1, MAX_GROUP_TILES);
         jobs.par_chunks_mut(per)
             .try_for_each(|group| -> Result<()> {
                 for job in group.iter_mut() {
