@@ -1,21 +1,26 @@
-//! Peak int8 multiply-add throughput of the instruction mix of the AVX2 network kernel
+//! Peak int8 multiply-add throughput of the instruction mixes of the network's GEMM kernels
 //! (`crates/nelloc/src/kernels/avx2.rs`), to judge how close the network gets to the silicon.
 //!
 //! ```sh
-//! cargo run --release -p nelloc --example int8_peak            # ~10 s
-//! cargo run --release -p nelloc --example int8_peak -- 0.2     # seconds per measurement
+//! cargo run --release -p nelloc --example int8_peak            # ~15 s
+//! cargo run --release -p nelloc --example int8_peak -- 0.1     # seconds per measurement
 //! ```
 //!
-//! 1 MAC = one u8 x i8 multiply-add. The kernel's inner step, per 4-byte input group and
-//! 4 pixels x 16 outputs, is 4 `vpbroadcastd` (activations, from L1), 8 `vpmaddubsw`
-//! (u8 x i8, pairs summed to i16), 8 `vpmaddwd` by ones (pairs of i16 summed to i32) and
-//! 8 `vpaddd` into 8 independent accumulators: 256 MACs. The loops below run exactly that
-//! on register-resident weights (the kernel's weight loads are two 32-byte loads per step),
-//! unrolled twice, for a fixed number of iterations. Other rows are for comparison only:
-//! without the broadcasts, with inexact i16 accumulation (`vpaddw`, the multiply port's
-//! ceiling), and with AVX-512 VNNI `vpdpbusd` (one instruction per 32 MACs) where the CPU
-//! has it. The first figure printed (`PEAK_GMACS_PER_CORE=`) is the one `nlc bench
-//! --peak-gmacs` takes.
+//! 1 MAC = one u8 x i8 (or, for the first layer, i16 x i16) multiply-add. The kernels' inner
+//! step, per 4-byte input group and 4 pixels x 16 outputs, is 4 `vpbroadcastd` (activations,
+//! from L1) and then, into 8 independent i32 accumulators:
+//! - AVX2, u8 layers: 8 `vpmaddubsw` (u8 x i8 pairs summed in i16) + 8 `vpmaddwd` by ones +
+//!   8 `vpaddd`: 256 MACs; first layer (i16 pairs): 8 `vpmaddwd` + 8 `vpaddd`: 128 MACs;
+//! - AVX-512 VNNI on 256-bit vectors, u8 layers: 8 `vpdpbusd`: 256 MACs; first layer:
+//!   8 `vpdpwssd`: 128 MACs.
+//!
+//! The loops below run exactly those instructions on register-resident weights (the kernels
+//! add two 32-byte weight loads per step), unrolled twice. Two rows are for comparison only:
+//! the AVX2 mix without broadcasts, and `vpmaddubsw + vpaddw` (i16 accumulation: inexact for
+//! the network, the multiply port's ceiling). The last lines, `PEAK_GMACS_PER_CORE*=`, are
+//! for scripts: `PEAK_GMACS_PER_CORE` is the 1-thread peak of the u8 mix of the level the
+//! library picks here (VNNI when the CPU has AVX-512 VNNI unless `NELLOC_SIMD=avx2`), the
+//! figure `nlc bench --peak-gmacs` takes.
 #![allow(unsafe_code)]
 
 use std::time::Instant;
@@ -24,21 +29,18 @@ use std::time::Instant;
 mod x86 {
     use std::arch::asm;
 
-    /// MACs per loop iteration of every variant: 2 unrolled steps x 8 instructions x 32 MACs.
-    pub const MACS_PER_ITER: u64 = 512;
-
-    /// Input bytes the broadcasts read (L1-resident) and the weights (in registers).
+    /// Input bytes the broadcasts read (L1-resident) and the weights (loaded into registers).
     #[repr(align(32))]
     pub struct Data(pub [u8; 64]);
 
-    /// The kernel's mix: vpbroadcastd (from memory) + vpmaddubsw + vpmaddwd + vpaddd.
+    /// AVX2 u8 layers: vpbroadcastd + vpmaddubsw + vpmaddwd (by ones) + vpaddd.
     ///
     /// # Safety
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn kernel_mix(iters: u64, d: &Data, out: &mut [i32; 64]) {
-        // SAFETY: AVX2 is available (caller); the asm reads 64 bytes of `d`, writes 256 bytes
-        // of `out` (both valid for those sizes) and declares every register it changes.
+    pub unsafe fn avx2_u8(iters: u64, d: &Data, out: &mut [i32; 64]) {
+        // SAFETY: AVX2 is available (caller); the asm reads 64 bytes of `d`, writes 256 bytes of
+        // `out` (both valid for those sizes) and declares every register it changes.
         unsafe {
             asm!(
                 "vmovdqu ymm12, [{x}]",
@@ -148,13 +150,115 @@ mod x86 {
         }
     }
 
-    /// As [`kernel_mix`] without the broadcasts: inputs stay in registers.
+    /// AVX2 first layer: vpbroadcastd + vpmaddwd (i16 pairs) + vpaddd.
     ///
     /// # Safety
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn registers_only(iters: u64, d: &Data, out: &mut [i32; 64]) {
-        // SAFETY: as in kernel_mix.
+    pub unsafe fn avx2_i16(iters: u64, d: &Data, out: &mut [i32; 64]) {
+        // SAFETY: AVX2 is available (caller); the asm reads 64 bytes of `d`, writes 256 bytes of
+        // `out` (both valid for those sizes) and declares every register it changes.
+        unsafe {
+            asm!(
+                "vmovdqu ymm12, [{x}]",
+                "vmovdqu ymm13, [{x} + 32]",
+                "vpcmpeqw ymm14, ymm14, ymm14",
+                "vpsrlw ymm14, ymm14, 15",
+                "vpbroadcastd ymm8, dword ptr [{x}]",
+                "vpbroadcastd ymm9, dword ptr [{x} + 4]",
+                "vpbroadcastd ymm10, dword ptr [{x} + 8]",
+                "vpbroadcastd ymm11, dword ptr [{x} + 12]",
+                "vpxor ymm0, ymm0, ymm0",
+                "vpxor ymm1, ymm1, ymm1",
+                "vpxor ymm2, ymm2, ymm2",
+                "vpxor ymm3, ymm3, ymm3",
+                "vpxor ymm4, ymm4, ymm4",
+                "vpxor ymm5, ymm5, ymm5",
+                "vpxor ymm6, ymm6, ymm6",
+                "vpxor ymm7, ymm7, ymm7",
+                "2:",
+                "vpbroadcastd ymm8, dword ptr [{x} + 0]",
+                "vpbroadcastd ymm9, dword ptr [{x} + 4]",
+                "vpbroadcastd ymm10, dword ptr [{x} + 8]",
+                "vpbroadcastd ymm11, dword ptr [{x} + 12]",
+                "vpmaddwd ymm15, ymm8, ymm12",
+                "vpaddd ymm0, ymm0, ymm15",
+                "vpmaddwd ymm15, ymm8, ymm13",
+                "vpaddd ymm1, ymm1, ymm15",
+                "vpmaddwd ymm15, ymm9, ymm12",
+                "vpaddd ymm2, ymm2, ymm15",
+                "vpmaddwd ymm15, ymm9, ymm13",
+                "vpaddd ymm3, ymm3, ymm15",
+                "vpmaddwd ymm15, ymm10, ymm12",
+                "vpaddd ymm4, ymm4, ymm15",
+                "vpmaddwd ymm15, ymm10, ymm13",
+                "vpaddd ymm5, ymm5, ymm15",
+                "vpmaddwd ymm15, ymm11, ymm12",
+                "vpaddd ymm6, ymm6, ymm15",
+                "vpmaddwd ymm15, ymm11, ymm13",
+                "vpaddd ymm7, ymm7, ymm15",
+                "vpbroadcastd ymm8, dword ptr [{x} + 0]",
+                "vpbroadcastd ymm9, dword ptr [{x} + 4]",
+                "vpbroadcastd ymm10, dword ptr [{x} + 8]",
+                "vpbroadcastd ymm11, dword ptr [{x} + 12]",
+                "vpmaddwd ymm15, ymm8, ymm12",
+                "vpaddd ymm0, ymm0, ymm15",
+                "vpmaddwd ymm15, ymm8, ymm13",
+                "vpaddd ymm1, ymm1, ymm15",
+                "vpmaddwd ymm15, ymm9, ymm12",
+                "vpaddd ymm2, ymm2, ymm15",
+                "vpmaddwd ymm15, ymm9, ymm13",
+                "vpaddd ymm3, ymm3, ymm15",
+                "vpmaddwd ymm15, ymm10, ymm12",
+                "vpaddd ymm4, ymm4, ymm15",
+                "vpmaddwd ymm15, ymm10, ymm13",
+                "vpaddd ymm5, ymm5, ymm15",
+                "vpmaddwd ymm15, ymm11, ymm12",
+                "vpaddd ymm6, ymm6, ymm15",
+                "vpmaddwd ymm15, ymm11, ymm13",
+                "vpaddd ymm7, ymm7, ymm15",
+                "dec {n}",
+                "jnz 2b",
+                "vmovdqu [{o} + 0], ymm0",
+                "vmovdqu [{o} + 32], ymm1",
+                "vmovdqu [{o} + 64], ymm2",
+                "vmovdqu [{o} + 96], ymm3",
+                "vmovdqu [{o} + 128], ymm4",
+                "vmovdqu [{o} + 160], ymm5",
+                "vmovdqu [{o} + 192], ymm6",
+                "vmovdqu [{o} + 224], ymm7",
+                n = inout(reg) iters => _,
+                x = in(reg) d.0.as_ptr(),
+                o = in(reg) out.as_mut_ptr(),
+                out("ymm0") _,
+                out("ymm1") _,
+                out("ymm2") _,
+                out("ymm3") _,
+                out("ymm4") _,
+                out("ymm5") _,
+                out("ymm6") _,
+                out("ymm7") _,
+                out("ymm8") _,
+                out("ymm9") _,
+                out("ymm10") _,
+                out("ymm11") _,
+                out("ymm12") _,
+                out("ymm13") _,
+                out("ymm14") _,
+                out("ymm15") _,
+                options(nostack),
+            );
+        }
+    }
+
+    /// The AVX2 u8 mix without the broadcasts: inputs stay in registers.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn avx2_u8_regs(iters: u64, d: &Data, out: &mut [i32; 64]) {
+        // SAFETY: AVX2 is available (caller); the asm reads 64 bytes of `d`, writes 256 bytes of
+        // `out` (both valid for those sizes) and declares every register it changes.
         unsafe {
             asm!(
                 "vmovdqu ymm12, [{x}]",
@@ -262,8 +366,9 @@ mod x86 {
     /// # Safety
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn i16_accumulate(iters: u64, d: &Data, out: &mut [i32; 64]) {
-        // SAFETY: as in kernel_mix.
+    pub unsafe fn avx2_i16_acc(iters: u64, d: &Data, out: &mut [i32; 64]) {
+        // SAFETY: AVX2 is available (caller); the asm reads 64 bytes of `d`, writes 256 bytes of
+        // `out` (both valid for those sizes) and declares every register it changes.
         unsafe {
             asm!(
                 "vmovdqu ymm12, [{x}]",
@@ -349,14 +454,14 @@ mod x86 {
         }
     }
 
-    /// AVX-512 VNNI `vpdpbusd` on 256-bit registers (u8 x i8, 4 products summed into i32:
-    /// exact for our weights).
+    /// AVX-512 VNNI u8 layers: vpbroadcastd + vpdpbusd on 256-bit registers.
     ///
     /// # Safety
     /// The CPU and OS must support AVX-512F, AVX-512VL and AVX-512 VNNI ([`has_vnni`]).
     #[target_feature(enable = "avx2")]
-    pub unsafe fn vnni_256(iters: u64, d: &Data, out: &mut [i32; 64]) {
-        // SAFETY: VNNI on 256-bit registers is available (caller); as in kernel_mix. EVEX
+    pub unsafe fn vnni_u8(iters: u64, d: &Data, out: &mut [i32; 64]) {
+        // SAFETY: VNNI on 256-bit registers is available (caller); the asm reads 64 bytes of `d`,
+        // writes 256 bytes of `out` (both valid) and declares every register it changes; EVEX
         // writes to ymm0-15 zero bits 256..511 of zmm0-15, which compiled code never uses.
         unsafe {
             asm!(
@@ -377,6 +482,10 @@ mod x86 {
                 "vpxor ymm6, ymm6, ymm6",
                 "vpxor ymm7, ymm7, ymm7",
                 "2:",
+                "vpbroadcastd ymm8, dword ptr [{x} + 0]",
+                "vpbroadcastd ymm9, dword ptr [{x} + 4]",
+                "vpbroadcastd ymm10, dword ptr [{x} + 8]",
+                "vpbroadcastd ymm11, dword ptr [{x} + 12]",
                 "vpdpbusd ymm0, ymm8, ymm12",
                 "vpdpbusd ymm1, ymm8, ymm13",
                 "vpdpbusd ymm2, ymm9, ymm12",
@@ -385,6 +494,10 @@ mod x86 {
                 "vpdpbusd ymm5, ymm10, ymm13",
                 "vpdpbusd ymm6, ymm11, ymm12",
                 "vpdpbusd ymm7, ymm11, ymm13",
+                "vpbroadcastd ymm8, dword ptr [{x} + 0]",
+                "vpbroadcastd ymm9, dword ptr [{x} + 4]",
+                "vpbroadcastd ymm10, dword ptr [{x} + 8]",
+                "vpbroadcastd ymm11, dword ptr [{x} + 12]",
                 "vpdpbusd ymm0, ymm8, ymm12",
                 "vpdpbusd ymm1, ymm8, ymm13",
                 "vpdpbusd ymm2, ymm9, ymm12",
@@ -428,7 +541,95 @@ mod x86 {
         }
     }
 
-    /// Whether the CPU and OS support AVX-512F + VL + VNNI (cpuid leaf 7 and XCR0).
+    /// AVX-512 VNNI first layer: vpbroadcastd + vpdpwssd on 256-bit registers.
+    ///
+    /// # Safety
+    /// The CPU and OS must support AVX-512F, AVX-512VL and AVX-512 VNNI ([`has_vnni`]).
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn vnni_i16(iters: u64, d: &Data, out: &mut [i32; 64]) {
+        // SAFETY: VNNI on 256-bit registers is available (caller); the asm reads 64 bytes of `d`,
+        // writes 256 bytes of `out` (both valid) and declares every register it changes; EVEX
+        // writes to ymm0-15 zero bits 256..511 of zmm0-15, which compiled code never uses.
+        unsafe {
+            asm!(
+                "vmovdqu ymm12, [{x}]",
+                "vmovdqu ymm13, [{x} + 32]",
+                "vpcmpeqw ymm14, ymm14, ymm14",
+                "vpsrlw ymm14, ymm14, 15",
+                "vpbroadcastd ymm8, dword ptr [{x}]",
+                "vpbroadcastd ymm9, dword ptr [{x} + 4]",
+                "vpbroadcastd ymm10, dword ptr [{x} + 8]",
+                "vpbroadcastd ymm11, dword ptr [{x} + 12]",
+                "vpxor ymm0, ymm0, ymm0",
+                "vpxor ymm1, ymm1, ymm1",
+                "vpxor ymm2, ymm2, ymm2",
+                "vpxor ymm3, ymm3, ymm3",
+                "vpxor ymm4, ymm4, ymm4",
+                "vpxor ymm5, ymm5, ymm5",
+                "vpxor ymm6, ymm6, ymm6",
+                "vpxor ymm7, ymm7, ymm7",
+                "2:",
+                "vpbroadcastd ymm8, dword ptr [{x} + 0]",
+                "vpbroadcastd ymm9, dword ptr [{x} + 4]",
+                "vpbroadcastd ymm10, dword ptr [{x} + 8]",
+                "vpbroadcastd ymm11, dword ptr [{x} + 12]",
+                "vpdpwssd ymm0, ymm8, ymm12",
+                "vpdpwssd ymm1, ymm8, ymm13",
+                "vpdpwssd ymm2, ymm9, ymm12",
+                "vpdpwssd ymm3, ymm9, ymm13",
+                "vpdpwssd ymm4, ymm10, ymm12",
+                "vpdpwssd ymm5, ymm10, ymm13",
+                "vpdpwssd ymm6, ymm11, ymm12",
+                "vpdpwssd ymm7, ymm11, ymm13",
+                "vpbroadcastd ymm8, dword ptr [{x} + 0]",
+                "vpbroadcastd ymm9, dword ptr [{x} + 4]",
+                "vpbroadcastd ymm10, dword ptr [{x} + 8]",
+                "vpbroadcastd ymm11, dword ptr [{x} + 12]",
+                "vpdpwssd ymm0, ymm8, ymm12",
+                "vpdpwssd ymm1, ymm8, ymm13",
+                "vpdpwssd ymm2, ymm9, ymm12",
+                "vpdpwssd ymm3, ymm9, ymm13",
+                "vpdpwssd ymm4, ymm10, ymm12",
+                "vpdpwssd ymm5, ymm10, ymm13",
+                "vpdpwssd ymm6, ymm11, ymm12",
+                "vpdpwssd ymm7, ymm11, ymm13",
+                "dec {n}",
+                "jnz 2b",
+                "vmovdqu [{o} + 0], ymm0",
+                "vmovdqu [{o} + 32], ymm1",
+                "vmovdqu [{o} + 64], ymm2",
+                "vmovdqu [{o} + 96], ymm3",
+                "vmovdqu [{o} + 128], ymm4",
+                "vmovdqu [{o} + 160], ymm5",
+                "vmovdqu [{o} + 192], ymm6",
+                "vmovdqu [{o} + 224], ymm7",
+                "vzeroupper",
+                n = inout(reg) iters => _,
+                x = in(reg) d.0.as_ptr(),
+                o = in(reg) out.as_mut_ptr(),
+                out("ymm0") _,
+                out("ymm1") _,
+                out("ymm2") _,
+                out("ymm3") _,
+                out("ymm4") _,
+                out("ymm5") _,
+                out("ymm6") _,
+                out("ymm7") _,
+                out("ymm8") _,
+                out("ymm9") _,
+                out("ymm10") _,
+                out("ymm11") _,
+                out("ymm12") _,
+                out("ymm13") _,
+                out("ymm14") _,
+                out("ymm15") _,
+                options(nostack),
+            );
+        }
+    }
+
+    /// Whether the CPU and OS support AVX-512F + VL + VNNI (cpuid leaf 7 and XCR0), as the
+    /// library's VNNI level requires.
     pub fn has_vnni() -> bool {
         use std::arch::x86_64::__cpuid_count;
         if !std::arch::is_x86_feature_detected!("avx2") {
@@ -504,13 +705,14 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0.3);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if !std::arch::is_x86_feature_detected!("avx2") {
-        println!(
-            "this CPU has no AVX2: the network runs its scalar kernel; no SIMD peak to report"
-        );
+    let cap = std::env::var("NELLOC_SIMD").unwrap_or_default();
+    if !std::arch::is_x86_feature_detected!("avx2") || cap == "scalar" {
+        println!("no AVX2 (or NELLOC_SIMD=scalar): the network runs its scalar kernel; no SIMD peak to report");
         println!("PEAK_GMACS_PER_CORE=unavailable");
         return;
     }
+    let vnni = has_vnni();
+    let lib_vnni = vnni && cap != "avx2";
     fn data() -> Data {
         let mut d = Data([0; 64]);
         for (i, b) in d.0.iter_mut().enumerate() {
@@ -518,74 +720,129 @@ fn main() {
         }
         d
     }
-    fn mix(iters: u64) {
+    fn avx2_u8(iters: u64) {
         let mut out = [0; 64];
-        // SAFETY: AVX2 was detected in main before any variant runs.
-        unsafe { kernel_mix(iters, &data(), &mut out) };
+        // SAFETY: AVX2 was detected in main before any loop runs.
+        unsafe { x86::avx2_u8(iters, &data(), &mut out) };
         std::hint::black_box(out);
     }
-    fn regs(iters: u64) {
+    fn avx2_i16(iters: u64) {
         let mut out = [0; 64];
-        // SAFETY: as in mix.
-        unsafe { registers_only(iters, &data(), &mut out) };
+        // SAFETY: AVX2 was detected in main before any loop runs.
+        unsafe { x86::avx2_i16(iters, &data(), &mut out) };
         std::hint::black_box(out);
     }
-    fn i16acc(iters: u64) {
+    fn avx2_u8_regs(iters: u64) {
         let mut out = [0; 64];
-        // SAFETY: as in mix.
-        unsafe { i16_accumulate(iters, &data(), &mut out) };
+        // SAFETY: AVX2 was detected in main before any loop runs.
+        unsafe { x86::avx2_u8_regs(iters, &data(), &mut out) };
         std::hint::black_box(out);
     }
-    fn vnni(iters: u64) {
+    fn avx2_i16_acc(iters: u64) {
         let mut out = [0; 64];
-        // SAFETY: only called after has_vnni() returned true.
-        unsafe { vnni_256(iters, &data(), &mut out) };
+        // SAFETY: AVX2 was detected in main before any loop runs.
+        unsafe { x86::avx2_i16_acc(iters, &data(), &mut out) };
         std::hint::black_box(out);
     }
-    let mut rows: Vec<(&str, Variant)> = vec![
+    fn vnni_u8(iters: u64) {
+        let mut out = [0; 64];
+        // SAFETY: only called when has_vnni() returned true.
+        unsafe { x86::vnni_u8(iters, &data(), &mut out) };
+        std::hint::black_box(out);
+    }
+    fn vnni_i16(iters: u64) {
+        let mut out = [0; 64];
+        // SAFETY: only called when has_vnni() returned true.
+        unsafe { x86::vnni_i16(iters, &data(), &mut out) };
+        std::hint::black_box(out);
+    }
+
+    // (name, loop, MACs per iteration, kind): kind 0 = AVX2 u8 mix, 1 = VNNI u8 mix, 2 = other.
+    let mut rows: Vec<(&str, Variant, u64, u8)> = vec![
         (
-            "kernel mix: vpbroadcastd + vpmaddubsw + vpmaddwd + vpaddd (AVX2, exact; what the network uses)",
-            mix,
+            "AVX2 u8 layers: vpbroadcastd + vpmaddubsw + vpmaddwd + vpaddd",
+            avx2_u8,
+            512,
+            0,
         ),
-        ("same without vpbroadcastd (inputs in registers)", regs),
         (
-            "vpmaddubsw + vpaddw (i16 accumulation: inexact, multiply-port ceiling)",
-            i16acc,
+            "AVX2 first layer (i16): vpbroadcastd + vpmaddwd + vpaddd",
+            avx2_i16,
+            256,
+            2,
+        ),
+        (
+            "(compare) AVX2 u8 mix without vpbroadcastd",
+            avx2_u8_regs,
+            512,
+            2,
+        ),
+        (
+            "(compare) vpmaddubsw + vpaddw: i16 accumulation, inexact",
+            avx2_i16_acc,
+            512,
+            2,
         ),
     ];
-    if has_vnni() {
+    if vnni {
         rows.push((
-            "AVX-512 VNNI vpdpbusd ymm (exact; not used by the kernel)",
-            vnni,
+            "VNNI u8 layers: vpbroadcastd + vpdpbusd ymm",
+            vnni_u8,
+            512,
+            1,
+        ));
+        rows.push((
+            "VNNI first layer (i16): vpbroadcastd + vpdpwssd ymm",
+            vnni_i16,
+            256,
+            2,
         ));
     } else {
-        println!("(no AVX-512 VNNI on this CPU: that row is skipped)");
+        println!("(no AVX-512 VNNI on this CPU: its rows are skipped)");
     }
-    println!("int8 multiply-add peak, 1 MAC = one u8 x i8 multiply-add; 8 independent accumulator chains");
     println!(
-        "CPU: {}, {cores} logical CPU(s), {secs} s per measurement, best of 3",
-        cpu_model()
+        "int8 multiply-add peak; 1 MAC = one u8 x i8 (i16 x i16 for the first layer) multiply-add;"
+    );
+    println!("8 independent accumulator chains; best of 3 runs of ~{secs} s");
+    println!(
+        "CPU: {}, {cores} logical CPU(s); the library uses {} here",
+        cpu_model(),
+        if lib_vnni {
+            "AVX-512 VNNI (vpdpbusd/vpdpwssd on ymm)"
+        } else {
+            "AVX2"
+        }
     );
     println!();
     println!("| instruction mix | 1 thread GMAC/s | {cores} threads GMAC/s | per core |");
     println!("|---|---|---|---|");
-    let mut first = None;
-    for (name, f) in rows {
-        let one = measure(1, secs, MACS_PER_ITER, f);
-        let all = measure(cores, secs, MACS_PER_ITER, f);
+    let (mut avx2, mut vnni_peak) = (None, None);
+    for (name, f, macs, kind) in rows {
+        let one = measure(1, secs, macs, f);
+        let all = measure(cores, secs, macs, f);
         println!(
             "| {name} | {one:.1} | {all:.1} | {:.1} |",
             all / cores as f64
         );
-        first.get_or_insert(one);
+        match kind {
+            0 => avx2 = Some(one),
+            1 => vnni_peak = Some(one),
+            _ => {}
+        }
     }
     println!();
-    println!("PEAK_GMACS_PER_CORE={:.2}", first.unwrap_or(0.0));
+    let fmt = |v: Option<f64>| v.map_or("unavailable".to_string(), |v| format!("{v:.2}"));
+    println!("PEAK_GMACS_PER_CORE_AVX2={}", fmt(avx2));
+    println!("PEAK_GMACS_PER_CORE_VNNI={}", fmt(vnni_peak));
+    println!(
+        "PEAK_GMACS_PER_CORE={}",
+        fmt(if lib_vnni { vnni_peak } else { avx2 })
+    );
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 fn main() {
     let _ = (measure, cpu_model);
-    println!("int8_peak measures the x86-64 AVX2 kernel's instruction mix; this is not x86-64");
+    println!("int8_peak measures the x86-64 kernels' instruction mixes; this is not x86-64");
     println!("PEAK_GMACS_PER_CORE=unavailable");
 }
