@@ -17,6 +17,17 @@ fn tmpdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
 
+/// `nlc encode` of a photo fixture, which must succeed.
+fn encode_fixture(name: &str, out: &Path) {
+    let st = nlc()
+        .arg("encode")
+        .arg(fixture(name))
+        .arg(out)
+        .status()
+        .unwrap();
+    assert!(st.success(), "encode {name}");
+}
+
 fn pixels(path: &Path) -> Vec<u8> {
     image::open(path).expect("readable image").into_bytes()
 }
@@ -25,13 +36,7 @@ fn pixels(path: &Path) -> Vec<u8> {
 fn encode_decode_roundtrip_through_every_output_format() {
     let dir = tmpdir();
     let nlc_file = dir.path().join("dune.nlc");
-    let st = nlc()
-        .arg("encode")
-        .arg(fixture("dune_77x53.png"))
-        .arg(&nlc_file)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    encode_fixture("dune_77x53.png", &nlc_file);
     for ext in ["png", "tif", "ppm", "pam"] {
         let out = dir.path().join(format!("dune.{ext}"));
         let st = nlc()
@@ -53,13 +58,7 @@ fn encode_decode_roundtrip_through_every_output_format() {
 fn gray_input_roundtrips_as_gray() {
     let dir = tmpdir();
     let f = dir.path().join("w.nlc");
-    assert!(nlc()
-        .arg("encode")
-        .arg(fixture("wood_gray_64x64.png"))
-        .arg(&f)
-        .status()
-        .unwrap()
-        .success());
+    encode_fixture("wood_gray_64x64.png", &f);
     let out = dir.path().join("w.pgm");
     assert!(nlc()
         .arg("decode")
@@ -107,13 +106,7 @@ fn a_failed_decode_never_clobbers_an_existing_file() {
     std::fs::write(&target, b"precious").unwrap();
     // Corrupt input: flip a byte of a valid stream's tile data.
     let f = dir.path().join("d.nlc");
-    assert!(nlc()
-        .arg("encode")
-        .arg(fixture("dune_77x53.png"))
-        .arg(&f)
-        .status()
-        .unwrap()
-        .success());
+    encode_fixture("dune_77x53.png", &f);
     let mut bytes = std::fs::read(&f).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 0xFF;
@@ -170,13 +163,7 @@ fn a_closed_stdout_is_not_a_crash() {
     // `nlc info x.nlc | head -1`: the reader goes away; nlc must end quietly, not panic.
     let dir = tmpdir();
     let f = dir.path().join("d.nlc");
-    assert!(nlc()
-        .arg("encode")
-        .arg(fixture("dune_77x53.png"))
-        .arg(&f)
-        .status()
-        .unwrap()
-        .success());
+    encode_fixture("dune_77x53.png", &f);
     for _ in 0..5 {
         let mut child = nlc()
             .arg("info")
