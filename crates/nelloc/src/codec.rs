@@ -12,7 +12,9 @@ use crate::kernels::{forward_batch, BatchScratch, Level};
 use crate::mixture::PixelDist;
 use crate::model::{self, hex, Model};
 use crate::options::{DecodeOptions, EncodeOptions};
-use crate::schedule::{gather_context, tiles, wavefront, TileBuf, TileRect};
+use crate::schedule::{
+    gather_context, tiles, wavefront, wavefront_rows, wavefront_steps, TileBuf, TileRect,
+};
 
 /// What `info` reports about a stream, without decoding pixels.
 #[derive(Debug, Clone)]
@@ -313,7 +315,7 @@ fn decode_group(
     let a = hz + 1;
     let steps = jobs
         .iter()
-        .map(|j| a * (j.rect.h - 1) + j.rect.w)
+        .map(|j| wavefront_steps(j.rect.w, j.rect.h, hz))
         .max()
         .unwrap_or(0);
     let mut batch: Vec<(usize, usize, usize)> = Vec::new();
@@ -322,10 +324,7 @@ fn decode_group(
     for t in 0..steps {
         batch.clear();
         for (ji, job) in jobs.iter().enumerate() {
-            let (w, h) = (job.rect.w, job.rect.h);
-            let lo = if t >= w { (t - w) / a + 1 } else { 0 };
-            let hi = (t / a).min(h - 1);
-            for i in lo..=hi {
+            for i in wavefront_rows(t, job.rect.w, job.rect.h, hz) {
                 batch.push((ji, i, t - a * i));
             }
         }

@@ -35,13 +35,26 @@ pub(crate) fn wavefront(
     horizon: usize,
 ) -> impl Iterator<Item = (usize, usize)> {
     let a = horizon + 1;
-    let steps = a * (h - 1) + w;
-    (0..steps).flat_map(move |t| {
-        // rows i with 0 <= t - a*i < w
-        let first = if t >= w { (t - w) / a + 1 } else { 0 };
-        let last = (t / a).min(h - 1);
-        (first..=last).map(move |i| (i, t - a * i))
-    })
+    (0..wavefront_steps(w, h, horizon))
+        .flat_map(move |t| wavefront_rows(t, w, h, horizon).map(move |i| (i, t - a * i)))
+}
+
+/// Number of wavefront steps of a `w` x `h` tile.
+pub(crate) fn wavefront_steps(w: usize, h: usize, horizon: usize) -> usize {
+    (horizon + 1) * (h - 1) + w
+}
+
+/// Rows with a pixel at step `t`: rows i with 0 <= t - (horizon+1)*i < w (possibly empty).
+pub(crate) fn wavefront_rows(
+    t: usize,
+    w: usize,
+    h: usize,
+    horizon: usize,
+) -> std::ops::RangeInclusive<usize> {
+    let a = horizon + 1;
+    let first = if t >= w { (t - w) / a + 1 } else { 0 };
+    let last = (t / a).min(h - 1);
+    first..=last
 }
 
 /// A tile's pixels, interleaved with `stride` samples per pixel.
