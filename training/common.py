@@ -82,10 +82,24 @@ def load_npz(path):
 CONTEXT = [(dy, dx) for dy in range(-HORIZON, 0) for dx in range(-HORIZON, HORIZON + 1)] + \
           [(0, dx) for dx in range(-HORIZON, 0)]
 assert len(CONTEXT) == 24
+CTX_ROWS = [dy + HORIZON for dy, _ in CONTEXT]
+CTX_COLS = [dx + HORIZON for _, dx in CONTEXT]
 
 
 def n_out(C, K=MIXTURES):
     return K * (1 + 2 * C + C * (C - 1) // 2)
+
+
+def contexts(img, C):
+    """img uint8 [H,W,C] -> int64 [H*W, 24*C] of v = 2x-255 (0 outside the image)."""
+    H, Wd = img.shape[:2]
+    v = 2 * img.astype(np.int64) - 255
+    pad = np.zeros((H + HORIZON, Wd + 2 * HORIZON, C), np.int64)
+    pad[HORIZON:, HORIZON:HORIZON + Wd] = v
+    cols = []
+    for dy, dx in CONTEXT:
+        cols.append(pad[HORIZON + dy:HORIZON + dy + H, HORIZON + dx:HORIZON + dx + Wd])
+    return np.stack(cols, axis=2).reshape(H * Wd, 24 * C)
 
 
 # --------------------------------------------------------------------------------------
@@ -145,6 +159,21 @@ def build_model(C, width, res_blocks):
             h = torch.relu(self.hidden(h))
             return self.out(h)
 
+        def forward_ctx(self, v):
+            """Per-pixel forward (the masked conv is an MLP over the causal context).
+
+            v: float [N, 24*C] contexts in network units 2x - 255 (0 outside) -> [N, n_out]."""
+            F = torch.nn.functional
+            w = (self.conv_in.weight * self.conv_in.mask)[:, :, CTX_ROWS, CTX_COLS]  # [W, C, 24]
+            w = w.permute(0, 2, 1).reshape(self.width, 24 * self.C)
+            h = torch.relu(F.linear(v / 255.0, w, self.conv_in.bias))
+            for r in self.res:
+                t = F.linear(h, r.c0.weight[:, :, 0, 0], r.c0.bias).relu()
+                t = F.linear(t, r.c1.weight[:, :, 0, 0], r.c1.bias).relu()
+                h = (h + F.linear(t, r.c2.weight[:, :, 0, 0], r.c2.bias)).relu()
+            h = F.linear(h, self.hidden.weight[:, :, 0, 0], self.hidden.bias).relu()
+            return F.linear(h, self.out.weight[:, :, 0, 0], self.out.bias)
+
     return NeLLoC()
 
 
@@ -159,13 +188,15 @@ def torch_cat(xs, dim):
     return torch.cat(xs, dim=dim)
 
 
-def head_log2_likelihood(head, x, C, K=MIXTURES, xp=None):
+def head_log2_likelihood(head, x, C, K=MIXTURES, xp=None, ref=None):
     """Per-pixel log-likelihood (natural log) of x under the head distribution.
 
     head: [B, n_out, H, W] in head units (logits nat-log, means pixel units, ln-scale,
     raw coefficients).  x: [B, C, H, W] pixel values 0..255 (float).
     Returns [B, H, W] natural-log likelihood. Works with torch (default) or numpy-float64
     via the torch path as well (callers convert).
+    ref: None (coupling on x - 127.5) or [B, C, K, H, W] per-component reference values in
+    pixel units (predictor-relative means: coupling on the residuals x - P_k(x)).
     """
     import torch
     import torch.nn.functional as F
@@ -176,8 +207,12 @@ def head_log2_likelihood(head, x, C, K=MIXTURES, xp=None):
     xs = x.unsqueeze(2)  # [B,C,1,H,W]
     if C == 3:
         co = torch.tanh(head[:, K + 2 * C * K:K + 3 * C * K].clamp(-8, 8)).reshape(Bn, 3, K, H, Wd)
-        r = xs[:, 0] - 127.5
-        g = xs[:, 1] - 127.5
+        if ref is None:
+            r = xs[:, 0] - 127.5
+            g = xs[:, 1] - 127.5
+        else:
+            r = xs[:, 0] - ref[:, 0]
+            g = xs[:, 1] - ref[:, 1]
         mR = means[:, 0]
         mG = means[:, 1] + co[:, 0] * r
         mB = means[:, 2] + co[:, 1] * r + co[:, 2] * g
@@ -198,3 +233,85 @@ def head_log2_likelihood(head, x, C, K=MIXTURES, xp=None):
 
 def bpsp_from_loglik(ll, C):
     return -float(ll.sum()) / (ll.numel() * C * math.log(2))
+
+
+# --------------------------------------------------------------------------------------
+# Mean parametrisation (model metadata `nelloc.mean_base`, docs/FORMAT.md section 4).
+# "absolute": head means are pixel values (training: 127.5 + 127.5 * o).
+# A list of K predictor names: component k's mean for channel c is P_k (a classical
+# integer predictor of channel c's causal neighbours, in Q8 = pixel * 256) plus an offset
+# (training: 32 * o), and the channel coupling acts on the residuals x - P_k(x).
+PRED10 = ["W", "N", "avg_W_N", "med_W_N_NW", "grad_W_N_NW", "avg_W_NE", "NE", "NW",
+          "lin_W_WW", "lin_N_NN"]
+MEAN_OFFSET_SCALE = 32.0
+Q8_OUTSIDE = 32640  # 127.5 * 256: the value of a position outside the tile
+Q8_MAX = 65280      # 255 * 256
+
+# neighbour -> index into CONTEXT
+_CTX_INDEX = {(dy, dx): i for i, (dy, dx) in enumerate(CONTEXT)}
+NEIGHBOURS = {"W": _CTX_INDEX[(0, -1)], "WW": _CTX_INDEX[(0, -2)], "N": _CTX_INDEX[(-1, 0)],
+              "NN": _CTX_INDEX[(-2, 0)], "NW": _CTX_INDEX[(-1, -1)], "NE": _CTX_INDEX[(-1, 1)]}
+
+
+def predictors_q8(ctx_v, C, names, xp=np):
+    """Integer predictors in Q8 from contexts in network units (v = 2x - 255, 0 outside).
+
+    ctx_v: integer array [N, 24*C]; returns int64 [N, C, K] (xp = numpy or torch)."""
+    def nb(name):
+        i = NEIGHBOURS[name]
+        v = ctx_v[:, i * C:(i + 1) * C]
+        return (v + 255) * 128  # exact Q8; outside (v = 0) -> 32640
+
+    W_, WW, N_, NN, NW, NE = (nb(n) for n in ("W", "WW", "N", "NN", "NW", "NE"))
+    if xp is np:
+        W_, WW, N_, NN, NW, NE = (a.astype(np.int64) for a in (W_, WW, N_, NN, NW, NE))
+        mn, mx, clip, stack = np.minimum, np.maximum, np.clip, np.stack
+        where = np.where
+    else:
+        import torch
+        W_, WW, N_, NN, NW, NE = (a.long() for a in (W_, WW, N_, NN, NW, NE))
+        mn, mx, clip, stack, where = torch.minimum, torch.maximum, torch.clamp, torch.stack, torch.where
+    out = []
+    for n in names:
+        if n == "W":
+            p = W_
+        elif n == "N":
+            p = N_
+        elif n == "NE":
+            p = NE
+        elif n == "NW":
+            p = NW
+        elif n == "avg_W_N":
+            p = (W_ + N_) // 2
+        elif n == "avg_W_NE":
+            p = (W_ + NE) // 2
+        elif n == "med_W_N_NW":
+            lo, hi = mn(W_, N_), mx(W_, N_)
+            p = where(NW >= hi, lo, where(NW <= lo, hi, W_ + N_ - NW))
+        elif n == "grad_W_N_NW":
+            p = clip(W_ + N_ - NW, 0, Q8_MAX)
+        elif n == "lin_W_WW":
+            p = clip(2 * W_ - WW, 0, Q8_MAX)
+        elif n == "lin_N_NN":
+            p = clip(2 * N_ - NN, 0, Q8_MAX)
+        else:
+            raise ValueError(f"unknown predictor {n}")
+        out.append(p)
+    return stack(out, -1)  # [N, C, K]
+
+
+def head_loglik_pixels(o, x, C, mean_base, K=MIXTURES, base_q8=None):
+    """Per-pixel natural-log likelihood for flat per-pixel outputs.
+
+    o: raw network outputs [N, n_out]; x: [N, C] pixel values (float);
+    mean_base: None (absolute) or predictor names (then base_q8 [N, C, K] is required)."""
+    import torch
+    N = o.shape[0]
+    if mean_base is None:
+        head = raw_to_head(o[:, :, None, None], C)
+        return head_log2_likelihood(head, x[:, :, None, None], C)[:, 0, 0]
+    base = base_q8.to(o.dtype) / 256.0  # pixel units [N, C, K]
+    means = base.reshape(N, C * K) + MEAN_OFFSET_SCALE * o[:, K:K + C * K]
+    head = torch.cat([o[:, :K], means, o[:, K + C * K:]], dim=1)[:, :, None, None]
+    return head_log2_likelihood(head, x[:, :, None, None], C,
+                                ref=base[:, :, :, None, None])[:, 0, 0]

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (CONTEXT, DATA_DIR, HERE, HORIZON, MIXTURES, build_model,
+from common import (CONTEXT, DATA_DIR, contexts, HERE, HORIZON, MIXTURES, build_model,
                     head_log2_likelihood, load_npz, n_out, raw_to_head)
 
 ACT_PERCENTILE = 99.999
@@ -65,18 +65,6 @@ def float_layers(model):
     bo[K:K + C * K] = bo[K:K + C * K] * 127.5 + 127.5
     layers.append(("out", Wo, bo, "out"))
     return layers
-
-
-def contexts(img, C):
-    """img uint8 [H,W,C] -> int64 [H*W, 24*C] of v = 2x-255 (0 outside the image)."""
-    H, Wd = img.shape[:2]
-    v = 2 * img.astype(np.int64) - 255
-    pad = np.zeros((H + HORIZON, Wd + 2 * HORIZON, C), np.int64)
-    pad[HORIZON:, HORIZON:HORIZON + Wd] = v
-    cols = []
-    for dy, dx in CONTEXT:
-        cols.append(pad[HORIZON + dy:HORIZON + dy + H, HORIZON + dx:HORIZON + dx + Wd])
-    return np.stack(cols, axis=2).reshape(H * Wd, 24 * C)
 
 
 def float_forward(layers, ctx, collect=None):

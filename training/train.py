@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (DATA_DIR, HERE, MIXTURES, build_model, head_log2_likelihood, load_npz,
-                    raw_to_head)
+from common import (CONTEXT, DATA_DIR, HERE, HORIZON, MIXTURES, PRED10, build_model,
+                    contexts, head_log2_likelihood, head_loglik_pixels, load_npz, predictors_q8, raw_to_head)
 
 
 def parse():
@@ -50,9 +50,31 @@ def parse():
     p.add_argument("--synthetic", type=float, default=0.0,
                    help="probability that a batch sample is a synthetic flat/clipped patch derived from a "
                         "training crop (see Sampler.synth)")
+    p.add_argument("--sampling", choices=["crops", "pixels"], default="crops",
+                   help="crops: --batch crops of --crop^2 correlated pixels (conv forward); pixels: --batch "
+                        "independent pixels drawn from the whole training set with their causal contexts "
+                        "(per-pixel MLP forward, horizontal flips included)")
+    p.add_argument("--mean-base", choices=["absolute", "pred10"], default="absolute",
+                   help="absolute: means = 127.5 + 127.5*o; pred10: means = P_k + 32*o with the ten classical "
+                        "predictors of common.PRED10 (pixels sampling only)")
+    p.add_argument("--schedule", choices=["cosine", "open"], default="cosine",
+                   help="cosine: warm-up + cosine over the budget; open: open-ended (length unknown): warm-up "
+                        "over --warmup-min minutes, then lr * min(1, sqrt(--decay-min / t)); weights are "
+                        "averaged (EMA, --ema) so any checkpoint can be exported")
+    p.add_argument("--warmup-min", type=float, default=2.0)
+    p.add_argument("--decay-min", type=float, default=30.0)
+    p.add_argument("--ema", type=float, default=0.9995, help="EMA decay per step (open schedule)")
+    p.add_argument("--deadline", type=float, default=None,
+                   help="unix time: checkpoint and stop at this time (open schedule: the only end)")
+    p.add_argument("--log", default=None, help="append progress rows to this TSV (committed training log)")
     a = p.parse_args()
-    if (a.minutes is None) == (a.steps is None):
+    if a.schedule == "open":
+        if a.minutes is not None or a.steps is not None:
+            p.error("--schedule open takes no --minutes/--steps (use --deadline)")
+    elif (a.minutes is None) == (a.steps is None):
         p.error("give exactly one of --minutes / --steps")
+    if a.mean_base != "absolute" and a.sampling != "pixels":
+        p.error("--mean-base pred10 needs --sampling pixels")
     return a
 
 
@@ -121,6 +143,66 @@ class Sampler:
         return torch.from_numpy(out).permute(0, 3, 1, 2).float()
 
 
+class PixelSampler:
+    """Independent pixels drawn uniformly from the whole training set (and its mirror
+    images), each with its 24-position causal context in network units v = 2x - 255
+    (0 outside the image, i.e. mid grey, as at a tile border in the codec).
+
+    Images are stored padded (HORIZON rows above, HORIZON columns each side) in one flat
+    int16 array so that a batch is one fancy-indexing gather.  `extra` are synthetic
+    images drawn with total probability `extra_p`."""
+
+    def __init__(self, arrays, C, rng, flip=True, extra=(), extra_p=0.0):
+        self.C, self.rng = C, rng
+        flats, starts, hs, ws = [], [], [], []
+        off = 0
+        groups = []
+        for group in (arrays, extra):
+            n0 = len(hs)
+            for a in group:
+                a = a[1] if isinstance(a, tuple) else a
+                if a.ndim == 2:
+                    a = a[:, :, None]
+                for img in ([a, a[:, ::-1]] if flip else [a]):
+                    H, W = img.shape[:2]
+                    S = W + 2 * HORIZON
+                    pad = np.zeros((H + HORIZON, S, C), np.int16)
+                    pad[HORIZON:, HORIZON:HORIZON + W] = 2 * img.astype(np.int16) - 255
+                    flats.append(pad.reshape(-1, C))
+                    starts.append(off)
+                    off += pad.shape[0] * S
+                    hs.append(H)
+                    ws.append(W)
+            groups.append((n0, len(hs)))
+        self.flat = np.concatenate(flats)
+        self.start = np.array(starts, np.int64)
+        self.h = np.array(hs, np.int64)
+        self.w = np.array(ws, np.int64)
+        area = (self.h * self.w).astype(np.float64)
+        p = np.zeros(len(hs))
+        (a0, a1), (e0, e1) = groups
+        ep = extra_p if e1 > e0 else 0.0
+        p[a0:a1] = area[a0:a1] / area[a0:a1].sum() * (1 - ep)
+        if e1 > e0:
+            p[e0:e1] = area[e0:e1] / area[e0:e1].sum() * ep
+        self.p = p / p.sum()
+        self.dy = np.array([dy for dy, _ in CONTEXT], np.int64)
+        self.dx = np.array([dx for _, dx in CONTEXT], np.int64)
+        self.pixels = int(area[a0:a1].sum())
+
+    def batch(self, n):
+        r = self.rng
+        i = r.choice(len(self.p), size=n, p=self.p)
+        y = (r.random(n) * self.h[i]).astype(np.int64)
+        x = (r.random(n) * self.w[i]).astype(np.int64)
+        S = self.w[i] + 2 * HORIZON
+        centre = self.start[i] + (y + HORIZON) * S + x + HORIZON
+        idx = centre[:, None] + self.dy[None, :] * S[:, None] + self.dx[None, :]
+        ctx = self.flat[idx].reshape(n, 24 * self.C)  # [n, 24*C], position-major
+        v = self.flat[centre]
+        return torch.from_numpy(ctx), torch.from_numpy((v.astype(np.int64) + 255) // 2)
+
+
 def lr_at(frac, peak, warmup):
     if frac < warmup:
         return peak * max(frac / warmup, 0.01)
@@ -158,8 +240,40 @@ def evaluate(model, val, C, device, crop=0):
     return -tot / (n * C * math.log(2))
 
 
+def mean_base_names(a):
+    return None if a.mean_base == "absolute" else PRED10
+
+
+def pixel_loglik(model, ctx, target, C, names):
+    """Natural-log likelihood per pixel. ctx int16 [N, 24C], target int [N, C]."""
+    o = model.forward_ctx(ctx.float())
+    base = predictors_q8(ctx.long(), C, names, xp=torch) if names else None
+    return head_loglik_pixels(o, target.float(), C, names, base_q8=base)
+
+
+@torch.no_grad()
+def evaluate_pixels(model, val, C, names, chunk=32768):
+    """Float validation bpsp of whole images through the per-pixel path (same contexts and
+    predictors as the codec with the image as one tile)."""
+    model.eval()
+    tot, n = 0.0, 0
+    for _, a in val:
+        if a.ndim == 2:
+            a = a[:, :, None]
+        ctx = torch.from_numpy(contexts(a, C).astype(np.int16))
+        tgt = torch.from_numpy(a.reshape(-1, C).astype(np.int64))
+        for i in range(0, ctx.shape[0], chunk):
+            ll = pixel_loglik(model, ctx[i:i + chunk], tgt[i:i + chunk], C, names)
+            tot += float(ll.double().sum())
+            n += ll.numel()
+    model.train()
+    return -tot / (n * C * math.log(2))
+
+
 def main():
     a = parse()
+    if a.sampling == "pixels":
+        return main_pixels(a)
     nthreads = a.threads or 2
     torch.set_num_threads(nthreads)
     torch.manual_seed(a.seed)
@@ -280,6 +394,166 @@ def main():
     print(f"final step {state['step']} train_time={state['elapsed']:.0f}s "
           f"val_bpsp(full)={vb:.4f} (eval {time.time() - t0:.0f}s)", flush=True)
     save()
+
+
+def synthetic_images(train, C, n, size, seed):
+    """n synthetic flat/clipped patches (Sampler.synth) of random training crops."""
+    rng = np.random.default_rng(seed)
+    smp = Sampler(train, C, size, rng, synthetic=1.0)
+    out = []
+    for _ in range(n):
+        j = rng.choice(len(smp.imgs), p=smp.p)
+        a = smp.imgs[j]
+        y = rng.integers(0, a.shape[0] - size + 1)
+        x = rng.integers(0, a.shape[1] - size + 1)
+        out.append(smp.synth(a[y:y + size, x:x + size]))
+    return out
+
+
+def open_lr(t_min, a):
+    """Open-ended schedule: linear warm-up, then inverse square-root decay (no end needed)."""
+    if t_min < a.warmup_min:
+        return a.lr * max(t_min / a.warmup_min, 0.01)
+    return a.lr * min(1.0, math.sqrt(a.decay_min / max(t_min, 1e-9)))
+
+
+def main_pixels(a):
+    """Independent-pixel training (per-pixel MLP forward); resumable, open-ended or budgeted."""
+    import signal
+    nthreads = a.threads or 2
+    torch.set_num_threads(nthreads)
+    torch.manual_seed(a.seed)
+    C = a.channels
+    names = mean_base_names(a)
+    kind = "rgb" if C == 3 else "gray"
+    t_load = time.time()
+    train = load_npz(os.path.join(DATA_DIR, f"train-{kind}.npz"))
+    val = load_npz(os.path.join(DATA_DIR, f"val-{kind}.npz"))
+    manifest = json.load(open(os.path.join(DATA_DIR, "manifest.json")))
+    rng = np.random.default_rng(a.seed)
+    extra = synthetic_images(train, C, 1000, 48, a.seed + 7) if a.synthetic else []
+    sampler = PixelSampler(train, C, rng, extra=extra, extra_p=a.synthetic)
+    print(f"{sampler.pixels} training pixels (with mirror images), {len(extra)} synthetic patches; "
+          f"loaded in {time.time() - t_load:.1f}s", flush=True)
+
+    model = build_model(C, a.width, a.res_blocks).to(a.device)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    ckdir = os.path.join(HERE, "checkpoints")
+    os.makedirs(ckdir, exist_ok=True)
+    ckpath = os.path.join(ckdir, f"{a.name}.pt")
+    state = {"step": 0, "elapsed": 0.0, "log": [], "pixels_seen": 0}
+    ema = None
+    if os.path.exists(ckpath):
+        ck = torch.load(ckpath, map_location=a.device, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        state = ck["state"]
+        rng.bit_generator.state = ck["rng"]
+        if ck.get("ema") is not None:
+            ema = ck["ema"]
+        print(f"resumed {ckpath} at step {state['step']}, {state['elapsed'] / 3600:.2f} h", flush=True)
+    if a.schedule == "open" and ema is None:
+        ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    budget = a.minutes * 60 if a.minutes is not None else None
+    if a.schedule == "cosine" and "final_val_bpsp" in state and (
+            state["elapsed"] >= budget if budget is not None else state["step"] >= a.steps):
+        print(f"{ckpath} is finished (val {state['final_val_bpsp']:.4f}); nothing to do", flush=True)
+        return
+
+    stop = {"flag": False}
+
+    def on_term(signum, frame):
+        stop["flag"] = True
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+
+    def save():
+        cfg = {k: v for k, v in vars(a).items()}
+        ck = {"model": model.state_dict(), "opt": opt.state_dict(), "state": state, "ema": ema,
+              "rng": rng.bit_generator.state, "args": cfg, "data_sha256": manifest["sha256_all"]}
+        torch.save(ck, ckpath + ".tmp")
+        os.replace(ckpath + ".tmp", ckpath)
+
+    def log_row(row):
+        state["log"].append(row)
+        if a.log:
+            new = not os.path.exists(a.log)
+            with open(a.log, "a") as f:
+                if new:
+                    f.write("step\thours\tlr\ttrain_bpsp\tval_bpsp\tpixels_per_s\n")
+                f.write("\t".join(str(row.get(k, "")) for k in
+                                   ("step", "hours", "lr", "train_bpsp", "val_bpsp", "pixels_per_s")) + "\n")
+
+    def validate():
+        if ema is not None:
+            raw = {k: v.clone() for k, v in model.state_dict().items()}
+            model.load_state_dict(ema)
+        vb = evaluate_pixels(model, val, C, names)
+        if ema is not None:
+            model.load_state_dict(raw)
+        return vb
+
+    def done():
+        if stop["flag"] or (a.deadline is not None and time.time() >= a.deadline):
+            return True
+        if a.schedule == "cosine":
+            return (state["elapsed"] / budget if budget is not None else state["step"] / a.steps) >= 1.0
+        return False
+
+    t_last = time.time()
+    last_ck = last_val = state["elapsed"]
+    run_loss, run_n, run_t = 0.0, 0, 0.0
+    while not done():
+        if a.schedule == "open":
+            lr = open_lr(state["elapsed"] / 60, a)
+        else:
+            f = state["elapsed"] / budget if budget is not None else state["step"] / a.steps
+            lr = lr_at(f, a.lr, a.warmup)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        ctx, tgt = sampler.batch(a.batch)
+        ll = pixel_loglik(model, ctx.to(a.device), tgt.to(a.device), C, names)
+        loss = -ll.mean() / (C * math.log(2))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        opt.step()
+        if ema is not None:
+            with torch.no_grad():
+                for k, v in model.state_dict().items():
+                    if v.dtype.is_floating_point:
+                        ema[k].mul_(a.ema).add_(v, alpha=1 - a.ema)
+        state["step"] += 1
+        state["pixels_seen"] += a.batch
+        now = time.time()
+        state["elapsed"] += now - t_last
+        run_t += now - t_last
+        t_last = now
+        run_loss += loss.item()
+        run_n += 1
+        if state["step"] % 100 == 0:
+            pps = run_n * a.batch / max(run_t, 1e-9)
+            print(f"step {state['step']} t={state['elapsed'] / 3600:.3f}h lr={lr:.2e} "
+                  f"train_bpsp={run_loss / run_n:.4f} {pps:.0f} px/s", flush=True)
+            log_row({"step": state["step"], "hours": round(state["elapsed"] / 3600, 4), "lr": f"{lr:.3e}",
+                     "train_bpsp": round(run_loss / run_n, 4), "pixels_per_s": round(pps)})
+            run_loss, run_n, run_t = 0.0, 0, 0.0
+        if state["elapsed"] - last_val >= a.val_every:
+            vb = validate()
+            print(f"step {state['step']} val_bpsp(full crops{', EMA' if ema else ''}) = {vb:.4f}", flush=True)
+            log_row({"step": state["step"], "hours": round(state["elapsed"] / 3600, 4), "val_bpsp": round(vb, 4)})
+            last_val = state["elapsed"]
+            t_last = time.time()  # validation is not charged to the training time
+        if state["elapsed"] - last_ck >= a.ckpt_every:
+            save()
+            last_ck = state["elapsed"]
+            t_last = time.time()
+    if a.schedule == "cosine" and not stop["flag"]:
+        vb = validate()
+        state["final_val_bpsp"] = vb
+        print(f"final step {state['step']} train_time={state['elapsed']:.0f}s val_bpsp(full)={vb:.4f}", flush=True)
+    save()
+    print(f"checkpoint written at step {state['step']} ({state['elapsed'] / 3600:.3f} h)", flush=True)
 
 
 if __name__ == "__main__":
