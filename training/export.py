@@ -28,8 +28,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (CONTEXT, DATA_DIR, contexts, HERE, HORIZON, MIXTURES, build_model,
-                    head_log2_likelihood, load_npz, n_out, raw_to_head)
+from common import (CONTEXT, DATA_DIR, MEAN_OFFSET_SCALE, PRED10, contexts, HERE, HORIZON,
+                    MIXTURES, build_model, head_log2_likelihood, head_loglik_pixels, load_npz, n_out,
+                    predictors_q8, raw_to_head)
 
 ACT_PERCENTILE = 99.999
 WMAX_POS, WMIN_NEG = 63, -64
@@ -40,7 +41,7 @@ OUT_CLIP = 1 << 23
 
 # ---------------------------------------------------------------------------------------
 # float model as plain matrices
-def float_layers(model):
+def float_layers(model, mean_base=None):
     """Return ordered list of (name, W [out,in] float64, b [out] float64, kind)."""
     C, K = model.C, MIXTURES
     w = (model.conv_in.weight * model.conv_in.mask).detach().double().numpy()
@@ -60,9 +61,15 @@ def float_layers(model):
     layers.append(("hidden", *mat(model.hidden), "relu"))
     Wo, bo = mat(model.out)
     Wo, bo = Wo.copy(), bo.copy()
-    # fold the mean affine 127.5 + 127.5*o into the last layer (head units = pixel units)
-    Wo[K:K + C * K] *= 127.5
-    bo[K:K + C * K] = bo[K:K + C * K] * 127.5 + 127.5
+    if mean_base is None:
+        # fold the mean affine 127.5 + 127.5*o into the last layer (head units = pixel units)
+        Wo[K:K + C * K] *= 127.5
+        bo[K:K + C * K] = bo[K:K + C * K] * 127.5 + 127.5
+    else:
+        # predictor-relative: the head outputs the offset 32*o (pixel units); the base
+        # P_k is added by the decoder (docs/FORMAT.md section 4)
+        Wo[K:K + C * K] *= MEAN_OFFSET_SCALE
+        bo[K:K + C * K] *= MEAN_OFFSET_SCALE
     layers.append(("out", Wo, bo, "out"))
     return layers
 
@@ -266,7 +273,21 @@ def int_forward(qlayers, ctx):
     raise AssertionError
 
 
-def int_bpsp(qlayers, val, C, rows=64):
+def head_ll_q8(o, ctx, img_rows, C, mean_base):
+    """Natural-log likelihood per pixel of integer head outputs o [N, n_out] (Q8)."""
+    x = torch.from_numpy(img_rows.reshape(-1, C).astype(np.float64))
+    if mean_base is None:
+        head = torch.from_numpy(o.astype(np.float64) / (1 << OUT_FRAC_BITS))[:, :, None, None]
+        return head_log2_likelihood(head, x[:, :, None, None], C)[:, 0, 0]
+    K = MIXTURES
+    base = torch.from_numpy(predictors_q8(ctx, C, mean_base))
+    # the head's Q8 offsets, in the units head_loglik_pixels expects (raw o = offset / 32)
+    raw = torch.from_numpy(o.astype(np.float64) / (1 << OUT_FRAC_BITS))
+    raw[:, K:K + C * K] /= MEAN_OFFSET_SCALE
+    return head_loglik_pixels(raw, x, C, mean_base, base_q8=base)
+
+
+def int_bpsp(qlayers, val, C, rows=64, mean_base=None):
     tot, n = 0.0, 0
     per = {}
     for key, img in val:
@@ -279,19 +300,18 @@ def int_bpsp(qlayers, val, C, rows=64):
             sl = slice(y * Wd, min(H, y + rows) * Wd)
             o = int_forward(qlayers, ctx[sl])
             hh = min(H, y + rows) - y
-            head = torch.from_numpy(o.astype(np.float64) / (1 << OUT_FRAC_BITS)) \
-                .reshape(1, hh, Wd, -1).permute(0, 3, 1, 2)
-            x = torch.from_numpy(img[y:y + hh].astype(np.float64)).permute(2, 0, 1)[None]
-            t += float(head_log2_likelihood(head, x, C).sum())
+            t += float(head_ll_q8(o, ctx[sl], img[y:y + hh], C, mean_base).sum())
         per[key] = -t / (H * Wd * C * math.log(2))
         tot += t
         n += H * Wd
     return -tot / (n * C * math.log(2)), per
 
 
-def float_bpsp(model, val, C):
+def float_bpsp(model, val, C, mean_base=None):
     """Float64 full-image evaluation via torch (same as train.evaluate but double)."""
     m = model.double()
+    if mean_base is not None:
+        return float_bpsp_pixels(m, val, C, mean_base)
     tot, n = 0.0, 0
     per = {}
     with torch.no_grad():
@@ -313,7 +333,32 @@ def float_bpsp(model, val, C):
     return -tot / (n * C * math.log(2)), per
 
 
-def golden_vectors(qlayers, C):
+def float_bpsp_pixels(m, val, C, mean_base, chunk=32768):
+    """Float64 per-pixel evaluation (each image one tile) of a predictor-relative model."""
+    tot, n = 0.0, 0
+    per = {}
+    with torch.no_grad():
+        for key, img in val:
+            if img.ndim == 2:
+                img = img[:, :, None]
+            ctx = contexts(img, C)
+            tg = img.reshape(-1, C)
+            t = 0.0
+            for i in range(0, ctx.shape[0], chunk):
+                c = torch.from_numpy(ctx[i:i + chunk])
+                o = m.forward_ctx(c.double())
+                base = predictors_q8(c, C, mean_base, xp=torch)
+                ll = head_loglik_pixels(o, torch.from_numpy(tg[i:i + chunk].astype(np.float64)), C,
+                                        mean_base, base_q8=base)
+                t += float(ll.sum())
+            per[key] = -t / (img.shape[0] * img.shape[1] * C * math.log(2))
+            tot += t
+            n += img.shape[0] * img.shape[1]
+    m.float()
+    return -tot / (n * C * math.log(2)), per
+
+
+def golden_vectors(qlayers, C, mean_base=None):
     """Bit-exact reference for the Rust engine: integer head outputs on a fixture photo
     treated as ONE tile (zero context outside the image)."""
     from PIL import Image
@@ -323,11 +368,11 @@ def golden_vectors(qlayers, C):
     if img.ndim == 2:
         img = img[:, :, None]
     H, Wd = img.shape[:2]
-    o = int_forward(qlayers, contexts(img, C)).astype(np.int32).reshape(H, Wd, -1)
+    ctx = contexts(img, C)
+    o = int_forward(qlayers, ctx).astype(np.int32).reshape(H, Wd, -1)
     import hashlib
-    head = torch.from_numpy(o.astype(np.float64) / (1 << OUT_FRAC_BITS)).permute(2, 0, 1)[None]
-    x = torch.from_numpy(img.astype(np.float64)).permute(2, 0, 1)[None]
-    bpsp = -float(head_log2_likelihood(head, x, C).sum()) / (H * Wd * C * math.log(2))
+    ll = head_ll_q8(o.reshape(H * Wd, -1).astype(np.int64), ctx, img, C, mean_base)
+    bpsp = -float(ll.sum()) / (H * Wd * C * math.log(2))
     return {
         "fixture": f"fixtures/photos/{fx}", "height": H, "width": Wd, "channels": C,
         "note": "o[y][x][k] = integer head output (head*256) of the exact integer forward, whole image = one tile",
@@ -335,6 +380,23 @@ def golden_vectors(qlayers, C):
         "top_left_8x8": o[:8, :8].tolist(),
         "int_sim_bpsp_ideal_coder": bpsp,
     }
+
+
+def schedule_meta(args, weights):
+    if args.get("sampling") == "pixels":
+        sched = ({"kind": "open-ended", "warmup_min": args["warmup_min"], "decay": "lr * min(1, sqrt(decay_min / t))",
+                  "decay_min": args["decay_min"], "ema": args["ema"]} if args.get("schedule") == "open" else
+                 {"kind": "cosine to 1% of peak", "warmup_frac": args["warmup"],
+                  "budget": ({"minutes": args["minutes"]} if args.get("minutes") else {"steps": args["steps"]})})
+        return {"optimizer": "Adam", "peak_lr": args["lr"], **sched, "batch_pixels": args["batch"],
+                "sampling": "independent pixels with their causal contexts (mirror images included)",
+                "mean_base": args.get("mean_base"), "weights": weights,
+                "padding": "mid grey outside the image", "grad_clip": 10.0}
+    return {"optimizer": "Adam", "peak_lr": args["lr"], "warmup_frac": args["warmup"],
+            "decay": "cosine to 1% of peak",
+            "budget": ({"minutes": args["minutes"]} if args.get("minutes") else {"steps": args["steps"]}),
+            "batch": args["batch"], "crop": args["crop"], "augment": "random crop + horizontal flip",
+            "padding": "zero (mid grey) at crop borders", "grad_clip": 10.0}
 
 
 def _prior(init, key):
@@ -359,6 +421,9 @@ def main():
                         "train.Sampler.synth patches of the calibration crops (seed 12345); without "
                         "them flat saturated areas (all-white) fall outside the activation ranges")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--raw-weights", action="store_true",
+                   help="export the last iterate instead of the weight average of an open-ended run")
+    p.add_argument("--skip-val", action="store_true", help="no validation (test fixtures)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     t0 = time.time()
@@ -368,10 +433,13 @@ def main():
     C, W, rs = args["channels"], args["width"], args["res_blocks"]
     kind = "rgb" if C == 3 else "gray"
     model_name = a.model_name or ("default" if C == 3 else "gray")
+    mean_base = PRED10 if args.get("mean_base", "absolute") == "pred10" else None
     model = build_model(C, W, rs)
-    model.load_state_dict(ck["model"])
+    # open-ended runs ship the weight average (EMA), not the last iterate
+    weights = "ema" if ck.get("ema") is not None and not a.raw_weights else "model"
+    model.load_state_dict(ck[weights])
     model.eval()
-    layers = float_layers(model)
+    layers = float_layers(model, mean_base)
 
     # calibration data: fixed-seed random crops of the TRAINING data
     train = load_npz(os.path.join(DATA_DIR, f"train-{kind}.npz"))
@@ -411,9 +479,11 @@ def main():
     tensors, qlayers, info = quantize(layers, scales, calib_ctx)
 
     val = load_npz(os.path.join(DATA_DIR, f"val-{kind}.npz"))
-    fb, fper = float_bpsp(model, val, C)
+    if a.skip_val:
+        val = [(k, v[:48, :48]) for k, v in val[:1]]
+    fb, fper = float_bpsp(model, val, C, mean_base)
     print(f"float   val bpsp {fb:.4f}", flush=True)
-    ib, iper = int_bpsp(qlayers, val, C)
+    ib, iper = int_bpsp(qlayers, val, C, mean_base=mean_base)
     print(f"integer val bpsp {ib:.4f}  (+{100 * (ib / fb - 1):.3f}%)", flush=True)
     for k in fper:
         print(f"  {k:32s} float {fper[k]:.4f}  int {iper[k]:.4f}")
@@ -430,11 +500,7 @@ def main():
         },
         "steps": st["step"],
         "wall_time_s": round(st["elapsed"], 1),
-        "schedule": {"optimizer": "Adam", "peak_lr": args["lr"], "warmup_frac": args["warmup"],
-                     "decay": "cosine to 1% of peak",
-                     "budget": ({"minutes": args["minutes"]} if args.get("minutes") else {"steps": args["steps"]}),
-                     "batch": args["batch"], "crop": args["crop"], "augment": "random crop + horizontal flip",
-                     "padding": "zero (mid grey) at crop borders", "grad_clip": 10.0},
+        "schedule": schedule_meta(args, weights),
         "seed": args["seed"],
         "device": args["device"],
         "synthetic_frac": args.get("synthetic", 0.0),
@@ -463,6 +529,8 @@ def main():
     }
     arch = {"horizon": HORIZON, "channels": C, "width": W, "res_blocks": rs, "mixtures": MIXTURES,
             "output_frac_bits": OUT_FRAC_BITS}
+    if mean_base is not None:
+        arch["mean_base"] = list(mean_base)
     meta = {
         "nelloc.format": "nelloc-model",
         "nelloc.version": "1",
@@ -484,7 +552,7 @@ def main():
         if k.endswith(".shift"):
             assert v.min() >= 1 and v.max() <= 62
     os.chmod(out, 0o644)
-    golden = golden_vectors(qlayers, C)
+    golden = golden_vectors(qlayers, C, mean_base)
     with open(out.replace(".safetensors", ".golden.json"), "w") as f:
         json.dump(golden, f)
     summary = {"file": os.path.relpath(out, os.path.dirname(HERE)), "float_val_bpsp": round(fb, 5),

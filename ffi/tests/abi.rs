@@ -17,14 +17,7 @@ fn model(channels: u32) -> Vec<u8> {
     static FILES: OnceLock<[Vec<u8>; 2]> = OnceLock::new();
     let files = FILES.get_or_init(|| {
         [1, 3].map(|channels| {
-            let arch = Arch {
-                horizon: 3,
-                channels,
-                width: 8,
-                res_blocks: 0,
-                mixtures: 2,
-                output_frac_bits: 8,
-            };
+            let arch = Arch::new(3, channels, 8, 0, 2);
             synthetic(arch, u64::from(channels), "ffi-test")
         })
     });

@@ -11,7 +11,7 @@
 //! # let path = dir.path().join("gradient.nlc");
 //! # // Doc tests use a small synthetic model; real code uses the built-in one and needs
 //! # // neither `options.model` nor `set_hook_options`.
-//! # let arch = nelloc::model::Arch { horizon: 3, channels: 3, width: 8, res_blocks: 0, mixtures: 2, output_frac_bits: 8 };
+//! # let arch = nelloc::model::Arch::new(3, 3, 8, 0, 2);
 //! # let model = std::sync::Arc::new(nelloc::Model::from_bytes(&nelloc::model::synthetic(arch, 1, "doc"))?);
 //! # let mut hook = nelloc::DecodeOptions::default();
 //! # hook.models.push(model.clone());
@@ -296,7 +296,7 @@ impl ImageDecoder for NlcDecoder {
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let arch = nelloc::model::Arch { horizon: 3, channels: 1, width: 8, res_blocks: 0, mixtures: 2, output_frac_bits: 8 };
+/// # let arch = nelloc::model::Arch::new(3, 1, 8, 0, 2);
 /// # let model = std::sync::Arc::new(nelloc::Model::from_bytes(&nelloc::model::synthetic(arch, 1, "doc"))?);
 /// use image::{DynamicImage, GrayImage, ImageEncoder};
 /// let img = DynamicImage::ImageLuma8(GrayImage::from_fn(16, 16, |x, y| [(x ^ y) as u8 * 16].into()));

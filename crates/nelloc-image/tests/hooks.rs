@@ -18,14 +18,7 @@ fn model(channels: u32) -> Arc<Model> {
     static MODELS: OnceLock<[Arc<Model>; 2]> = OnceLock::new();
     let models = MODELS.get_or_init(|| {
         [1, 3].map(|channels| {
-            let arch = Arch {
-                horizon: 3,
-                channels,
-                width: 8,
-                res_blocks: 0,
-                mixtures: 2,
-                output_frac_bits: 8,
-            };
+            let arch = Arch::new(3, channels, 8, 0, 2);
             let bytes = synthetic(arch, u64::from(channels), "nelloc-image-test");
             Arc::new(Model::from_bytes(&bytes).expect("synthetic model"))
         })
@@ -241,19 +234,7 @@ fn bad_input_is_an_error_not_a_panic() {
     // A stream whose model is unknown to the hook options.
     let mut other = encode_options(3);
     other.model = Some(Arc::new(
-        Model::from_bytes(&synthetic(
-            Arch {
-                horizon: 2,
-                channels: 3,
-                width: 4,
-                res_blocks: 0,
-                mixtures: 1,
-                output_frac_bits: 8,
-            },
-            99,
-            "unknown",
-        ))
-        .unwrap(),
+        Model::from_bytes(&synthetic(Arch::new(2, 3, 4, 0, 1), 99, "unknown")).unwrap(),
     ));
     let mut unknown = Vec::new();
     img.write_with_encoder(NlcEncoder::with_options(&mut unknown, other))

@@ -6,14 +6,7 @@ use nelloc::model::{synthetic, Arch};
 use nelloc::{decode, encode, ColorType, DecodeOptions, EncodeOptions, ImageRef, Model};
 
 fn main() {
-    let arch = Arch {
-        horizon: 3,
-        channels: 3,
-        width: 256,
-        res_blocks: 0,
-        mixtures: 10,
-        output_frac_bits: 8,
-    };
+    let arch = Arch::new(3, 3, 256, 0, 10);
     let m = Arc::new(Model::from_bytes(&synthetic(arch, 1, "s")).unwrap());
     let (w, h) = (256u32, 256u32);
     let px: Vec<u8> = (0..w * h * 3).map(|i| ((i * 7919) % 251) as u8).collect();

@@ -140,7 +140,8 @@ fn plane_intervals(model: &Model, tile: &TileBuf<'_>, first: usize, out: &mut Ve
                 let mut row = Vec::with_capacity(tile.w * c);
                 for j in 0..tile.w {
                     let px = &tile.data[(i * tile.w + j) * tile.stride + first..][..c];
-                    PixelDist::new(&heads[j * n_out..(j + 1) * n_out], k, c)
+                    let bases = arch.mean_base.bases(tile, i, j, first, c);
+                    PixelDist::new(&heads[j * n_out..(j + 1) * n_out], k, c, bases.as_ref())
                         .for_each_interval(px, |lo, f| row.push((lo, f)));
                 }
                 row
@@ -347,7 +348,14 @@ fn decode_group(
         for (n, &(ji, i, j)) in batch.iter().enumerate() {
             let job = &mut jobs[ji];
             let at = (i * job.rect.w + j) * stride + first;
-            let dist = PixelDist::new(&heads[n * n_out..(n + 1) * n_out], k, c);
+            let tile = TileBuf {
+                data: &job.buf,
+                w: job.rect.w,
+                h: job.rect.h,
+                stride,
+            };
+            let bases = arch.mean_base.bases(&tile, i, j, first, c);
+            let dist = PixelDist::new(&heads[n * n_out..(n + 1) * n_out], k, c, bases.as_ref());
             let dec = &mut job.dec;
             let _ = dist.decode_pixel(&mut job.buf[at..at + c], |d| Ok::<u8, ()>(dec.decode(d)));
         }

@@ -305,14 +305,7 @@ fn invalid_model_files_are_errors() {
         Model::from_bytes(&[0xFF; 64]),
         Err(ModelError::Invalid(_))
     ));
-    let arch = nelloc::model::Arch {
-        horizon: 3,
-        channels: 3,
-        width: 8,
-        res_blocks: 0,
-        mixtures: 10,
-        output_frac_bits: 8,
-    };
+    let arch = nelloc::model::Arch::new(3, 3, 8, 0, 10);
     let good = nelloc::model::synthetic(arch, 1, "x");
     assert!(Model::from_bytes(&good).is_ok());
     for len in [8, 100, good.len() / 2, good.len() - 1] {

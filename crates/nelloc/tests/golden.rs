@@ -27,21 +27,40 @@ fn sources() -> Vec<(String, nelloc::Image)> {
 
 #[test]
 fn golden_files_decode_bit_exactly() {
-    let dir = golden_dir();
+    check_set(&golden_dir(), test_rgb(), test_gray());
+}
+
+/// The same images coded with the predictor-relative test models (mean base of
+/// docs/FORMAT.md section 4), alpha included.
+#[test]
+fn predictor_relative_golden_files_decode_bit_exactly() {
+    check_set(
+        &golden_dir().join("pred"),
+        test_rgb_pred(),
+        test_gray_pred(),
+    );
+}
+
+fn check_set(
+    dir: &std::path::Path,
+    rgb: std::sync::Arc<nelloc::Model>,
+    gray: std::sync::Arc<nelloc::Model>,
+) {
     let bless = std::env::var_os("NELLOC_BLESS").is_some();
-    let models = [test_rgb(), test_gray()];
+    let models = [rgb.clone(), gray.clone()];
     let mut checked = 0;
     for (name, image) in sources() {
         let path = dir.join(format!("{name}.nlc"));
+        let model = if image.color().color_channels() == 3 {
+            rgb.clone()
+        } else {
+            gray.clone()
+        };
+        // Small tiles so the goldens exercise several tiles per file.
+        let opts = encode_opts(model, gray.clone(), 32);
         if bless && !path.exists() {
-            let model = if image.color().color_channels() == 3 {
-                test_rgb()
-            } else {
-                test_gray()
-            };
-            // Small tiles so the goldens exercise several tiles per file.
-            let bytes = encode(image.as_ref(), &encode_opts(model, test_gray(), 32)).unwrap();
-            std::fs::create_dir_all(&dir).unwrap();
+            let bytes = encode(image.as_ref(), &opts).unwrap();
+            std::fs::create_dir_all(dir).unwrap();
             std::fs::write(&path, bytes).unwrap();
         }
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -49,12 +68,7 @@ fn golden_files_decode_bit_exactly() {
         assert_eq!(back.pixels(), image.pixels(), "{name}");
         assert_eq!(back.color(), image.color(), "{name}");
         // The encoder is deterministic: re-encoding gives the same bytes.
-        let model = if image.color().color_channels() == 3 {
-            test_rgb()
-        } else {
-            test_gray()
-        };
-        let again = encode(image.as_ref(), &encode_opts(model, test_gray(), 32)).unwrap();
+        let again = encode(image.as_ref(), &opts).unwrap();
         assert_eq!(again, bytes, "{name}: encoder output changed");
         checked += 1;
     }

@@ -474,14 +474,7 @@ mod tests {
         for (channels, width, res_blocks) in
             [(3, 256, 0), (1, 128, 0), (3, 20, 2), (1, 7, 1), (3, 64, 0)]
         {
-            let arch = Arch {
-                horizon: 3,
-                channels,
-                width,
-                res_blocks,
-                mixtures: 10,
-                output_frac_bits: 8,
-            };
+            let arch = Arch::new(3, channels, width, res_blocks, 10);
             check(arch, u64::from(width) * 7 + u64::from(res_blocks));
         }
     }
@@ -542,14 +535,7 @@ mod tests {
     fn extreme_weights_and_inputs_stay_exact() {
         // All weights at -64 or 63 and activations at 255: the int16 pair sums of
         // vpmaddubsw reach +-32640 and must not saturate.
-        let arch = Arch {
-            horizon: 3,
-            channels: 3,
-            width: 32,
-            res_blocks: 1,
-            mixtures: 10,
-            output_frac_bits: 8,
-        };
+        let arch = Arch::new(3, 3, 32, 1, 10);
         let mut model = Model::from_bytes(&synthetic(arch, 5, "x")).unwrap();
         for (i, layer) in model.layers.iter_mut().enumerate() {
             for (j, w) in layer.weight.iter_mut().enumerate() {

@@ -11,6 +11,8 @@ mod tables;
 use tables::TABLES_SHA256;
 use tables::{EXP_NEG, INV_SCALE, SIGMOID, TANH};
 
+use crate::model::Bases;
+
 /// CDF precision in bits: symbol frequencies sum to 2^PRECISION.
 pub(crate) const PRECISION: u32 = 24;
 /// Largest mixture count a model may have.
@@ -49,11 +51,20 @@ pub(crate) struct PixelDist {
     inv_scale: [[u32; MAX_K]; MAX_C],
     /// Coupling coefficients tanh(raw), Q14, pair index c*(c-1)/2 + c'.
     coef: [[i32; MAX_K]; MAX_C],
+    /// What the coupling subtracts from an earlier channel's value (Q8): 127.5 for
+    /// absolute means, the component's prediction of that channel otherwise.
+    coupling_ref: [[i32; MAX_K]; MAX_C],
 }
 
+/// The coupling reference of absolute means: 127.5 in Q8.
+const ABSOLUTE_REF: i32 = 32640;
+
 impl PixelDist {
-    /// Decodes the head layout `[logits | means | ln-scales | coefficients]`.
-    pub(crate) fn new(out: &[i32], k: usize, c: usize) -> Self {
+    /// Decodes the head layout `[logits | means | ln-scales | coefficients]`. `bases`:
+    /// the per-channel, per-component predictions (Q8) of a predictor-relative model,
+    /// added to the head's means and used as the coupling reference; `None` for absolute
+    /// means.
+    pub(crate) fn new(out: &[i32], k: usize, c: usize, bases: Option<&Bases>) -> Self {
         debug_assert_eq!(out.len(), head_len(k, c));
         let mut d = PixelDist {
             k,
@@ -62,6 +73,7 @@ impl PixelDist {
             mean: [[0; MAX_K]; MAX_C],
             inv_scale: [[0; MAX_K]; MAX_C],
             coef: [[0; MAX_K]; MAX_C],
+            coupling_ref: [[ABSOLUTE_REF; MAX_K]; MAX_C],
         };
         let logits = &out[..k];
         let max = logits
@@ -77,9 +89,14 @@ impl PixelDist {
             let means = &out[k + ch * k..k + (ch + 1) * k];
             let lns = &out[k + (c + ch) * k..k + (c + ch + 1) * k];
             for i in 0..k {
-                d.mean[ch][i] = means[i].clamp(MEAN_MIN, MEAN_MAX);
+                // |base| <= 65280 and |out| <= 2^23: the sum cannot overflow.
+                let base = bases.map_or(0, |b| b[ch][i]);
+                d.mean[ch][i] = (base + means[i]).clamp(MEAN_MIN, MEAN_MAX);
                 d.inv_scale[ch][i] = INV_SCALE[(lns[i].clamp(LNS_MIN, LNS_MAX) - LNS_MIN) as usize];
             }
+        }
+        if let Some(b) = bases {
+            d.coupling_ref = *b;
         }
         for pair in 0..c * (c - 1) / 2 {
             let raw = &out[k + 2 * c * k + pair * k..k + 2 * c * k + (pair + 1) * k];
@@ -98,10 +115,12 @@ impl PixelDist {
             let mut shift: i64 = 0;
             for (cp, &x) in prev.iter().enumerate().take(ch) {
                 let pair = ch * (ch - 1) / 2 + cp;
-                shift += i64::from(self.coef[pair][i]) * (2 * i64::from(x) - 255);
+                shift += i64::from(self.coef[pair][i])
+                    * (256 * i64::from(x) - i64::from(self.coupling_ref[cp][i]));
             }
-            // a * (x - 127.5) in Q8 = a_Q14 * (2x - 255) / 2^7, rounded half up.
-            let coupled = i64::from(self.mean[ch][i]) + ((shift + 64) >> 7);
+            // a * (x - ref) in Q8 = a_Q14 * (256x - ref_Q8) / 2^14, rounded half up. With
+            // ref = 127.5 this equals the first release's (a_Q14 * (2x - 255) + 64) >> 7.
+            let coupled = i64::from(self.mean[ch][i]) + ((shift + (1 << 13)) >> 14);
             *m = coupled.clamp(i64::from(MEAN_MIN), i64::from(MEAN_MAX)) as i32;
         }
         ChannelDist::new(self.k, *weights, means, self.inv_scale[ch])

@@ -1,6 +1,7 @@
 //! Model files: the integer network weights in `safetensors`, identified by SHA-256.
 
 mod builtin;
+mod mean_base;
 mod synthetic;
 
 use std::collections::BTreeMap;
@@ -14,12 +15,20 @@ use crate::error::ModelError;
 use crate::mixture::{head_len, MAX_C, MAX_K};
 
 pub use builtin::{builtin, builtin_by_name, builtin_file_count, default_for_channels};
+pub(crate) use mean_base::Bases;
+#[cfg(test)]
+pub(crate) use mean_base::Neighbours;
+pub use mean_base::{MeanBase, Predictor, Predictors};
 pub use synthetic::synthetic;
 
 /// Hyper-parameters of a model, read from its file (`nelloc.arch`).
+///
+/// Fields are public to read; build one with [`Arch::new`] (new fields only ever come with
+/// a default that keeps older files meaning what they meant).
 // Unknown fields are refused: a future architecture feature must never be ignored silently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Arch {
     /// Context horizon h: rows i-h..i-1 x columns j-h..j+h, and h pixels to the left.
     pub horizon: u32,
@@ -33,9 +42,31 @@ pub struct Arch {
     pub mixtures: u32,
     /// Fractional bits of the head outputs (8 in format version 1).
     pub output_frac_bits: u32,
+    /// What the head's means are relative to (absent in the file: absolute means).
+    #[serde(default, skip_serializing_if = "MeanBase::is_absolute")]
+    pub mean_base: MeanBase,
 }
 
 impl Arch {
+    /// An architecture with absolute means and 8 fractional head bits (format version 1).
+    pub fn new(horizon: u32, channels: u32, width: u32, res_blocks: u32, mixtures: u32) -> Self {
+        Arch {
+            horizon,
+            channels,
+            width,
+            res_blocks,
+            mixtures,
+            output_frac_bits: 8,
+            mean_base: MeanBase::Absolute,
+        }
+    }
+
+    /// The same architecture with another mean parametrisation.
+    pub fn with_mean_base(mut self, mean_base: MeanBase) -> Self {
+        self.mean_base = mean_base;
+        self
+    }
+
     /// Number of context positions: h(2h+1) above plus h to the left.
     pub fn context_positions(&self) -> usize {
         let h = self.horizon as usize;
@@ -83,6 +114,23 @@ impl Arch {
                 "output_frac_bits {} (format version 1 defines 8)",
                 self.output_frac_bits
             ));
+        }
+        if let MeanBase::Predicted(p) = &self.mean_base {
+            if p.len() != self.mixtures as usize {
+                return bad(format!(
+                    "mean_base lists {} predictors (expected one per mixture component: {})",
+                    p.len(),
+                    self.mixtures
+                ));
+            }
+            if let Some(q) = p.iter().find(|q| q.min_horizon() > self.horizon) {
+                return bad(format!(
+                    "predictor {} needs horizon >= {} (the model has {})",
+                    q.name(),
+                    q.min_horizon(),
+                    self.horizon
+                ));
+            }
         }
         Ok(())
     }

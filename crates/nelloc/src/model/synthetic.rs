@@ -90,14 +90,7 @@ mod tests {
 
     #[test]
     fn synthetic_models_are_deterministic_and_valid() {
-        let arch = Arch {
-            horizon: 3,
-            channels: 3,
-            width: 8,
-            res_blocks: 1,
-            mixtures: 10,
-            output_frac_bits: 8,
-        };
+        let arch = Arch::new(3, 3, 8, 1, 10);
         let a = synthetic(arch, 3, "x");
         assert_eq!(a, synthetic(arch, 3, "x"));
         assert_ne!(a, synthetic(arch, 4, "x"));

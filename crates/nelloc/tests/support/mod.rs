@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use nelloc::model::{synthetic, Arch};
+use nelloc::model::{synthetic, Arch, MeanBase, Predictor, Predictors};
 use nelloc::{ColorType, DecodeOptions, EncodeOptions, Image, Model};
 
 /// Repository root (two levels above this crate).
@@ -35,15 +35,35 @@ pub fn test_gray() -> Arc<Model> {
 
 /// A small pseudo-random model (exercises the engine, not the predictions).
 pub fn tiny(channels: u32, res_blocks: u32, seed: u64) -> Arc<Model> {
-    let arch = Arch {
-        horizon: 3,
-        channels,
-        width: 16,
-        res_blocks,
-        mixtures: 10,
-        output_frac_bits: 8,
-    };
+    let arch = Arch::new(3, channels, 16, res_blocks, 10);
     Arc::new(Model::from_bytes(&synthetic(arch, seed, "tiny")).expect("synthetic model"))
+}
+
+/// A small pseudo-random predictor-relative model: horizon `horizon`, `k` components
+/// taking the standard predictors in turn (those the horizon allows).
+pub fn tiny_pred(channels: u32, horizon: u32, k: u32, seed: u64) -> Arc<Model> {
+    let usable: Vec<Predictor> = Predictor::standard_ten()
+        .into_iter()
+        .filter(|p| p.min_horizon() <= horizon)
+        .collect();
+    let list: Vec<Predictor> = (0..k as usize)
+        .map(|i| usable[(i + seed as usize) % usable.len()])
+        .collect();
+    let arch = Arch::new(horizon, channels, 16, 1, k)
+        .with_mean_base(MeanBase::Predicted(Predictors::new(&list).expect("1..=32")));
+    Arc::new(Model::from_bytes(&synthetic(arch, seed, "tiny-pred")).expect("synthetic model"))
+}
+
+/// The frozen predictor-relative RGB test model (never replaced: golden files depend on it).
+pub fn test_rgb_pred() -> Arc<Model> {
+    static M: OnceLock<Arc<Model>> = OnceLock::new();
+    M.get_or_init(|| load("test-rgb-pred.safetensors")).clone()
+}
+
+/// The frozen predictor-relative one-channel test model.
+pub fn test_gray_pred() -> Arc<Model> {
+    static M: OnceLock<Arc<Model>> = OnceLock::new();
+    M.get_or_init(|| load("test-gray-pred.safetensors")).clone()
 }
 
 pub fn encode_opts(model: Arc<Model>, alpha: Arc<Model>, tile: u32) -> EncodeOptions {
