@@ -475,8 +475,9 @@ def main_pixels(a):
         os.replace(ckpath + ".tmp", ckpath)
 
     def log_row(row):
-        state["log"].append(row)
-        if a.log:
+        if not a.log:
+            state["log"].append(row)  # without a TSV the checkpoint keeps the history
+        else:
             new = not os.path.exists(a.log)
             with open(a.log, "a") as f:
                 if new:
@@ -519,15 +520,21 @@ def main_pixels(a):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
         opt.step()
         if ema is not None:
+            # the average starts short and lengthens to 1/(1-ema) steps, so that early
+            # checkpoints are not dominated by the initial weights
+            d = min(a.ema, (1 + state["step"]) / (10 + state["step"]))
             with torch.no_grad():
                 for k, v in model.state_dict().items():
                     if v.dtype.is_floating_point:
-                        ema[k].mul_(a.ema).add_(v, alpha=1 - a.ema)
+                        ema[k].mul_(d).add_(v, alpha=1 - d)
         state["step"] += 1
         state["pixels_seen"] += a.batch
         now = time.time()
-        state["elapsed"] += now - t_last
-        run_t += now - t_last
+        # a step that took over a minute was paused (SIGSTOP while someone took timings):
+        # charge it as one typical step, not as training time
+        dt = now - t_last if now - t_last < 60 else run_t / max(run_n, 1)
+        state["elapsed"] += dt
+        run_t += dt
         t_last = now
         run_loss += loss.item()
         run_n += 1
