@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Independent reference decoder for the `.nlc` image format, version 1.
 
-Written from docs/FORMAT.md alone (plus the normative lookup tables in
-crates/nelloc/src/mixture/tables.rs, read as data), to check that the specification is
+Written from docs/FORMAT.md alone (the lookup tables of section 4 are rebuilt from their
+formulas and checked against the SHA-256 given there), to check that the specification is
 precise enough to reproduce every pixel bit for bit. It does not share code with the Rust
 implementation. Python 3.11, numpy and Pillow only.
 
     python3 tools/nlc_reference_decode.py IN.nlc OUT.png --model M1.safetensors --model M2...
     python3 tools/nlc_reference_decode.py IN.nlc --check REF.png --model ...
+    python3 tools/nlc_reference_decode.py --decode-only A.nlc B.nlc ... --model ...
+    python3 tools/nlc_reference_decode.py --conformance fixtures/conformance/X.json --model ...
 
 Section references (§) are to docs/FORMAT.md.
 """
@@ -25,7 +27,6 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-TABLES_RS = os.path.join(REPO, "crates", "nelloc", "src", "mixture", "tables.rs")
 TABLES_SHA256 = "b5e04a116bd1b4ffd8ffff04fc0cda5ca5e92690774ebf940af58ec4ebb2b78c"
 
 SIGNATURE = bytes([0x8B, 0x4E, 0x4C, 0x43, 0x0D, 0x0A, 0x1A, 0x0A])
@@ -55,25 +56,11 @@ def _tables_from_formulas():
 
 
 def load_tables():
-    """The four normative tables. Parsed as data from tables.rs when present, else rebuilt
-    from the formulas of §4; either way checked against the SHA-256 given in §4."""
+    """The four normative tables, built from the formulas of §4 (Python's round()) and
+    checked against the SHA-256 given in §4 (no Rust source is read)."""
     names = ["SIGMOID", "EXP_NEG", "INV_SCALE", "TANH"]
     sizes = {"SIGMOID": 8193, "EXP_NEG": 4097, "INV_SCALE": 2305, "TANH": 4097}
-    tabs = None
-    if os.path.exists(TABLES_RS):
-        src = open(TABLES_RS, encoding="utf-8").read()
-        tabs = {}
-        for n in names:
-            m = re.search(r"\b" + n + r"\s*:\s*\[\s*[iu]32\s*;\s*(\d+)\s*\]\s*=\s*\[(.*?)\]\s*;", src, re.S)
-            if not m:
-                tabs = None
-                break
-            vals = [int(v) for v in m.group(2).replace("\n", " ").split(",") if v.strip()]
-            if len(vals) != int(m.group(1)):
-                raise NlcError(f"tables.rs: {n} has {len(vals)} entries, declared {m.group(1)}")
-            tabs[n] = vals
-    if tabs is None:
-        tabs = _tables_from_formulas()
+    tabs = _tables_from_formulas()
     h = hashlib.sha256()
     for n in names:
         if len(tabs[n]) != sizes[n]:
@@ -146,23 +133,108 @@ class Layer:
         return (acc * self.mult + self.round) >> self.shift
 
 
+ARCH_FIELDS = ("horizon", "channels", "width", "res_blocks", "mixtures", "output_frac_bits")
+ARCH_RANGES = {"horizon": (1, 7), "channels": (1, 3), "width": (1, 1024), "res_blocks": (0, 16),
+               "mixtures": (1, 32), "output_frac_bits": (8, 8)}
+# §4 "Mean base": predictor name -> horizon it needs
+PREDICTORS = {"W": 1, "N": 1, "NE": 1, "NW": 1, "avg_W_N": 1, "avg_W_NE": 1,
+              "med_W_N_NW": 1, "grad_W_N_NW": 1, "lin_W_WW": 2, "lin_N_NN": 2}
+
+
+def _no_duplicate_keys(pairs):
+    d = {}
+    for k, v in pairs:
+        if k in d:
+            raise NlcError(f"duplicate field {k!r}")
+        d[k] = v
+    return d
+
+
+def parse_arch(text):
+    """§6: nelloc.arch must have exactly the six fields plus, optionally, mean_base.
+    Returns (H, C, W, R, K, mean_base) with mean_base None (absolute) or a list of names."""
+    try:
+        arch = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except ValueError as e:
+        raise NlcError(f"nelloc.arch is not valid JSON: {e}")
+    if not isinstance(arch, dict):
+        raise NlcError("nelloc.arch is not a JSON object")
+    unknown = sorted(set(arch) - set(ARCH_FIELDS) - {"mean_base"})
+    if unknown:
+        raise NlcError(f"nelloc.arch has unknown field(s) {unknown}")
+    for f in ARCH_FIELDS:
+        if f not in arch:
+            raise NlcError(f"nelloc.arch lacks {f!r}")
+        v = arch[f]
+        lo, hi = ARCH_RANGES[f]
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi \
+                or (f == "channels" and v not in (1, 3)):
+            raise NlcError(f"nelloc.arch: {f} = {v!r} not allowed")
+    H, K = arch["horizon"], arch["mixtures"]
+    mb = arch.get("mean_base", "absolute")
+    if mb == "absolute":
+        mb = None
+    elif isinstance(mb, list):
+        if len(mb) != K:
+            raise NlcError(f"mean_base lists {len(mb)} predictors, mixtures = {K}")
+        for name in mb:
+            if not isinstance(name, str) or name not in PREDICTORS:
+                raise NlcError(f"mean_base: unknown predictor {name!r}")
+            if PREDICTORS[name] > H:
+                raise NlcError(f"mean_base: {name} needs horizon {PREDICTORS[name]}, model has {H}")
+    else:
+        raise NlcError(f"mean_base must be \"absolute\" or a list of predictor names, not {mb!r}")
+    return H, arch["channels"], arch["width"], arch["res_blocks"], K, mb
+
+
+def predictor(name, nb):
+    """§4 predictor table, on Q8 neighbour arrays."""
+    Wn, Nn = nb["W"], nb["N"]
+    if name in ("W", "N", "NE", "NW"):
+        return nb[name]
+    if name == "avg_W_N":
+        return (Wn + Nn) >> 1
+    if name == "avg_W_NE":
+        return (Wn + nb["NE"]) >> 1
+    if name == "med_W_N_NW":
+        NW = nb["NW"]
+        lo, hi = np.minimum(Wn, Nn), np.maximum(Wn, Nn)
+        return np.where(NW >= hi, lo, np.where(NW <= lo, hi, Wn + Nn - NW))
+    if name == "grad_W_N_NW":
+        return np.clip(Wn + Nn - nb["NW"], 0, 65280)
+    if name == "lin_W_WW":
+        return np.clip(2 * Wn - nb["WW"], 0, 65280)
+    if name == "lin_N_NN":
+        return np.clip(2 * Nn - nb["NN"], 0, 65280)
+    raise NlcError(f"unknown predictor {name!r}")
+
+
 class Model:
+    """A model file (§6). An invalid model keeps its hash and the reason in .invalid, so that
+    only a stream that needs it fails (§6: 'a stream needing it cannot be decoded')."""
+
     def __init__(self, path):
         data = open(path, "rb").read()
         self.path = path
         self.sha256 = hashlib.sha256(data).digest()
+        self.invalid = None
+        try:
+            self._load(data)
+        except NlcError as e:
+            self.invalid = str(e)
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+            self.invalid = f"unreadable: {e!r}"
+
+    def _load(self, data):
         meta, t = read_safetensors(data)
         if meta.get("nelloc.format") != "nelloc-model" or meta.get("nelloc.version") != "1":
-            raise NlcError(f"{path}: not a nelloc model version 1")
-        arch = json.loads(meta["nelloc.arch"])
+            raise NlcError("not a nelloc model version 1")
+        if "nelloc.arch" not in meta:
+            raise NlcError("no nelloc.arch metadata")
         self.name = meta.get("nelloc.name", "?")
-        H, C, W = arch["horizon"], arch["channels"], arch["width"]
-        R, K = arch["res_blocks"], arch["mixtures"]
-        if arch.get("output_frac_bits", 8) != 8:
-            raise NlcError(f"{path}: output_frac_bits must be 8")
-        if C not in (1, 3) or H < 1 or W < 1 or K < 1 or R < 0:
-            raise NlcError(f"{path}: bad architecture {arch}")
+        H, C, W, R, K, mb = parse_arch(meta["nelloc.arch"])
         self.H, self.C, self.W, self.R, self.K = H, C, W, R, K
+        self.mean_base = mb
         self.n_pos = H * (2 * H + 1) + H
         self.Q = C * (C - 1) // 2
         self.n_out = K * (1 + 2 * C + self.Q)
@@ -170,6 +242,28 @@ class Model:
         self.res = [[Layer(t, f"res{b}_{k}", W, W) for k in range(3)] for b in range(R)]
         self.hidden = Layer(t, "hidden", W, W)
         self.out = Layer(t, "out", W, self.n_out)
+        # input position p of the context (§3 'Input') of each neighbour of §4
+        def pos(dy, dx):
+            if dy < 0:
+                return (dy + H) * (2 * H + 1) + (dx + H)
+            return H * (2 * H + 1) + (dx + H)
+        self.nb_pos = {"W": pos(0, -1), "N": pos(-1, 0), "NW": pos(-1, -1), "NE": pos(-1, 1)}
+        if H >= 2:
+            self.nb_pos.update(WW=pos(0, -2), NN=pos(-2, 0))
+
+    def bases(self, X):
+        """X: [B, n_pos*C] network inputs -> (b, ref), each int64 [B, C, K] in Q8 (§4 'Mean
+        base'). A context element v is 2*x-255 inside the tile and 0 outside, so the
+        neighbour in Q8 is 128*(v+255): 256*x inside, 32640 outside, as §4 requires."""
+        B, C, K = X.shape[0], self.C, self.K
+        if self.mean_base is None:
+            return np.zeros((B, C, K), np.int64), np.full((B, C, K), 32640, np.int64)
+        Xr = X.reshape(B, self.n_pos, C)
+        nb = {k: 128 * (Xr[:, p, :] + 255) for k, p in self.nb_pos.items()}   # [B, C]
+        out = np.empty((B, C, K), np.int64)
+        for k, name in enumerate(self.mean_base):
+            out[:, :, k] = predictor(name, nb)
+        return out, out
 
     def forward(self, x):
         """x: [N, n_pos*C] int64 network inputs (2*v-255 or 0) -> head o [N, n_out] int64."""
@@ -194,26 +288,32 @@ class Mixture:
         self.bins = np.arange(257, dtype=np.int64)
         self.lower = 256 * self.bins - 128          # 256*x - 128
 
-    def pixel_params(self, o, K, C):
+    def pixel_params(self, o, K, C, base):
+        """o: head [n_out]; base: b[c][k] [C, K] (§4 'Mean base')."""
         Q = C * (C - 1) // 2
         l = np.clip(o[:K], -8192, 8192)
         m = l.max()
         w = self.EXPN[np.minimum(m - l, 4096)]
-        mu = np.clip(o[K:K + C * K].reshape(C, K), -65536, 131072)
+        mu = np.clip(base + o[K:K + C * K].reshape(C, K), -65536, 131072)
         inv = self.INV[np.clip(o[K + C * K:K + 2 * C * K].reshape(C, K), -768, 1536) + 768]
         a = self.TANH[np.clip(o[K + 2 * C * K:K + 2 * C * K + Q * K].reshape(Q, K), -2048, 2048) + 2048] \
             if Q else None
         return w, mu, inv, a
 
-    def channel_cdf(self, w, mu_c, inv_c, a, c, xs_prev):
+    def coupled_means(self, mu_c, a, ref, c, xs_prev):
+        """m_k of §4 for channel c; ref: ref[c'][k] [C, K] (32640 everywhere for absolute
+        means, where this equals the first release's (sum a*(2x-255) + 64) >> 7)."""
+        if c == 0:
+            return mu_c
+        tot = np.zeros_like(mu_c)
+        for cp in range(c):
+            q = c * (c - 1) // 2 + cp
+            tot = tot + a[q] * (256 * xs_prev[cp] - ref[cp])
+        return np.clip(mu_c + ((tot + (1 << 13)) >> 14), -65536, 131072)
+
+    def channel_cdf(self, w, mu_c, inv_c, a, ref, c, xs_prev):
         """Component CDFs S [K, 257] and the quantised cumulative F [257] for channel c."""
-        mk = mu_c
-        if c > 0:
-            tot = np.zeros_like(mu_c)
-            for cp in range(c):
-                q = c * (c - 1) // 2 + cp
-                tot = tot + a[q] * (2 * xs_prev[cp] - 255)
-            mk = np.clip(mu_c + ((tot + 64) >> 7), -65536, 131072)
+        mk = self.coupled_means(mu_c, a, ref, c, xs_prev)
         d = self.lower[None, :] - mk[:, None]
         z = (d * inv_c[:, None] + (1 << 15)) >> 16
         S = self.SIG[np.clip(z, -4096, 4096) + 4096]
@@ -258,6 +358,21 @@ class AnsDecoder:
 
     def final_ok(self):
         return self.s == 0 and self.pos == 0
+
+
+def ans_encode(intervals):
+    """§5 'Encoding': push (left, freq) in reverse order; returns the u32 word list."""
+    s, words = 0, []
+    for left, freq in reversed(intervals):
+        if (s >> 40) >= freq:
+            words.append(s & 0xFFFFFFFF)
+            s >>= 32
+        s = ((s // freq) << PREC) | (left + s % freq)
+    if s:
+        words.append(s & 0xFFFFFFFF)
+        if s >> 32:
+            words.append(s >> 32)
+    return words
 
 
 # ----------------------------------------------------------------------------- container (§1, §7)
@@ -409,12 +524,13 @@ def decode_group(model, mix, tiles_geom, decoders, C, out_planes):
             X[b, :above.size] = above
             X[b, above.size:] = left
         O = model.forward(X)
+        base, ref = model.bases(X)
         for b, (ti, i, j) in enumerate(batch):
-            w_, mu, inv, a = mix.pixel_params(O[b], K, C)
+            w_, mu, inv, a = mix.pixel_params(O[b], K, C, base[b])
             dec = decoders[ti]
             xs = []
             for c in range(C):
-                S, F = mix.channel_cdf(w_, mu[c], inv[c], a, c, xs)
+                S, F = mix.channel_cdf(w_, mu[c], inv[c], a, ref[b], c, xs)
                 x = dec.pop(F)
                 xs.append(x)
                 if c + 1 < C:
@@ -432,6 +548,8 @@ def decode(buf, models, tables):
     cmodel = by_hash.get(c.color_model)
     if cmodel is None:
         raise NlcError(f"colour model {c.color_model.hex()} not available")
+    if cmodel.invalid:
+        raise NlcError(f"colour model {cmodel.path} is invalid: {cmodel.invalid}")
     n_color = 3 if c.color_type in (3, 4) else 1
     if cmodel.C != n_color:
         raise NlcError(f"colour model has {cmodel.C} channels, image needs {n_color}")
@@ -440,6 +558,8 @@ def decode(buf, models, tables):
         amodel = by_hash.get(c.alpha_model)
         if amodel is None:
             raise NlcError(f"alpha model {c.alpha_model.hex()} not available")
+        if amodel.invalid:
+            raise NlcError(f"alpha model {amodel.path} is invalid: {amodel.invalid}")
         if amodel.C != 1:
             raise NlcError("alpha model must be a one-channel model")
     # per tile: CRC, then the stream framing (last word non-zero); all tiles before any
@@ -471,6 +591,76 @@ def decode(buf, models, tables):
             raise NlcError(f"tile {t}: corrupt (final state s={dec.s}, pos={dec.pos})")
     img = color if alpha is None else np.concatenate([color, alpha], axis=2)
     return c, img
+
+
+# ----------------------------------------------------------------------------- conformance vectors
+
+def check_conformance(path, models, tables):
+    """Checks a fixtures/conformance/*.json file step by step (§3, §4, §5): from each case's
+    network input: activations, head, prior weights, per channel the bases (§4 'Mean
+    base'), coupled means, F(0..=256), the weights before the channel and the symbol's
+    interval; then the ANS words of all intervals. Returns a list of mismatch messages."""
+    j = json.load(open(path))
+    errs = []
+    by_hash = {m.sha256.hex(): m for m in models}
+    m = by_hash.get(j["model_sha256"])
+    if m is None:
+        return [f"model {j['model_sha256']} not given with --model"]
+    if m.invalid:
+        return [f"model {m.path} is invalid: {m.invalid}"]
+    mix = Mixture(tables)
+    H, C, K = m.H, m.C, m.K
+    mb = j["arch"].get("mean_base", "absolute")
+    if (None if mb == "absolute" else mb) != m.mean_base:
+        errs.append(f"arch.mean_base {mb} differs from the model's {m.mean_base}")
+
+    def cmp(what, got, want):
+        got = [int(v) for v in np.asarray(got).reshape(-1)]
+        if got != list(want):
+            errs.append(f"{what}: got {got[:12]}..., expected {list(want)[:12]}...")
+
+    intervals = []
+    for ci, case in enumerate(j["cases"]):
+        X = np.array([case["input"]], dtype=np.int64)
+        if X.shape[1] != m.n_pos * C:
+            errs.append(f"case {ci}: input has {X.shape[1]} elements, expected {m.n_pos * C}")
+            continue
+        acts = case.get("activations")
+        if acts is not None:
+            a0 = np.clip(m.conv_in.rq(X), 0, 255)
+            cmp(f"case {ci} conv_in", a0, acts[0])
+            if m.R == 0:
+                if len(acts) != 2:
+                    errs.append(f"case {ci}: {len(acts)} activation lists, expected 2")
+                cmp(f"case {ci} hidden", np.clip(m.hidden.rq(a0), 0, 255), acts[-1])
+        O = m.forward(X)
+        cmp(f"case {ci} head_q8", O[0], case["head_q8"])
+        base, ref = m.bases(X)
+        w, mu, inv, a = mix.pixel_params(O[0], K, C, base[0])
+        cmp(f"case {ci} prior_weights", w, case["prior_weights"])
+        xs = []
+        for c, ch in enumerate(case["channels"]):
+            if "bases_q8" in ch:
+                cmp(f"case {ci} ch {c} bases_q8", base[0, c], ch["bases_q8"])
+            elif m.mean_base is not None:
+                errs.append(f"case {ci} ch {c}: no bases_q8 for a predicted-mean model")
+            cmp(f"case {ci} ch {c} weights", w, ch["weights"])
+            cmp(f"case {ci} ch {c} coupled_means_q8",
+                mix.coupled_means(mu[c], a, ref[0], c, xs), ch["coupled_means_q8"])
+            S, F = mix.channel_cdf(w, mu[c], inv[c], a, ref[0], c, xs)
+            cmp(f"case {ci} ch {c} cdf", F, ch["cdf"])
+            x = ch["symbol"]
+            iv = [int(F[x]), int(F[x + 1] - F[x])]
+            cmp(f"case {ci} ch {c} interval", iv, ch["interval"])
+            intervals.append(iv)
+            xs.append(x)
+            p = w * np.maximum(S[:, x + 1] - S[:, x], 1)
+            sh = max(0, int(p.max()).bit_length() - 17)
+            w = np.maximum(p >> sh, 1)
+    if "ans_intervals" in j:
+        cmp("ans_intervals", np.array(intervals), [v for iv in j["ans_intervals"] for v in iv])
+        cmp("ans_words", ans_encode([tuple(iv) for iv in j["ans_intervals"]]), j["ans_words"])
+    return errs
 
 
 # ----------------------------------------------------------------------------- CLI
@@ -510,17 +700,49 @@ def compare(img, color_type, ref_path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Independent .nlc v1 reference decoder (from docs/FORMAT.md)")
-    ap.add_argument("input")
+    ap.add_argument("input", nargs="?")
     ap.add_argument("output", nargs="?", help="PNG to write")
     ap.add_argument("--model", action="append", default=[], help="model file (.safetensors), repeatable")
     ap.add_argument("--check", metavar="REFERENCE.png", help="compare every pixel with this image")
+    ap.add_argument("--decode-only", nargs="+", default=[], metavar="IN.nlc",
+                    help="decode each file (no reference image): it must decode without error "
+                         "and pass the final-state check")
+    ap.add_argument("--conformance", action="append", default=[], metavar="VECTORS.json",
+                    help="check a fixtures/conformance/*.json file step by step, repeatable")
     args = ap.parse_args(argv)
-    if not args.output and not args.check:
+    if args.input and not args.output and not args.check:
         ap.error("give OUT.png and/or --check REFERENCE.png")
-    t0 = time.time()
+    if not args.input and not args.decode_only and not args.conformance:
+        ap.error("nothing to do")
     try:
         tables = load_tables()
-        models = [Model(p) for p in args.model]
+    except NlcError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    models = [Model(p) for p in args.model]
+    rc = 0
+    for path in args.conformance:
+        errs = check_conformance(path, models, tables)
+        for e in errs:
+            print(f"{path}: MISMATCH: {e}", file=sys.stderr)
+        if errs:
+            rc = 1
+        else:
+            print(f"{path}: conformance vectors OK")
+    for path in args.decode_only:
+        t0 = time.time()
+        try:
+            c, img = decode(open(path, "rb").read(), models, tables)
+        except NlcError as e:
+            print(f"{path}: error: {e}", file=sys.stderr)
+            rc = max(rc, 2)
+            continue
+        print(f"{path}: {c.width}x{c.height} {PIL_MODES[c.color_type]} alpha_mode={c.alpha_mode} "
+              f"{c.tile_count} tile(s), decoded in {time.time() - t0:.1f} s (final state OK)")
+    if not args.input:
+        return rc
+    t0 = time.time()
+    try:
         buf = open(args.input, "rb").read()
         c, img = decode(buf, models, tables)
     except NlcError as e:
@@ -536,9 +758,9 @@ def main(argv=None):
     if args.check:
         ok, msg = compare(img, c.color_type, args.check)
         print(f"{desc}; check vs {args.check}: {'OK' if ok else 'MISMATCH'}: {msg}")
-        return 0 if ok else 1
+        return max(rc, 0 if ok else 1)
     print(desc)
-    return 0
+    return rc
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Decodes a few golden .nlc files with the independent Python decoder written from
+# Decodes golden .nlc files with the independent Python decoder written from
 # docs/FORMAT.md alone (tools/nlc_reference_decode.py) and compares every pixel with the
-# reference image. Exits non-zero on any mismatch or error. Needs python3 (numpy, Pillow:
+# reference image; decodes every fixtures/golden/pred/ file; checks the conformance vectors. Exits non-zero on any mismatch or error. Needs python3 (numpy, Pillow:
 # installed with pip only if missing); no Rust build needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,16 +23,53 @@ CASES=(
     "fixtures/golden/rgba-const-alpha-19x13.nlc fixtures/golden/expected/rgba-const-alpha-19x13.png"     # constant alpha
 )
 
+# Predictor-relative models (nelloc.arch "mean_base", FORMAT.md sections 4 and 6): the same
+# source images coded with the frozen test models test-rgb-pred / test-gray-pred (the gray
+# one is also the alpha model of the GrayA/RGBA files).
+PRED_MODELS=(--model fixtures/models/test-rgb-pred.safetensors --model fixtures/models/test-gray-pred.safetensors)
+PRED_CASES=(
+    "fixtures/golden/pred/dune_77x53.nlc             fixtures/photos/dune_77x53.png"
+    "fixtures/golden/pred/wood_gray_64x64.nlc        fixtures/photos/wood_gray_64x64.png"
+    "fixtures/golden/pred/rgba-varying-alpha-21x14.nlc fixtures/golden/expected/rgba-varying-alpha-21x14.png"
+    "fixtures/golden/pred/graya-varying-15x11.nlc    fixtures/golden/expected/graya-varying-15x11.png"
+    "fixtures/golden/pred/rgba-const-alpha-19x13.nlc fixtures/golden/expected/rgba-const-alpha-19x13.png"
+)
+
 fail=0
-for c in "${CASES[@]}"; do
-    read -r nlc ref <<<"$c"
-    if ! "$PY" tools/nlc_reference_decode.py "$nlc" --check "$ref" "${MODELS[@]}"; then
-        echo "FAIL: $nlc" >&2
-        fail=1
-    fi
-done
+run_cases() {  # run_cases MODEL-ARGS... -- CASE...
+    local models=()
+    while [ "$1" != "--" ]; do models+=("$1"); shift; done
+    shift
+    local c nlc ref
+    for c in "$@"; do
+        read -r nlc ref <<<"$c"
+        if ! "$PY" tools/nlc_reference_decode.py "$nlc" --check "$ref" "${models[@]}"; then
+            echo "FAIL: $nlc" >&2
+            fail=1
+        fi
+    done
+}
+run_cases "${MODELS[@]}" -- "${CASES[@]}"
+run_cases "${PRED_MODELS[@]}" -- "${PRED_CASES[@]}"
+
+# Every predictor-relative golden file once, without a reference image: it must decode
+# without error and pass the final-state check of every tile (one process for all files).
+if ! "$PY" tools/nlc_reference_decode.py "${PRED_MODELS[@]}" --decode-only fixtures/golden/pred/*.nlc; then
+    echo "FAIL: fixtures/golden/pred/*.nlc (decode-only)" >&2
+    fail=1
+fi
+
+# Conformance vectors, step by step: head, prior weights, mean bases, coupled means, CDFs,
+# posterior weights, intervals and ANS words (absolute and predictor-relative models).
+if ! "$PY" tools/nlc_reference_decode.py "${MODELS[@]}" "${PRED_MODELS[@]}" \
+        --conformance fixtures/conformance/test-rgb.json --conformance fixtures/conformance/test-gray.json \
+        --conformance fixtures/conformance/test-rgb-pred.json --conformance fixtures/conformance/test-gray-pred.json; then
+    echo "FAIL: conformance vectors" >&2
+    fail=1
+fi
+
 if [ "$fail" -ne 0 ]; then
     echo "reference decoder: mismatch (docs/FORMAT.md and crates/nelloc disagree)" >&2
     exit 1
 fi
-echo "reference decoder: all files bit-exact"
+echo "reference decoder: all files bit-exact, conformance vectors match"
