@@ -67,6 +67,9 @@ def parse():
     p.add_argument("--deadline", type=float, default=None,
                    help="unix time: checkpoint and stop at this time (open schedule: the only end)")
     p.add_argument("--log", default=None, help="append progress rows to this TSV (committed training log)")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="what the budget and the logged time count: wall time, or this process's CPU time "
+                        "(fair A/B comparisons on a shared machine; use with --threads 1)")
     a = p.parse_args()
     if a.schedule == "open":
         if a.minutes is not None or a.steps is not None:
@@ -333,9 +336,11 @@ def main():
         torch.save(ck, ckpath + ".tmp")
         os.replace(ckpath + ".tmp", ckpath)
 
-    t_last = time.time()
+    clock = time.process_time if a.clock == "cpu" else time.time
+    t_last = clock()
     last_ck = last_val = state["elapsed"]
     run_loss, run_n = 0.0, 0
+    win_t0 = state["elapsed"]
     probe = {"next": state["step"] + 50, "t": {}, "phase": None, "start": 0.0}
     while frac() < 1.0:
         if not a.threads and state["step"] >= probe["next"]:
@@ -367,24 +372,26 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
         opt.step()
         state["step"] += 1
-        now = time.time()
+        now = clock()
         state["elapsed"] += now - t_last
         t_last = now
         run_loss += loss.item()
         run_n += 1
         if state["step"] % 50 == 0:
+            pps = run_n * a.batch * a.crop * a.crop / max(state["elapsed"] - win_t0, 1e-9)
             print(f"step {state['step']} t={state['elapsed']:.0f}s lr={lr:.2e} "
-                  f"train_bpsp={run_loss / run_n:.4f}", flush=True)
+                  f"train_bpsp={run_loss / run_n:.4f} {pps:.0f} px/s", flush=True)
             state["log"].append({"step": state["step"], "t": round(state["elapsed"], 1),
                                  "train_bpsp": round(run_loss / run_n, 4)})
             run_loss, run_n = 0.0, 0
+            win_t0 = state["elapsed"]
         if state["elapsed"] - last_val >= a.val_every:
             vb = evaluate(model, val, C, a.device, a.val_crop)
             print(f"step {state['step']} val_bpsp(centre {a.val_crop}) = {vb:.4f}", flush=True)
             state["log"].append({"step": state["step"], "t": round(state["elapsed"], 1),
                                  f"val_bpsp_crop{a.val_crop}": round(vb, 4)})
             last_val = state["elapsed"]
-            t_last = time.time()  # do not charge validation to the training budget
+            t_last = clock()  # do not charge validation to the training budget
         if state["elapsed"] - last_ck >= a.ckpt_every:
             save()
             last_ck = state["elapsed"]
@@ -501,7 +508,8 @@ def main_pixels(a):
             return (state["elapsed"] / budget if budget is not None else state["step"] / a.steps) >= 1.0
         return False
 
-    t_last = time.time()
+    clock = time.process_time if a.clock == "cpu" else time.time
+    t_last = clock()
     last_ck = last_val = state["elapsed"]
     run_loss, run_n, run_t = 0.0, 0, 0.0
     while not done():
@@ -529,7 +537,7 @@ def main_pixels(a):
                         ema[k].mul_(d).add_(v, alpha=1 - d)
         state["step"] += 1
         state["pixels_seen"] += a.batch
-        now = time.time()
+        now = clock()
         # a step that took over a minute was paused (SIGSTOP while someone took timings):
         # charge it as one typical step, not as training time
         dt = now - t_last if now - t_last < 60 else run_t / max(run_n, 1)
@@ -550,11 +558,11 @@ def main_pixels(a):
             print(f"step {state['step']} val_bpsp(full crops{', EMA' if ema else ''}) = {vb:.4f}", flush=True)
             log_row({"step": state["step"], "hours": round(state["elapsed"] / 3600, 4), "val_bpsp": round(vb, 4)})
             last_val = state["elapsed"]
-            t_last = time.time()  # validation is not charged to the training time
+            t_last = clock()  # validation is not charged to the training time
         if state["elapsed"] - last_ck >= a.ckpt_every:
             save()
             last_ck = state["elapsed"]
-            t_last = time.time()
+            t_last = clock()
     if a.schedule == "cosine" and not stop["flag"]:
         vb = validate()
         state["final_val_bpsp"] = vb

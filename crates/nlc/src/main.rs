@@ -272,16 +272,21 @@ fn cmd_info(input: &Path, common: &Common) -> Result<()> {
 }
 
 fn cmd_models() {
-    outln!("| name | channels | width | res blocks | MAC/pixel | parameters | sha256 |");
-    outln!("|---|---|---|---|---|---|---|");
+    outln!("| name | channels | width | res blocks | means | MAC/pixel | parameters | sha256 |");
+    outln!("|---|---|---|---|---|---|---|---|");
     for m in nelloc::model::builtin() {
         let a = m.arch();
+        let means = match &a.mean_base {
+            nelloc::model::MeanBase::Predicted(p) => format!("{} predictors", p.len()),
+            _ => "absolute".to_string(),
+        };
         outln!(
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             m.name(),
             a.channels,
             a.width,
             a.res_blocks,
+            means,
             a.macs_per_pixel(),
             m.parameters(),
             m.hash_hex()

@@ -241,6 +241,19 @@ impl MeanBase {
 /// [`OUTSIDE_Q8`].
 #[inline]
 pub(crate) fn neighbours(tile: &TileBuf<'_>, i: usize, j: usize, sample: usize) -> Neighbours {
+    if i >= 2 && j >= 2 && j + 1 < tile.w {
+        // Interior: every neighbour is inside the tile.
+        let (w, s) = (tile.w, tile.stride);
+        let q = |y: usize, x: usize| 256 * i32::from(tile.data[(y * w + x) * s + sample]);
+        return Neighbours {
+            w: q(i, j - 1),
+            ww: q(i, j - 2),
+            n: q(i - 1, j),
+            nn: q(i - 2, j),
+            nw: q(i - 1, j - 1),
+            ne: q(i - 1, j + 1),
+        };
+    }
     let at = |di: usize, dj: isize| -> i32 {
         // Rows above 0 and columns outside 0..w are outside the tile.
         let x = j as isize + dj;
@@ -386,6 +399,42 @@ mod tests {
         }
         let too_many = format!("[{}]", vec!["\"W\""; MAX_K + 1].join(","));
         assert!(serde_json::from_str::<MeanBase>(&too_many).is_err());
+    }
+
+    #[test]
+    fn neighbours_match_a_naive_reading_everywhere() {
+        let (w, h, stride) = (7usize, 6usize, 3usize);
+        let data: Vec<u8> = (0..w * h * stride).map(|v| (v * 37 % 251) as u8).collect();
+        let tile = TileBuf {
+            data: &data,
+            w,
+            h,
+            stride,
+        };
+        let naive = |i: usize, j: usize, dy: isize, dx: isize, s: usize| -> i32 {
+            let (y, x) = (i as isize + dy, j as isize + dx);
+            if y < 0 || x < 0 || x >= w as isize {
+                OUTSIDE_Q8
+            } else {
+                256 * i32::from(data[(y as usize * w + x as usize) * stride + s])
+            }
+        };
+        for i in 0..h {
+            for j in 0..w {
+                for s in 0..stride {
+                    let nb = neighbours(&tile, i, j, s);
+                    let want = Neighbours {
+                        w: naive(i, j, 0, -1, s),
+                        ww: naive(i, j, 0, -2, s),
+                        n: naive(i, j, -1, 0, s),
+                        nn: naive(i, j, -2, 0, s),
+                        nw: naive(i, j, -1, -1, s),
+                        ne: naive(i, j, -1, 1, s),
+                    };
+                    assert_eq!(nb, want, "({i}, {j}) sample {s}");
+                }
+            }
+        }
     }
 
     #[test]
