@@ -201,7 +201,7 @@ fn color_from_code(code: u32) -> Result<ColorType, Failure> {
     })
 }
 
-fn color_code(color: ColorType) -> Result<u32, Failure> {
+pub(crate) fn color_code(color: ColorType) -> Result<u32, Failure> {
     Ok(match color {
         ColorType::Gray8 => nlc_color_type::NLC_COLOR_GRAY8,
         ColorType::GrayA8 => nlc_color_type::NLC_COLOR_GRAYA8,
@@ -973,18 +973,16 @@ fn read_file(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
 
 fn fill_info(data: &[u8], opts: &DecodeOptions) -> Result<nlc_stream_info, Failure> {
     let info = nelloc::info(data, opts)?;
-    let (alpha_mode, alpha_value) = match info.alpha.as_str() {
-        "none" => (nlc_alpha_mode::NLC_ALPHA_NONE, 0),
-        "coded" => (nlc_alpha_mode::NLC_ALPHA_CODED, 0),
-        other => match other.strip_prefix("constant ").map(str::parse::<u32>) {
-            Some(Ok(v)) => (nlc_alpha_mode::NLC_ALPHA_CONSTANT, v),
-            _ => {
-                return Err(Failure::new(
-                    nlc_status::NLC_ERROR_INTERNAL,
-                    format!("unexpected alpha description {other:?}"),
-                ))
-            }
-        },
+    let (alpha_mode, alpha_value) = match info.alpha {
+        nelloc::AlphaMode::None => (nlc_alpha_mode::NLC_ALPHA_NONE, 0),
+        nelloc::AlphaMode::Constant(v) => (nlc_alpha_mode::NLC_ALPHA_CONSTANT, u32::from(v)),
+        nelloc::AlphaMode::Coded => (nlc_alpha_mode::NLC_ALPHA_CODED, 0),
+        other => {
+            return Err(Failure::new(
+                nlc_status::NLC_ERROR_UNSUPPORTED,
+                format!("alpha mode {other} has no C equivalent in this version"),
+            ))
+        }
     };
     let size = |b: &Option<Vec<u8>>| b.as_ref().map_or(0, Vec::len);
     Ok(nlc_stream_info {

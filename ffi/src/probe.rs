@@ -3,9 +3,7 @@
 //! needs [`crate::NLC_PROBE_BYTES`] bytes, not the whole file. Nothing is checksummed here:
 //! `nlc_info` validates the complete header.
 
-use nelloc::MAGIC;
-
-use crate::status::{nlc_status, Failure};
+use crate::status::Failure;
 use crate::NLC_PROBE_BYTES;
 
 /// What [`crate::nlc_probe`] reads from the first `NLC_PROBE_BYTES` bytes of a stream.
@@ -26,77 +24,27 @@ pub struct nlc_header {
     pub height: u32,
 }
 
-fn u32_at(data: &[u8], at: usize) -> u32 {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&data[at..at + 4]);
-    u32::from_le_bytes(b)
-}
+// The C constant is a literal for cbindgen; keep it equal to the core's.
+const _: () = assert!(NLC_PROBE_BYTES as usize == nelloc::PROBE_BYTES);
 
+/// `nelloc::probe` (the one probe, shared with `nelloc::info` and `nelloc::decode`) in C
+/// terms: the same bytes give the same status as `nlc_info`.
 pub(crate) fn probe(data: &[u8]) -> Result<nlc_header, Failure> {
-    use nlc_status::*;
-    let sig = data.len().min(MAGIC.len());
-    if data[..sig] != MAGIC[..sig] {
-        // "NLC" in place with damaged surroundings: a text-mode transfer, not another format.
-        if data.len() >= 4 && &data[1..4] == b"NLC" {
-            return Err(Failure::new(
-                NLC_ERROR_CORRUPT,
-                "the .nlc signature was altered in transfer (text-mode/line-ending conversion?)",
-            ));
-        }
-        return Err(Failure::new(
-            NLC_ERROR_NOT_NLC,
-            "not an .nlc stream: wrong signature (expected 8B 4E 4C 43 0D 0A 1A 0A)",
-        ));
-    }
-    let need = NLC_PROBE_BYTES as usize;
-    if data.len() < need {
-        return Err(Failure::new(
-            NLC_ERROR_TRUNCATED,
-            format!(
-                "probing needs the first {need} bytes, only {} given",
-                data.len()
-            ),
-        ));
-    }
-    let version = u32::from(data[8]);
-    if version == 0 {
-        return Err(Failure::new(NLC_ERROR_CORRUPT, "container version 0"));
-    }
-    if version > crate::NLC_FORMAT_VERSION {
-        return Err(Failure::new(
-            NLC_ERROR_UNSUPPORTED,
-            format!("container version {version} is not supported (this library reads version 1)"),
-        ));
-    }
-    let color_type = u32::from(data[9]);
-    let channels = match color_type {
-        1..=4 => color_type,
-        _ => {
-            return Err(Failure::new(
-                NLC_ERROR_CORRUPT,
-                format!("invalid colour type {color_type} (expected 1 to 4)"),
-            ))
-        }
-    };
-    let (width, height) = (u32_at(data, 12), u32_at(data, 16));
-    if width == 0 || height == 0 {
-        return Err(Failure::new(
-            NLC_ERROR_CORRUPT,
-            format!("invalid dimensions {width}x{height}"),
-        ));
-    }
+    let p = nelloc::probe(data)?;
     Ok(nlc_header {
-        version,
-        color_type,
-        channels,
-        width,
-        height,
+        version: u32::from(p.version),
+        color_type: crate::ffi::color_code(p.color)?,
+        channels: p.color.channels() as u32,
+        width: p.width,
+        height: p.height,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::nlc_status;
+    use nelloc::MAGIC;
 
     fn header(version: u8, color: u8, w: u32, h: u32) -> Vec<u8> {
         let mut v = MAGIC.to_vec();

@@ -592,3 +592,64 @@ fn defaults_in_the_header_match_the_library() {
     assert_eq!(nelloc::MAGIC.len() as u32, NLC_MAGIC_LENGTH);
     assert_eq!(u32::from(nelloc::FORMAT_VERSION), NLC_FORMAT_VERSION);
 }
+
+#[test]
+fn probe_and_info_agree_on_every_damaged_prefix() {
+    // One probe in the core: for any edit of the first NLC_PROBE_BYTES bytes (header
+    // checksum re-sealed, so nlc_info reaches the field checks), nlc_probe returns what
+    // nlc_info returns, or OK where nlc_info only fails on later fields.
+    let opts = Opts::new();
+    let img = new_image(5, 4, nlc_color_type::NLC_COLOR_RGB8, &pixels(5, 4, 3));
+    let good = encode(img, &opts);
+    // SAFETY: live handle.
+    unsafe { nlc_image_free(img) };
+    // No metadata: the header CRC follows the tile index.
+    let n_tiles = u32::from_le_bytes(good[96..100].try_into().unwrap()) as usize;
+    let crc_at = 100 + 16 * n_tiles;
+    let cases: [(usize, u8); 10] = [
+        (8, 0),     // version 0: corrupt for both (it once was UNSUPPORTED for nlc_info)
+        (8, 2),     // newer version
+        (9, 0),     // colour type
+        (9, 9),     //
+        (12, 0),    // width (low byte of 5 -> 0)
+        (0, 0x0B),  // 7-bit damage: signature altered in transfer
+        (0, 0x42),  // another first byte with "NLC" after it: wrong signature
+        (4, b'\n'), // CR LF -> LF damage
+        (1, b'X'),  // not "NLC": wrong signature
+        (16, 0),    // height (low byte of 4 -> 0)
+    ];
+    for (at, value) in cases {
+        let mut file = good.clone();
+        file[at] = value;
+        let crc = crc32fast_hash(&file[..crc_at]);
+        file[crc_at..crc_at + 4].copy_from_slice(&crc.to_le_bytes());
+        let mut header = nlc_header::default();
+        // SAFETY: zeroed is valid for this all-integer struct.
+        let mut info: nlc_stream_info = unsafe { std::mem::zeroed() };
+        // SAFETY: readable buffers, valid out pointers.
+        let (p, i) = unsafe {
+            (
+                nlc_probe(file.as_ptr(), NLC_PROBE_BYTES as usize, &mut header),
+                nlc_info(file.as_ptr(), file.len(), opts.dec, &mut info),
+            )
+        };
+        assert_eq!(p, i, "byte {at} = {value:#04x}: probe {p:?}, info {i:?}");
+        assert_ne!(p, OK, "byte {at} = {value:#04x}");
+    }
+}
+
+/// CRC-32 (ISO-HDLC), bitwise: enough for re-sealing a test header.
+fn crc32fast_hash(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}

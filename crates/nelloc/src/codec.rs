@@ -36,8 +36,8 @@ pub struct Info {
     pub model_hash: String,
     /// Name of the colour model, if this decoder has it.
     pub model_name: Option<String>,
-    /// "none", "constant N" or "coded".
-    pub alpha: String,
+    /// How alpha is stored (its `Display` gives `none`, `constant N` or `coded`).
+    pub alpha: AlphaMode,
     /// Hex SHA-256 of the alpha model, when alpha is coded.
     pub alpha_model_hash: Option<String>,
     /// Metadata stored with the image.
@@ -173,11 +173,17 @@ pub fn encode_with_stats(
     image: ImageRef<'_>,
     options: &EncodeOptions,
 ) -> Result<(Vec<u8>, EncodeStats)> {
-    if options.tile_size == 0 {
-        return Err(Error::InvalidArgument(
-            "tile_size must be at least 1".into(),
-        ));
+    if !(1..=MAX_TILE_SIZE).contains(&options.tile_size) {
+        return Err(Error::InvalidArgument(format!(
+            "tile_size is {}, expected 1 to {MAX_TILE_SIZE}",
+            options.tile_size
+        )));
     }
+    // The decoder's limits apply to what the encoder writes: a file it would refuse is
+    // refused here, before any work.
+    options
+        .limits
+        .check_dimensions(image.width(), image.height())?;
     let color = image.color();
     let cc = color.color_channels();
     let model = match &options.model {
@@ -208,16 +214,15 @@ pub fn encode_with_stats(
         _ => None,
     };
     let metadata = image.metadata().cloned().unwrap_or_default();
+    let mut metadata_bytes = 0u64;
     for chunk in [&metadata.icc, &metadata.exif, &metadata.xmp]
         .into_iter()
         .flatten()
     {
-        if chunk.len() > u32::MAX as usize {
-            return Err(Error::InvalidArgument(
-                "a metadata chunk exceeds 4 GiB".into(),
-            ));
-        }
+        container::u32_field(chunk.len(), "a metadata chunk's length")?;
+        metadata_bytes += chunk.len() as u64;
     }
+    options.limits.check_metadata(metadata_bytes)?;
     let ts = options.tile_size;
     let rects = tiles(image.width(), image.height(), ts, ts);
     if rects.len() > u32::MAX as usize {
@@ -274,15 +279,22 @@ pub fn encode_with_stats(
         metadata,
         tiles: streams
             .iter()
-            .map(|s| TileEntry {
-                offset: 0,
-                length: s.len() as u32,
-                crc: 0,
+            .map(|s| {
+                Ok(TileEntry {
+                    offset: 0,
+                    length: container::u32_field(s.len(), "a tile stream's length")?,
+                    crc: 0,
+                })
             })
-            .collect(),
+            .collect::<Result<_>>()?,
     };
-    Ok((container::write(&header, &streams), stats))
+    Ok((container::write(&header, &streams)?, stats))
 }
+
+/// Largest tile edge the encoder accepts: a tile stream is at most 24 bits per sample
+/// (every frequency is at least 1 in 2^24), so 16384^2 pixels of 4 samples stay below the
+/// format's 4 GiB per stream.
+pub const MAX_TILE_SIZE: u32 = 16384;
 
 /// Most tiles decoded together as one wavefront batch.
 const MAX_GROUP_TILES: usize = 8;
@@ -492,11 +504,7 @@ pub fn info(data: &[u8], options: &DecodeOptions) -> Result<Info> {
         tiles: header.tiles.len(),
         model_hash: hex(&header.color_model),
         model_name: model::find(&header.color_model, &options.models).map(|m| m.name().to_string()),
-        alpha: match header.alpha {
-            AlphaMode::None => "none".into(),
-            AlphaMode::Constant(v) => format!("constant {v}"),
-            AlphaMode::Coded => "coded".into(),
-        },
+        alpha: header.alpha,
         alpha_model_hash: (header.alpha == AlphaMode::Coded).then(|| hex(&header.alpha_model)),
         metadata: header.metadata,
         file_size: data.len(),

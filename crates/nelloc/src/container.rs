@@ -20,15 +20,27 @@ const TAG_ICC: [u8; 4] = *b"ICCP";
 const TAG_EXIF: [u8; 4] = *b"EXIF";
 const TAG_XMP: [u8; 4] = *b"XMP ";
 
-/// How the alpha channel, if any, is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AlphaMode {
+/// How a stream stores the alpha channel, if any (`alpha_mode` in docs/FORMAT.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AlphaMode {
     /// The colour type has no alpha.
     None,
     /// Every alpha sample has this value; nothing is coded.
     Constant(u8),
     /// Alpha is coded per tile after the colour planes with the alpha model.
     Coded,
+}
+
+impl std::fmt::Display for AlphaMode {
+    /// `none`, `constant N` or `coded`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AlphaMode::None => f.write_str("none"),
+            AlphaMode::Constant(v) => write!(f, "constant {v}"),
+            AlphaMode::Coded => f.write_str("coded"),
+        }
+    }
 }
 
 /// One tile's stream in the tile data area.
@@ -59,8 +71,19 @@ pub(crate) fn tile_count(width: u32, height: u32, tw: u32, th: u32) -> u64 {
     u64::from(width.div_ceil(tw)) * u64::from(height.div_ceil(th))
 }
 
+/// A length or count as the format's u32 field, or an error naming the field: the writer
+/// never truncates a value silently.
+pub(crate) fn u32_field(value: usize, what: &str) -> Result<u32> {
+    u32::try_from(value).map_err(|_| {
+        crate::Error::InvalidArgument(format!(
+            "{what} is {value}, above the format's limit of {} (4 GiB - 1)",
+            u32::MAX
+        ))
+    })
+}
+
 /// Serialises header and tile streams into a complete file.
-pub(crate) fn write(header: &Header, streams: &[Vec<u8>]) -> Vec<u8> {
+pub(crate) fn write(header: &Header, streams: &[Vec<u8>]) -> Result<Vec<u8>> {
     debug_assert_eq!(header.tiles.len(), streams.len());
     let mut out = Vec::new();
     out.extend_from_slice(&MAGIC);
@@ -91,18 +114,18 @@ pub(crate) fn write(header: &Header, streams: &[Vec<u8>]) -> Vec<u8> {
     .into_iter()
     .filter_map(|(tag, c)| c.as_ref().map(|c| (tag, c)))
     .collect();
-    out.extend_from_slice(&(chunks.len() as u32).to_le_bytes());
-    out.extend_from_slice(&(streams.len() as u32).to_le_bytes());
+    out.extend_from_slice(&u32_field(chunks.len(), "the chunk count")?.to_le_bytes());
+    out.extend_from_slice(&u32_field(streams.len(), "the tile count")?.to_le_bytes());
     debug_assert_eq!(out.len(), FIXED_LEN);
     for (tag, data) in chunks {
         out.extend_from_slice(&tag);
-        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(&u32_field(data.len(), "a metadata chunk's length")?.to_le_bytes());
         out.extend_from_slice(data);
     }
     let mut offset = 0u64;
     for s in streams {
         out.extend_from_slice(&offset.to_le_bytes());
-        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        out.extend_from_slice(&u32_field(s.len(), "a tile stream's length")?.to_le_bytes());
         out.extend_from_slice(&crc32fast::hash(s).to_le_bytes());
         offset += s.len() as u64;
     }
@@ -111,7 +134,7 @@ pub(crate) fn write(header: &Header, streams: &[Vec<u8>]) -> Vec<u8> {
     for s in streams {
         out.extend_from_slice(s);
     }
-    out
+    Ok(out)
 }
 
 /// A little-endian reader that reports truncation instead of panicking.
@@ -169,16 +192,91 @@ fn invalid(field: &'static str, detail: String) -> crate::Error {
     FormatError::InvalidField { field, detail }.into()
 }
 
+/// Version 0 never existed (a damaged file); a higher one is a newer format.
+fn check_version(version: u8) -> Result<(), FormatError> {
+    match version {
+        0 => Err(FormatError::InvalidField {
+            field: "version",
+            detail: format!("0 (versions start at 1; this decoder reads {FORMAT_VERSION})"),
+        }),
+        FORMAT_VERSION => Ok(()),
+        newer => Err(FormatError::UnsupportedVersion(newer)),
+    }
+}
+
+fn color_field(code: u8) -> Result<ColorType> {
+    ColorType::from_code(code).ok_or_else(|| {
+        invalid(
+            "color_type",
+            format!("{code} (expected 1 Gray8, 2 GrayA8, 3 RGB8 or 4 RGBA8)"),
+        )
+    })
+}
+
+fn dimensions_field(width: u32, height: u32) -> Result<()> {
+    if width == 0 || height == 0 {
+        return Err(invalid(
+            "width/height",
+            format!("{width}x{height} (must be at least 1x1)"),
+        ));
+    }
+    Ok(())
+}
+
+/// Bytes [`probe`] reads: the signature, version, colour type, alpha mode and value, width
+/// and height.
+pub const PROBE_BYTES: usize = 20;
+
+/// The fixed fields at the start of a stream, as read by [`probe`]. Not yet verified by
+/// the header checksum: [`crate::info`] validates the whole header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Probe {
+    /// Container version.
+    pub version: u8,
+    /// Colour type of the decoded image.
+    pub color: ColorType,
+    /// Width in pixels (at least 1).
+    pub width: u32,
+    /// Height in pixels (at least 1).
+    pub height: u32,
+}
+
+/// Format sniffing (image viewers, loaders): reads only the first [`PROBE_BYTES`] bytes.
+/// Fails exactly as [`crate::decode`] and [`crate::info`] fail on these bytes: the same
+/// signature checks (a prefix of the signature is [`FormatError::Truncated`]), the same
+/// version rule, the same field rules; fewer than `PROBE_BYTES` bytes after a good
+/// signature are `Truncated` ("give me more").
+pub fn probe(data: &[u8]) -> Result<Probe> {
+    check_magic(data)?;
+    if data.len() < PROBE_BYTES {
+        return Err(FormatError::Truncated {
+            what: "probed header fields",
+            needed: PROBE_BYTES as u64,
+            available: data.len() as u64,
+        }
+        .into());
+    }
+    check_version(data[8])?;
+    let color = color_field(data[9])?;
+    let le32 = |o: usize| u32::from_le_bytes([data[o], data[o + 1], data[o + 2], data[o + 3]]);
+    let (width, height) = (le32(12), le32(16));
+    dimensions_field(width, height)?;
+    Ok(Probe {
+        version: data[8],
+        color,
+        width,
+        height,
+    })
+}
+
 /// Parses and validates the header; returns it with the tile data area.
 pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a [u8])> {
     check_magic(data)?;
     let mut r = Reader { data, pos: 0 };
     r.take(MAGIC.len() as u64, "signature")?;
     let fixed = r.take((FIXED_LEN - MAGIC.len()) as u64, "fixed header")?;
-    let version = fixed[0];
-    if version != FORMAT_VERSION {
-        return Err(FormatError::UnsupportedVersion(version).into());
-    }
+    check_version(fixed[0])?;
     let le32 = |o: usize| u32::from_le_bytes([fixed[o], fixed[o + 1], fixed[o + 2], fixed[o + 3]]);
     let (color_code, mode, alpha_value) = (fixed[1], fixed[2], fixed[3]);
     let (width, height, tile_width, tile_height) = (le32(4), le32(8), le32(12), le32(16));
@@ -212,18 +310,8 @@ pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a 
         return Err(FormatError::HeaderChecksum { stored, computed }.into());
     }
 
-    let color = ColorType::from_code(color_code).ok_or_else(|| {
-        invalid(
-            "color_type",
-            format!("{color_code} (expected 1 Gray8, 2 GrayA8, 3 RGB8 or 4 RGBA8)"),
-        )
-    })?;
-    if width == 0 || height == 0 {
-        return Err(invalid(
-            "width/height",
-            format!("{width}x{height} (must be at least 1x1)"),
-        ));
-    }
+    let color = color_field(color_code)?;
+    dimensions_field(width, height)?;
     limits.check_dimensions(width, height)?;
     if tile_width == 0 || tile_height == 0 {
         return Err(invalid(
@@ -259,13 +347,15 @@ pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a 
     let mut metadata = Metadata::default();
     let mut total_meta = 0u64;
     for (tag, body) in chunks {
-        total_meta += body.len() as u64;
         let slot = match tag {
             TAG_ICC => &mut metadata.icc,
             TAG_EXIF => &mut metadata.exif,
             TAG_XMP => &mut metadata.xmp,
-            _ => continue, // unknown chunks are ancillary: skipped
+            // Unknown chunks are ancillary: skipped, and not counted against the metadata
+            // limit (FORMAT.md section 7 counts the known chunks only).
+            _ => continue,
         };
+        total_meta += body.len() as u64;
         if slot.is_some() {
             return Err(invalid(
                 "metadata",
@@ -336,4 +426,80 @@ pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a 
         },
         tile_data,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 1x1 Gray8 file (one empty tile stream) whose chunks are `chunks`, in that order.
+    pub(crate) fn file_with_chunks(chunks: &[([u8; 4], Vec<u8>)]) -> Vec<u8> {
+        let header = Header {
+            color: ColorType::Gray8,
+            width: 1,
+            height: 1,
+            tile_width: 1,
+            tile_height: 1,
+            alpha: AlphaMode::None,
+            color_model: [7; 32],
+            alpha_model: [0; 32],
+            metadata: Metadata::default(),
+            tiles: vec![TileEntry {
+                offset: 0,
+                length: 0,
+                crc: 0,
+            }],
+        };
+        let plain = write(&header, &[Vec::new()]).unwrap();
+        let mut out = plain[..FIXED_LEN].to_vec();
+        out[92..96].copy_from_slice(&(chunks.len() as u32).to_le_bytes());
+        for (tag, body) in chunks {
+            out.extend_from_slice(tag);
+            out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            out.extend_from_slice(body);
+        }
+        out.extend_from_slice(&plain[FIXED_LEN..FIXED_LEN + 16]);
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn lengths_are_never_truncated_to_u32() {
+        assert_eq!(u32_field(u32::MAX as usize, "x").unwrap(), u32::MAX);
+        let e = u32_field(1 << 32, "a tile stream's length").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("a tile stream's length is 4294967296"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_chunks_do_not_count_against_the_metadata_limit_in_any_order() {
+        let mut limits = Limits::default();
+        limits.max_metadata_bytes = 100;
+        let unknown = (*b"zzZZ", vec![1u8; 200]);
+        let icc = (TAG_ICC, vec![9u8; 1]);
+        for chunks in [
+            vec![unknown.clone(), icc.clone()],
+            vec![icc.clone(), unknown.clone()],
+        ] {
+            let file = file_with_chunks(&chunks);
+            let (header, _) = parse(&file, &limits).expect("within the limit");
+            assert_eq!(header.metadata.icc.as_deref(), Some(&[9u8][..]));
+        }
+        // Known chunks still count, whatever surrounds them.
+        let big = (TAG_EXIF, vec![0u8; 101]);
+        for chunks in [vec![unknown.clone(), big.clone()], vec![big, unknown]] {
+            let file = file_with_chunks(&chunks);
+            assert!(matches!(
+                parse(&file, &limits),
+                Err(crate::Error::Limits(crate::LimitError::Metadata {
+                    bytes: 101,
+                    ..
+                }))
+            ));
+        }
+    }
 }

@@ -39,8 +39,9 @@ pub enum FormatError {
     /// The signature shows line-ending or 7-bit damage from a text-mode transfer.
     #[error("the .nlc signature was altered in transfer (text-mode/line-ending conversion?)")]
     MangledMagic,
-    /// The container version is newer than this decoder.
-    #[error("container version {0} is not supported (this decoder reads version 1)")]
+    /// The container version is newer than this decoder (version 0, which never existed,
+    /// is an [`FormatError::InvalidField`]).
+    #[error("container version {0} is newer than this decoder (it reads version 1)")]
     UnsupportedVersion(u8),
     /// The data ends before the structure it announces.
     #[error("truncated: {what} needs {needed} bytes, only {available} available")]

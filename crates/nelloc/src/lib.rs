@@ -34,8 +34,8 @@ mod network;
 mod options;
 mod schedule;
 
-pub use codec::{decode, encode, encode_with_stats, info, EncodeStats, Info};
-pub use container::MAGIC;
+pub use codec::{decode, encode, encode_with_stats, info, EncodeStats, Info, MAX_TILE_SIZE};
+pub use container::{probe, AlphaMode, Probe, MAGIC, PROBE_BYTES};
 pub use error::{Error, FormatError, LimitError, ModelError, Result};
 pub use image::{ColorType, Image, ImageRef, Metadata};
 pub use limits::Limits;

@@ -44,6 +44,10 @@ pub struct EncodeOptions {
     pub alpha_model: Option<Arc<Model>>,
     /// Called as tiles finish. Default: `None`.
     pub progress: Option<Progress>,
+    /// Limits on the image and its metadata, the same a decoder applies: the encoder
+    /// refuses to write a file that a decoder with these limits would refuse.
+    /// Default: [`Limits::default`].
+    pub limits: Limits,
 }
 
 impl Default for EncodeOptions {
@@ -54,6 +58,7 @@ impl Default for EncodeOptions {
             model: None,
             alpha_model: None,
             progress: None,
+            limits: Limits::default(),
         }
     }
 }

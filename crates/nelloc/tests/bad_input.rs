@@ -165,6 +165,73 @@ fn newer_version_is_refused() {
 }
 
 #[test]
+fn version_zero_is_a_damaged_field_for_decode_info_and_probe_alike() {
+    let s = setup();
+    let mut f = s.file.clone();
+    f[8] = 0;
+    reseal(&mut f);
+    let expected = |e: &FormatError| {
+        matches!(
+            e,
+            FormatError::InvalidField {
+                field: "version",
+                ..
+            }
+        )
+    };
+    assert!(expected(&format_err(decode(&f, &opts(&s)))));
+    match (info(&f, &opts(&s)), nelloc::probe(&f)) {
+        (Err(Error::Format(a)), Err(Error::Format(b))) => {
+            assert!(expected(&a) && a == b, "{a:?} / {b:?}");
+        }
+        other => panic!("expected format errors, got {other:?}"),
+    }
+    // A newer version is unsupported, not damaged, in both.
+    f[8] = 2;
+    reseal(&mut f);
+    assert!(matches!(
+        nelloc::probe(&f),
+        Err(Error::Format(FormatError::UnsupportedVersion(2)))
+    ));
+}
+
+#[test]
+fn probe_reads_the_fixed_fields_and_shares_the_signature_rules() {
+    let s = setup();
+    let p = nelloc::probe(&s.file[..nelloc::PROBE_BYTES]).unwrap();
+    assert_eq!(
+        (p.version, p.color, p.width, p.height),
+        (1, s.image.color(), s.image.width(), s.image.height())
+    );
+    for len in 0..nelloc::PROBE_BYTES {
+        assert!(matches!(
+            nelloc::probe(&s.file[..len]),
+            Err(Error::Format(FormatError::Truncated { .. }))
+        ));
+    }
+    // The damaged-signature rule of `decode` (byte 0 must be 8B or 0B around "NLC").
+    for first in [0x8B, 0x0B, 0x42] {
+        let mut f = s.file.clone();
+        f[0] = first;
+        f[4] = b'\n';
+        let d = format_err(decode(&f, &opts(&s)));
+        match nelloc::probe(&f) {
+            Err(Error::Format(p)) => assert_eq!(p, d, "first byte {first:#x}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn info_reports_the_alpha_mode_as_a_value() {
+    let s = setup();
+    let i = info(&s.file, &opts(&s)).unwrap();
+    assert_eq!(i.alpha, nelloc::AlphaMode::Coded);
+    assert_eq!(i.alpha.to_string(), "coded");
+    assert_eq!(nelloc::AlphaMode::Constant(7).to_string(), "constant 7");
+}
+
+#[test]
 fn absurd_dimensions_hit_limits_before_allocation() {
     let s = setup();
     let mut f = s.file.clone();
