@@ -1,6 +1,6 @@
 //! Public encode / decode / info: tiles in parallel, each an independent ANS stream.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 
@@ -11,7 +11,7 @@ use crate::image::{ColorType, Image, ImageRef, Metadata};
 use crate::kernels::{forward_batch, BatchScratch, Level};
 use crate::mixture::PixelDist;
 use crate::model::{self, hex, Model};
-use crate::options::{DecodeOptions, EncodeOptions};
+use crate::options::{Cancel, DecodeOptions, EncodeOptions};
 use crate::schedule::{
     gather_context, tiles, wavefront, wavefront_rows, wavefront_steps, TileBuf, TileRect,
 };
@@ -67,13 +67,23 @@ pub struct EncodeStats {
     pub symbols: u64,
 }
 
+/// Progress reports and cancellation of one encode or decode.
 struct Tracker<'a> {
     progress: Option<&'a crate::options::Progress>,
+    cancel: Option<&'a Cancel>,
     done: std::sync::atomic::AtomicU64,
     total: u64,
 }
 
 impl Tracker<'_> {
+    /// `Err(Error::Cancelled)` once the caller has cancelled.
+    fn check(&self) -> Result<()> {
+        match self.cancel {
+            Some(c) if c.is_cancelled() => Err(Error::Cancelled),
+            _ => Ok(()),
+        }
+    }
+
     /// Reports `pixels` more pixels finished.
     fn advance(&self, pixels: usize) {
         if let Some(p) = self.progress {
@@ -86,15 +96,39 @@ impl Tracker<'_> {
     }
 }
 
+/// Pools kept for explicit thread counts (most recently created last). Building a pool
+/// starts its threads: callers coding many small images with `threads > 0` reuse one.
+const MAX_POOLS: usize = 4;
+
+/// The worker pool for `threads` (> 0): cached per thread count, at most [`MAX_POOLS`]
+/// of them (the oldest is dropped, its threads end once its last user is done).
+fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
+    static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
+    let mut pools = POOLS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, p)) = pools.iter().find(|(n, _)| *n == threads) {
+        return Ok(p.clone());
+    }
+    let p = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(move |i| format!("nelloc-{threads}-{i}"))
+        .build()
+        .map(Arc::new)
+        .map_err(|e| Error::ThreadPool {
+            threads,
+            detail: e.to_string(),
+        })?;
+    if pools.len() >= MAX_POOLS {
+        pools.remove(0);
+    }
+    pools.push((threads, p.clone()));
+    Ok(p)
+}
+
 fn run_in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> Result<T> {
     if threads == 0 {
         return Ok(f());
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::Io(std::io::Error::other(e)))?;
-    Ok(pool.install(f))
+    Ok(pool(threads)?.install(f))
 }
 
 fn check_channels(model: &Model, needed: usize) -> Result<()> {
@@ -232,6 +266,7 @@ pub fn encode_with_stats(
     }
     let tracker = Tracker {
         progress: options.progress.as_ref(),
+        cancel: options.cancel.as_ref(),
         done: 0.into(),
         total: u64::from(image.width()) * u64::from(image.height()),
     };
@@ -239,6 +274,7 @@ pub fn encode_with_stats(
         rects
             .par_iter()
             .map(|r| {
+                tracker.check()?;
                 let data = copy_tile(&image, r);
                 let tile = TileBuf {
                     data: &data,
@@ -257,10 +293,10 @@ pub fn encode_with_stats(
                     .sum();
                 let stream = encode_intervals(&intervals);
                 tracker.advance(r.w * r.h);
-                (stream, bits, intervals.len() as u64)
+                Ok((stream, bits, intervals.len() as u64))
             })
-            .collect()
-    })?;
+            .collect::<Result<_>>()
+    })??;
     let stats = EncodeStats {
         model_bits: coded.iter().map(|c| c.1).sum(),
         stream_bytes: coded.iter().map(|c| c.0.len() as u64).sum(),
@@ -377,6 +413,15 @@ fn decode_group(
     }
 }
 
+/// Sets channel `cc` of every pixel of rectangle `r` of an interleaved image to `v`.
+fn fill_alpha(pixels: &mut [u8], row_bytes: usize, r: &TileRect, stride: usize, cc: usize, v: u8) {
+    for y in r.y..r.y + r.h {
+        pixels[y * row_bytes + r.x * stride..][..r.w * stride]
+            .chunks_exact_mut(stride)
+            .for_each(|p| p[cc] = v);
+    }
+}
+
 fn lookup(hash: &[u8; 32], extra: &[Arc<Model>], role: &'static str) -> Result<Arc<Model>> {
     model::find(hash, extra).ok_or_else(|| {
         ModelError::UnknownModel {
@@ -411,6 +456,7 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
     );
     let tracker = Tracker {
         progress: options.progress.as_ref(),
+        cancel: options.cancel.as_ref(),
         done: 0.into(),
         total: u64::from(header.width) * u64::from(header.height),
     };
@@ -424,6 +470,11 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
         }
         .into()
     };
+    // The output is allocated once (limits were checked by `parse`) and zeroed; tiles are
+    // decoded into small buffers group by group and copied in, so the peak is the image
+    // plus the tiles in flight, not twice the image.
+    let row_bytes = header.width as usize * stride;
+    let mut pixels = vec![0u8; row_bytes * header.height as usize];
     // Checksums first: nothing is decoded from a damaged tile.
     let mut jobs = Vec::with_capacity(rects.len());
     for (t, (r, entry)) in rects.iter().zip(&header.tiles).enumerate() {
@@ -437,6 +488,17 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
             }
             .into());
         }
+        if bytes.is_empty() {
+            // An empty stream is every symbol 0 (FORMAT.md section 5: with s = 0 and no
+            // words, every pop finds F(0) = 0 <= 0 < F(1) and leaves s = 0), whatever the
+            // model: the tile is all zeros (alpha too, unless constant) without running
+            // the network. The output is already zero.
+            if let AlphaMode::Constant(v) = header.alpha {
+                fill_alpha(&mut pixels, row_bytes, r, stride, cc, v);
+            }
+            tracker.advance(r.w * r.h);
+            continue;
+        }
         jobs.push(TileJob {
             index: t as u32,
             rect: *r,
@@ -444,7 +506,8 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
             dec: StreamDecoder::new(bytes).map_err(|e| corrupt(t as u32, e))?,
         });
     }
-    let decoded: Vec<TileJob> = run_in_pool(options.threads, || {
+    let out = Mutex::new(pixels);
+    run_in_pool(options.threads, || {
         // One group of consecutive tiles per worker; each group batches its tiles'
         // wavefronts. The bytes decoded do not depend on the grouping.
         // At most 8 tiles per group keeps a step's batch (up to ~64 pixels per 256-wide
@@ -453,10 +516,12 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
         let per = jobs.len().div_ceil(groups).clamp(1, MAX_GROUP_TILES);
         jobs.par_chunks_mut(per)
             .try_for_each(|group| -> Result<()> {
+                tracker.check()?;
                 for job in group.iter_mut() {
                     job.buf = vec![0u8; job.rect.w * job.rect.h * stride];
                 }
                 decode_group(&model, group, stride, 0, &tracker);
+                tracker.check()?;
                 match (header.alpha, &alpha_model) {
                     (AlphaMode::Coded, Some(am)) => decode_group(am, group, stride, cc, &tracker),
                     (AlphaMode::Constant(v), _) => {
@@ -466,23 +531,23 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
                     }
                     _ => {}
                 }
+                tracker.check()?;
                 for job in group.iter_mut() {
                     let dec = std::mem::replace(&mut job.dec, StreamDecoder::empty());
                     dec.finish().map_err(|e| corrupt(job.index, e))?;
                 }
+                let mut pixels = out.lock().unwrap_or_else(PoisonError::into_inner);
+                for job in group.iter_mut() {
+                    let (r, tile) = (&job.rect, std::mem::take(&mut job.buf));
+                    for y in 0..r.h {
+                        pixels[(r.y + y) * row_bytes + r.x * stride..][..r.w * stride]
+                            .copy_from_slice(&tile[y * r.w * stride..][..r.w * stride]);
+                    }
+                }
                 Ok(())
-            })?;
-        Ok::<_, Error>(jobs)
+            })
     })??;
-    let row_bytes = header.width as usize * stride;
-    let mut pixels = vec![0u8; row_bytes * header.height as usize];
-    for job in &decoded {
-        let (r, tile) = (&job.rect, &job.buf);
-        for y in 0..r.h {
-            pixels[(r.y + y) * row_bytes + r.x * stride..][..r.w * stride]
-                .copy_from_slice(&tile[y * r.w * stride..][..r.w * stride]);
-        }
-    }
+    let pixels = out.into_inner().unwrap_or_else(PoisonError::into_inner);
     Ok(Image {
         width: header.width,
         height: header.height,

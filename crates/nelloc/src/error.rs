@@ -27,6 +27,17 @@ pub enum Error {
     /// The caller passed inconsistent arguments (e.g. a pixel buffer of the wrong size).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The operation was cancelled through [`crate::Cancel`].
+    #[error("cancelled")]
+    Cancelled,
+    /// The worker threads asked for (`threads > 0` in the options) could not be started.
+    #[error("could not start a pool of {threads} worker threads: {detail}")]
+    ThreadPool {
+        /// Threads requested.
+        threads: usize,
+        /// The system's reason.
+        detail: String,
+    },
 }
 
 /// The stream is malformed: each variant names what was expected.

@@ -23,6 +23,27 @@ impl std::fmt::Debug for Progress {
 }
 use crate::model::Model;
 
+/// Cancels a running [`crate::encode`] or [`crate::decode`] from another thread (for
+/// example on a deadline): clones share one flag. Work stops at the next check (each tile
+/// group and plane) and the call returns [`crate::Error::Cancelled`].
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<std::sync::atomic::AtomicBool>);
+
+impl Cancel {
+    /// A token not yet cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Requests cancellation of every call using this token (or a clone).
+    pub fn cancel(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    /// Whether [`Cancel::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// Default tile edge in pixels (see docs/ARCHITECTURE.md for the measurement behind it).
 pub const DEFAULT_TILE_SIZE: u32 = 256;
 
@@ -48,6 +69,8 @@ pub struct EncodeOptions {
     /// refuses to write a file that a decoder with these limits would refuse.
     /// Default: [`Limits::default`].
     pub limits: Limits,
+    /// Stops the encode early when cancelled. Default: `None`.
+    pub cancel: Option<Cancel>,
 }
 
 impl Default for EncodeOptions {
@@ -59,6 +82,7 @@ impl Default for EncodeOptions {
             alpha_model: None,
             progress: None,
             limits: Limits::default(),
+            cancel: None,
         }
     }
 }
@@ -75,4 +99,8 @@ pub struct DecodeOptions {
     pub limits: Limits,
     /// Called as tiles finish. Default: `None`.
     pub progress: Option<Progress>,
+    /// Stops the decode early when cancelled: the bound on work a caller applies (a
+    /// stream's pixel count is bounded by [`Limits`], its decoding time by this).
+    /// Default: `None`.
+    pub cancel: Option<Cancel>,
 }

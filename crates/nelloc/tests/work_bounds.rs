@@ -1,0 +1,110 @@
+//! Work a stream can cause: empty tile streams, cancellation, worker pools.
+
+mod support;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nelloc::{decode, encode, Cancel, ColorType, Error, ImageRef, Progress};
+use support::*;
+
+/// The 120-byte golden `flat-black-20x12.nlc` (one empty tile stream) claiming
+/// `w` x `h` pixels in one tile, header checksum re-sealed: a valid file.
+fn black_claiming(w: u32, h: u32) -> Vec<u8> {
+    let mut f = std::fs::read(fixtures().join("golden/flat-black-20x12.nlc")).unwrap();
+    assert_eq!(f.len(), 120, "one tile, empty stream");
+    for (at, v) in [(12, w), (16, h), (20, w), (24, h)] {
+        f[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    let crc = crc32fast::hash(&f[..116]);
+    f[116..120].copy_from_slice(&crc.to_le_bytes());
+    f
+}
+
+#[test]
+fn an_empty_tile_stream_decodes_to_zeros_without_running_the_network() {
+    // 2^28 pixels (the default limit) from 120 bytes: through the network this took
+    // minutes of CPU; an empty stream is all zeros whatever the model, so it is a fill.
+    let file = black_claiming(16384, 16384);
+    let done = Arc::new(Mutex::new(0u64));
+    let mut o = decode_opts(&[test_rgb()]);
+    let d = done.clone();
+    o.progress = Some(Progress::new(move |n, total| {
+        assert_eq!(total, 16384 * 16384);
+        *d.lock().unwrap() = n;
+    }));
+    let start = Instant::now();
+    let image = decode(&file, &o).unwrap();
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    assert_eq!((image.width(), image.height()), (16384, 16384));
+    assert!(image.pixels().iter().all(|&v| v == 0));
+    assert_eq!(*done.lock().unwrap(), 16384 * 16384);
+}
+
+#[test]
+fn empty_streams_keep_a_constant_alpha() {
+    // A black RGBA image with constant alpha encodes to empty streams.
+    let mut px = vec![0u8; 40 * 30 * 4];
+    px.chunks_exact_mut(4).for_each(|p| p[3] = 77);
+    let image = ImageRef::new(40, 30, ColorType::Rgba8, &px).unwrap();
+    let bytes = encode(image, &encode_opts(test_rgb(), test_gray(), 16)).unwrap();
+    let info = nelloc::info(&bytes, &decode_opts(&[])).unwrap();
+    assert_eq!(bytes.len(), 100 + 16 * info.tiles + 4, "all streams empty");
+    let back = decode(&bytes, &decode_opts(&[test_rgb(), test_gray()])).unwrap();
+    assert_eq!(back.pixels(), &px[..]);
+}
+
+#[test]
+fn a_decode_can_be_cancelled_while_it_runs() {
+    let case = synthetic_cases()
+        .into_iter()
+        .find(|c| c.image.color() == ColorType::Rgb8 && c.image.width() >= 24)
+        .unwrap();
+    let bytes = encode(
+        case.image.as_ref(),
+        &encode_opts(test_rgb(), test_gray(), 4),
+    )
+    .unwrap();
+    let cancel = Cancel::new();
+    let mut o = decode_opts(&[test_rgb(), test_gray()]);
+    o.threads = 1;
+    o.cancel = Some(cancel.clone());
+    let c = cancel.clone();
+    o.progress = Some(Progress::new(move |_, _| c.cancel()));
+    assert!(matches!(decode(&bytes, &o), Err(Error::Cancelled)));
+    // Encoding checks it before each tile.
+    let mut e = encode_opts(test_rgb(), test_gray(), 4);
+    e.cancel = Some(cancel);
+    assert!(matches!(
+        encode(case.image.as_ref(), &e),
+        Err(Error::Cancelled)
+    ));
+}
+
+#[test]
+fn calls_with_the_same_thread_count_share_one_pool() {
+    let case = synthetic_cases()
+        .into_iter()
+        .find(|c| c.image.color() == ColorType::Rgb8 && c.image.width() >= 24)
+        .unwrap();
+    let threads = Arc::new(Mutex::new(HashSet::new()));
+    let t = threads.clone();
+    let progress = Progress::new(move |_, _| {
+        t.lock().unwrap().insert(std::thread::current().id());
+    });
+    let mut e = encode_opts(test_rgb(), test_gray(), 4);
+    e.threads = 2;
+    e.progress = Some(progress.clone());
+    let mut d = decode_opts(&[test_rgb(), test_gray()]);
+    d.threads = 2;
+    d.progress = Some(progress);
+    for _ in 0..3 {
+        let bytes = encode(case.image.as_ref(), &e).unwrap();
+        decode(&bytes, &d).unwrap();
+    }
+    // A new pool per call would have run the callbacks on up to 12 different threads.
+    let n = threads.lock().unwrap().len();
+    assert!((1..=2).contains(&n), "{n} threads");
+}
