@@ -8,19 +8,49 @@ use std::arch::x86_64::*;
 
 use super::{PackedLayer, PIXEL_BLOCK};
 
+/// Proof that the CPU has AVX2: only [`Avx2::detect`] (run-time detection) creates one,
+/// and every AVX2 kernel takes one, so no code path can reach a kernel on a CPU without it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Avx2(());
+
+impl Avx2 {
+    pub(crate) fn detect() -> Option<Self> {
+        is_x86_feature_detected!("avx2").then_some(Avx2(()))
+    }
+}
+
+/// Proof that the CPU has AVX2 and AVX-512 F, VL and VNNI: only [`Vnni::detect`] creates one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Vnni(());
+
+impl Vnni {
+    pub(crate) fn detect() -> Option<Self> {
+        (is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("avx512vnni"))
+        .then_some(Vnni(()))
+    }
+
+    /// VNNI support implies AVX2 (`detect` checked it).
+    pub(crate) fn avx2(self) -> Avx2 {
+        Avx2(())
+    }
+}
+
 /// Generates a GEMM kernel: a safe entry point that checks every bound the loops use, and
 /// its `#[target_feature]` body. Blocks of 4 pixels x 16 outputs (8 accumulators); per
 /// group of `G` inputs, one broadcast of the pixel's G inputs (4 bytes) against the packed
 /// weights of 16 outputs, accumulated by `$step(acc, inputs, weights)`.
 macro_rules! gemm_kernel {
-    ($(#[$doc:meta])* $name:ident, $body:ident, $features:literal, $x:ty, $w:ident, $group:literal, $step:expr) => {
+    ($(#[$doc:meta])* $name:ident, $body:ident, $token:ty, $features:literal, $x:ty, $w:ident, $group:literal, $step:expr) => {
         $(#[$doc])*
-        pub(super) fn $name(p: &PackedLayer, x: &[$x], x_stride: usize, n: usize, acc: &mut [i32]) {
+        pub(super) fn $name(_: $token, p: &PackedLayer, x: &[$x], x_stride: usize, n: usize, acc: &mut [i32]) {
             assert!(n.is_multiple_of(PIXEL_BLOCK) && x.len() >= n * x_stride && x_stride >= p.groups * $group);
             assert!(acc.len() >= n * p.out_pad && p.$w.len() == p.groups * p.out_pad * $group);
             assert!(p.out_pad.is_multiple_of(16));
-            // SAFETY: the caller selected this kernel after detecting the CPU features in
-            // `$features` at run time, and the asserts above bound every offset inside.
+            // SAFETY: the token exists only if run-time detection found the CPU features in
+            // `$features`; the asserts above bound every load and store inside.
             unsafe { $body(p, x, x_stride, n, acc) }
         }
 
@@ -65,23 +95,23 @@ macro_rules! gemm_kernel {
 gemm_kernel!(
     /// u8 activations x i8 weights, AVX2: `vpmaddubsw` pair sums are exact in i16 because
     /// |weights| <= 64, then `vpmaddwd` with ones widens to i32.
-    gemm_u8, gemm_u8_avx2, "avx2", u8, w8, 4,
+    gemm_u8, gemm_u8_avx2, Avx2, "avx2", u8, w8, 4,
     |a, x, w| _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), _mm256_set1_epi16(1)))
 );
 gemm_kernel!(
     /// i16 inputs (the first layer, |v| <= 255) x i16 weights, AVX2: exact `vpmaddwd`.
-    gemm_i16, gemm_i16_avx2, "avx2", i16, w16, 2,
+    gemm_i16, gemm_i16_avx2, Avx2, "avx2", i16, w16, 2,
     |a, x, w| _mm256_add_epi32(a, _mm256_madd_epi16(x, w))
 );
 gemm_kernel!(
     /// AVX-512 VNNI on 256-bit vectors: `vpdpbusd` adds four u8*i8 products into each
     /// i32 lane without intermediate saturation (exact for any weights).
-    gemm_u8_vnni, gemm_u8_vnni_impl, "avx2,avx512f,avx512vl,avx512vnni", u8, w8, 4,
+    gemm_u8_vnni, gemm_u8_vnni_impl, Vnni, "avx2,avx512f,avx512vl,avx512vnni", u8, w8, 4,
     |a, x, w| _mm256_dpbusd_epi32(a, x, w)
 );
 gemm_kernel!(
     /// AVX-512 VNNI: `vpdpwssd` adds two i16*i16 products into each i32 lane.
-    gemm_i16_vnni, gemm_i16_vnni_impl, "avx2,avx512f,avx512vl,avx512vnni", i16, w16, 2,
+    gemm_i16_vnni, gemm_i16_vnni_impl, Vnni, "avx2,avx512f,avx512vl,avx512vnni", i16, w16, 2,
     |a, x, w| _mm256_dpwssd_epi32(a, x, w)
 );
 
@@ -90,6 +120,7 @@ gemm_kernel!(
 /// negative result, which clamps to 0, so the shift only ever sees non-negative values
 /// and the logical `vpsrlvq` equals the arithmetic shift of the reference.
 pub(super) fn requant_relu(
+    _: Avx2,
     p: &PackedLayer,
     acc: &[i32],
     n: usize,
@@ -99,8 +130,12 @@ pub(super) fn requant_relu(
 ) {
     assert!(blocks * 8 <= p.out_pad && acc.len() >= n * p.out_pad);
     assert!(n == 0 || y.len() >= (n - 1) * y_stride + blocks * 8);
-    assert!(p.rq_bias.len() >= blocks * 8 && p.rq_shift.len() >= blocks * 8);
-    // SAFETY: AVX2 was detected by the caller; the asserts bound every access.
+    for table in [p.rq_shift.len(), p.rq_round.len()] {
+        assert!(table >= blocks * 8);
+    }
+    assert!(p.rq_bias.len() >= blocks * 8 && p.rq_mult.len() >= blocks * 8);
+    // SAFETY: the token proves AVX2; the asserts bound every load (acc, rq_bias, rq_mult,
+    // rq_shift, rq_round); `y` is written through bounds-checked slices.
     unsafe { requant_relu_avx2(p, acc, n, blocks, y, y_stride) }
 }
 
@@ -159,10 +194,14 @@ unsafe fn requant_relu_avx2(
 /// `clamp(((acc + bias) * M + 2^(S-1)) >> S, -2^23, 2^23)` with an arithmetic shift,
 /// computed as `((v + 2^62) >>> S) - 2^(62-S)` (exact: |v| < 2^62, and 2^62 is a multiple
 /// of 2^S, so the offset passes through the floor unchanged).
-pub(super) fn requant_head(p: &PackedLayer, acc: &[i32], blocks: usize, out: &mut [i32]) {
+pub(super) fn requant_head(_: Avx2, p: &PackedLayer, acc: &[i32], blocks: usize, out: &mut [i32]) {
     assert!(acc.len() >= blocks * 8 && out.len() >= blocks * 8);
-    assert!(p.rq_bias.len() >= blocks * 8 && p.rq_off.len() >= blocks * 8);
-    // SAFETY: AVX2 was detected by the caller; the asserts bound every access.
+    assert!(p.rq_bias.len() >= blocks * 8 && p.rq_mult.len() >= blocks * 8);
+    for table in [p.rq_shift.len(), p.rq_round.len(), p.rq_off.len()] {
+        assert!(table >= blocks * 8);
+    }
+    // SAFETY: the token proves AVX2; the asserts bound every load (acc, rq_bias, rq_mult,
+    // rq_shift, rq_round, rq_off) and the store into `out`.
     unsafe { requant_head_avx2(p, acc, blocks, out) }
 }
 

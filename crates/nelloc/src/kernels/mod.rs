@@ -10,23 +10,29 @@ use std::sync::OnceLock;
 use crate::model::{Layer, Model};
 use crate::network::requant;
 
-/// Instruction-set levels with an exact kernel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Instruction-set levels with an exact kernel. The SIMD variants carry a token that
+/// only run-time feature detection creates (`avx2::Avx2`, `avx2::Vnni`): holding a `Level`
+/// is proof that its kernels may run here.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Level {
     Scalar,
     #[cfg(target_arch = "x86_64")]
-    Avx2,
+    Avx2(avx2::Avx2),
     /// AVX2 plus AVX-512 VNNI on 256-bit vectors (vpdpbusd / vpdpwssd).
     #[cfg(target_arch = "x86_64")]
-    Avx512Vnni,
+    Avx512Vnni(avx2::Vnni),
 }
 
-#[cfg(target_arch = "x86_64")]
-fn has_vnni() -> bool {
-    std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512vl")
-        && std::arch::is_x86_feature_detected!("avx512vnni")
+impl std::fmt::Debug for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Level::Scalar => "Scalar",
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2(_) => "Avx2",
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512Vnni(_) => "Avx512Vnni",
+        })
+    }
 }
 
 impl Level {
@@ -41,11 +47,13 @@ impl Level {
             }
             #[cfg(target_arch = "x86_64")]
             {
-                if cap != "avx2" && has_vnni() {
-                    return Level::Avx512Vnni;
+                if cap != "avx2" {
+                    if let Some(t) = avx2::Vnni::detect() {
+                        return Level::Avx512Vnni(t);
+                    }
                 }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    return Level::Avx2;
+                if let Some(t) = avx2::Avx2::detect() {
+                    return Level::Avx2(t);
                 }
             }
             Level::Scalar
@@ -58,14 +66,20 @@ impl Level {
         let mut v = vec![Level::Scalar];
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                v.push(Level::Avx2);
-            }
-            if has_vnni() {
-                v.push(Level::Avx512Vnni);
-            }
+            v.extend(avx2::Avx2::detect().map(Level::Avx2));
+            v.extend(avx2::Vnni::detect().map(Level::Avx512Vnni));
         }
         v
+    }
+
+    /// The AVX2 token of an AVX2 or VNNI level (their requantisation kernels are AVX2).
+    #[cfg(target_arch = "x86_64")]
+    fn avx2(self) -> Option<avx2::Avx2> {
+        match self {
+            Level::Scalar => None,
+            Level::Avx2(t) => Some(t),
+            Level::Avx512Vnni(t) => Some(t.avx2()),
+        }
     }
 }
 
@@ -202,9 +216,9 @@ fn gemm<T: Copy + Into<i32> + Simd>(
 ) {
     match level {
         #[cfg(target_arch = "x86_64")]
-        Level::Avx2 => T::avx2(p, x, x_stride, n, acc),
+        Level::Avx2(t) => T::avx2(t, p, x, x_stride, n, acc),
         #[cfg(target_arch = "x86_64")]
-        Level::Avx512Vnni => T::vnni(p, x, x_stride, n, acc),
+        Level::Avx512Vnni(t) => T::vnni(t, p, x, x_stride, n, acc),
         Level::Scalar => {
             // Row-major dot products over the original layout (autovectorises well).
             for px in 0..n {
@@ -223,32 +237,37 @@ fn gemm<T: Copy + Into<i32> + Simd>(
 }
 
 /// Input element types with an AVX2 kernel.
+#[cfg(target_arch = "x86_64")]
+type Avx2 = avx2::Avx2;
+#[cfg(target_arch = "x86_64")]
+type Vnni = avx2::Vnni;
+
 trait Simd: Sized {
     #[cfg(target_arch = "x86_64")]
-    fn avx2(p: &PackedLayer, x: &[Self], x_stride: usize, n: usize, acc: &mut [i32]);
+    fn avx2(t: Avx2, p: &PackedLayer, x: &[Self], x_stride: usize, n: usize, acc: &mut [i32]);
     #[cfg(target_arch = "x86_64")]
-    fn vnni(p: &PackedLayer, x: &[Self], x_stride: usize, n: usize, acc: &mut [i32]);
+    fn vnni(t: Vnni, p: &PackedLayer, x: &[Self], x_stride: usize, n: usize, acc: &mut [i32]);
 }
 
 impl Simd for u8 {
     #[cfg(target_arch = "x86_64")]
-    fn avx2(p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
-        avx2::gemm_u8(p, x, x_stride, n, acc)
+    fn avx2(t: Avx2, p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
+        avx2::gemm_u8(t, p, x, x_stride, n, acc)
     }
     #[cfg(target_arch = "x86_64")]
-    fn vnni(p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
-        avx2::gemm_u8_vnni(p, x, x_stride, n, acc)
+    fn vnni(t: Vnni, p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
+        avx2::gemm_u8_vnni(t, p, x, x_stride, n, acc)
     }
 }
 
 impl Simd for i16 {
     #[cfg(target_arch = "x86_64")]
-    fn avx2(p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
-        avx2::gemm_i16(p, x, x_stride, n, acc)
+    fn avx2(t: Avx2, p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
+        avx2::gemm_i16(t, p, x, x_stride, n, acc)
     }
     #[cfg(target_arch = "x86_64")]
-    fn vnni(p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
-        avx2::gemm_i16_vnni(p, x, x_stride, n, acc)
+    fn vnni(t: Vnni, p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
+        avx2::gemm_i16_vnni(t, p, x, x_stride, n, acc)
     }
 }
 
@@ -263,15 +282,17 @@ fn relu_rows(
     y: &mut [u8],
     y_stride: usize,
 ) {
-    let blocks = match level {
-        #[cfg(target_arch = "x86_64")]
-        Level::Avx2 | Level::Avx512Vnni => {
+    #[cfg(target_arch = "x86_64")]
+    let blocks = match level.avx2() {
+        Some(t) => {
             let full = layer.n_out / 8;
-            avx2::requant_relu(p, acc, n, full, y, y_stride);
+            avx2::requant_relu(t, p, acc, n, full, y, y_stride);
             full * 8
         }
-        Level::Scalar => 0,
+        None => 0,
     };
+    #[cfg(not(target_arch = "x86_64"))]
+    let blocks = 0;
     for px in 0..n {
         let a = &acc[px * p.out_pad..(px + 1) * p.out_pad];
         let row = &mut y[px * y_stride..px * y_stride + layer.n_out];
@@ -381,12 +402,13 @@ pub(crate) fn forward_batch(
 /// Requantises `acc + bias` of `n` pixels into the signed head outputs.
 fn head_rows(level: Level, last: &Layer, lp: &PackedLayer, acc: &[i32], n: usize, out: &mut [i32]) {
     let n_out = last.n_out;
-    let blocks = match level {
-        #[cfg(target_arch = "x86_64")]
-        Level::Avx2 | Level::Avx512Vnni => {
+    #[cfg(target_arch = "x86_64")]
+    let blocks = match level.avx2() {
+        Some(t) => {
             let full = n_out / 8;
             for px in 0..n {
                 avx2::requant_head(
+                    t,
                     lp,
                     &acc[px * lp.out_pad..(px + 1) * lp.out_pad],
                     full,
@@ -395,8 +417,10 @@ fn head_rows(level: Level, last: &Layer, lp: &PackedLayer, acc: &[i32], n: usize
             }
             full * 8
         }
-        Level::Scalar => 0,
+        None => 0,
     };
+    #[cfg(not(target_arch = "x86_64"))]
+    let blocks = 0;
     for px in 0..n {
         for o in blocks..n_out {
             let a = acc[px * lp.out_pad + o] + last.bias[o];
@@ -456,7 +480,7 @@ mod tests {
                     &mut s,
                 );
             }
-            for level in Level::available() {
+            for level in levels() {
                 let mut got = vec![0i32; n * o];
                 let mut s = BatchScratch::default();
                 // Dirty the scratch with a bigger batch first: reuse must not leak state.
@@ -465,6 +489,140 @@ mod tests {
                 forward_batch(&model, level, 40, &mut vec![0; 40 * o], &mut s);
                 run_batch(&model, level, &inputs, n, &mut got, &mut s);
                 assert_eq!(got, expected, "{level:?} n={n} arch={arch:?}");
+            }
+        }
+    }
+
+    /// The levels this machine runs, printed so a CI log shows what was compared (a CPU
+    /// without AVX2 or VNNI tests fewer levels; it never fails for that).
+    fn levels() -> Vec<Level> {
+        static PRINT: std::sync::Once = std::sync::Once::new();
+        let v = Level::available();
+        PRINT.call_once(|| eprintln!("SIMD levels compared with the scalar reference: {v:?}"));
+        v
+    }
+
+    fn arch(horizon: u32, channels: u32, width: u32, res_blocks: u32, mixtures: u32) -> Arch {
+        Arch {
+            horizon,
+            channels,
+            width,
+            res_blocks,
+            mixtures,
+            output_frac_bits: 8,
+        }
+    }
+
+    #[test]
+    fn every_level_matches_on_contexts_of_synthetic_images() {
+        // Real contexts (borders, interior, every horizon the format allows, 1 to 32
+        // components) gathered from a synthetic image, as the codec gathers them.
+        use crate::schedule::{gather_context, TileBuf};
+        let levels = levels();
+        let (w, h) = (19usize, 11usize);
+        for (hz, c, width, res, k) in [
+            (1, 3, 24, 0, 1),
+            (2, 1, 16, 1, 32),
+            (3, 3, 40, 1, 10),
+            (4, 1, 9, 0, 3),
+            (5, 3, 17, 2, 7),
+            (7, 1, 33, 0, 32),
+            (7, 3, 8, 1, 2),
+        ] {
+            let a = arch(hz, c, width, res, k);
+            let model = Model::from_bytes(&synthetic(a, u64::from(hz * 100 + k), "ctx")).unwrap();
+            let stride = c as usize + 1; // an extra channel, as with alpha
+            let data: Vec<u8> = (0..w * h * stride)
+                .map(|i| ((i * 37 + (i / (w * stride)) * 11) % 256) as u8)
+                .collect();
+            let tile = TileBuf {
+                data: &data,
+                w,
+                h,
+                stride,
+            };
+            let (l, o) = (a.input_len(), a.output_len());
+            let n = w * h;
+            let mut inputs = vec![0i16; n * l];
+            for i in 0..h {
+                for j in 0..w {
+                    let p = i * w + j;
+                    gather_context(
+                        &tile,
+                        i,
+                        j,
+                        hz as usize,
+                        1,
+                        c as usize,
+                        &mut inputs[p * l..(p + 1) * l],
+                    );
+                }
+            }
+            let mut expected = vec![0i32; n * o];
+            let mut s = Scratch::new(&model);
+            for p in 0..n {
+                forward(
+                    &model,
+                    &inputs[p * l..(p + 1) * l],
+                    &mut expected[p * o..(p + 1) * o],
+                    &mut s,
+                );
+            }
+            for &level in &levels {
+                let mut got = vec![0i32; n * o];
+                run_batch(
+                    &model,
+                    level,
+                    &inputs,
+                    n,
+                    &mut got,
+                    &mut BatchScratch::default(),
+                );
+                assert_eq!(got, expected, "{level:?} arch={a:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn simd_requantisation_asserts_every_table_it_loads() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let Some(t) = avx2::Avx2::detect() else {
+                eprintln!("no AVX2 on this CPU: the AVX2 bounds checks cannot run here");
+                return;
+            };
+            let layer = Layer {
+                n_in: 1,
+                n_out: 16,
+                weight: vec![1; 16],
+                bias: vec![0; 16],
+                mult: vec![1; 16],
+                shift: vec![1; 16],
+            };
+            let acc = vec![0i32; 4 * 16];
+            type Cut = fn(&mut PackedLayer);
+            let cuts: [(&str, Cut); 5] = [
+                ("rq_bias", |p| p.rq_bias.truncate(8)),
+                ("rq_mult", |p| p.rq_mult.truncate(8)),
+                ("rq_shift", |p| p.rq_shift.truncate(8)),
+                ("rq_round", |p| p.rq_round.truncate(8)),
+                ("rq_off", |p| p.rq_off.truncate(8)),
+            ];
+            for (name, cut) in cuts {
+                let mut p = PackedLayer::new(&layer, 4);
+                cut(&mut p);
+                // Two blocks of 8 need 16 entries of every table: a short one must panic
+                // (an out-of-bounds SIMD load otherwise).
+                let relu = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    avx2::requant_relu(t, &p, &acc, 4, 2, &mut [0u8; 64], 16)
+                }));
+                let head = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    avx2::requant_head(t, &p, &acc, 2, &mut [0i32; 16])
+                }));
+                if name != "rq_off" {
+                    assert!(relu.is_err(), "requant_relu with a short {name}");
+                }
+                assert!(head.is_err(), "requant_head with a short {name}");
             }
         }
     }
