@@ -477,8 +477,10 @@ mod tests {
 
     #[test]
     fn unknown_chunks_do_not_count_against_the_metadata_limit_in_any_order() {
-        let mut limits = Limits::default();
-        limits.max_metadata_bytes = 100;
+        let limits = Limits {
+            max_metadata_bytes: 100,
+            ..Limits::default()
+        };
         let unknown = (*b"zzZZ", vec![1u8; 200]);
         let icc = (TAG_ICC, vec![9u8; 1]);
         for chunks in [

@@ -46,9 +46,11 @@ fn encoding_applies_the_decoders_limits() {
 
     // Metadata above the limit.
     let px = [1u8; 3];
-    let mut meta = Metadata::default();
-    meta.icc = Some(vec![0; 60]);
-    meta.exif = Some(vec![0; 50]);
+    let meta = Metadata {
+        icc: Some(vec![0; 60]),
+        exif: Some(vec![0; 50]),
+        ..Metadata::default()
+    };
     let image = ImageRef::new(1, 1, ColorType::Gray8, &px[..1])
         .unwrap()
         .with_metadata(&meta);
