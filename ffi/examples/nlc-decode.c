@@ -25,7 +25,7 @@ static int fail(const char *what, nlc_status status) {
 int main(int argc, char **argv) {
     nlc_decoder_options *options = NULL;
     nlc_image *image = NULL;
-    nlc_pixels pixels;
+    nlc_pixels pixels = {.struct_size = sizeof(nlc_pixels)};
     nlc_status st;
     uint8_t *data = NULL;
     size_t size = 0;

@@ -40,8 +40,8 @@ int main(int argc, char **argv) {
     for (i = 1; i < argc; i++) {
         uint8_t head[NLC_PROBE_BYTES];
         size_t n;
-        nlc_header header;
-        nlc_stream_info info;
+        nlc_header header = {.struct_size = sizeof(nlc_header)};
+        nlc_stream_info info = {.struct_size = sizeof(nlc_stream_info)};
         nlc_status st;
         char detail[512];
         FILE *f;

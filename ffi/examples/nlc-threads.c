@@ -47,7 +47,7 @@ static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n) {
 static nlc_status decode_digest(const file_ref *file, const nlc_decoder_options *options,
                                 int use_file_api, uint64_t *digest) {
     nlc_image *image = NULL;
-    nlc_pixels px;
+    nlc_pixels px = {.struct_size = sizeof(nlc_pixels)};
     nlc_status st;
     uint32_t dims[3];
     uint64_t h = 1469598103934665603ull;

@@ -3,7 +3,7 @@
 
 int main(int argc, char **argv) {
     nlc_image *image = NULL;
-    nlc_pixels px;
+    nlc_pixels px = {.struct_size = sizeof(nlc_pixels)};
     nlc_status st;
     if (argc != 3) {
         fprintf(stderr, "usage: %s IN.nlc OUT.nlc\n", argv[0]);

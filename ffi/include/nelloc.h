@@ -153,6 +153,10 @@ enum nlc_status
      * Any other error.
      */
     NLC_ERROR_INTERNAL = 12,
+    /**
+     * The system refused a resource the call needs (worker threads).
+     */
+    NLC_ERROR_RESOURCE = 13,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -327,9 +331,15 @@ typedef struct nlc_image nlc_image;
 
 /**
  * A view of an image's pixels, filled by `nlc_image_get`. `data` belongs to the image and
- * stays valid until `nlc_image_free`.
+ * stays valid until `nlc_image_free`. Set `struct_size` to `sizeof(nlc_pixels)` first.
  */
 typedef struct nlc_pixels {
+    /**
+     * `sizeof(nlc_pixels)` as the caller compiled it: set it before the call. The library
+     * fills only the fields within it and sets it to the bytes it wrote (see the ABI
+     * policy in ffi/README.md).
+     */
+    size_t struct_size;
     /**
      * Width in pixels.
      */
@@ -361,9 +371,15 @@ typedef struct nlc_pixels {
 } nlc_pixels;
 
 /**
- * What `nlc_info` reports about a complete, validated stream.
+ * What `nlc_info` reports about a complete, validated stream. Set `struct_size` to
+ * `sizeof(nlc_stream_info)` first.
  */
 typedef struct nlc_stream_info {
+    /**
+     * `sizeof(nlc_stream_info)` as the caller compiled it: set it before the call (see
+     * `nlc_pixels.struct_size`).
+     */
+    size_t struct_size;
     /**
      * Width in pixels.
      */
@@ -434,8 +450,14 @@ typedef struct nlc_stream_info {
 /**
  * What [`crate::nlc_probe`] reads from the first `NLC_PROBE_BYTES` bytes of a stream.
  * The values are not yet verified by the header checksum.
+ * Set `struct_size` to `sizeof(nlc_header)` first.
  */
 typedef struct nlc_header {
+    /**
+     * `sizeof(nlc_header)` as the caller compiled it: set it before the call (see
+     * `nlc_pixels.struct_size`).
+     */
+    size_t struct_size;
     /**
      * Container version (1).
      */
@@ -537,6 +559,28 @@ nlc_status nlc_encoder_options_set_tile_size(struct nlc_encoder_options *options
 nlc_status nlc_encoder_options_set_device(struct nlc_encoder_options *options, uint32_t device);
 
 /**
+ * Writes the device selected in `options` (an `nlc_device` value) to `*out`.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle; `out` NULL (an error) or valid for
+ * a write.
+ */
+nlc_status nlc_encoder_options_get_device(const struct nlc_encoder_options *options, uint32_t *out);
+
+/**
+ * The limits the encoder applies to the image (the decoder's, see
+ * `nlc_decoder_options_set_limits`): it refuses with `NLC_ERROR_LIMIT` to write a stream
+ * that a decoder with these limits would refuse. Defaults: `NLC_DEFAULT_MAX_*`.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread.
+ */
+nlc_status nlc_encoder_options_set_limits(struct nlc_encoder_options *options,
+                                          uint32_t max_dimension,
+                                          uint64_t max_pixels,
+                                          uint64_t max_metadata_bytes);
+
+/**
  * Uses the model file in memory (`data`, `size` bytes, copied) for `role` (an
  * `nlc_model_role`) instead of the built-in one. Decoders find it by its SHA-256.
  *
@@ -594,6 +638,15 @@ nlc_status nlc_decoder_options_set_threads(struct nlc_decoder_options *options, 
  * `options` must be NULL (an error) or a live handle not used by another thread.
  */
 nlc_status nlc_decoder_options_set_device(struct nlc_decoder_options *options, uint32_t device);
+
+/**
+ * Writes the device selected in `options` (an `nlc_device` value) to `*out`.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle; `out` NULL (an error) or valid for
+ * a write.
+ */
+nlc_status nlc_decoder_options_get_device(const struct nlc_decoder_options *options, uint32_t *out);
 
 /**
  * Resource limits, checked before anything sized by the stream is allocated: largest
@@ -661,8 +714,8 @@ void nlc_image_free(struct nlc_image *image);
  * (valid until `nlc_image_free`).
  *
  * # Safety
- * `image` must be NULL (an error) or a live handle; `out` must be NULL (an error) or valid
- * for a write.
+ * `image` must be NULL (an error) or a live handle; `out` NULL (an error) or the caller's struct
+ * with `struct_size` set (read first; at most that many bytes are written).
  */
 nlc_status nlc_image_get(const struct nlc_image *image, struct nlc_pixels *out);
 
@@ -759,7 +812,8 @@ nlc_status nlc_decode_file(const char *path,
  *
  * # Safety
  * `data` must be NULL (an error) or valid for reads of `size` bytes; `options` NULL or a
- * live handle; `out` NULL (an error) or valid for a write.
+ * live handle; `out` NULL (an error) or the caller's struct
+ * with `struct_size` set (read first; at most that many bytes are written).
  */
 nlc_status nlc_info(const uint8_t *data,
                     size_t size,
@@ -771,7 +825,8 @@ nlc_status nlc_info(const uint8_t *data,
  *
  * # Safety
  * `path` must be NULL (an error) or a NUL-terminated string; `options` NULL or a live
- * handle; `out` NULL (an error) or valid for a write.
+ * handle; `out` NULL (an error) or the caller's struct
+ * with `struct_size` set (read first; at most that many bytes are written).
  */
 nlc_status nlc_info_file(const char *path,
                          const struct nlc_decoder_options *options,
@@ -787,7 +842,8 @@ nlc_status nlc_info_file(const char *path,
  *
  * # Safety
  * `data` must be NULL (an error unless `size` is 0) or valid for reads of `size` bytes;
- * `out` must be NULL (an error) or valid for a write.
+ * `out` NULL (an error) or the caller's struct
+ * with `struct_size` set (read first; at most that many bytes are written).
  */
 nlc_status nlc_probe(const uint8_t *data, size_t size, struct nlc_header *out);
 

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use nelloc::{ColorType, DecodeOptions, EncodeOptions, Image, Limits, Metadata, Model};
+use nelloc::{ColorType, DecodeOptions, Device, EncodeOptions, Image, Limits, Metadata, Model};
 
 use crate::probe::{nlc_header, probe};
 use crate::status::{guard, guard_value, last_error_into, nlc_status, Failure};
@@ -25,6 +25,108 @@ pub struct nlc_encoder_options {
     inner: EncodeOptions,
 }
 
+impl Default for nlc_pixels {
+    /// Empty, with `struct_size` set (for Rust callers).
+    fn default() -> Self {
+        nlc_pixels {
+            struct_size: std::mem::size_of::<nlc_pixels>(),
+            width: 0,
+            height: 0,
+            color_type: 0,
+            channels: 0,
+            stride: 0,
+            size: 0,
+            data: std::ptr::null(),
+        }
+    }
+}
+
+impl Default for nlc_stream_info {
+    /// All zero, with `struct_size` set (for Rust callers).
+    fn default() -> Self {
+        nlc_stream_info {
+            struct_size: std::mem::size_of::<nlc_stream_info>(),
+            width: 0,
+            height: 0,
+            color_type: 0,
+            channels: 0,
+            tile_width: 0,
+            tile_height: 0,
+            tile_count: 0,
+            alpha_mode: 0,
+            alpha_value: 0,
+            model_available: 0,
+            icc_size: 0,
+            exif_size: 0,
+            xmp_size: 0,
+            file_size: 0,
+            model_hash: [0; 65],
+            alpha_model_hash: [0; 65],
+        }
+    }
+}
+
+/// Structs the library fills that start with `struct_size` (the ABI policy of ffi/README.md:
+/// fields are only ever appended, and the library writes the prefix the caller knows).
+pub(crate) trait SizedStruct: Sized {
+    /// The size of the struct in the first release that had `struct_size`: callers never
+    /// pass less. Never raise it (older callers pass it); new fields go after it.
+    const FIRST_SIZE: usize;
+    fn set_struct_size(&mut self, size: usize);
+}
+
+impl SizedStruct for nlc_pixels {
+    const FIRST_SIZE: usize = std::mem::size_of::<nlc_pixels>();
+    fn set_struct_size(&mut self, size: usize) {
+        self.struct_size = size;
+    }
+}
+
+impl SizedStruct for nlc_stream_info {
+    const FIRST_SIZE: usize = std::mem::size_of::<nlc_stream_info>();
+    fn set_struct_size(&mut self, size: usize) {
+        self.struct_size = size;
+    }
+}
+
+impl SizedStruct for nlc_header {
+    const FIRST_SIZE: usize = std::mem::size_of::<nlc_header>();
+    fn set_struct_size(&mut self, size: usize) {
+        self.struct_size = size;
+    }
+}
+
+/// Checks an output struct's `struct_size` (before any work): non-NULL, and at least the
+/// struct's first released size. Returns the caller's size.
+///
+/// # Safety
+/// If `ptr` is not NULL it must be aligned and valid for reads of its first `size_t`.
+pub(crate) unsafe fn sized_out<T: SizedStruct>(ptr: *mut T, what: &str) -> Result<usize, Failure> {
+    out_ptr(ptr, what)?;
+    // SAFETY: non-null; every `SizedStruct` starts with its `size_t struct_size`.
+    let size = unsafe { ptr.cast::<usize>().read() };
+    if size < T::FIRST_SIZE {
+        return Err(Failure::invalid(format!(
+            "{what}->struct_size is {size}, expected sizeof the struct ({} in this library): \
+             set it before the call",
+            std::mem::size_of::<T>()
+        )));
+    }
+    Ok(size)
+}
+
+/// Writes `value` into a caller's struct of `caller_size` bytes (from `sized_out`): the
+/// fields it has room for, never more, and `struct_size` set to the bytes written.
+///
+/// # Safety
+/// `ptr` must be valid for writes of `caller_size` bytes (the caller's `sizeof`).
+pub(crate) unsafe fn put_sized<T: SizedStruct>(ptr: *mut T, mut value: T, caller_size: usize) {
+    let n = caller_size.min(std::mem::size_of::<T>());
+    value.set_struct_size(n);
+    // SAFETY: `n` is at most the caller's struct and at most `T`; the regions are distinct.
+    unsafe { std::ptr::copy_nonoverlapping((&raw const value).cast::<u8>(), ptr.cast::<u8>(), n) };
+}
+
 /// Decoder settings (opaque). Create with `nlc_decoder_options_new`, release with
 /// `nlc_decoder_options_free`. One handle may be used by concurrent `nlc_decode` /
 /// `nlc_info` calls as long as no thread modifies it meanwhile.
@@ -39,10 +141,14 @@ pub struct nlc_image {
 }
 
 /// A view of an image's pixels, filled by `nlc_image_get`. `data` belongs to the image and
-/// stays valid until `nlc_image_free`.
+/// stays valid until `nlc_image_free`. Set `struct_size` to `sizeof(nlc_pixels)` first.
 #[repr(C)]
 #[allow(non_camel_case_types)]
 pub struct nlc_pixels {
+    /// `sizeof(nlc_pixels)` as the caller compiled it: set it before the call. The library
+    /// fills only the fields within it and sets it to the bytes it wrote (see the ABI
+    /// policy in ffi/README.md).
+    pub struct_size: usize,
     /// Width in pixels.
     pub width: u32,
     /// Height in pixels.
@@ -59,10 +165,14 @@ pub struct nlc_pixels {
     pub data: *const u8,
 }
 
-/// What `nlc_info` reports about a complete, validated stream.
+/// What `nlc_info` reports about a complete, validated stream. Set `struct_size` to
+/// `sizeof(nlc_stream_info)` first.
 #[repr(C)]
 #[allow(non_camel_case_types)]
 pub struct nlc_stream_info {
+    /// `sizeof(nlc_stream_info)` as the caller compiled it: set it before the call (see
+    /// `nlc_pixels.struct_size`).
+    pub struct_size: usize,
     /// Width in pixels.
     pub width: u32,
     /// Height in pixels.
@@ -242,9 +352,9 @@ fn metadata_ref(metadata: &Metadata, kind: u32) -> Result<&Option<Vec<u8>>, Fail
     })
 }
 
-fn check_device(device: u32) -> Result<(), Failure> {
+fn device_from_code(device: u32) -> Result<Device, Failure> {
     match device {
-        d if d == nlc_device::NLC_DEVICE_CPU as u32 => Ok(()),
+        d if d == nlc_device::NLC_DEVICE_CPU as u32 => Ok(Device::Cpu),
         d if d == nlc_device::NLC_DEVICE_CUDA as u32 => Err(Failure::new(
             nlc_status::NLC_ERROR_UNSUPPORTED,
             "the CUDA device is not available in this version of libnelloc (CPU only)",
@@ -252,6 +362,15 @@ fn check_device(device: u32) -> Result<(), Failure> {
         other => Err(Failure::invalid(format!(
             "unknown device {other} (see nlc_device)"
         ))),
+    }
+}
+
+fn device_code(device: Device) -> u32 {
+    match device {
+        Device::Cpu => nlc_device::NLC_DEVICE_CPU as u32,
+        // A device this C API has no value for yet: reported as the CPU never is wrong
+        // here (the library only ever selects devices through the C values).
+        _ => nlc_device::NLC_DEVICE_CPU as u32,
     }
 }
 
@@ -425,9 +544,59 @@ pub unsafe extern "C" fn nlc_encoder_options_set_device(
 ) -> nlc_status {
     guard(|| {
         // SAFETY: see the function's contract.
-        unsafe { handle_mut(options, "options") }?;
-        check_device(device)
+        let o = unsafe { handle_mut(options, "options") }?;
+        o.inner.device = device_from_code(device)?;
+        Ok(())
     })
+}
+
+/// Writes the device selected in `options` (an `nlc_device` value) to `*out`.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle; `out` NULL (an error) or valid for
+/// a write.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_encoder_options_get_device(
+    options: *const nlc_encoder_options,
+    out: *mut u32,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let o = unsafe { handle(options, "options") }?;
+        out_ptr(out, "out")?;
+        // SAFETY: `out` is non-null and writable by contract.
+        unsafe { put(out, device_code(o.inner.device)) };
+        Ok(())
+    })
+}
+
+/// The limits the encoder applies to the image (the decoder's, see
+/// `nlc_decoder_options_set_limits`): it refuses with `NLC_ERROR_LIMIT` to write a stream
+/// that a decoder with these limits would refuse. Defaults: `NLC_DEFAULT_MAX_*`.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_encoder_options_set_limits(
+    options: *mut nlc_encoder_options,
+    max_dimension: u32,
+    max_pixels: u64,
+    max_metadata_bytes: u64,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let o = unsafe { handle_mut(options, "options") }?;
+        o.inner.limits = limits(max_dimension, max_pixels, max_metadata_bytes);
+        Ok(())
+    })
+}
+
+fn limits(max_dimension: u32, max_pixels: u64, max_metadata_bytes: u64) -> Limits {
+    let mut limits = Limits::default();
+    limits.max_dimension = max_dimension;
+    limits.max_pixels = max_pixels;
+    limits.max_metadata_bytes = max_metadata_bytes;
+    limits
 }
 
 /// Which `EncodeOptions` field a `nlc_model_role` value names.
@@ -561,8 +730,29 @@ pub unsafe extern "C" fn nlc_decoder_options_set_device(
 ) -> nlc_status {
     guard(|| {
         // SAFETY: see the function's contract.
-        unsafe { handle_mut(options, "options") }?;
-        check_device(device)
+        let o = unsafe { handle_mut(options, "options") }?;
+        o.inner.device = device_from_code(device)?;
+        Ok(())
+    })
+}
+
+/// Writes the device selected in `options` (an `nlc_device` value) to `*out`.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle; `out` NULL (an error) or valid for
+/// a write.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decoder_options_get_device(
+    options: *const nlc_decoder_options,
+    out: *mut u32,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let o = unsafe { handle(options, "options") }?;
+        out_ptr(out, "out")?;
+        // SAFETY: `out` is non-null and writable by contract.
+        unsafe { put(out, device_code(o.inner.device)) };
+        Ok(())
     })
 }
 
@@ -583,11 +773,7 @@ pub unsafe extern "C" fn nlc_decoder_options_set_limits(
     guard(|| {
         // SAFETY: see the function's contract.
         let o = unsafe { handle_mut(options, "options") }?;
-        let mut limits = Limits::default();
-        limits.max_dimension = max_dimension;
-        limits.max_pixels = max_pixels;
-        limits.max_metadata_bytes = max_metadata_bytes;
-        o.inner.limits = limits;
+        o.inner.limits = limits(max_dimension, max_pixels, max_metadata_bytes);
         Ok(())
     })
 }
@@ -723,8 +909,8 @@ pub unsafe extern "C" fn nlc_image_free(image: *mut nlc_image) {
 /// (valid until `nlc_image_free`).
 ///
 /// # Safety
-/// `image` must be NULL (an error) or a live handle; `out` must be NULL (an error) or valid
-/// for a write.
+/// `image` must be NULL (an error) or a live handle; `out` NULL (an error) or the caller's struct
+/// with `struct_size` set (read first; at most that many bytes are written).
 #[no_mangle]
 pub unsafe extern "C" fn nlc_image_get(
     image: *const nlc_image,
@@ -733,9 +919,11 @@ pub unsafe extern "C" fn nlc_image_get(
     guard(|| {
         // SAFETY: see the function's contract.
         let img = &unsafe { handle(image, "image") }?.inner;
-        out_ptr(out, "out")?;
+        // SAFETY: see the function's contract.
+        let size = unsafe { sized_out(out, "out") }?;
         let channels = img.color().channels();
         let view = nlc_pixels {
+            struct_size: 0,
             width: img.width(),
             height: img.height(),
             color_type: color_code(img.color())?,
@@ -744,8 +932,8 @@ pub unsafe extern "C" fn nlc_image_get(
             size: img.pixels().len(),
             data: img.pixels().as_ptr(),
         };
-        // SAFETY: `out` is non-null and writable by contract.
-        unsafe { put(out, view) };
+        // SAFETY: `out` holds `size` writable bytes by contract.
+        unsafe { put_sized(out, view, size) };
         Ok(())
     })
 }
@@ -986,6 +1174,7 @@ fn fill_info(data: &[u8], opts: &DecodeOptions) -> Result<nlc_stream_info, Failu
     };
     let size = |b: &Option<Vec<u8>>| b.as_ref().map_or(0, Vec::len);
     Ok(nlc_stream_info {
+        struct_size: 0,
         width: info.width,
         height: info.height,
         color_type: color_code(info.color)?,
@@ -1011,7 +1200,8 @@ fn fill_info(data: &[u8], opts: &DecodeOptions) -> Result<nlc_stream_info, Failu
 ///
 /// # Safety
 /// `data` must be NULL (an error) or valid for reads of `size` bytes; `options` NULL or a
-/// live handle; `out` NULL (an error) or valid for a write.
+/// live handle; `out` NULL (an error) or the caller's struct
+/// with `struct_size` set (read first; at most that many bytes are written).
 #[no_mangle]
 pub unsafe extern "C" fn nlc_info(
     data: *const u8,
@@ -1027,10 +1217,11 @@ pub unsafe extern "C" fn nlc_info(
         let data = unsafe { bytes(data, size, "data") }?;
         // SAFETY: see the function's contract.
         let opts = decode_options(unsafe { options.as_ref() });
-        out_ptr(out, "out")?;
+        // SAFETY: see the function's contract.
+        let size = unsafe { sized_out(out, "out") }?;
         let info = fill_info(data, &opts)?;
-        // SAFETY: `out` is non-null and writable by contract.
-        unsafe { put(out, info) };
+        // SAFETY: `out` holds `size` writable bytes by contract.
+        unsafe { put_sized(out, info, size) };
         Ok(())
     })
 }
@@ -1039,7 +1230,8 @@ pub unsafe extern "C" fn nlc_info(
 ///
 /// # Safety
 /// `path` must be NULL (an error) or a NUL-terminated string; `options` NULL or a live
-/// handle; `out` NULL (an error) or valid for a write.
+/// handle; `out` NULL (an error) or the caller's struct
+/// with `struct_size` set (read first; at most that many bytes are written).
 #[no_mangle]
 pub unsafe extern "C" fn nlc_info_file(
     path: *const c_char,
@@ -1051,11 +1243,12 @@ pub unsafe extern "C" fn nlc_info_file(
         let path = unsafe { self::path(path, "path") }?;
         // SAFETY: see the function's contract.
         let opts = decode_options(unsafe { options.as_ref() });
-        out_ptr(out, "out")?;
+        // SAFETY: see the function's contract.
+        let size = unsafe { sized_out(out, "out") }?;
         let data = read_file(&path)?;
         let info = fill_info(&data, &opts)?;
-        // SAFETY: `out` is non-null and writable by contract.
-        unsafe { put(out, info) };
+        // SAFETY: `out` holds `size` writable bytes by contract.
+        unsafe { put_sized(out, info, size) };
         Ok(())
     })
 }
@@ -1069,7 +1262,8 @@ pub unsafe extern "C" fn nlc_info_file(
 ///
 /// # Safety
 /// `data` must be NULL (an error unless `size` is 0) or valid for reads of `size` bytes;
-/// `out` must be NULL (an error) or valid for a write.
+/// `out` NULL (an error) or the caller's struct
+/// with `struct_size` set (read first; at most that many bytes are written).
 #[no_mangle]
 pub unsafe extern "C" fn nlc_probe(
     data: *const u8,
@@ -1079,10 +1273,57 @@ pub unsafe extern "C" fn nlc_probe(
     guard(|| {
         // SAFETY: see the function's contract.
         let data = unsafe { bytes(data, size, "data") }?;
-        out_ptr(out, "out")?;
+        // SAFETY: see the function's contract.
+        let size = unsafe { sized_out(out, "out") }?;
         let header = probe(data)?;
-        // SAFETY: `out` is non-null and writable by contract.
-        unsafe { put(out, header) };
+        // SAFETY: `out` holds `size` writable bytes by contract.
+        unsafe { put_sized(out, header, size) };
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `nlc_stream_info` as a caller compiled against an older header sees it once the
+    /// struct has grown: here, the fields before `model_hash`; then memory it owns.
+    #[repr(C)]
+    struct OldCaller {
+        prefix: [u8; std::mem::offset_of!(nlc_stream_info, model_hash)],
+        canary: [u8; 160],
+    }
+
+    #[test]
+    fn an_old_caller_gets_its_prefix_and_nothing_beyond() {
+        let mut old = OldCaller {
+            prefix: [0; std::mem::offset_of!(nlc_stream_info, model_hash)],
+            canary: [0xA5; 160],
+        };
+        let prefix = std::mem::size_of_val(&old.prefix);
+        let info = nlc_stream_info {
+            width: 77,
+            file_size: 1234,
+            model_hash: [b'x' as c_char; 65],
+            ..nlc_stream_info::default()
+        };
+        // SAFETY: `old` is writable for more than `prefix` bytes.
+        unsafe { put_sized((&raw mut old).cast::<nlc_stream_info>(), info, prefix) };
+        assert!(
+            old.canary.iter().all(|&b| b == 0xA5),
+            "wrote past the caller's struct"
+        );
+        let size = usize::from_ne_bytes(old.prefix[..8].try_into().unwrap());
+        assert_eq!(size, prefix, "struct_size says how much was written");
+        let at = std::mem::offset_of!(nlc_stream_info, width);
+        assert_eq!(
+            u32::from_ne_bytes(old.prefix[at..at + 4].try_into().unwrap()),
+            77
+        );
+        let at = std::mem::offset_of!(nlc_stream_info, file_size);
+        assert_eq!(
+            u64::from_ne_bytes(old.prefix[at..at + 8].try_into().unwrap()),
+            1234
+        );
+    }
 }

@@ -8,10 +8,14 @@ use crate::NLC_PROBE_BYTES;
 
 /// What [`crate::nlc_probe`] reads from the first `NLC_PROBE_BYTES` bytes of a stream.
 /// The values are not yet verified by the header checksum.
+/// Set `struct_size` to `sizeof(nlc_header)` first.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
 pub struct nlc_header {
+    /// `sizeof(nlc_header)` as the caller compiled it: set it before the call (see
+    /// `nlc_pixels.struct_size`).
+    pub struct_size: usize,
     /// Container version (1).
     pub version: u32,
     /// An `nlc_color_type` value.
@@ -29,9 +33,24 @@ const _: () = assert!(NLC_PROBE_BYTES as usize == nelloc::PROBE_BYTES);
 
 /// `nelloc::probe` (the one probe, shared with `nelloc::info` and `nelloc::decode`) in C
 /// terms: the same bytes give the same status as `nlc_info`.
+impl Default for nlc_header {
+    /// All zero, with `struct_size` set (for Rust callers).
+    fn default() -> Self {
+        nlc_header {
+            struct_size: std::mem::size_of::<nlc_header>(),
+            version: 0,
+            color_type: 0,
+            channels: 0,
+            width: 0,
+            height: 0,
+        }
+    }
+}
+
 pub(crate) fn probe(data: &[u8]) -> Result<nlc_header, Failure> {
     let p = nelloc::probe(data)?;
     Ok(nlc_header {
+        struct_size: 0,
         version: u32::from(p.version),
         color_type: crate::ffi::color_code(p.color)?,
         channels: p.color.channels() as u32,

@@ -43,6 +43,8 @@ pub enum nlc_status {
     NLC_ERROR_PANIC = 11,
     /// Any other error.
     NLC_ERROR_INTERNAL = 12,
+    /// The system refused a resource the call needs (worker threads).
+    NLC_ERROR_RESOURCE = 13,
 }
 
 impl nlc_status {
@@ -63,6 +65,7 @@ impl nlc_status {
             NLC_ERROR_MODEL_INVALID => c"invalid model",
             NLC_ERROR_PANIC => c"internal error (panic caught at the library boundary)",
             NLC_ERROR_INTERNAL => c"internal error",
+            NLC_ERROR_RESOURCE => c"the system refused a resource (worker threads)",
         }
     }
 
@@ -83,6 +86,7 @@ impl nlc_status {
             10 => NLC_ERROR_MODEL_INVALID,
             11 => NLC_ERROR_PANIC,
             12 => NLC_ERROR_INTERNAL,
+            13 => NLC_ERROR_RESOURCE,
             _ => return None,
         })
     }
@@ -130,6 +134,7 @@ impl From<Error> for Failure {
             Error::Model(ModelError::UnknownModel { .. }) => NLC_ERROR_MODEL_NOT_FOUND,
             Error::Model(_) => NLC_ERROR_MODEL_INVALID,
             Error::InvalidArgument(_) => NLC_ERROR_INVALID_ARGUMENT,
+            Error::ThreadPool { .. } => NLC_ERROR_RESOURCE,
             _ => NLC_ERROR_INTERNAL,
         };
         Failure::new(status, e.to_string())
@@ -218,12 +223,12 @@ mod tests {
 
     #[test]
     fn every_status_round_trips_and_has_a_message() {
-        for v in 0..=12 {
+        for v in 0..=13 {
             let s = nlc_status::from_u32(v).expect("contiguous codes");
             assert_eq!(s as u32, v);
             assert!(!s.message().to_bytes().is_empty());
         }
-        assert_eq!(nlc_status::from_u32(13), None);
+        assert_eq!(nlc_status::from_u32(14), None);
     }
 
     #[test]

@@ -118,15 +118,7 @@ fn encode(img: *const nlc_image, opts: &Opts) -> Vec<u8> {
 }
 
 fn view(img: *const nlc_image) -> (nlc_pixels, Vec<u8>) {
-    let mut p = nlc_pixels {
-        width: 0,
-        height: 0,
-        color_type: 0,
-        channels: 0,
-        stride: 0,
-        size: 0,
-        data: ptr::null(),
-    };
+    let mut p = nlc_pixels::default();
     // SAFETY: live handle; the data pointer is valid while the image lives.
     unsafe {
         assert_eq!(nlc_image_get(img, &mut p), OK);
@@ -456,8 +448,7 @@ fn info_and_probe_describe_the_stream() {
         );
     }
     let bytes = encode(img, &opts);
-    // SAFETY: all-integer / array struct: zero is a valid value.
-    let mut info: nlc_stream_info = unsafe { std::mem::zeroed() };
+    let mut info = nlc_stream_info::default();
     // SAFETY: readable data, live options, valid out pointer.
     unsafe {
         assert_eq!(
@@ -538,7 +529,7 @@ fn files_are_written_atomically_and_read_back() {
         assert_eq!(nlc_decode_file(c_path.as_ptr(), opts.dec, &mut back), OK);
         assert_eq!(view(back).1, px);
         nlc_image_free(back);
-        let mut info: nlc_stream_info = std::mem::zeroed();
+        let mut info = nlc_stream_info::default();
         assert_eq!(nlc_info_file(c_path.as_ptr(), opts.dec, &mut info), OK);
         assert_eq!(info.file_size, std::fs::metadata(&file).unwrap().len());
 
@@ -624,8 +615,7 @@ fn probe_and_info_agree_on_every_damaged_prefix() {
         let crc = crc32fast_hash(&file[..crc_at]);
         file[crc_at..crc_at + 4].copy_from_slice(&crc.to_le_bytes());
         let mut header = nlc_header::default();
-        // SAFETY: zeroed is valid for this all-integer struct.
-        let mut info: nlc_stream_info = unsafe { std::mem::zeroed() };
+        let mut info = nlc_stream_info::default();
         // SAFETY: readable buffers, valid out pointers.
         let (p, i) = unsafe {
             (
@@ -652,4 +642,117 @@ fn crc32fast_hash(data: &[u8]) -> u32 {
         }
     }
     !crc
+}
+
+#[test]
+fn structs_carry_their_size_and_old_and_new_callers_are_served() {
+    let opts = Opts::new();
+    let img = new_image(7, 5, nlc_color_type::NLC_COLOR_RGB8, &pixels(7, 5, 3));
+    let bytes = encode(img, &opts);
+    let full = std::mem::size_of::<nlc_stream_info>();
+
+    // A caller that forgot struct_size (0) or gives less than the first release's size:
+    // an error, and nothing written.
+    for bad in [0usize, 8, full - 1] {
+        let mut info = nlc_stream_info::default();
+        info.struct_size = bad;
+        info.width = 12345;
+        // SAFETY: readable data, writable struct.
+        let st = unsafe { nlc_info(bytes.as_ptr(), bytes.len(), opts.dec, &mut info) };
+        assert_eq!(
+            st,
+            nlc_status::NLC_ERROR_INVALID_ARGUMENT,
+            "struct_size {bad}"
+        );
+        assert!(last_error().contains("struct_size"), "{}", last_error());
+        assert_eq!((info.struct_size, info.width), (bad, 12345));
+    }
+
+    // (The old-caller side, a struct smaller than today's, is tested with the writer
+    // itself in ffi/src/ffi.rs: no caller can be older than struct_size yet.)
+
+    // A newer caller with a bigger struct: the library fills what it knows and says so.
+    #[repr(C)]
+    struct NewInfo {
+        info: nlc_stream_info,
+        later_field: [u8; 64],
+    }
+    let mut newer = NewInfo {
+        info: nlc_stream_info::default(),
+        later_field: [0x5A; 64],
+    };
+    newer.info.struct_size = std::mem::size_of::<NewInfo>();
+    // SAFETY: `newer` is writable for its whole size.
+    let st = unsafe { nlc_info(bytes.as_ptr(), bytes.len(), opts.dec, &mut newer.info) };
+    assert_eq!(st, OK);
+    assert_eq!(newer.info.struct_size, full, "reports the bytes it wrote");
+    assert_eq!((newer.info.width, newer.info.height), (7, 5));
+    assert!(newer.later_field.iter().all(|&b| b == 0x5A));
+
+    // The same rule for nlc_pixels and nlc_header.
+    let mut px = nlc_pixels::default();
+    px.struct_size = 0;
+    let mut header = nlc_header::default();
+    header.struct_size = 3;
+    // SAFETY: live handle, readable data, writable structs.
+    unsafe {
+        assert_eq!(
+            nlc_image_get(img, &mut px),
+            nlc_status::NLC_ERROR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            nlc_probe(bytes.as_ptr(), bytes.len(), &mut header),
+            nlc_status::NLC_ERROR_INVALID_ARGUMENT
+        );
+        nlc_image_free(img);
+    }
+    assert_eq!(header.width, 0);
+}
+
+#[test]
+fn the_device_is_stored_and_read_back() {
+    let opts = Opts::new();
+    let (cpu, cuda) = (
+        nlc_device::NLC_DEVICE_CPU as u32,
+        nlc_device::NLC_DEVICE_CUDA as u32,
+    );
+    let mut got = 99u32;
+    // SAFETY: live handles, valid out pointer.
+    unsafe {
+        assert_eq!(nlc_encoder_options_set_device(opts.enc, cpu), OK);
+        assert_eq!(nlc_encoder_options_get_device(opts.enc, &mut got), OK);
+        assert_eq!(got, cpu);
+        assert_eq!(
+            nlc_decoder_options_set_device(opts.dec, cuda),
+            nlc_status::NLC_ERROR_UNSUPPORTED
+        );
+        got = 99;
+        assert_eq!(nlc_decoder_options_get_device(opts.dec, &mut got), OK);
+        assert_eq!(got, cpu, "a refused device leaves the options unchanged");
+        assert_eq!(
+            nlc_encoder_options_get_device(opts.enc, ptr::null_mut()),
+            nlc_status::NLC_ERROR_NULL_POINTER
+        );
+    }
+}
+
+#[test]
+fn encoder_limits_refuse_what_a_decoder_would() {
+    let opts = Opts::new();
+    let img = new_image(20, 3, nlc_color_type::NLC_COLOR_RGB8, &pixels(20, 3, 3));
+    let mut out: *mut u8 = ptr::null_mut();
+    let mut len = 0usize;
+    // SAFETY: live handles, valid out pointers.
+    unsafe {
+        assert_eq!(
+            nlc_encoder_options_set_limits(opts.enc, 16, 1 << 20, 1 << 20),
+            OK
+        );
+        assert_eq!(
+            nlc_encode(img, opts.enc, &mut out, &mut len),
+            nlc_status::NLC_ERROR_LIMIT
+        );
+        assert!(out.is_null());
+        nlc_image_free(img);
+    }
 }

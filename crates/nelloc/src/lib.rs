@@ -40,7 +40,7 @@ pub use error::{Error, FormatError, LimitError, ModelError, Result};
 pub use image::{ColorType, Image, ImageRef, Metadata};
 pub use limits::Limits;
 pub use model::Model;
-pub use options::{Cancel, DecodeOptions, EncodeOptions, Progress, DEFAULT_TILE_SIZE};
+pub use options::{Cancel, DecodeOptions, Device, EncodeOptions, Progress, DEFAULT_TILE_SIZE};
 
 /// Version of the `.nlc` container this library writes (and the highest it reads).
 pub const FORMAT_VERSION: u8 = 1;

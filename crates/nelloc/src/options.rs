@@ -23,6 +23,15 @@ impl std::fmt::Debug for Progress {
 }
 use crate::model::Model;
 
+/// Where the codec runs. The output never depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Device {
+    /// The CPU (all cores unless `threads` says otherwise). The default.
+    #[default]
+    Cpu,
+}
+
 /// Cancels a running [`crate::encode`] or [`crate::decode`] from another thread (for
 /// example on a deadline): clones share one flag. Work stops at the next check (each tile
 /// group and plane) and the call returns [`crate::Error::Cancelled`].
@@ -71,6 +80,8 @@ pub struct EncodeOptions {
     pub limits: Limits,
     /// Stops the encode early when cancelled. Default: `None`.
     pub cancel: Option<Cancel>,
+    /// Where to run. Default: [`Device::Cpu`].
+    pub device: Device,
 }
 
 impl Default for EncodeOptions {
@@ -83,6 +94,7 @@ impl Default for EncodeOptions {
             progress: None,
             limits: Limits::default(),
             cancel: None,
+            device: Device::Cpu,
         }
     }
 }
@@ -103,4 +115,6 @@ pub struct DecodeOptions {
     /// stream's pixel count is bounded by [`Limits`], its decoding time by this).
     /// Default: `None`.
     pub cancel: Option<Cancel>,
+    /// Where to run. Default: [`Device::Cpu`].
+    pub device: Device,
 }
