@@ -654,9 +654,11 @@ fn structs_carry_their_size_and_old_and_new_callers_are_served() {
     // A caller that forgot struct_size (0) or gives less than the first release's size:
     // an error, and nothing written.
     for bad in [0usize, 8, full - 1] {
-        let mut info = nlc_stream_info::default();
-        info.struct_size = bad;
-        info.width = 12345;
+        let mut info = nlc_stream_info {
+            struct_size: bad,
+            width: 12345,
+            ..Default::default()
+        };
         // SAFETY: readable data, writable struct.
         let st = unsafe { nlc_info(bytes.as_ptr(), bytes.len(), opts.dec, &mut info) };
         assert_eq!(
@@ -690,10 +692,14 @@ fn structs_carry_their_size_and_old_and_new_callers_are_served() {
     assert!(newer.later_field.iter().all(|&b| b == 0x5A));
 
     // The same rule for nlc_pixels and nlc_header.
-    let mut px = nlc_pixels::default();
-    px.struct_size = 0;
-    let mut header = nlc_header::default();
-    header.struct_size = 3;
+    let mut px = nlc_pixels {
+        struct_size: 0,
+        ..Default::default()
+    };
+    let mut header = nlc_header {
+        struct_size: 3,
+        ..Default::default()
+    };
     // SAFETY: live handle, readable data, writable structs.
     unsafe {
         assert_eq!(
