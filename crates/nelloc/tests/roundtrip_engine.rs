@@ -87,3 +87,48 @@ fn output_does_not_depend_on_thread_count() {
         assert_eq!(decode(&outs[0], &d).unwrap().pixels(), case.image.pixels());
     }
 }
+
+#[test]
+fn every_horizon_and_mixture_count_round_trips_with_mixed_colour_and_alpha_models() {
+    // Until now every model ever round-tripped had horizon 3 and K = 10. The format allows
+    // horizons 1..=7 and K 1..=32, and the colour and alpha models need not agree.
+    let cases = synthetic_cases();
+    let rgba = cases
+        .iter()
+        .find(|c| c.name.starts_with("rgba-varying"))
+        .expect("an RGBA case with coded alpha");
+    let graya = cases
+        .iter()
+        .find(|c| c.name.starts_with("graya-varying"))
+        .expect("a grey+alpha case with coded alpha");
+    for (i, (hc, kc, ha, ka)) in [
+        (1, 1, 7, 32),
+        (2, 32, 1, 1),
+        (4, 3, 2, 5),
+        (5, 7, 6, 2),
+        (7, 2, 3, 10),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let seed = 100 + i as u64;
+        let alpha = shaped(ha, 1, 12, ka, seed + 50);
+        for (case, cc) in [(rgba, 3), (graya, 1)] {
+            let colour = shaped(hc, cc, 12, kc, seed);
+            for tile in [3, 8, 64] {
+                let what = format!(
+                    "{} colour h{hc} K{kc}, alpha h{ha} K{ka}, tile {tile}",
+                    case.name
+                );
+                let bytes = encode(
+                    case.image.as_ref(),
+                    &encode_opts(colour.clone(), alpha.clone(), tile),
+                )
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+                let back = decode(&bytes, &decode_opts(&[colour.clone(), alpha.clone()]))
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert_eq!(back.pixels(), case.image.pixels(), "{what}");
+            }
+        }
+    }
+}

@@ -66,6 +66,12 @@ pub fn test_gray_pred() -> Arc<Model> {
     M.get_or_init(|| load("test-gray-pred.safetensors")).clone()
 }
 
+/// A small synthetic model of any shape the model format allows.
+pub fn shaped(horizon: u32, channels: u32, width: u32, mixtures: u32, seed: u64) -> Arc<Model> {
+    let arch = Arch::new(horizon, channels, width, (seed % 2) as u32, mixtures);
+    Arc::new(Model::from_bytes(&synthetic(arch, seed, "shaped")).expect("synthetic model"))
+}
+
 pub fn encode_opts(model: Arc<Model>, alpha: Arc<Model>, tile: u32) -> EncodeOptions {
     let mut o = EncodeOptions::default();
     o.model = Some(model);
