@@ -4,7 +4,6 @@
 #![allow(non_camel_case_types)]
 
 use std::ffi::{c_char, CStr};
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -1060,15 +1059,7 @@ pub unsafe extern "C" fn nlc_encode_file(
         let io = |e: std::io::Error| {
             Failure::new(nlc_status::NLC_ERROR_IO, format!("{}: {e}", path.display()))
         };
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
-        tmp.write_all(&encoded).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(&path).map_err(|e| io(e.error))?;
-        Ok(())
+        nelloc::write_atomic(&path, &encoded).map_err(io)
     })
 }
 

@@ -125,7 +125,9 @@ fn decoding_error(e: nelloc::Error) -> ImageError {
     match e {
         nelloc::Error::Io(e) => ImageError::IoError(e),
         nelloc::Error::Limits(l) => ImageError::Limits(LimitError::from_kind(match l {
-            nelloc::LimitError::Metadata { .. } => LimitErrorKind::InsufficientMemory,
+            nelloc::LimitError::Metadata { .. } | nelloc::LimitError::Input { .. } => {
+                LimitErrorKind::InsufficientMemory
+            }
             _ => LimitErrorKind::DimensionError,
         })),
         nelloc::Error::Unsupported(msg) => {
@@ -216,9 +218,9 @@ impl NlcDecoder {
     }
 
     /// Reads a stream; `options` supplies extra models, threads and nelloc's limits.
-    pub fn with_options<R: Read>(mut reader: R, options: DecodeOptions) -> ImageResult<Self> {
-        let mut data = Vec::new();
-        reader.read_to_end(&mut data).map_err(ImageError::IoError)?;
+    /// Reading stops with a limit error past `options.limits.max_input_bytes`.
+    pub fn with_options<R: Read>(reader: R, options: DecodeOptions) -> ImageResult<Self> {
+        let data = nelloc::read_limited(reader, &options.limits).map_err(decoding_error)?;
         Self::from_bytes(data, options)
     }
 
@@ -405,16 +407,7 @@ pub fn save_nlc(
     let pixels = nelloc::ImageRef::new(image.width(), image.height(), color, image.as_bytes())
         .map_err(encoding_error)?;
     let bytes = nelloc::encode(pixels, options).map_err(encoding_error)?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(ImageError::IoError)?;
-    tmp.write_all(&bytes).map_err(ImageError::IoError)?;
-    tmp.as_file().sync_all().map_err(ImageError::IoError)?;
-    tmp.persist(path)
-        .map_err(|e| ImageError::IoError(e.error))?;
-    Ok(())
+    nelloc::write_atomic(path, &bytes).map_err(ImageError::IoError)
 }
 
 /// Decodes `.nlc` bytes with explicit options into a [`DynamicImage`] (without going

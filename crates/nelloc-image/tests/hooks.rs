@@ -275,3 +275,24 @@ fn saving_needs_save_nlc_and_8_bit_pixels() {
     assert!(save_nlc(&gray, &keep, &encode_options(3)).is_err());
     assert_eq!(std::fs::read(&keep).unwrap(), b"keep");
 }
+
+#[test]
+fn nlc_decoder_stops_reading_at_the_input_limit() {
+    /// An endless stream of zeros that counts what was read.
+    struct Endless(std::rc::Rc<std::cell::Cell<u64>>);
+    impl std::io::Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            buf.fill(0);
+            self.0.set(self.0.get() + buf.len() as u64);
+            Ok(buf.len())
+        }
+    }
+    let read = std::rc::Rc::new(std::cell::Cell::new(0));
+    let mut options = nelloc::DecodeOptions::default();
+    options.limits.max_input_bytes = 100_000;
+    let err = nelloc_image::NlcDecoder::with_options(Endless(read.clone()), options)
+        .err()
+        .expect("an endless input is refused");
+    assert!(matches!(err, image::ImageError::Limits(_)), "{err:?}");
+    assert!(read.get() <= 200_000, "read {} bytes", read.get());
+}

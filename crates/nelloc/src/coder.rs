@@ -31,6 +31,14 @@ impl EncoderModel<P> for Interval {
     }
 }
 
+/// A coding frequency as constriction wants it. Zero is impossible (the CDF gives every
+/// symbol at least 1, FORMAT.md section 4): a debug build stops on it; a release build
+/// codes the nearest valid interval rather than panic on data.
+fn nonzero(freq: u32) -> NonZeroU32 {
+    debug_assert_ne!(freq, 0, "a CDF gave a symbol frequency 0");
+    NonZeroU32::new(freq).unwrap_or(NonZeroU32::MIN)
+}
+
 struct Search<'a>(&'a ChannelDist);
 
 impl EntropyModel<P> for Search<'_> {
@@ -41,8 +49,7 @@ impl EntropyModel<P> for Search<'_> {
 impl DecoderModel<P> for Search<'_> {
     fn quantile_function(&self, quantile: u32) -> (u8, u32, NonZeroU32) {
         let (x, left, freq) = self.0.search(quantile);
-        // freq >= 1 holds by construction of the CDF (every symbol has a nonzero frequency).
-        (x, left, NonZeroU32::new(freq).unwrap_or(NonZeroU32::MIN))
+        (x, left, nonzero(freq))
     }
 }
 
@@ -50,8 +57,7 @@ impl DecoderModel<P> for Search<'_> {
 pub(crate) fn encode_intervals(intervals: &[(u32, u32)]) -> Vec<u8> {
     let mut ans = DefaultAnsCoder::new();
     for &(left, freq) in intervals.iter().rev() {
-        let freq = NonZeroU32::new(freq).expect("CDF gives every symbol frequency >= 1");
-        ans.encode_symbol((), Interval(left, freq))
+        ans.encode_symbol((), Interval(left, nonzero(freq)))
             .expect("writing to a Vec cannot fail and the interval is valid");
     }
     let words = ans.into_compressed().unwrap_or_else(|e| match e {});
@@ -103,5 +109,17 @@ impl StreamDecoder {
             return Err(StreamError::NotExhausted);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(debug_assertions)]
+    fn a_zero_frequency_is_caught_in_debug_builds() {
+        assert_eq!(nonzero(5).get(), 5);
+        assert!(std::panic::catch_unwind(|| nonzero(0)).is_err());
     }
 }

@@ -272,6 +272,7 @@ pub fn probe(data: &[u8]) -> Result<Probe> {
 
 /// Parses and validates the header; returns it with the tile data area.
 pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a [u8])> {
+    limits.check_input(data.len() as u64)?;
     check_magic(data)?;
     let mut r = Reader { data, pos: 0 };
     r.take(MAGIC.len() as u64, "signature")?;

@@ -147,6 +147,14 @@ pub enum LimitError {
         /// The limit.
         max: u64,
     },
+    /// The whole input is larger than the limit.
+    #[error("input of {bytes} bytes or more is above the limit of {max}")]
+    Input {
+        /// Input bytes (seen so far, when reading stopped at the limit).
+        bytes: u64,
+        /// The limit.
+        max: u64,
+    },
 }
 
 /// Model files and model lookup.

@@ -14,6 +14,11 @@ pub struct Limits {
     pub max_pixels: u64,
     /// Largest total size of metadata chunks (ICC, EXIF, XMP). Default: 16 MiB.
     pub max_metadata_bytes: u64,
+    /// Largest input (whole `.nlc` stream) read or accepted. Default: 4 GiB, above the
+    /// largest valid stream within the other defaults (2^28 RGBA pixels at the longest
+    /// code, 24 bits per sample, are 3 GiB of tile data), so it only stops inputs that no
+    /// default decoder could use, before they are read into memory.
+    pub max_input_bytes: u64,
 }
 
 impl Default for Limits {
@@ -22,6 +27,7 @@ impl Default for Limits {
             max_dimension: 65_535,
             max_pixels: 1 << 28,
             max_metadata_bytes: 16 << 20,
+            max_input_bytes: 4 << 30,
         }
     }
 }
@@ -33,6 +39,7 @@ impl Limits {
             max_dimension: u32::MAX,
             max_pixels: u64::MAX,
             max_metadata_bytes: u64::MAX,
+            max_input_bytes: u64::MAX,
         }
     }
 
@@ -50,6 +57,17 @@ impl Limits {
             return Err(LimitError::Pixels {
                 pixels,
                 max: self.max_pixels,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks the size of a whole input stream.
+    pub(crate) fn check_input(&self, bytes: u64) -> Result<(), LimitError> {
+        if bytes > self.max_input_bytes {
+            return Err(LimitError::Input {
+                bytes,
+                max: self.max_input_bytes,
             });
         }
         Ok(())

@@ -74,19 +74,7 @@ pub(crate) fn decode_image_bytes(bytes: &[u8], what: &str) -> Result<Image> {
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`:
 /// a failure never leaves a partial file or clobbers an existing one.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let fail = |e: std::io::Error| CliError::Msg(format!("{}: {e}", path.display()));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".nlc-tmp-")
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    nelloc::write_atomic(path, bytes).map_err(|e| CliError::Msg(format!("{}: {e}", path.display())))
 }
 
 enum OutFormat {
