@@ -1,6 +1,6 @@
 //! Image files in and out, through the `image` crate; atomic writes.
 
-use std::io::{Cursor, Write};
+use std::io::Cursor;
 use std::path::Path;
 
 use image::codecs::png::PngEncoder;
