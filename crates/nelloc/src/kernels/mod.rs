@@ -503,14 +503,7 @@ mod tests {
     }
 
     fn arch(horizon: u32, channels: u32, width: u32, res_blocks: u32, mixtures: u32) -> Arch {
-        Arch {
-            horizon,
-            channels,
-            width,
-            res_blocks,
-            mixtures,
-            output_frac_bits: 8,
-        }
+        Arch::new(horizon, channels, width, res_blocks, mixtures)
     }
 
     #[test]

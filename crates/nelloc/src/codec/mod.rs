@@ -1,4 +1,14 @@
 //! Public encode / decode / info: tiles in parallel, each an independent ANS stream.
+//! Orchestration lives here (options, limits, tiles, streams, output); `engine` runs the
+//! network over tiles (the backend seam), `alpha` holds the alpha policy and `pool` the
+//! worker pools.
+
+mod alpha;
+mod engine;
+mod pool;
+
+use engine::{decode_group, plane_intervals, TileJob, MAX_GROUP_TILES};
+use pool::run_in_pool;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -8,13 +18,9 @@ use crate::coder::{encode_intervals, StreamDecoder, StreamError};
 use crate::container::{self, AlphaMode, Header, TileEntry};
 use crate::error::{Error, FormatError, ModelError, Result};
 use crate::image::{ColorType, Image, ImageRef, Metadata};
-use crate::kernels::{forward_batch, BatchScratch, Level};
-use crate::mixture::PixelDist;
 use crate::model::{self, hex, Model};
 use crate::options::{Cancel, DecodeOptions, EncodeOptions};
-use crate::schedule::{
-    gather_context, tiles, wavefront, wavefront_rows, wavefront_steps, TileBuf, TileRect,
-};
+use crate::schedule::{tiles, TileBuf, TileRect};
 
 /// What `info` reports about a stream, without decoding pixels.
 #[derive(Debug, Clone)]
@@ -96,41 +102,6 @@ impl Tracker<'_> {
     }
 }
 
-/// Pools kept for explicit thread counts (most recently created last). Building a pool
-/// starts its threads: callers coding many small images with `threads > 0` reuse one.
-const MAX_POOLS: usize = 4;
-
-/// The worker pool for `threads` (> 0): cached per thread count, at most [`MAX_POOLS`]
-/// of them (the oldest is dropped, its threads end once its last user is done).
-fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
-    static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
-    let mut pools = POOLS.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some((_, p)) = pools.iter().find(|(n, _)| *n == threads) {
-        return Ok(p.clone());
-    }
-    let p = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(move |i| format!("nelloc-{threads}-{i}"))
-        .build()
-        .map(Arc::new)
-        .map_err(|e| Error::ThreadPool {
-            threads,
-            detail: e.to_string(),
-        })?;
-    if pools.len() >= MAX_POOLS {
-        pools.remove(0);
-    }
-    pools.push((threads, p.clone()));
-    Ok(p)
-}
-
-fn run_in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> Result<T> {
-    if threads == 0 {
-        return Ok(f());
-    }
-    Ok(pool(threads)?.install(f))
-}
-
 fn check_channels(model: &Model, needed: usize) -> Result<()> {
     if model.arch().channels as usize != needed {
         return Err(ModelError::ChannelMismatch {
@@ -146,45 +117,6 @@ fn check_channels(model: &Model, needed: usize) -> Result<()> {
 fn builtin_for(channels: usize) -> Result<Arc<Model>> {
     model::default_for_channels(channels)
         .ok_or_else(|| Error::Unsupported(format!("no built-in model for {channels} channel(s)")))
-}
-
-/// Coding intervals of one plane group of a tile, in wavefront order.
-fn plane_intervals(model: &Model, tile: &TileBuf<'_>, first: usize, out: &mut Vec<(u32, u32)>) {
-    let arch = model.arch();
-    let c = arch.channels as usize;
-    let k = arch.mixtures as usize;
-    let hz = arch.horizon as usize;
-    // Rows are independent when every pixel is known: compute them in parallel, then
-    // emit in the stream's wavefront order.
-    let level = Level::detect();
-    let l = arch.input_len();
-    let n_out = arch.output_len();
-    let rows: Vec<Vec<(u32, u32)>> = (0..tile.h)
-        .into_par_iter()
-        .map_init(
-            || (BatchScratch::default(), Vec::<i32>::new()),
-            |(scratch, heads), i| {
-                // One batched network call per row: every context is already known.
-                heads.resize(tile.w * n_out, 0);
-                let (rows, rs) = scratch.input_rows(model, tile.w);
-                for j in 0..tile.w {
-                    gather_context(tile, i, j, hz, first, c, &mut rows[j * rs..j * rs + l]);
-                }
-                forward_batch(model, level, tile.w, heads, scratch);
-                let mut row = Vec::with_capacity(tile.w * c);
-                for j in 0..tile.w {
-                    let px = &tile.data[(i * tile.w + j) * tile.stride + first..][..c];
-                    let bases = arch.mean_base.bases(tile, i, j, first, c);
-                    PixelDist::new(&heads[j * n_out..(j + 1) * n_out], k, c, bases.as_ref())
-                        .for_each_interval(px, |lo, f| row.push((lo, f)));
-                }
-                row
-            },
-        )
-        .collect();
-    for (i, j) in wavefront(tile.w, tile.h, hz) {
-        out.extend_from_slice(&rows[i][j * c..(j + 1) * c]);
-    }
 }
 
 fn copy_tile(image: &ImageRef<'_>, r: &TileRect) -> Vec<u8> {
@@ -225,17 +157,7 @@ pub fn encode_with_stats(
         None => builtin_for(cc)?,
     };
     check_channels(&model, cc)?;
-    let alpha = if color.has_alpha() {
-        let ch = color.channels();
-        let first = image.pixels()[cc];
-        if image.pixels().chunks_exact(ch).all(|p| p[cc] == first) {
-            AlphaMode::Constant(first)
-        } else {
-            AlphaMode::Coded
-        }
-    } else {
-        AlphaMode::None
-    };
+    let alpha = alpha::choose(&image);
     let alpha_model = match alpha {
         AlphaMode::Coded => {
             let m = match &options.alpha_model {
@@ -332,96 +254,6 @@ pub fn encode_with_stats(
 /// format's 4 GiB per stream.
 pub const MAX_TILE_SIZE: u32 = 16384;
 
-/// Most tiles decoded together as one wavefront batch.
-const MAX_GROUP_TILES: usize = 8;
-
-/// A tile being decoded.
-struct TileJob {
-    index: u32,
-    rect: TileRect,
-    buf: Vec<u8>,
-    dec: StreamDecoder,
-}
-
-/// Decodes one plane group (channels `first..first+C` of `model`) of several tiles at
-/// once: at every wavefront step the ready pixels of all tiles form one batch for the
-/// network, then each tile's symbols are popped in its own stream order.
-fn decode_group(
-    model: &Model,
-    jobs: &mut [TileJob],
-    stride: usize,
-    first: usize,
-    tracker: &Tracker<'_>,
-) {
-    let arch = model.arch();
-    let (c, k, hz) = (
-        arch.channels as usize,
-        arch.mixtures as usize,
-        arch.horizon as usize,
-    );
-    let (l, n_out) = (arch.input_len(), arch.output_len());
-    let level = Level::detect();
-    let a = hz + 1;
-    let steps = jobs
-        .iter()
-        .map(|j| wavefront_steps(j.rect.w, j.rect.h, hz))
-        .max()
-        .unwrap_or(0);
-    let mut batch: Vec<(usize, usize, usize)> = Vec::new();
-    let mut heads = Vec::new();
-    let mut scratch = BatchScratch::default();
-    for t in 0..steps {
-        batch.clear();
-        for (ji, job) in jobs.iter().enumerate() {
-            for i in wavefront_rows(t, job.rect.w, job.rect.h, hz) {
-                batch.push((ji, i, t - a * i));
-            }
-        }
-        if batch.is_empty() {
-            continue;
-        }
-        heads.resize(batch.len() * n_out, 0);
-        let (rows, rs) = scratch.input_rows(model, batch.len());
-        for (n, &(ji, i, j)) in batch.iter().enumerate() {
-            let job = &jobs[ji];
-            let tile = TileBuf {
-                data: &job.buf,
-                w: job.rect.w,
-                h: job.rect.h,
-                stride,
-            };
-            gather_context(&tile, i, j, hz, first, c, &mut rows[n * rs..n * rs + l]);
-        }
-        forward_batch(model, level, batch.len(), &mut heads, &mut scratch);
-        for (n, &(ji, i, j)) in batch.iter().enumerate() {
-            let job = &mut jobs[ji];
-            let at = (i * job.rect.w + j) * stride + first;
-            let tile = TileBuf {
-                data: &job.buf,
-                w: job.rect.w,
-                h: job.rect.h,
-                stride,
-            };
-            let bases = arch.mean_base.bases(&tile, i, j, first, c);
-            let dist = PixelDist::new(&heads[n * n_out..(n + 1) * n_out], k, c, bases.as_ref());
-            let dec = &mut job.dec;
-            let _ = dist.decode_pixel(&mut job.buf[at..at + c], |d| Ok::<u8, ()>(dec.decode(d)));
-        }
-        if first == 0 {
-            tracker.advance(batch.len());
-        }
-    }
-}
-
-/// Sets channel `cc` of every pixel of rectangle `r` of an interleaved image to `v`.
-fn fill_alpha(pixels: &mut [u8], row_bytes: usize, r: &TileRect, stride: usize, cc: usize, v: u8) {
-    for y in r.y..r.y + r.h {
-        pixels[y * row_bytes + r.x * stride..][..r.w * stride]
-            .chunks_exact_mut(stride)
-            .for_each(|p| p[cc] = v);
-    }
-}
-
 fn lookup(hash: &[u8; 32], extra: &[Arc<Model>], role: &'static str) -> Result<Arc<Model>> {
     model::find(hash, extra).ok_or_else(|| {
         ModelError::UnknownModel {
@@ -494,7 +326,7 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
             // model: the tile is all zeros (alpha too, unless constant) without running
             // the network. The output is already zero.
             if let AlphaMode::Constant(v) = header.alpha {
-                fill_alpha(&mut pixels, row_bytes, r, stride, cc, v);
+                alpha::fill(&mut pixels, row_bytes, r, stride, cc, v);
             }
             tracker.advance(r.w * r.h);
             continue;

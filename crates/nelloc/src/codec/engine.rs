@@ -1,0 +1,139 @@
+//! The backend seam: what runs the network over a tile's pixels. `plane_intervals` (encode:
+//! every pixel known, rows in parallel) and `decode_group` (decode: wavefront batches
+//! over several tiles) are what a GPU backend replaces; orchestration stays in `mod.rs`.
+
+use rayon::prelude::*;
+
+use super::Tracker;
+use crate::coder::StreamDecoder;
+use crate::kernels::{forward_batch, BatchScratch, Level};
+use crate::mixture::PixelDist;
+use crate::model::Model;
+use crate::schedule::{
+    gather_context, wavefront, wavefront_rows, wavefront_steps, TileBuf, TileRect,
+};
+
+/// Coding intervals of one plane group of a tile, in wavefront order.
+pub(super) fn plane_intervals(
+    model: &Model,
+    tile: &TileBuf<'_>,
+    first: usize,
+    out: &mut Vec<(u32, u32)>,
+) {
+    let arch = model.arch();
+    let c = arch.channels as usize;
+    let k = arch.mixtures as usize;
+    let hz = arch.horizon as usize;
+    // Rows are independent when every pixel is known: compute them in parallel, then
+    // emit in the stream's wavefront order.
+    let level = Level::detect();
+    let l = arch.input_len();
+    let n_out = arch.output_len();
+    let rows: Vec<Vec<(u32, u32)>> = (0..tile.h)
+        .into_par_iter()
+        .map_init(
+            || (BatchScratch::default(), Vec::<i32>::new()),
+            |(scratch, heads), i| {
+                // One batched network call per row: every context is already known.
+                heads.resize(tile.w * n_out, 0);
+                let (rows, rs) = scratch.input_rows(model, tile.w);
+                for j in 0..tile.w {
+                    gather_context(tile, i, j, hz, first, c, &mut rows[j * rs..j * rs + l]);
+                }
+                forward_batch(model, level, tile.w, heads, scratch);
+                let mut row = Vec::with_capacity(tile.w * c);
+                for j in 0..tile.w {
+                    let px = &tile.data[(i * tile.w + j) * tile.stride + first..][..c];
+                    let bases = arch.mean_base.bases(tile, i, j, first, c);
+                    PixelDist::new(&heads[j * n_out..(j + 1) * n_out], k, c, bases.as_ref())
+                        .for_each_interval(px, |lo, f| row.push((lo, f)));
+                }
+                row
+            },
+        )
+        .collect();
+    for (i, j) in wavefront(tile.w, tile.h, hz) {
+        out.extend_from_slice(&rows[i][j * c..(j + 1) * c]);
+    }
+}
+
+/// Most tiles decoded together as one wavefront batch.
+pub(super) const MAX_GROUP_TILES: usize = 8;
+
+/// A tile being decoded.
+pub(super) struct TileJob {
+    pub(super) index: u32,
+    pub(super) rect: TileRect,
+    pub(super) buf: Vec<u8>,
+    pub(super) dec: StreamDecoder,
+}
+
+/// Decodes one plane group (channels `first..first+C` of `model`) of several tiles at
+/// once: at every wavefront step the ready pixels of all tiles form one batch for the
+/// network, then each tile's symbols are popped in its own stream order.
+pub(super) fn decode_group(
+    model: &Model,
+    jobs: &mut [TileJob],
+    stride: usize,
+    first: usize,
+    tracker: &Tracker<'_>,
+) {
+    let arch = model.arch();
+    let (c, k, hz) = (
+        arch.channels as usize,
+        arch.mixtures as usize,
+        arch.horizon as usize,
+    );
+    let (l, n_out) = (arch.input_len(), arch.output_len());
+    let level = Level::detect();
+    let a = hz + 1;
+    let steps = jobs
+        .iter()
+        .map(|j| wavefront_steps(j.rect.w, j.rect.h, hz))
+        .max()
+        .unwrap_or(0);
+    let mut batch: Vec<(usize, usize, usize)> = Vec::new();
+    let mut heads = Vec::new();
+    let mut scratch = BatchScratch::default();
+    for t in 0..steps {
+        batch.clear();
+        for (ji, job) in jobs.iter().enumerate() {
+            for i in wavefront_rows(t, job.rect.w, job.rect.h, hz) {
+                batch.push((ji, i, t - a * i));
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        heads.resize(batch.len() * n_out, 0);
+        let (rows, rs) = scratch.input_rows(model, batch.len());
+        for (n, &(ji, i, j)) in batch.iter().enumerate() {
+            let job = &jobs[ji];
+            let tile = TileBuf {
+                data: &job.buf,
+                w: job.rect.w,
+                h: job.rect.h,
+                stride,
+            };
+            gather_context(&tile, i, j, hz, first, c, &mut rows[n * rs..n * rs + l]);
+        }
+        forward_batch(model, level, batch.len(), &mut heads, &mut scratch);
+        for (n, &(ji, i, j)) in batch.iter().enumerate() {
+            let job = &mut jobs[ji];
+            let at = (i * job.rect.w + j) * stride + first;
+            let tile = TileBuf {
+                data: &job.buf,
+                w: job.rect.w,
+                h: job.rect.h,
+                stride,
+            };
+            let bases = arch.mean_base.bases(&tile, i, j, first, c);
+            let dist = PixelDist::new(&heads[n * n_out..(n + 1) * n_out], k, c, bases.as_ref());
+            let dec = &mut job.dec;
+            let _ = dist.decode_pixel(&mut job.buf[at..at + c], |d| Ok::<u8, ()>(dec.decode(d)));
+        }
+        if first == 0 {
+            tracker.advance(batch.len());
+        }
+    }
+}
