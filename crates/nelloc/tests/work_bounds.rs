@@ -108,3 +108,29 @@ fn calls_with_the_same_thread_count_share_one_pool() {
     let n = threads.lock().unwrap().len();
     assert!((1..=2).contains(&n), "{n} threads");
 }
+
+#[test]
+fn cancelling_stops_inside_one_huge_tile() {
+    // A hostile stream: one non-empty 4-byte tile stream claiming 8192x8192 pixels in one
+    // tile. Decoding would run the network over all of them before the final-state check
+    // fails; cancelling (here from the first progress report) stops it within a step.
+    let mut f = black_claiming(8192, 8192);
+    let stream = 1u32.to_le_bytes();
+    f[108..112].copy_from_slice(&4u32.to_le_bytes()); // tile length
+    f[112..116].copy_from_slice(&crc32fast::hash(&stream).to_le_bytes());
+    let crc = crc32fast::hash(&f[..116]);
+    f[116..120].copy_from_slice(&crc.to_le_bytes());
+    f.extend_from_slice(&stream);
+    let cancel = Cancel::new();
+    let mut o = decode_opts(&[test_rgb()]);
+    o.cancel = Some(cancel.clone());
+    let c = cancel.clone();
+    o.progress = Some(Progress::new(move |_, _| c.cancel()));
+    let start = Instant::now();
+    assert!(matches!(decode(&f, &o), Err(Error::Cancelled)));
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        start.elapsed()
+    );
+}

@@ -96,6 +96,10 @@ pub(super) fn decode_group(
     let mut heads = Vec::new();
     let mut scratch = BatchScratch::default();
     for t in 0..steps {
+        // Cancelled: stop here; the caller reports it (a single huge tile is one group).
+        if tracker.check().is_err() {
+            return;
+        }
         batch.clear();
         for (ji, job) in jobs.iter().enumerate() {
             for i in wavefront_rows(t, job.rect.w, job.rect.h, hz) {
