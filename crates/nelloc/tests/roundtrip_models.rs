@@ -106,6 +106,15 @@ fn builtin_models_load_and_roundtrip_a_photo() {
     );
     for m in nelloc::model::builtin() {
         assert!(m.parameters() > 1000, "{} looks empty", m.name());
+        // Debug names the model; it must not print ~100 K weights into a log.
+        let debug = format!("{m:?}");
+        assert!(
+            debug.len() < 1000,
+            "{}: Debug is {} bytes",
+            m.name(),
+            debug.len()
+        );
+        assert!(debug.contains(&m.hash_hex()));
     }
     for path in photos() {
         let image = load_png(&path);

@@ -14,11 +14,16 @@ use sha2::{Digest, Sha256};
 use crate::error::ModelError;
 use crate::mixture::{head_len, MAX_C, MAX_K};
 
-pub use builtin::{builtin, builtin_by_name, builtin_file_count, default_for_channels};
+pub use builtin::{builtin, builtin_by_name, default_for_channels};
+// Test support (not a stable API): how many model files are compiled in.
+#[doc(hidden)]
+pub use builtin::builtin_file_count;
 pub(crate) use mean_base::Bases;
 #[cfg(test)]
 pub(crate) use mean_base::Neighbours;
 pub use mean_base::{MeanBase, Predictor, Predictors};
+// Test, fuzzing and benchmark support (not a stable API): pseudo-random model files.
+#[doc(hidden)]
 pub use synthetic::synthetic;
 
 /// Hyper-parameters of a model, read from its file (`nelloc.arch`).
@@ -154,7 +159,6 @@ pub(crate) const WEIGHT_MAX: i8 = 63;
 pub(crate) const BIAS_LIMIT: i32 = 1 << 24;
 
 /// A loaded, validated model.
-#[derive(Debug)]
 pub struct Model {
     name: String,
     hash: [u8; 32],
@@ -164,6 +168,18 @@ pub struct Model {
     size: usize,
     /// Weights re-laid for the batched kernels, built on first use.
     packed: std::sync::OnceLock<crate::kernels::Packed>,
+}
+
+// A model holds ~100 K weights: its Debug output names it instead of printing them.
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("name", &self.name)
+            .field("hash", &self.hash_hex())
+            .field("arch", &self.arch)
+            .field("parameters", &self.parameters())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Layer names in evaluation order for an architecture.
