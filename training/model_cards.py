@@ -28,6 +28,20 @@ def params_macs(arch):
     return params, macs, nout
 
 
+def schedule_line(sch, tr):
+    if "batch_pixels" in sch:  # independent-pixel runs (v3 recipe)
+        if sch.get("kind") == "open-ended":
+            how = (f"open-ended: warm-up {sch['warmup_min']:g} min, then lr x min(1, sqrt({sch['decay_min']:g} min / t)); "
+                   f"shipped weights: {'average (EMA ' + str(sch['ema']) + ')' if sch['weights'] == 'ema' else 'last iterate'}")
+        else:
+            how = f"warm-up {100 * sch['warmup_frac']:.0f}%, {sch['kind']}, budget {sch['budget']}"
+        return (f"* schedule: {sch['optimizer']}, peak lr {sch['peak_lr']:g}, {how}; batch {sch['batch_pixels']:,} "
+                f"{sch['sampling']}, grad clip {sch['grad_clip']}, seed {tr['seed']}, device {tr['device']}")
+    return (f"* schedule: {sch['optimizer']}, peak lr {sch['peak_lr']:g}, warm-up {100 * sch['warmup_frac']:.0f}%, "
+            f"{sch['decay']}, budget {sch['budget']}, batch {sch['batch']} x {sch['crop']}x{sch['crop']} crops, "
+            f"{sch['augment']}, grad clip {sch['grad_clip']}, seed {tr['seed']}, device {tr['device']}")
+
+
 def card(path, ev):
     m = meta(path)
     arch = json.loads(m["nelloc.arch"])
@@ -52,9 +66,9 @@ def card(path, ev):
           f"`{tr['data']['sha256']}` (all prepared data `{tr['data']['sha256_all']}`); "
           f"synthetic patches: {tr.get('synthetic', 'none')}"
           + (f" ({100 * tr['synthetic_frac']:.0f}% of samples)" if tr.get("synthetic_frac") else ""),
-          f"* schedule: {sch['optimizer']}, peak lr {sch['peak_lr']:g}, warm-up {100 * sch['warmup_frac']:.0f}%, "
-          f"{sch['decay']}, budget {sch['budget']}, batch {sch['batch']} x {sch['crop']}x{sch['crop']} crops, "
-          f"{sch['augment']}, grad clip {sch['grad_clip']}, seed {tr['seed']}, device {tr['device']}",
+          schedule_line(sch, tr),
+          *([f"* means: relative to the predictors {', '.join(arch['mean_base'])} (one per component)"]
+            if isinstance(arch.get("mean_base"), list) else []),
           f"* this run: {tr['steps']:,} steps, {tr['wall_time_s'] / 60:.1f} min training"
           + (f"; warm restart of {' <- '.join(chain)}; total {tr.get('total_steps', tr['steps']):,} steps, "
              f"{tr.get('total_train_s', tr['wall_time_s']) / 60:.1f} min" if chain else ""),
