@@ -49,7 +49,7 @@ mkdir -p training/logs
 echo "$(date -u +%FT%TZ) continue $NAME ($CKPT) until $(date -u -d @"$DEADLINE" +%FT%TZ)" \
   >> "training/logs/$CKPT.out"
 exec nice -n 19 $PY training/train.py --name "$CKPT" "${ARCH[@]}" --res-blocks 0 \
-  --sampling pixels --mean-base pred10 --schedule open --batch 8192 --lr 1e-3 \
+  --sampling pixels --mean-base pred10 --schedule open --batch 2048 --lr 1e-3 \
   --warmup-min 2 --decay-min 30 --ema 0.9995 --synthetic 0.02 \
   --threads "$THREADS" --device "$DEVICE" --ckpt-every 600 --val-every 900 \
   --deadline "$DEADLINE" --log "training/logs/$CKPT.tsv" >> "training/logs/$CKPT.out" 2>&1
