@@ -96,8 +96,9 @@ impl Predictor {
         }
     }
 
-    /// The prediction in Q8 (0..=65280).
-    #[inline]
+    /// The prediction in Q8 (0..=65280): the readable definition, which the tests hold
+    /// the production table ([`all_predictions`]) to.
+    #[cfg(test)]
     pub(crate) fn predict(self, nb: &Neighbours) -> i32 {
         match self {
             Predictor::W => nb.w,
@@ -122,6 +123,32 @@ impl Predictor {
             Predictor::LinNNn => (2 * nb.n - nb.nn).clamp(0, MAX_Q8),
         }
     }
+}
+
+/// Every predictor's value, indexed by discriminant (the order of [`ALL`]).
+#[inline]
+fn all_predictions(nb: &Neighbours) -> [i32; 10] {
+    let (lo, hi) = (nb.w.min(nb.n), nb.w.max(nb.n));
+    let grad = nb.w + nb.n - nb.nw;
+    let med = if nb.nw >= hi {
+        lo
+    } else if nb.nw <= lo {
+        hi
+    } else {
+        grad
+    };
+    [
+        nb.w,
+        nb.n,
+        nb.ne,
+        nb.nw,
+        (nb.w + nb.n) >> 1,
+        (nb.w + nb.ne) >> 1,
+        med,
+        grad.clamp(0, MAX_Q8),
+        (2 * nb.w - nb.ww).clamp(0, MAX_Q8),
+        (2 * nb.n - nb.nn).clamp(0, MAX_Q8),
+    ]
 }
 
 impl Serialize for Predictor {
@@ -228,9 +255,11 @@ impl MeanBase {
         };
         let mut b = [[0i32; MAX_K]; MAX_C];
         for (ch, row) in b.iter_mut().enumerate().take(channels) {
+            // Every predictor once, straight-line, then one lookup per component.
             let nb = neighbours(tile, i, j, first + ch);
+            let all = all_predictions(&nb);
             for (slot, q) in row.iter_mut().zip(p.iter()) {
-                *slot = q.predict(&nb);
+                *slot = all[*q as usize];
             }
         }
         Some(b)
@@ -371,10 +400,20 @@ mod tests {
                 nw: nw.0,
                 ne: ne.0,
             };
+            let all = all_predictions(&nb);
             for p in Predictor::standard_ten() {
                 let want = definition(p, w.1, ww.1, n.1, nn.1, nw.1, ne.1) * 256.0;
                 assert_eq!(f64::from(p.predict(&nb)), want, "{p:?} {nb:?}");
+                assert_eq!(f64::from(all[p as usize]), want, "{p:?} {nb:?} (table)");
             }
+        }
+    }
+
+    #[test]
+    fn the_table_is_in_discriminant_order() {
+        // `bases` indexes the table of all predictions by discriminant.
+        for (i, (p, _)) in ALL.iter().enumerate() {
+            assert_eq!(*p as usize, i);
         }
     }
 
