@@ -399,6 +399,11 @@ def schedule_meta(args, weights):
             "padding": "zero (mid grey) at crop borders", "grad_clip": 10.0}
 
 
+def set_act_percentile(v):
+    global ACT_PERCENTILE
+    ACT_PERCENTILE = v
+
+
 def _prior(init, key):
     """Sum of `key` over the chain of warm-restart ancestors."""
     t = 0
@@ -424,7 +429,10 @@ def main():
     p.add_argument("--raw-weights", action="store_true",
                    help="export the last iterate instead of the weight average of an open-ended run")
     p.add_argument("--skip-val", action="store_true", help="no validation (test fixtures)")
+    p.add_argument("--act-percentile", type=float, default=ACT_PERCENTILE,
+                   help="activation range = this percentile of the float activations on the calibration crops")
     a = p.parse_args()
+    set_act_percentile(a.act_percentile)
     torch.set_num_threads(a.threads)
     t0 = time.time()
     ck = torch.load(os.path.join(HERE, "checkpoints", f"{a.name}.pt"), map_location="cpu",
@@ -470,10 +478,10 @@ def main():
     if extra:
         # ranges only: every activation of the flat crops stays inside the integer range;
         # the GPTQ rounding below still uses the photo crops only
-        global ACT_PERCENTILE
-        p0, ACT_PERCENTILE = ACT_PERCENTILE, 100.0
+        p0 = ACT_PERCENTILE
+        set_act_percentile(100.0)
         sf = calibrate(layers, extra, C)
-        ACT_PERCENTILE = p0
+        set_act_percentile(p0)
         scales = {k: max(v, sf[k]) for k, v in scales.items()}
     calib_ctx = np.concatenate([contexts(c, C) for c in calib])
     tensors, qlayers, info = quantize(layers, scales, calib_ctx)

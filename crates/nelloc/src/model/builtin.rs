@@ -18,6 +18,13 @@ static FILES: &[(&str, &[u8])] = &[
     ),
     ("fast", include_bytes!("../../models/fast-v1.safetensors")),
     ("gray", include_bytes!("../../models/gray-v2.safetensors")),
+    // Predictor-relative means (FORMAT.md section 4), independent-pixel training.
+    ("fast", include_bytes!("../../models/fast-v2.safetensors")),
+    ("gray", include_bytes!("../../models/gray-v3.safetensors")),
+    (
+        "default",
+        include_bytes!("../../models/default-v3.safetensors"),
+    ),
 ];
 
 /// All built-in models, parsed once. (A file that fails to parse would be a build
