@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::limits::Limits;
+use crate::tilemode::TileModes;
 
 /// A progress callback: called with (pixels done, pixels in total) as tiles finish,
 /// from worker threads.
@@ -82,6 +83,11 @@ pub struct EncodeOptions {
     pub cancel: Option<Cancel>,
     /// Where to run. Default: [`Device::Cpu`].
     pub device: Device,
+    /// Coding modes the encoder may choose per tile and plane group; it keeps the
+    /// smallest. Must contain [`crate::TileMode::Neural`] or [`crate::TileMode::Png`] (the modes that
+    /// code anything). `TileModes::only(&[TileMode::Neural])` is pure NeLLoC and writes
+    /// container version 1. Default: [`TileModes::all`].
+    pub modes: TileModes,
 }
 
 impl Default for EncodeOptions {
@@ -95,6 +101,7 @@ impl Default for EncodeOptions {
             limits: Limits::default(),
             cancel: None,
             device: Device::Cpu,
+            modes: TileModes::all(),
         }
     }
 }

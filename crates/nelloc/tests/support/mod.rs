@@ -77,6 +77,9 @@ pub fn encode_opts(model: Arc<Model>, alpha: Arc<Model>, tile: u32) -> EncodeOpt
     o.model = Some(model);
     o.alpha_model = Some(alpha);
     o.tile_size = tile;
+    // Pure NeLLoC (container version 1): these tests exercise the network path; the tile
+    // modes have their own tests (tests/modes.rs).
+    o.modes = nelloc::TileModes::only(&[nelloc::TileMode::Neural]);
     o
 }
 
