@@ -376,13 +376,84 @@ fn unfilter(
     Ok(())
 }
 
-/// Filtered rows of `raw` (`h` rows of `row_bytes`): `strategy` 0..=4 is that filter for
-/// every row, 5 picks per row the filter with the smallest sum of |signed bytes| (the
-/// PNG heuristic).
-fn filter_all(raw: &[u8], row_bytes: usize, h: usize, bpp: usize, strategy: u8) -> Vec<u8> {
+/// Per-row filter choice of [`filter_all`].
+#[derive(Clone, Copy)]
+enum Strategy {
+    /// The same filter (0..=4) on every row.
+    Fixed(u8),
+    /// Smallest sum of |filtered bytes as i8| (the PNG recommendation).
+    MinSum,
+    /// Smallest Shannon entropy of the row's filtered bytes.
+    Entropy,
+    /// Fewest distinct pairs of consecutive filtered bytes.
+    Bigrams,
+}
+
+const STRATEGIES: [Strategy; 8] = [
+    Strategy::MinSum,
+    Strategy::Entropy,
+    Strategy::Bigrams,
+    Strategy::Fixed(0),
+    Strategy::Fixed(1),
+    Strategy::Fixed(2),
+    Strategy::Fixed(3),
+    Strategy::Fixed(4),
+];
+
+/// Cost of a filtered row (filter byte first) under a per-row strategy.
+fn row_cost(strategy: Strategy, row: &[u8], seen: &mut [u64]) -> u64 {
+    let bytes = &row[1..];
+    match strategy {
+        Strategy::Fixed(_) | Strategy::MinSum => bytes
+            .iter()
+            .map(|&v| u64::from((v as i8).unsigned_abs()))
+            .sum(),
+        Strategy::Entropy => {
+            let mut hist = [0u32; 256];
+            bytes.iter().for_each(|&v| hist[usize::from(v)] += 1);
+            // n*log2(n) - sum c*log2(c), in fixed point (deterministic: integer log).
+            let nlogn = |c: u32| -> u64 {
+                if c == 0 {
+                    0
+                } else {
+                    // log2 in 1/1024 units from the bit length and the next 10 bits.
+                    let b = 31 - c.leading_zeros();
+                    let frac = if b >= 10 {
+                        (c >> (b - 10)) & 1023
+                    } else {
+                        (c << (10 - b)) & 1023
+                    };
+                    u64::from(c) * (u64::from(b) * 1024 + u64::from(frac))
+                }
+            };
+            let n = bytes.len() as u32;
+            nlogn(n) - hist.iter().map(|&c| nlogn(c)).sum::<u64>().min(nlogn(n))
+        }
+        Strategy::Bigrams => {
+            // `seen` is a 65536-bit set, cleared after use.
+            let mut distinct = 0;
+            for w in bytes.windows(2) {
+                let k = usize::from(w[0]) << 8 | usize::from(w[1]);
+                let (word, bit) = (k / 64, 1u64 << (k % 64));
+                if seen[word] & bit == 0 {
+                    seen[word] |= bit;
+                    distinct += 1;
+                }
+            }
+            for w in bytes.windows(2) {
+                seen[(usize::from(w[0]) << 8 | usize::from(w[1])) / 64] = 0;
+            }
+            distinct
+        }
+    }
+}
+
+/// Filtered rows of `raw` (`h` rows of `row_bytes`) under `strategy`.
+fn filter_all(raw: &[u8], row_bytes: usize, h: usize, bpp: usize, strategy: Strategy) -> Vec<u8> {
     let mut out = Vec::with_capacity((row_bytes + 1) * h);
     let zeros = vec![0u8; row_bytes];
     let mut trial = Vec::with_capacity(row_bytes + 1);
+    let mut seen = vec![0u64; 1024];
     for y in 0..h {
         let cur = &raw[y * row_bytes..][..row_bytes];
         let prev = if y > 0 {
@@ -390,18 +461,15 @@ fn filter_all(raw: &[u8], row_bytes: usize, h: usize, bpp: usize, strategy: u8) 
         } else {
             &zeros[..]
         };
-        if strategy <= 4 {
-            filter_row(strategy, cur, prev, bpp, &mut out);
+        if let Strategy::Fixed(f) = strategy {
+            filter_row(f, cur, prev, bpp, &mut out);
             continue;
         }
         let mut best = (u64::MAX, 0u8);
         for f in 0..=4u8 {
             trial.clear();
             filter_row(f, cur, prev, bpp, &mut trial);
-            let cost: u64 = trial[1..]
-                .iter()
-                .map(|&v| u64::from((v as i8).unsigned_abs()))
-                .sum();
+            let cost = row_cost(strategy, &trial, &mut seen);
             if cost < best.0 {
                 best = (cost, f);
             }
@@ -413,11 +481,27 @@ fn filter_all(raw: &[u8], row_bytes: usize, h: usize, bpp: usize, strategy: u8) 
 
 // ---------------------------------------------------------------- zlib
 
-/// Deflate level of the encoder (miniz_oxide; 10 is its slowest, best setting).
-const DEFLATE_LEVEL: u8 = 9;
+/// Deflate level used to compare filter strategies (miniz_oxide).
+const TRIAL_LEVEL: u8 = 6;
 
 fn deflate(data: &[u8]) -> Vec<u8> {
-    miniz_oxide::deflate::compress_to_vec_zlib(data, DEFLATE_LEVEL)
+    miniz_oxide::deflate::compress_to_vec_zlib(data, 9)
+}
+
+/// The final deflate of the chosen filtering: libdeflate at its best level (12), or
+/// miniz_oxide's best level if that is smaller.
+fn deflate_final(data: &[u8]) -> Vec<u8> {
+    let fast = deflate(data);
+    let level = libdeflater::CompressionLvl::new(12).unwrap_or_default();
+    let mut c = libdeflater::Compressor::new(level);
+    let mut z = vec![0u8; c.zlib_compress_bound(data.len())];
+    match c.zlib_compress(data, &mut z) {
+        Ok(n) if n < fast.len() => {
+            z.truncate(n);
+            z
+        }
+        _ => fast,
+    }
 }
 
 /// Inflates a zlib stream that must produce exactly `expected` bytes and end exactly at
@@ -533,7 +617,8 @@ pub(crate) fn decode_payload(
 
 /// The best cheap (non-neural) coding of a plane group, as framed payload bytes (what
 /// follows the mode byte in the tile), or `None` when `modes` allows none that fits.
-/// `plane` is `w * h * c` samples, interleaved.
+/// `plane` is `w * h * c` samples, interleaved. Palette and png candidates are compared
+/// by a fast deflate of their best filtering; only the winner gets the final deflate.
 pub(crate) fn encode_cheap(
     plane: &[u8],
     w: usize,
@@ -545,42 +630,47 @@ pub(crate) fn encode_cheap(
     if modes.contains(TileMode::Constant) && plane.chunks_exact(c).all(|p| p == first) {
         return Some((TileMode::Constant, first.to_vec()));
     }
-    let mut best: Option<(TileMode, Vec<u8>)> = None;
-    let mut keep = |mode: TileMode, payload: Vec<u8>| {
-        if best.as_ref().is_none_or(|b| payload.len() < b.1.len()) {
-            best = Some((mode, payload));
+    // (trial size, mode, header bytes before the zlib length, filtered rows)
+    let mut best: Option<(usize, TileMode, Vec<u8>, Vec<u8>)> = None;
+    let mut keep = |size: usize, mode: TileMode, head: Vec<u8>, filtered: Vec<u8>| {
+        if best.as_ref().is_none_or(|b| size < b.0) {
+            best = Some((size, mode, head, filtered));
         }
     };
     if modes.contains(TileMode::Palette) {
-        if let Some(p) = encode_palette(plane, w, h, c) {
-            keep(TileMode::Palette, p);
+        if let Some((head, packed, row_bytes)) = palette_indices(plane, w, c) {
+            let (n, filtered) = best_filtering(&packed, row_bytes, h, 1);
+            keep(n + head.len(), TileMode::Palette, head, filtered);
         }
     }
     if modes.contains(TileMode::Png) {
-        let z = best_deflate(plane, w * c, h, c);
-        let mut p = Vec::with_capacity(4 + z.len());
-        p.extend_from_slice(&(z.len() as u32).to_le_bytes());
-        p.extend_from_slice(&z);
-        keep(TileMode::Png, p);
+        let (n, filtered) = best_filtering(plane, w * c, h, c);
+        keep(n, TileMode::Png, Vec::new(), filtered);
     }
-    best
+    best.map(|(_, mode, mut head, filtered)| {
+        let z = deflate_final(&filtered);
+        head.extend_from_slice(&(z.len() as u32).to_le_bytes());
+        head.extend_from_slice(&z);
+        (mode, head)
+    })
 }
 
-/// Smallest zlib stream over the filter strategies.
-fn best_deflate(raw: &[u8], row_bytes: usize, h: usize, bpp: usize) -> Vec<u8> {
-    let mut best: Option<Vec<u8>> = None;
-    for strategy in [5u8, 0, 1, 2, 4] {
-        let z = deflate(&filter_all(raw, row_bytes, h, bpp, strategy));
-        if best.as_ref().is_none_or(|b| z.len() < b.len()) {
-            best = Some(z);
+/// The filter strategy whose rows deflate smallest at a fast level: (that size, rows).
+fn best_filtering(raw: &[u8], row_bytes: usize, h: usize, bpp: usize) -> (usize, Vec<u8>) {
+    let mut best: Option<(usize, Vec<u8>)> = None;
+    for strategy in STRATEGIES {
+        let filtered = filter_all(raw, row_bytes, h, bpp, strategy);
+        let n = miniz_oxide::deflate::compress_to_vec_zlib(&filtered, TRIAL_LEVEL).len();
+        if best.as_ref().is_none_or(|b| n < b.0) {
+            best = Some((n, filtered));
         }
     }
     best.unwrap_or_default()
 }
 
-/// Palette payload (count - 1, entries, deflate length, zlib of filtered packed indices)
-/// when the plane has at most 256 distinct values.
-fn encode_palette(plane: &[u8], w: usize, h: usize, c: usize) -> Option<Vec<u8>> {
+/// Palette head (count - 1, entries) and packed index rows (with their row length) when
+/// the plane has at most 256 distinct values.
+fn palette_indices(plane: &[u8], w: usize, c: usize) -> Option<(Vec<u8>, Vec<u8>, usize)> {
     let key = |p: &[u8]| p.iter().fold(0u32, |a, &v| a << 8 | u32::from(v));
     let mut colours: Vec<u32> = Vec::with_capacity(257);
     let mut seen = std::collections::HashSet::with_capacity(512);
@@ -597,6 +687,7 @@ fn encode_palette(plane: &[u8], w: usize, h: usize, c: usize) -> Option<Vec<u8>>
     let n = colours.len();
     let depth = index_depth(n);
     let row_bytes = (w * depth).div_ceil(8);
+    let h = plane.len() / c / w;
     let index = |k: u32| colours.binary_search(&k).unwrap_or(0) as u8;
     let mut packed = vec![0u8; row_bytes * h];
     let per = 8 / depth;
@@ -605,15 +696,12 @@ fn encode_palette(plane: &[u8], w: usize, h: usize, c: usize) -> Option<Vec<u8>>
         let shift = 8 - depth * (x % per + 1);
         packed[y * row_bytes + x / per] |= index(key(p)) << shift;
     }
-    let z = best_deflate(&packed, row_bytes, h, 1);
-    let mut out = Vec::with_capacity(1 + n * c + 4 + z.len());
-    out.push((n - 1) as u8);
+    let mut head = Vec::with_capacity(1 + n * c + 4);
+    head.push((n - 1) as u8);
     for k in &colours {
-        out.extend_from_slice(&k.to_be_bytes()[4 - c..]);
+        head.extend_from_slice(&k.to_be_bytes()[4 - c..]);
     }
-    out.extend_from_slice(&(z.len() as u32).to_le_bytes());
-    out.extend_from_slice(&z);
-    Some(out)
+    Some((head, packed, row_bytes))
 }
 
 #[cfg(test)]

@@ -269,12 +269,11 @@ pub fn encode_with_stats(
         metadata_bytes += chunk.len() as u64;
     }
     options.limits.check_metadata(metadata_bytes)?;
-    let ts = options.tile_size;
-    let rects = tiles(image.width(), image.height(), ts, ts);
-    if rects.len() > u32::MAX as usize {
-        return Err(Error::InvalidArgument(
-            "too many tiles; use a larger tile size".into(),
-        ));
+    if !options.modes.is_complete() {
+        return Err(Error::InvalidArgument(format!(
+            "tile modes {{{}}} cannot code every tile: include neural or png",
+            options.modes
+        )));
     }
     let tracker = Tracker {
         progress: options.progress.as_ref(),
@@ -282,94 +281,160 @@ pub fn encode_with_stats(
         done: 0.into(),
         total: u64::from(image.width()) * u64::from(image.height()),
     };
-    if !options.modes.is_complete() {
-        return Err(Error::InvalidArgument(format!(
-            "tile modes {{{}}} cannot code every tile: include neural or png",
-            options.modes
-        )));
-    }
-    // Plane groups: (first channel, channels, model).
-    let mut groups: Vec<(usize, usize, &Arc<Model>)> = vec![(0, cc, &model)];
-    if let Some(am) = &alpha_model {
-        groups.push((cc, 1, am));
-    }
-    let coded: Vec<CodedTile> = run_in_pool(options.threads, || {
-        rects
-            .par_iter()
-            .map(|r| {
-                tracker.check()?;
-                let data = copy_tile(&image, r);
-                let coded = code_tile(&data, r, color.channels(), &groups, options.modes);
-                tracker.advance(r.w * r.h);
-                Ok(coded)
-            })
-            .collect::<Result<_>>()
-    })??;
-    let mut modes = ModeCounts::default();
-    for c in &coded {
-        c.modes[..groups.len()].iter().for_each(|m| modes.add(*m));
-    }
-    // Version 1 (readable by the first release) unless a group of a tile is not neural.
-    let version = if modes.neural == coded.len() as u64 * groups.len() as u64 {
-        1
-    } else {
-        2
-    };
-    let neural_in = |g: usize| coded.iter().any(|c| c.modes[g] == TileMode::Neural);
-    let streams: Vec<Vec<u8>> = coded
-        .iter()
-        .map(|c| {
-            if version == 1 {
-                c.ans.clone()
-            } else {
-                let payloads: Vec<&[u8]> = c.payloads[..groups.len()]
-                    .iter()
-                    .map(Vec::as_slice)
-                    .collect();
-                tilemode::write_tile(&c.modes[..groups.len()], &payloads, &c.ans)
-            }
-        })
-        .collect();
-    let stats = EncodeStats {
-        model_bits: coded.iter().map(|c| c.bits).sum(),
-        stream_bytes: streams.iter().map(|s| s.len() as u64).sum(),
-        symbols: coded.iter().map(|c| c.symbols).sum(),
-        modes,
-    };
-    // Version 2 names a model only when some tile codes that group with it, so a file
-    // without neural tiles decodes without any model.
-    let color_model = if version == 1 || neural_in(0) {
-        *model.hash()
-    } else {
-        [0; 32]
-    };
-    let alpha_hash = match &alpha_model {
-        Some(m) if version == 1 || neural_in(1) => *m.hash(),
-        _ => [0; 32],
-    };
-    let header = Header {
-        version,
-        color,
-        width: image.width(),
-        height: image.height(),
-        tile_width: ts,
-        tile_height: ts,
+    let ctx = EncodeContext {
+        image: &image,
+        model: &model,
+        alpha_model: alpha_model.as_ref(),
         alpha,
-        color_model,
-        alpha_model: alpha_hash,
-        metadata,
-        tiles: streams
-            .iter()
-            .map(|s| {
-                Ok(TileEntry {
-                    offset: 0,
-                    length: container::u32_field(s.len(), "a tile stream's length")?,
-                    crc: 0,
-                })
-            })
-            .collect::<Result<_>>()?,
+        metadata: &metadata,
+        threads: options.threads,
+        tracker: &tracker,
     };
-    Ok((container::write(&header, &streams)?, stats))
+    let ts = options.tile_size;
+    let first = ctx.code(ts, options.modes)?;
+    // Without any neural tile, deflate gains from larger tiles (matches across tile
+    // edges, fewer zlib streams); the cheap modes are fast enough to try once more.
+    let (w, h) = (image.width(), image.height());
+    if first.1.modes.neural == 0 && ts < LARGE_TILE && (w > ts || h > ts) {
+        let cheap = TileModes::only(&[TileMode::Constant, TileMode::Png, TileMode::Palette]);
+        let modes = TileModes::only(
+            &TileMode::ALL
+                .into_iter()
+                .filter(|m| cheap.contains(*m) && options.modes.contains(*m))
+                .collect::<Vec<_>>(),
+        );
+        if modes.contains(TileMode::Png) {
+            // Progress was reported in full by the first pass; cancellation still applies.
+            let quiet = Tracker {
+                progress: None,
+                cancel: options.cancel.as_ref(),
+                done: 0.into(),
+                total: 0,
+            };
+            let second = EncodeContext {
+                tracker: &quiet,
+                ..ctx
+            }
+            .code(LARGE_TILE, modes)?;
+            if second.0.len() < first.0.len() {
+                return Ok(second);
+            }
+        }
+    }
+    Ok(first)
+}
+
+/// Tile edge the encoder also tries when no tile of the requested size is neural.
+const LARGE_TILE: u32 = 1024;
+
+/// What every encoding pass of one image shares.
+struct EncodeContext<'a> {
+    image: &'a ImageRef<'a>,
+    model: &'a Arc<Model>,
+    alpha_model: Option<&'a Arc<Model>>,
+    alpha: AlphaMode,
+    metadata: &'a Metadata,
+    threads: usize,
+    tracker: &'a Tracker<'a>,
+}
+
+impl EncodeContext<'_> {
+    /// Codes the image in `ts`-pixel tiles with `modes`: the complete file and its stats.
+    fn code(&self, ts: u32, modes_allowed: TileModes) -> Result<(Vec<u8>, EncodeStats)> {
+        let (image, tracker) = (self.image, self.tracker);
+        let color = image.color();
+        let cc = color.color_channels();
+        let (model, alpha_model, alpha) = (self.model, self.alpha_model, self.alpha);
+        let metadata = self.metadata.clone();
+        let rects = tiles(image.width(), image.height(), ts, ts);
+        if rects.len() > u32::MAX as usize {
+            return Err(Error::InvalidArgument(
+                "too many tiles; use a larger tile size".into(),
+            ));
+        }
+        // Plane groups: (first channel, channels, model).
+        let mut groups: Vec<(usize, usize, &Arc<Model>)> = vec![(0, cc, model)];
+        if let Some(am) = alpha_model {
+            groups.push((cc, 1, am));
+        }
+        let coded: Vec<CodedTile> = run_in_pool(self.threads, || {
+            rects
+                .par_iter()
+                .map(|r| {
+                    tracker.check()?;
+                    let data = copy_tile(image, r);
+                    let coded = code_tile(&data, r, color.channels(), &groups, modes_allowed);
+                    tracker.advance(r.w * r.h);
+                    Ok(coded)
+                })
+                .collect::<Result<_>>()
+        })??;
+        let mut modes = ModeCounts::default();
+        for c in &coded {
+            c.modes[..groups.len()].iter().for_each(|m| modes.add(*m));
+        }
+        // Version 1 (readable by the first release) unless a group of a tile is not neural.
+        let version = if modes.neural == coded.len() as u64 * groups.len() as u64 {
+            1
+        } else {
+            2
+        };
+        let neural_in = |g: usize| coded.iter().any(|c| c.modes[g] == TileMode::Neural);
+        let streams: Vec<Vec<u8>> = coded
+            .iter()
+            .map(|c| {
+                if version == 1 {
+                    c.ans.clone()
+                } else {
+                    let payloads: Vec<&[u8]> = c.payloads[..groups.len()]
+                        .iter()
+                        .map(Vec::as_slice)
+                        .collect();
+                    tilemode::write_tile(&c.modes[..groups.len()], &payloads, &c.ans)
+                }
+            })
+            .collect();
+        let stats = EncodeStats {
+            model_bits: coded.iter().map(|c| c.bits).sum(),
+            stream_bytes: streams.iter().map(|s| s.len() as u64).sum(),
+            symbols: coded.iter().map(|c| c.symbols).sum(),
+            modes,
+        };
+        // Version 2 names a model only when some tile codes that group with it, so a file
+        // without neural tiles decodes without any model.
+        let color_model = if version == 1 || neural_in(0) {
+            *model.hash()
+        } else {
+            [0; 32]
+        };
+        let alpha_hash = match &alpha_model {
+            Some(m) if version == 1 || neural_in(1) => *m.hash(),
+            _ => [0; 32],
+        };
+        let header = Header {
+            version,
+            color,
+            width: image.width(),
+            height: image.height(),
+            tile_width: ts,
+            tile_height: ts,
+            alpha,
+            color_model,
+            alpha_model: alpha_hash,
+            metadata,
+            tiles: streams
+                .iter()
+                .map(|s| {
+                    Ok(TileEntry {
+                        offset: 0,
+                        length: container::u32_field(s.len(), "a tile stream's length")?,
+                        crc: 0,
+                    })
+                })
+                .collect::<Result<_>>()?,
+        };
+        Ok((container::write(&header, &streams)?, stats))
+    }
 }
 
 /// Largest tile edge the encoder accepts: a tile stream is at most 24 bits per sample
