@@ -49,9 +49,10 @@
 #define NLC_VERSION_NUMBER (((NLC_VERSION_MAJOR * 10000) + (NLC_VERSION_MINOR * 100)) + NLC_VERSION_PATCH)
 
 /**
- * Highest `.nlc` container version this library reads (and the one it writes).
+ * Highest `.nlc` container version this library reads and writes (it writes version 1,
+ * readable by the first release, when every tile is neural).
  */
-#define NLC_FORMAT_VERSION 1
+#define NLC_FORMAT_VERSION 2
 
 /**
  * Length of the `.nlc` signature `8B 4E 4C 43 0D 0A 1A 0A`.
