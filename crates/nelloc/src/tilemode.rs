@@ -179,7 +179,10 @@ pub(crate) enum Payload<'a> {
     /// A zlib stream of filtered rows.
     Png(&'a [u8]),
     /// Palette entries (n * channels bytes) and a zlib stream of filtered packed indices.
-    Palette { entries: &'a [u8], z: &'a [u8] },
+    Palette {
+        entries: &'a [u8],
+        z: &'a [u8],
+    },
 }
 
 impl Payload<'_> {
@@ -260,7 +263,7 @@ pub(crate) fn parse_tile<'a>(
             }
         };
     }
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return Err("neural stream length is not a whole number of 32-bit words".into());
     }
     if !b.is_empty() && !groups[..n].iter().any(|p| matches!(p, Payload::Neural)) {
@@ -722,7 +725,10 @@ mod tests {
     fn every_cheap_mode_round_trips() {
         let (w, h) = (13usize, 7usize);
         let flat = vec![9u8; w * h * 3];
-        assert_eq!(roundtrip(&flat, w, h, 3, TileModes::all()), TileMode::Constant);
+        assert_eq!(
+            roundtrip(&flat, w, h, 3, TileModes::all()),
+            TileMode::Constant
+        );
         let noise: Vec<u8> = (0..w * h * 3).map(|i| (i * 7919 % 251) as u8).collect();
         assert_eq!(
             roundtrip(&noise, w, h, 3, TileModes::only(&[TileMode::Png])),

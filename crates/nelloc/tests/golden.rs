@@ -129,7 +129,10 @@ fn tile_mode_golden_files_decode_bit_exactly() {
         if !modes.contains(TileMode::Neural) {
             assert!(info.model_hash.bytes().all(|b| b == b'0'), "{name}");
             // Decodes without any model.
-            assert_eq!(decode(&bytes, &decode_opts(&[])).unwrap().pixels(), image.pixels());
+            assert_eq!(
+                decode(&bytes, &decode_opts(&[])).unwrap().pixels(),
+                image.pixels()
+            );
         }
     }
     for m in TileMode::ALL {

@@ -86,7 +86,7 @@ fn synthetic_images_stay_within_their_byte_budgets() {
     });
     let n = coded_size(&gradient);
     assert!(n <= 2000, "gradient: {n} bytes"); // oxipng -o 2: 2108
-    // Saturated primaries in blocks (a test card): palette.
+                                               // Saturated primaries in blocks (a test card): palette.
     let card = image(512, 256, ColorType::Rgb8, |x, _, c| {
         let bar: [[u8; 3]; 8] = [
             [255, 255, 255],
@@ -124,12 +124,18 @@ fn pure_neural_is_version_1_and_mixed_content_is_version_2() {
     assert!(stats.modes.constant > 0 && stats.modes.png > 0 && stats.modes.palette > 0);
     let models = [test_rgb(), test_gray()];
     for f in [&v1, &v2] {
-        assert_eq!(decode(f, &decode_opts(&models)).unwrap().pixels(), im.pixels());
+        assert_eq!(
+            decode(f, &decode_opts(&models)).unwrap().pixels(),
+            im.pixels()
+        );
     }
     let i = info(&v2, &decode_opts(&models)).unwrap();
     assert_eq!(i.tile_details.len(), 12);
     assert_eq!(
-        i.tile_details.iter().map(|t| u64::from(t.bytes)).sum::<u64>(),
+        i.tile_details
+            .iter()
+            .map(|t| u64::from(t.bytes))
+            .sum::<u64>(),
         stats.stream_bytes
     );
     // An incomplete mode set is refused before any work.
@@ -251,7 +257,11 @@ fn damaged_non_neural_tiles_are_errors_never_panics() {
         assert!(
             matches!(
                 decode(&f, &d),
-                Err(Error::Format(FormatError::UnknownTileMode { tile: 0, mode: 9, .. }))
+                Err(Error::Format(FormatError::UnknownTileMode {
+                    tile: 0,
+                    mode: 9,
+                    ..
+                }))
             ),
             "{name}"
         );
@@ -298,8 +308,8 @@ fn truncated_tiles_and_bad_deflate_are_corrupt_tiles() {
     f[100 + 8..100 + 12].copy_from_slice(&(big.len() as u32).to_le_bytes());
     for t in 1..n {
         let at = 100 + 16 * t;
-        let o = u64::from_le_bytes(f[at..at + 8].try_into().unwrap()) + big.len() as u64
-            - len as u64;
+        let o =
+            u64::from_le_bytes(f[at..at + 8].try_into().unwrap()) + big.len() as u64 - len as u64;
         f[at..at + 8].copy_from_slice(&o.to_le_bytes());
     }
     reseal_tile(&mut f, 0);

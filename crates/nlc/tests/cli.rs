@@ -235,7 +235,7 @@ fn mixed_png(path: &Path) {
             0 | 4 => boats.get_pixel(x % 128, y % 128).0,
             1 => [240, 240, 240],
             2 => {
-                if (x / 3 + y / 5) % 2 == 0 {
+                if (x / 3 + y / 5).is_multiple_of(2) {
                     [0, 0, 0]
                 } else {
                     [255, 255, 255]
@@ -314,23 +314,33 @@ fn modes_option_restricts_the_encoder() {
         .unwrap();
     assert!(st.success());
     assert_eq!(std::fs::read(&f).unwrap()[8], 1);
-    let text = String::from_utf8_lossy(&nlc().args(["info"]).arg(&f).output().unwrap().stdout)
-        .to_string();
+    let text =
+        String::from_utf8_lossy(&nlc().args(["info"]).arg(&f).output().unwrap().stdout).to_string();
     assert!(text.contains("tile modes:  neural 6 "), "{text}");
     // No neural mode: no model named; decodes without one.
     let f = dir.path().join("png.nlc");
     let st = nlc()
-        .args(["encode", "-q", "--tile-size", "64", "--modes", "png,constant"])
+        .args([
+            "encode",
+            "-q",
+            "--tile-size",
+            "64",
+            "--modes",
+            "png,constant",
+        ])
         .arg(&src)
         .arg(&f)
         .status()
         .unwrap();
     assert!(st.success());
-    let text = String::from_utf8_lossy(&nlc().args(["info"]).arg(&f).output().unwrap().stdout)
-        .to_string();
+    let text =
+        String::from_utf8_lossy(&nlc().args(["info"]).arg(&f).output().unwrap().stdout).to_string();
     assert!(text.contains("model:       none"), "{text}");
     let modes = text.lines().find(|l| l.starts_with("tile modes:")).unwrap();
-    assert!(!modes.contains("neural") && !modes.contains("palette"), "{text}");
+    assert!(
+        !modes.contains("neural") && !modes.contains("palette"),
+        "{text}"
+    );
     // Unknown names and sets that cannot code every tile are usage / argument errors.
     let out = nlc()
         .args(["encode", "--modes", "neural,jpeg"])

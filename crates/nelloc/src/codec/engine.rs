@@ -9,10 +9,10 @@ use crate::coder::StreamDecoder;
 use crate::kernels::{forward_batch, BatchScratch, Level};
 use crate::mixture::PixelDist;
 use crate::model::Model;
-use crate::tilemode::Payload;
 use crate::schedule::{
     gather_context, wavefront, wavefront_rows, wavefront_steps, TileBuf, TileRect,
 };
+use crate::tilemode::Payload;
 
 /// Coding intervals of one plane group of a tile, in wavefront order.
 pub(super) fn plane_intervals(

@@ -266,15 +266,19 @@ fn block_value(kind: usize, x: u32, y: u32, c: usize, photo: &Image, r: &mut Rng
         1 => [30, 200, 90, 140][c],
         // Two colours (1-bit palette).
         2 => {
-            if (x / 3 + y / 2) % 2 == 0 {
+            if (x / 3 + y / 2).is_multiple_of(2) {
                 [255, 255, 255, 255][c]
             } else {
                 [0, 40, 200, 0][c]
             }
         }
         // Four colours (2-bit palette).
-        3 => [[10u8, 20, 30, 255], [250, 0, 0, 128], [0, 250, 0, 0], [0, 0, 250, 64]]
-            [((x + 2 * y) % 4) as usize][c],
+        3 => [
+            [10u8, 20, 30, 255],
+            [250, 0, 0, 128],
+            [0, 250, 0, 0],
+            [0, 0, 250, 64],
+        ][((x + 2 * y) % 4) as usize][c],
         // Twelve colours (4-bit palette).
         4 => ((x * 7 + y * 3) % 12 * 21 + c as u32 * 5) as u8,
         // 200 colours (8-bit palette).
@@ -320,10 +324,30 @@ pub fn mode_cases() -> Vec<(String, Image, u32, nelloc::TileModes)> {
     use nelloc::{TileMode, TileModes};
     let all = TileModes::all();
     vec![
-        ("mixed-rgb-80x56".into(), mixed_image(80, 56, ColorType::Rgb8, 16, 1), 16, all),
-        ("mixed-gray-72x40".into(), mixed_image(72, 40, ColorType::Gray8, 16, 2), 16, all),
-        ("mixed-rgba-64x48".into(), mixed_image(64, 48, ColorType::Rgba8, 16, 3), 16, all),
-        ("mixed-graya-48x40".into(), mixed_image(48, 40, ColorType::GrayA8, 16, 4), 16, all),
+        (
+            "mixed-rgb-80x56".into(),
+            mixed_image(80, 56, ColorType::Rgb8, 16, 1),
+            16,
+            all,
+        ),
+        (
+            "mixed-gray-72x40".into(),
+            mixed_image(72, 40, ColorType::Gray8, 16, 2),
+            16,
+            all,
+        ),
+        (
+            "mixed-rgba-64x48".into(),
+            mixed_image(64, 48, ColorType::Rgba8, 16, 3),
+            16,
+            all,
+        ),
+        (
+            "mixed-graya-48x40".into(),
+            mixed_image(48, 40, ColorType::GrayA8, 16, 4),
+            16,
+            all,
+        ),
         // No neural tile: the header names no model.
         (
             "png-only-rgb-40x24".into(),
