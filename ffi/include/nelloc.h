@@ -90,6 +90,31 @@
 #define NLC_DEFAULT_TILE_SIZE 256
 
 /**
+ * Tile coding mode flag for `nlc_encoder_options_set_modes`: the neural network (NeLLoC).
+ */
+#define NLC_MODE_NEURAL 1
+
+/**
+ * Tile coding mode flag: one colour for the whole tile.
+ */
+#define NLC_MODE_CONSTANT 2
+
+/**
+ * Tile coding mode flag: PNG filters and deflate.
+ */
+#define NLC_MODE_PNG 4
+
+/**
+ * Tile coding mode flag: a palette of at most 256 colours.
+ */
+#define NLC_MODE_PALETTE 8
+
+/**
+ * Every tile coding mode (the encoder's default).
+ */
+#define NLC_MODES_ALL 15
+
+/**
  * Result of every fallible function. `NLC_OK` is 0; the numeric values never change once
  * released, and new codes may be added (treat unknown non-zero values as errors).
  * In C it is a `uint32_t`.
@@ -549,6 +574,18 @@ nlc_status nlc_encoder_options_set_threads(struct nlc_encoder_options *options, 
  */
 nlc_status nlc_encoder_options_set_tile_size(struct nlc_encoder_options *options,
                                              uint32_t tile_size);
+
+/**
+ * The per-tile coding modes the encoder may choose: a combination of `NLC_MODE_NEURAL`,
+ * `NLC_MODE_CONSTANT`, `NLC_MODE_PNG` and `NLC_MODE_PALETTE` (default `NLC_MODES_ALL`; it
+ * keeps the smallest per tile). It must include `NLC_MODE_NEURAL` or `NLC_MODE_PNG` (the
+ * modes that code any tile) and no other bits, else `NLC_ERROR_INVALID_ARGUMENT` and the
+ * options are unchanged. `NLC_MODE_NEURAL` alone is pure NeLLoC (container version 1).
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread.
+ */
+nlc_status nlc_encoder_options_set_modes(struct nlc_encoder_options *options, uint32_t modes);
 
 /**
  * Selects the device: `NLC_DEVICE_CPU` (the default). `NLC_DEVICE_CUDA` returns

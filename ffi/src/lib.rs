@@ -57,6 +57,17 @@ pub const NLC_DEFAULT_MAX_METADATA_BYTES: u64 = 16 << 20;
 /// Default tile edge of the encoder, in pixels.
 pub const NLC_DEFAULT_TILE_SIZE: u32 = 256;
 
+/// Tile coding mode flag for `nlc_encoder_options_set_modes`: the neural network (NeLLoC).
+pub const NLC_MODE_NEURAL: u32 = 1;
+/// Tile coding mode flag: one colour for the whole tile.
+pub const NLC_MODE_CONSTANT: u32 = 2;
+/// Tile coding mode flag: PNG filters and deflate.
+pub const NLC_MODE_PNG: u32 = 4;
+/// Tile coding mode flag: a palette of at most 256 colours.
+pub const NLC_MODE_PALETTE: u32 = 8;
+/// Every tile coding mode (the encoder's default).
+pub const NLC_MODES_ALL: u32 = 15;
+
 /// Pixel layouts: 8 bits per sample, interleaved, rows without padding unless a stride is
 /// given. The values are the container's colour-type codes.
 #[repr(u32)]

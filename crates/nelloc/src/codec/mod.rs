@@ -293,9 +293,10 @@ pub fn encode_with_stats(
     let ts = options.tile_size;
     let first = ctx.code(ts, options.modes)?;
     // Without any neural tile, deflate gains from larger tiles (matches across tile
-    // edges, fewer zlib streams); the cheap modes are fast enough to try once more.
+    // edges, fewer zlib streams); the cheap modes are fast enough to try once more. Only
+    // with the default tile size: a caller's explicit size is kept.
     let (w, h) = (image.width(), image.height());
-    if first.1.modes.neural == 0 && ts < LARGE_TILE && (w > ts || h > ts) {
+    if first.1.modes.neural == 0 && ts == crate::DEFAULT_TILE_SIZE && (w > ts || h > ts) {
         let cheap = TileModes::only(&[TileMode::Constant, TileMode::Png, TileMode::Palette]);
         let modes = TileModes::only(
             &TileMode::ALL
@@ -324,7 +325,7 @@ pub fn encode_with_stats(
     Ok(first)
 }
 
-/// Tile edge the encoder also tries when no tile of the requested size is neural.
+/// Tile edge the encoder also tries, with the default tile size, when no tile is neural.
 const LARGE_TILE: u32 = 1024;
 
 /// What every encoding pass of one image shares.
