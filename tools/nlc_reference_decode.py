@@ -547,7 +547,7 @@ def decode_group(model, mix, tiles_geom, decoders, C, out_planes):
 
 # ----------------------------------------------------------------------------- tile modes (§8)
 
-MODE_NAMES = {0: "neural", 1: "constant", 2: "png", 3: "palette"}
+MODE_NAMES = {0: "neural", 1: "constant", 2: "png", 3: "palette", 4: "gray"}
 
 
 def parse_tile_v2(t, data, group_channels):
@@ -572,12 +572,12 @@ def parse_tile_v2(t, data, group_channels):
             need(C, "a constant value")
             groups.append((1, bytes(data[pos:pos + C])))
             pos += C
-        elif m == 2:
+        elif m in (2, 4):
             need(4, "a deflate length")
             L = struct.unpack_from("<I", data, pos)[0]
             pos += 4
             need(L, "its deflate data")
-            groups.append((2, bytes(data[pos:pos + L])))
+            groups.append((m, bytes(data[pos:pos + L])))
             pos += L
         else:
             need(1, "a palette size")
@@ -658,6 +658,10 @@ def decode_payload(t, mode, payload, w, h, C):
         rb = w * C
         raw = png_unfilter(t, inflate_exact(t, payload, (rb + 1) * h), rb, h, C)
         return np.frombuffer(bytes(raw), dtype=np.uint8).reshape(h, w, C).copy()
+    if mode == 4:
+        raw = png_unfilter(t, inflate_exact(t, payload, (w + 1) * h), w, h, 1)
+        grey = np.frombuffer(bytes(raw), dtype=np.uint8).reshape(h, w, 1)
+        return np.repeat(grey, C, axis=2)
     count, entries, z = payload
     depth = 1 if count <= 2 else 2 if count <= 4 else 4 if count <= 16 else 8
     rb = (w * depth + 7) // 8

@@ -110,9 +110,14 @@
 #define NLC_MODE_PALETTE 8
 
 /**
+ * Tile coding mode flag: grey colour planes (all channels equal) as one PNG channel.
+ */
+#define NLC_MODE_GRAY 16
+
+/**
  * Every tile coding mode (the encoder's default).
  */
-#define NLC_MODES_ALL 15
+#define NLC_MODES_ALL 31
 
 /**
  * Result of every fallible function. `NLC_OK` is 0; the numeric values never change once
@@ -577,7 +582,8 @@ nlc_status nlc_encoder_options_set_tile_size(struct nlc_encoder_options *options
 
 /**
  * The per-tile coding modes the encoder may choose: a combination of `NLC_MODE_NEURAL`,
- * `NLC_MODE_CONSTANT`, `NLC_MODE_PNG` and `NLC_MODE_PALETTE` (default `NLC_MODES_ALL`; it
+ * `NLC_MODE_CONSTANT`, `NLC_MODE_PNG`, `NLC_MODE_PALETTE` and `NLC_MODE_GRAY` (default
+ * `NLC_MODES_ALL`; it
  * keeps the smallest per tile). It must include `NLC_MODE_NEURAL` or `NLC_MODE_PNG` (the
  * modes that code any tile) and no other bits, else `NLC_ERROR_INVALID_ARGUMENT` and the
  * options are unchanged. `NLC_MODE_NEURAL` alone is pure NeLLoC (container version 1).

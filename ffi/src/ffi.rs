@@ -532,7 +532,8 @@ pub unsafe extern "C" fn nlc_encoder_options_set_tile_size(
 }
 
 /// The per-tile coding modes the encoder may choose: a combination of `NLC_MODE_NEURAL`,
-/// `NLC_MODE_CONSTANT`, `NLC_MODE_PNG` and `NLC_MODE_PALETTE` (default `NLC_MODES_ALL`; it
+/// `NLC_MODE_CONSTANT`, `NLC_MODE_PNG`, `NLC_MODE_PALETTE` and `NLC_MODE_GRAY` (default
+/// `NLC_MODES_ALL`; it
 /// keeps the smallest per tile). It must include `NLC_MODE_NEURAL` or `NLC_MODE_PNG` (the
 /// modes that code any tile) and no other bits, else `NLC_ERROR_INVALID_ARGUMENT` and the
 /// options are unchanged. `NLC_MODE_NEURAL` alone is pure NeLLoC (container version 1).
@@ -560,6 +561,7 @@ pub unsafe extern "C" fn nlc_encoder_options_set_modes(
             (crate::NLC_MODE_CONSTANT, nelloc::TileMode::Constant),
             (crate::NLC_MODE_PNG, nelloc::TileMode::Png),
             (crate::NLC_MODE_PALETTE, nelloc::TileMode::Palette),
+            (crate::NLC_MODE_GRAY, nelloc::TileMode::Gray),
         ]
         .into_iter()
         .filter(|(bit, _)| modes & bit != 0)

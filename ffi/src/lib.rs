@@ -65,8 +65,10 @@ pub const NLC_MODE_CONSTANT: u32 = 2;
 pub const NLC_MODE_PNG: u32 = 4;
 /// Tile coding mode flag: a palette of at most 256 colours.
 pub const NLC_MODE_PALETTE: u32 = 8;
+/// Tile coding mode flag: grey colour planes (all channels equal) as one PNG channel.
+pub const NLC_MODE_GRAY: u32 = 16;
 /// Every tile coding mode (the encoder's default).
-pub const NLC_MODES_ALL: u32 = 15;
+pub const NLC_MODES_ALL: u32 = 31;
 
 /// Pixel layouts: 8 bits per sample, interleaved, rows without padding unless a stride is
 /// given. The values are the container's colour-type codes.

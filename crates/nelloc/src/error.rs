@@ -108,7 +108,7 @@ pub enum FormatError {
         computed: u32,
     },
     /// A tile declares a coding mode this decoder does not know (container version 2).
-    #[error("tile {tile}: unknown {group} coding mode {mode} (expected 0 neural, 1 constant, 2 png or 3 palette)")]
+    #[error("tile {tile}: unknown {group} coding mode {mode} (expected 0 neural, 1 constant, 2 png, 3 palette or 4 gray)")]
     UnknownTileMode {
         /// Tile number in raster order.
         tile: u32,

@@ -19,15 +19,19 @@ pub enum TileMode {
     /// At most 256 distinct values: a palette plus PNG-style filtered, deflated indices
     /// packed at 1, 2, 4 or 8 bits.
     Palette,
+    /// Colour planes whose channels are all equal (grey content in an RGB image): one
+    /// channel, coded as `Png`, copied to every channel.
+    Gray,
 }
 
 impl TileMode {
     /// Every mode, in the order of their codes.
-    pub const ALL: [TileMode; 4] = [
+    pub const ALL: [TileMode; 5] = [
         TileMode::Neural,
         TileMode::Constant,
         TileMode::Png,
         TileMode::Palette,
+        TileMode::Gray,
     ];
 
     /// The mode byte of docs/FORMAT.md section 8.
@@ -37,6 +41,7 @@ impl TileMode {
             TileMode::Constant => 1,
             TileMode::Png => 2,
             TileMode::Palette => 3,
+            TileMode::Gray => 4,
         }
     }
 
@@ -44,13 +49,14 @@ impl TileMode {
         TileMode::ALL.get(usize::from(code)).copied()
     }
 
-    /// The name used by `nlc` (`neural`, `constant`, `png`, `palette`).
+    /// The name used by `nlc` (`neural`, `constant`, `png`, `palette`, `gray`).
     pub fn name(self) -> &'static str {
         match self {
             TileMode::Neural => "neural",
             TileMode::Constant => "constant",
             TileMode::Png => "png",
             TileMode::Palette => "palette",
+            TileMode::Gray => "gray",
         }
     }
 }
@@ -69,7 +75,7 @@ impl FromStr for TileMode {
             .find(|m| m.name() == s)
             .ok_or_else(|| {
                 crate::Error::InvalidArgument(format!(
-                    "unknown tile mode {s:?} (expected neural, constant, png or palette)"
+                    "unknown tile mode {s:?} (expected neural, constant, png, palette or gray)"
                 ))
             })
     }
@@ -89,7 +95,7 @@ impl Default for TileModes {
 impl TileModes {
     /// Every mode: the encoder keeps the smallest per tile and plane group.
     pub fn all() -> Self {
-        TileModes(0b1111)
+        TileModes(0b1_1111)
     }
     /// Exactly these modes. `only(&[TileMode::Neural])` is pure NeLLoC and writes container
     /// version 1, readable by the first release.
@@ -146,6 +152,8 @@ pub struct ModeCounts {
     pub png: u64,
     /// Palette groups.
     pub palette: u64,
+    /// Grey colour groups (all channels equal).
+    pub gray: u64,
 }
 
 impl ModeCounts {
@@ -155,6 +163,7 @@ impl ModeCounts {
             TileMode::Constant => &mut self.constant,
             TileMode::Png => &mut self.png,
             TileMode::Palette => &mut self.palette,
+            TileMode::Gray => &mut self.gray,
         } += 1;
     }
     /// The count for `mode`.
@@ -164,6 +173,7 @@ impl ModeCounts {
             TileMode::Constant => self.constant,
             TileMode::Png => self.png,
             TileMode::Palette => self.palette,
+            TileMode::Gray => self.gray,
         }
     }
 }
@@ -183,6 +193,8 @@ pub(crate) enum Payload<'a> {
         entries: &'a [u8],
         z: &'a [u8],
     },
+    /// A zlib stream of filtered rows of one channel, copied to every channel.
+    Gray(&'a [u8]),
 }
 
 impl Payload<'_> {
@@ -192,6 +204,7 @@ impl Payload<'_> {
             Payload::Constant(_) => TileMode::Constant,
             Payload::Png(_) => TileMode::Png,
             Payload::Palette { .. } => TileMode::Palette,
+            Payload::Gray(_) => TileMode::Gray,
         }
     }
 }
@@ -253,6 +266,10 @@ pub(crate) fn parse_tile<'a>(
             TileMode::Png => {
                 let len = take_u32(&mut b, "tile ends inside a deflate length")?;
                 Payload::Png(take(&mut b, len, "deflate payload runs past the tile")?)
+            }
+            TileMode::Gray => {
+                let len = take_u32(&mut b, "tile ends inside a deflate length")?;
+                Payload::Gray(take(&mut b, len, "deflate payload runs past the tile")?)
             }
             TileMode::Palette => {
                 let count = usize::from(take(&mut b, 1, "tile ends inside a palette")?[0]) + 1;
@@ -584,6 +601,15 @@ pub(crate) fn decode_payload(
             put(buf, &raw);
             Ok(())
         }
+        Payload::Gray(z) => {
+            let filtered = inflate_exact(z, (w + 1) * h)?;
+            let mut raw = Vec::new();
+            unfilter(&filtered, w, h, 1, &mut raw)?;
+            for (px, &v) in buf.chunks_exact_mut(stride).zip(&raw) {
+                px[first..first + c].fill(v);
+            }
+            Ok(())
+        }
         Payload::Palette { entries, z } => {
             let n = entries.len() / c;
             let depth = index_depth(n);
@@ -641,10 +667,27 @@ pub(crate) fn encode_cheap(
         }
     };
     if modes.contains(TileMode::Palette) {
-        if let Some((head, packed, row_bytes)) = palette_indices(plane, w, c) {
-            let (n, filtered) = best_filtering(&packed, row_bytes, h, 1);
-            keep(n + head.len(), TileMode::Palette, head, filtered);
+        for order in [
+            PaletteOrder::Value,
+            PaletteOrder::Luma,
+            PaletteOrder::Frequency,
+        ] {
+            match palette_indices(plane, w, c, order) {
+                Some((head, packed, row_bytes)) => {
+                    let (n, filtered) = best_filtering(&packed, row_bytes, h, 1);
+                    keep(n + head.len(), TileMode::Palette, head, filtered);
+                }
+                None => break,
+            }
         }
+    }
+    if c > 1
+        && modes.contains(TileMode::Gray)
+        && plane.chunks_exact(c).all(|p| p.iter().all(|&v| v == p[0]))
+    {
+        let grey: Vec<u8> = plane.iter().step_by(c).copied().collect();
+        let (n, filtered) = best_filtering(&grey, w, h, 1);
+        keep(n, TileMode::Gray, Vec::new(), filtered);
     }
     if modes.contains(TileMode::Png) {
         let (n, filtered) = best_filtering(plane, w * c, h, c);
@@ -671,27 +714,61 @@ fn best_filtering(raw: &[u8], row_bytes: usize, h: usize, bpp: usize) -> (usize,
     best.unwrap_or_default()
 }
 
+/// Order of the palette entries (the encoder tries each; indices of similar colours
+/// close together filter and deflate better).
+#[derive(Clone, Copy)]
+enum PaletteOrder {
+    /// Ascending channel values.
+    Value,
+    /// Ascending luma (77 R + 150 G + 29 B; grey: the value), ties by value.
+    Luma,
+    /// Most frequent first, ties by value.
+    Frequency,
+}
+
 /// Palette head (count - 1, entries) and packed index rows (with their row length) when
 /// the plane has at most 256 distinct values.
-fn palette_indices(plane: &[u8], w: usize, c: usize) -> Option<(Vec<u8>, Vec<u8>, usize)> {
+fn palette_indices(
+    plane: &[u8],
+    w: usize,
+    c: usize,
+    order: PaletteOrder,
+) -> Option<(Vec<u8>, Vec<u8>, usize)> {
     let key = |p: &[u8]| p.iter().fold(0u32, |a, &v| a << 8 | u32::from(v));
-    let mut colours: Vec<u32> = Vec::with_capacity(257);
-    let mut seen = std::collections::HashSet::with_capacity(512);
+    let mut counts: std::collections::HashMap<u32, u64> =
+        std::collections::HashMap::with_capacity(512);
     for p in plane.chunks_exact(c) {
-        let k = key(p);
-        if seen.insert(k) {
-            colours.push(k);
-            if colours.len() > 256 {
-                return None;
-            }
+        *counts.entry(key(p)).or_insert(0) += 1;
+        if counts.len() > 256 {
+            return None;
         }
     }
+    let mut colours: Vec<u32> = counts.keys().copied().collect();
     colours.sort_unstable();
+    let luma = |k: u32| {
+        if c == 3 {
+            77 * (k >> 16) + 150 * (k >> 8 & 255) + 29 * (k & 255)
+        } else {
+            k
+        }
+    };
+    match order {
+        PaletteOrder::Value => {}
+        PaletteOrder::Luma => colours.sort_by_key(|&k| (luma(k), k)),
+        PaletteOrder::Frequency => {
+            colours.sort_by_key(|&k| (std::cmp::Reverse(counts.get(&k).copied()), k))
+        }
+    }
+    let slot: std::collections::HashMap<u32, u8> = colours
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| (k, i as u8))
+        .collect();
     let n = colours.len();
     let depth = index_depth(n);
     let row_bytes = (w * depth).div_ceil(8);
     let h = plane.len() / c / w;
-    let index = |k: u32| colours.binary_search(&k).unwrap_or(0) as u8;
+    let index = |k: u32| slot.get(&k).copied().unwrap_or(0);
     let mut packed = vec![0u8; row_bytes * h];
     let per = 8 / depth;
     for (i, p) in plane.chunks_exact(c).enumerate() {

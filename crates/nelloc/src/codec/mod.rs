@@ -297,11 +297,10 @@ pub fn encode_with_stats(
     // with the default tile size: a caller's explicit size is kept.
     let (w, h) = (image.width(), image.height());
     if first.1.modes.neural == 0 && ts == crate::DEFAULT_TILE_SIZE && (w > ts || h > ts) {
-        let cheap = TileModes::only(&[TileMode::Constant, TileMode::Png, TileMode::Palette]);
         let modes = TileModes::only(
             &TileMode::ALL
                 .into_iter()
-                .filter(|m| cheap.contains(*m) && options.modes.contains(*m))
+                .filter(|m| *m != TileMode::Neural && options.modes.contains(*m))
                 .collect::<Vec<_>>(),
         );
         if modes.contains(TileMode::Png) {

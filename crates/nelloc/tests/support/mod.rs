@@ -285,13 +285,19 @@ fn block_value(kind: usize, x: u32, y: u32, c: usize, photo: &Image, r: &mut Rng
         5 => ((x * 13 + y * 29) % 200 + c as u32) as u8,
         // A smooth gradient (PNG filters).
         6 => (x * 3 + y * 5 + c as u32 * 40) as u8,
+        // Grey anti-aliased strokes in colour planes (gray mode).
+        7 => {
+            let d = (x as i32 * 3 - y as i32 * 5).rem_euclid(23);
+            [255u8, 250, 180, 90, 20, 0, 20, 90, 180, 250][d.min(9) as usize]
+        }
         // Noise.
         _ => r.byte(),
     }
 }
 
 /// An image whose `tile` x `tile` blocks cycle through content that suits each tile mode
-/// (photo, flat, 2/4/12/200 colours, gradient, noise); alpha (if any) cycles with an offset.
+/// (photo, flat, 2/4/12/200 colours, gradient, grey strokes, noise); alpha (if any) cycles
+/// with an offset.
 pub fn mixed_image(w: u32, h: u32, color: ColorType, tile: u32, seed: u64) -> Image {
     let photo = if color.color_channels() == 3 {
         load_png(&fixtures().join("photos/dune_77x53.png"))
@@ -309,9 +315,9 @@ pub fn mixed_image(w: u32, h: u32, color: ColorType, tile: u32, seed: u64) -> Im
             let b = ((y / tile) * tiles_x + x / tile) as usize;
             for c in 0..ch {
                 px.push(if c < cc {
-                    block_value(b % 8, x, y, c, &photo, &mut r)
+                    block_value(b % 9, x, y, c, &photo, &mut r)
                 } else {
-                    block_value((b + 3) % 8, x, y, 3, &alpha_photo, &mut r)
+                    block_value((b + 3) % 9, x, y, 3, &alpha_photo, &mut r)
                 });
             }
         }
