@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent reference decoder for the `.nlc` image format, version 1.
+"""Independent reference decoder for the `.nlc` image format, versions 1 and 2 (tile modes).
 
 Written from docs/FORMAT.md alone (the lookup tables of section 4 are rebuilt from their
 formulas and checked against the SHA-256 given there), to check that the specification is
@@ -397,10 +397,11 @@ def parse_container(buf):
     #    FORMAT.md puts the version check before any truncation check)
     if n < 100:
         raise NlcError(f"truncated: fixed header needs 92 bytes after the signature, only {n - 8} available")
-    if buf[8] != 1:
+    if buf[8] not in (1, 2):
         raise NlcError(f"unsupported version {buf[8]}")
     # 3. structural lengths against the input length
     c = Container()
+    c.version = buf[8]
     c.color_type, c.alpha_mode, c.alpha_value = buf[9], buf[10], buf[11]
     c.width, c.height, c.tile_width, c.tile_height = struct.unpack_from("<4I", buf, 12)
     c.color_model = bytes(buf[28:60])
@@ -473,8 +474,10 @@ def parse_container(buf):
             raise NlcError(f"tile {t}: offset {off} not contiguous (expected {expect})")
         if data_start + off + length > n:
             raise NlcError(f"truncated: tile {t} ends past the end of the file")
-        if length % 4:
+        if c.version == 1 and length % 4:
             raise NlcError(f"tile {t}: length {length} not a multiple of 4")
+        if c.version == 2 and length == 0:
+            raise NlcError(f"tile {t}: a version-2 tile needs its mode byte(s)")
         tiles.append((data_start + off, length, tcrc))
         expect += length
     # 7. trailing bytes
@@ -542,48 +545,205 @@ def decode_group(model, mix, tiles_geom, decoders, C, out_planes):
             pads[ti][i + H, j + H, :] = [2 * v - 255 for v in xs]
 
 
+# ----------------------------------------------------------------------------- tile modes (§8)
+
+MODE_NAMES = {0: "neural", 1: "constant", 2: "png", 3: "palette", 4: "gray"}
+
+
+def parse_tile_v2(t, data, group_channels):
+    """§8 tile layout: returns ([(mode, payload), ...] per plane group, ans_bytes)."""
+    pos = 0
+    n = len(group_channels)
+
+    def need(k, what):
+        if pos + k > len(data):
+            raise NlcError(f"tile {t}: ends inside {what}")
+
+    need(n, "its mode bytes")
+    modes = list(data[:n])
+    pos = n
+    groups = []
+    for g, (m, C) in enumerate(zip(modes, group_channels)):
+        if m not in MODE_NAMES:
+            raise NlcError(f"tile {t}: unknown mode {m} for plane group {g}")
+        if m == 0:
+            groups.append((0, None))
+        elif m == 1:
+            need(C, "a constant value")
+            groups.append((1, bytes(data[pos:pos + C])))
+            pos += C
+        elif m in (2, 4):
+            need(4, "a deflate length")
+            L = struct.unpack_from("<I", data, pos)[0]
+            pos += 4
+            need(L, "its deflate data")
+            groups.append((m, bytes(data[pos:pos + L])))
+            pos += L
+        else:
+            need(1, "a palette size")
+            count = data[pos] + 1
+            pos += 1
+            need(count * C, "its palette")
+            entries = bytes(data[pos:pos + count * C])
+            pos += count * C
+            need(4, "a deflate length")
+            L = struct.unpack_from("<I", data, pos)[0]
+            pos += 4
+            need(L, "its deflate data")
+            groups.append((3, (count, entries, bytes(data[pos:pos + L]))))
+            pos += L
+    ans = bytes(data[pos:])
+    if len(ans) % 4:
+        raise NlcError(f"tile {t}: neural stream length not a multiple of 4")
+    if ans and not any(m == 0 for m, _ in groups):
+        raise NlcError(f"tile {t}: bytes after the payloads and no neural plane group")
+    return groups, ans
+
+
+def inflate_exact(t, z, expected):
+    """A complete zlib stream (RFC 1950) inflating to exactly `expected` bytes, nothing after it."""
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(z, expected + 1)   # bounded: never more than the tile needs + 1
+    except zlib.error as e:
+        raise NlcError(f"tile {t}: invalid deflate data ({e})")
+    if len(out) > expected:
+        raise NlcError(f"tile {t}: deflate data inflates to more than the tile")
+    if not d.eof:
+        raise NlcError(f"tile {t}: deflate data is truncated or inflates to less than the tile")
+    if d.unused_data or d.unconsumed_tail:
+        raise NlcError(f"tile {t}: bytes after the end of the deflate data")
+    if len(out) != expected:
+        raise NlcError(f"tile {t}: deflate data inflates to less than the tile")
+    return out
+
+
+def png_unfilter(t, data, row_bytes, h, bpp):
+    """PNG filter types 0-4 reversed (each row: filter byte, then row_bytes bytes); bytes out."""
+    out = bytearray(row_bytes * h)
+    prev = bytearray(row_bytes)
+    for y in range(h):
+        ft = data[y * (row_bytes + 1)]
+        f = data[y * (row_bytes + 1) + 1:(y + 1) * (row_bytes + 1)]
+        cur = bytearray(row_bytes)
+        for i in range(row_bytes):
+            a = cur[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if ft == 0:
+                p = 0
+            elif ft == 1:
+                p = a
+            elif ft == 2:
+                p = b
+            elif ft == 3:
+                p = (a + b) // 2
+            elif ft == 4:
+                q = a + b - c
+                pa, pb, pc = abs(q - a), abs(q - b), abs(q - c)
+                p = a if (pa <= pb and pa <= pc) else (b if pb <= pc else c)
+            else:
+                raise NlcError(f"tile {t}: PNG filter type {ft} above 4")
+            cur[i] = (f[i] + p) & 0xFF
+        out[y * row_bytes:(y + 1) * row_bytes] = cur
+        prev = cur
+    return out
+
+
+def decode_payload(t, mode, payload, w, h, C):
+    """A non-neural plane group (§8) as a uint8 array [h, w, C]."""
+    if mode == 1:
+        return np.broadcast_to(np.frombuffer(payload, dtype=np.uint8), (h, w, C)).copy()
+    if mode == 2:
+        rb = w * C
+        raw = png_unfilter(t, inflate_exact(t, payload, (rb + 1) * h), rb, h, C)
+        return np.frombuffer(bytes(raw), dtype=np.uint8).reshape(h, w, C).copy()
+    if mode == 4:
+        raw = png_unfilter(t, inflate_exact(t, payload, (w + 1) * h), w, h, 1)
+        grey = np.frombuffer(bytes(raw), dtype=np.uint8).reshape(h, w, 1)
+        return np.repeat(grey, C, axis=2)
+    count, entries, z = payload
+    depth = 1 if count <= 2 else 2 if count <= 4 else 4 if count <= 16 else 8
+    rb = (w * depth + 7) // 8
+    packed = png_unfilter(t, inflate_exact(t, z, (rb + 1) * h), rb, h, 1)
+    pal = np.frombuffer(entries, dtype=np.uint8).reshape(count, C)
+    out = np.empty((h, w, C), dtype=np.uint8)
+    for y in range(h):
+        row = packed[y * rb:(y + 1) * rb]
+        bits = np.unpackbits(np.frombuffer(bytes(row), dtype=np.uint8))   # MSB first
+        if bits[w * depth:].any():
+            raise NlcError(f"tile {t}: palette row padding bits are not zero")
+        idx = bits[:w * depth].reshape(w, depth)
+        idx = (idx.astype(np.int64) << np.arange(depth - 1, -1, -1)).sum(axis=1)
+        if (idx >= count).any():
+            raise NlcError(f"tile {t}: palette index beyond the palette")
+        out[y] = pal[idx]
+    return out
+
+
 def decode(buf, models, tables):
     c = parse_container(buf)
     by_hash = {m.sha256: m for m in models}
-    cmodel = by_hash.get(c.color_model)
-    if cmodel is None:
-        raise NlcError(f"colour model {c.color_model.hex()} not available")
-    if cmodel.invalid:
-        raise NlcError(f"colour model {cmodel.path} is invalid: {cmodel.invalid}")
     n_color = 3 if c.color_type in (3, 4) else 1
-    if cmodel.C != n_color:
-        raise NlcError(f"colour model has {cmodel.C} channels, image needs {n_color}")
-    amodel = None
-    if c.alpha_mode == 2:
-        amodel = by_hash.get(c.alpha_model)
-        if amodel is None:
-            raise NlcError(f"alpha model {c.alpha_model.hex()} not available")
-        if amodel.invalid:
-            raise NlcError(f"alpha model {amodel.path} is invalid: {amodel.invalid}")
-        if amodel.C != 1:
-            raise NlcError("alpha model must be a one-channel model")
-    # per tile: CRC, then the stream framing (last word non-zero); all tiles before any
-    # decoding (the order in which the Rust decoder reports errors; FORMAT.md says only
-    # "per tile: CRC, then the stream's final-state check")
-    geoms, decoders = [], []
+
+    def need_model(h, role, C):
+        # §8: a version-2 stream names no model (all-zero hash) if no tile codes that
+        # plane group with the network
+        if c.version == 2 and h == bytes(32):
+            return None
+        m = by_hash.get(h)
+        if m is None:
+            raise NlcError(f"{role} model {h.hex()} not available")
+        if m.invalid:
+            raise NlcError(f"{role} model {m.path} is invalid: {m.invalid}")
+        if m.C != C:
+            raise NlcError(f"{role} model has {m.C} channels, the {role} plane group needs {C}")
+        return m
+
+    cmodel = need_model(c.color_model, "colour", n_color)
+    amodel = need_model(c.alpha_model, "alpha", 1) if c.alpha_mode == 2 else None
+    group_channels = [n_color] + ([1] if c.alpha_mode == 2 else [])
+    group_models = [cmodel, amodel]
+    # per tile: CRC, then the tile layout (§8) and the stream framing (last word non-zero);
+    # all tiles before any decoding
+    geoms, decoders, layouts = [], [], []
     for t, (start, length, tcrc) in enumerate(c.tiles):
         data = c.buf[start:start + length]
         if zlib.crc32(data) & 0xFFFFFFFF != tcrc:
             raise NlcError(f"tile {t}: CRC mismatch")
+        if c.version == 1:
+            groups, ans = [(0, None)] * len(group_channels), data
+        else:
+            groups, ans = parse_tile_v2(t, data, group_channels)
+        for g, (m, _) in enumerate(groups):
+            if m == 0 and group_models[g] is None:
+                raise NlcError(f"tile {t}: neural plane group {g} but the header names no model")
         try:
-            decoders.append(AnsDecoder(data))
+            decoders.append(AnsDecoder(ans))
         except NlcError as e:
             raise NlcError(f"tile {t}: {e}")
+        layouts.append(groups)
         ty, tx = divmod(t, c.tiles_x)
         x0, y0 = tx * c.tile_width, ty * c.tile_height
         geoms.append((x0, y0, min(c.tile_width, c.width - x0), min(c.tile_height, c.height - y0)))
     mix = Mixture(tables)
-    color = np.zeros((c.height, c.width, n_color), dtype=np.uint8)
-    decode_group(cmodel, mix, geoms, decoders, n_color, color)
+    planes = [np.zeros((c.height, c.width, C), dtype=np.uint8) for C in group_channels]
+    for g, C in enumerate(group_channels):
+        # non-neural groups directly; the neural ones of all tiles as one wavefront batch,
+        # colour before alpha (the shared ANS stream holds colour symbols, then alpha)
+        nt = [t for t in range(len(geoms)) if layouts[t][g][0] == 0]
+        for t in range(len(geoms)):
+            m, payload = layouts[t][g]
+            if m != 0:
+                x0, y0, w, h = geoms[t]
+                planes[g][y0:y0 + h, x0:x0 + w, :] = decode_payload(t, m, payload, w, h, C)
+        if nt:
+            decode_group(group_models[g], mix, [geoms[t] for t in nt], [decoders[t] for t in nt],
+                         C, planes[g])
+    color = planes[0]
     alpha = None
     if c.alpha_mode == 2:
-        alpha = np.zeros((c.height, c.width, 1), dtype=np.uint8)
-        decode_group(amodel, mix, geoms, decoders, 1, alpha)
+        alpha = planes[1]
     elif c.alpha_mode == 1:
         alpha = np.full((c.height, c.width, 1), c.alpha_value, dtype=np.uint8)
     for t, dec in enumerate(decoders):
@@ -699,7 +859,7 @@ def compare(img, color_type, ref_path):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Independent .nlc v1 reference decoder (from docs/FORMAT.md)")
+    ap = argparse.ArgumentParser(description="Independent .nlc reference decoder, versions 1 and 2 (from docs/FORMAT.md)")
     ap.add_argument("input", nargs="?")
     ap.add_argument("output", nargs="?", help="PNG to write")
     ap.add_argument("--model", action="append", default=[], help="model file (.safetensors), repeatable")
@@ -737,7 +897,7 @@ def main(argv=None):
             print(f"{path}: error: {e}", file=sys.stderr)
             rc = max(rc, 2)
             continue
-        print(f"{path}: {c.width}x{c.height} {PIL_MODES[c.color_type]} alpha_mode={c.alpha_mode} "
+        print(f"{path}: v{c.version} {c.width}x{c.height} {PIL_MODES[c.color_type]} alpha_mode={c.alpha_mode} "
               f"{c.tile_count} tile(s), decoded in {time.time() - t0:.1f} s (final state OK)")
     if not args.input:
         return rc

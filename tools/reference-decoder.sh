@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Decodes golden .nlc files with the independent Python decoder written from
 # docs/FORMAT.md alone (tools/nlc_reference_decode.py) and compares every pixel with the
-# reference image; decodes every fixtures/golden/pred/ file; checks the conformance vectors. Exits non-zero on any mismatch or error. Needs python3 (numpy, Pillow:
+# reference image; decodes every fixtures/golden/pred/ file and every tile-mode golden
+# (fixtures/golden/modes/); checks the conformance vectors. Exits non-zero on any mismatch or error. Needs python3 (numpy, Pillow:
 # installed with pip only if missing); no Rust build needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +52,12 @@ run_cases() {  # run_cases MODEL-ARGS... -- CASE...
 }
 run_cases "${MODELS[@]}" -- "${CASES[@]}"
 run_cases "${PRED_MODELS[@]}" -- "${PRED_CASES[@]}"
+
+# Tile modes (container version 2, FORMAT.md section 8): constant, PNG-style, palette and
+# neural tiles and plane groups mixed, two files without any neural tile (no model named).
+for nlc in fixtures/golden/modes/*.nlc; do
+    run_cases "${MODELS[@]}" -- "$nlc fixtures/golden/modes/expected/$(basename "$nlc" .nlc).png"
+done
 
 # Every predictor-relative golden file once, without a reference image: it must decode
 # without error and pass the final-state check of every tile (one process for all files).

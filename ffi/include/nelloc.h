@@ -49,9 +49,10 @@
 #define NLC_VERSION_NUMBER (((NLC_VERSION_MAJOR * 10000) + (NLC_VERSION_MINOR * 100)) + NLC_VERSION_PATCH)
 
 /**
- * Highest `.nlc` container version this library reads (and the one it writes).
+ * Highest `.nlc` container version this library reads and writes (it writes version 1,
+ * readable by the first release, when every tile is neural).
  */
-#define NLC_FORMAT_VERSION 1
+#define NLC_FORMAT_VERSION 2
 
 /**
  * Length of the `.nlc` signature `8B 4E 4C 43 0D 0A 1A 0A`.
@@ -87,6 +88,36 @@
  * Default tile edge of the encoder, in pixels.
  */
 #define NLC_DEFAULT_TILE_SIZE 256
+
+/**
+ * Tile coding mode flag for `nlc_encoder_options_set_modes`: the neural network (NeLLoC).
+ */
+#define NLC_MODE_NEURAL 1
+
+/**
+ * Tile coding mode flag: one colour for the whole tile.
+ */
+#define NLC_MODE_CONSTANT 2
+
+/**
+ * Tile coding mode flag: PNG filters and deflate.
+ */
+#define NLC_MODE_PNG 4
+
+/**
+ * Tile coding mode flag: a palette of at most 256 colours.
+ */
+#define NLC_MODE_PALETTE 8
+
+/**
+ * Tile coding mode flag: grey colour planes (all channels equal) as one PNG channel.
+ */
+#define NLC_MODE_GRAY 16
+
+/**
+ * Every tile coding mode (the encoder's default).
+ */
+#define NLC_MODES_ALL 31
 
 /**
  * Result of every fallible function. `NLC_OK` is 0; the numeric values never change once
@@ -548,6 +579,19 @@ nlc_status nlc_encoder_options_set_threads(struct nlc_encoder_options *options, 
  */
 nlc_status nlc_encoder_options_set_tile_size(struct nlc_encoder_options *options,
                                              uint32_t tile_size);
+
+/**
+ * The per-tile coding modes the encoder may choose: a combination of `NLC_MODE_NEURAL`,
+ * `NLC_MODE_CONSTANT`, `NLC_MODE_PNG`, `NLC_MODE_PALETTE` and `NLC_MODE_GRAY` (default
+ * `NLC_MODES_ALL`; it
+ * keeps the smallest per tile). It must include `NLC_MODE_NEURAL` or `NLC_MODE_PNG` (the
+ * modes that code any tile) and no other bits, else `NLC_ERROR_INVALID_ARGUMENT` and the
+ * options are unchanged. `NLC_MODE_NEURAL` alone is pure NeLLoC (container version 1).
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread.
+ */
+nlc_status nlc_encoder_options_set_modes(struct nlc_encoder_options *options, uint32_t modes);
 
 /**
  * Selects the device: `NLC_DEVICE_CPU` (the default). `NLC_DEVICE_CUDA` returns

@@ -531,6 +531,47 @@ pub unsafe extern "C" fn nlc_encoder_options_set_tile_size(
     })
 }
 
+/// The per-tile coding modes the encoder may choose: a combination of `NLC_MODE_NEURAL`,
+/// `NLC_MODE_CONSTANT`, `NLC_MODE_PNG`, `NLC_MODE_PALETTE` and `NLC_MODE_GRAY` (default
+/// `NLC_MODES_ALL`; it
+/// keeps the smallest per tile). It must include `NLC_MODE_NEURAL` or `NLC_MODE_PNG` (the
+/// modes that code any tile) and no other bits, else `NLC_ERROR_INVALID_ARGUMENT` and the
+/// options are unchanged. `NLC_MODE_NEURAL` alone is pure NeLLoC (container version 1).
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_encoder_options_set_modes(
+    options: *mut nlc_encoder_options,
+    modes: u32,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let o = unsafe { handle_mut(options, "options") }?;
+        if modes & !crate::NLC_MODES_ALL != 0 {
+            return Err(Failure::invalid("modes has bits outside NLC_MODES_ALL"));
+        }
+        if modes & (crate::NLC_MODE_NEURAL | crate::NLC_MODE_PNG) == 0 {
+            return Err(Failure::invalid(
+                "modes must include NLC_MODE_NEURAL or NLC_MODE_PNG",
+            ));
+        }
+        let list: Vec<nelloc::TileMode> = [
+            (crate::NLC_MODE_NEURAL, nelloc::TileMode::Neural),
+            (crate::NLC_MODE_CONSTANT, nelloc::TileMode::Constant),
+            (crate::NLC_MODE_PNG, nelloc::TileMode::Png),
+            (crate::NLC_MODE_PALETTE, nelloc::TileMode::Palette),
+            (crate::NLC_MODE_GRAY, nelloc::TileMode::Gray),
+        ]
+        .into_iter()
+        .filter(|(bit, _)| modes & bit != 0)
+        .map(|(_, m)| m)
+        .collect();
+        o.inner.modes = nelloc::TileModes::only(&list);
+        Ok(())
+    })
+}
+
 /// Selects the device: `NLC_DEVICE_CPU` (the default). `NLC_DEVICE_CUDA` returns
 /// `NLC_ERROR_UNSUPPORTED` in this version and leaves the options unchanged.
 ///

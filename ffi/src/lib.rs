@@ -38,8 +38,9 @@ pub const NLC_VERSION_PATCH: u32 = 0;
 pub const NLC_VERSION_NUMBER: u32 =
     NLC_VERSION_MAJOR * 10000 + NLC_VERSION_MINOR * 100 + NLC_VERSION_PATCH;
 
-/// Highest `.nlc` container version this library reads (and the one it writes).
-pub const NLC_FORMAT_VERSION: u32 = 1;
+/// Highest `.nlc` container version this library reads and writes (it writes version 1,
+/// readable by the first release, when every tile is neural).
+pub const NLC_FORMAT_VERSION: u32 = 2;
 /// Length of the `.nlc` signature `8B 4E 4C 43 0D 0A 1A 0A`.
 pub const NLC_MAGIC_LENGTH: u32 = 8;
 /// Bytes `nlc_probe` needs to report the dimensions and colour type.
@@ -55,6 +56,19 @@ pub const NLC_DEFAULT_MAX_PIXELS: u64 = 1 << 28;
 pub const NLC_DEFAULT_MAX_METADATA_BYTES: u64 = 16 << 20;
 /// Default tile edge of the encoder, in pixels.
 pub const NLC_DEFAULT_TILE_SIZE: u32 = 256;
+
+/// Tile coding mode flag for `nlc_encoder_options_set_modes`: the neural network (NeLLoC).
+pub const NLC_MODE_NEURAL: u32 = 1;
+/// Tile coding mode flag: one colour for the whole tile.
+pub const NLC_MODE_CONSTANT: u32 = 2;
+/// Tile coding mode flag: PNG filters and deflate.
+pub const NLC_MODE_PNG: u32 = 4;
+/// Tile coding mode flag: a palette of at most 256 colours.
+pub const NLC_MODE_PALETTE: u32 = 8;
+/// Tile coding mode flag: grey colour planes (all channels equal) as one PNG channel.
+pub const NLC_MODE_GRAY: u32 = 16;
+/// Every tile coding mode (the encoder's default).
+pub const NLC_MODES_ALL: u32 = 31;
 
 /// Pixel layouts: 8 bits per sample, interleaved, rows without padding unless a stride is
 /// given. The values are the container's colour-type codes.

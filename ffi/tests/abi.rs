@@ -78,6 +78,9 @@ impl Opts {
             );
             assert_eq!(nlc_encoder_options_set_tile_size(enc, 16), OK);
             assert_eq!(nlc_encoder_options_set_threads(enc, 2), OK);
+            // The network path (these tests check model handling); the tile modes are
+            // tested in `modes_select_the_coding`.
+            assert_eq!(nlc_encoder_options_set_modes(enc, NLC_MODE_NEURAL), OK);
             for m in [&model(3), &gray] {
                 assert_eq!(nlc_decoder_options_add_model(dec, m.as_ptr(), m.len()), OK);
             }
@@ -210,6 +213,7 @@ fn output_matches_the_rust_api_and_strides_are_honoured() {
         nelloc::Model::from_bytes(&model(3)).unwrap(),
     ));
     eo.tile_size = 16;
+    eo.modes = nelloc::TileModes::only(&[nelloc::TileMode::Neural]);
     let image = nelloc::ImageRef::new(w, h, nelloc::ColorType::Rgb8, &px).unwrap();
     assert!(
         nelloc::encode(image, &eo).unwrap() == c_bytes,
@@ -599,7 +603,7 @@ fn probe_and_info_agree_on_every_damaged_prefix() {
     let crc_at = 100 + 16 * n_tiles;
     let cases: [(usize, u8); 10] = [
         (8, 0),     // version 0: corrupt for both (it once was UNSUPPORTED for nlc_info)
-        (8, 2),     // newer version
+        (8, 3),     // newer version
         (9, 0),     // colour type
         (9, 9),     //
         (12, 0),    // width (low byte of 5 -> 0)
@@ -759,6 +763,42 @@ fn encoder_limits_refuse_what_a_decoder_would() {
             nlc_status::NLC_ERROR_LIMIT
         );
         assert!(out.is_null());
+        nlc_image_free(img);
+    }
+}
+
+#[test]
+fn modes_select_the_coding() {
+    let opts = Opts::new();
+    // A flat image: constant tiles (version 2) by default, the network with NEURAL only.
+    let px = vec![200u8; 40 * 30 * 3];
+    let img = new_image(40, 30, nlc_color_type::NLC_COLOR_RGB8, &px);
+    let neural = encode(img, &opts);
+    assert_eq!(neural[8], 1);
+    // SAFETY: live handle.
+    unsafe {
+        assert_eq!(nlc_encoder_options_set_modes(opts.enc, NLC_MODES_ALL), OK);
+    }
+    let all = encode(img, &opts);
+    assert_eq!(all[8], 2);
+    assert!(all.len() < neural.len());
+    // SAFETY: live handle; invalid sets leave the options unchanged.
+    unsafe {
+        for bad in [
+            0,
+            NLC_MODE_CONSTANT | NLC_MODE_PALETTE,
+            16,
+            NLC_MODES_ALL | 32,
+        ] {
+            assert_eq!(
+                nlc_encoder_options_set_modes(opts.enc, bad),
+                nlc_status::NLC_ERROR_INVALID_ARGUMENT
+            );
+        }
+        assert_eq!(
+            nlc_encoder_options_set_modes(ptr::null_mut(), NLC_MODES_ALL),
+            nlc_status::NLC_ERROR_NULL_POINTER
+        );
         nlc_image_free(img);
     }
 }

@@ -236,6 +236,8 @@ fn bad_input_is_an_error_not_a_panic() {
     other.model = Some(Arc::new(
         Model::from_bytes(&synthetic(Arch::new(2, 3, 4, 0, 1), 99, "unknown")).unwrap(),
     ));
+    // The network path: a stream of PNG-style tiles would name no model.
+    other.modes = nelloc::TileModes::only(&[nelloc::TileMode::Neural]);
     let mut unknown = Vec::new();
     img.write_with_encoder(NlcEncoder::with_options(&mut unknown, other))
         .unwrap();

@@ -52,7 +52,7 @@ pub enum FormatError {
     MangledMagic,
     /// The container version is newer than this decoder (version 0, which never existed,
     /// is an [`FormatError::InvalidField`]).
-    #[error("container version {0} is newer than this decoder (it reads version 1)")]
+    #[error("container version {0} is newer than this decoder (it reads versions 1 and 2)")]
     UnsupportedVersion(u8),
     /// The data ends before the structure it announces.
     #[error("truncated: {what} needs {needed} bytes, only {available} available")]
@@ -107,8 +107,19 @@ pub enum FormatError {
         /// CRC-32 of the tile bytes.
         computed: u32,
     },
-    /// A tile stream decoded inconsistently (wrong length or final coder state).
-    #[error("tile {tile}: corrupt entropy-coded stream ({detail})")]
+    /// A tile declares a coding mode this decoder does not know (container version 2).
+    #[error("tile {tile}: unknown {group} coding mode {mode} (expected 0 neural, 1 constant, 2 png, 3 palette or 4 gray)")]
+    UnknownTileMode {
+        /// Tile number in raster order.
+        tile: u32,
+        /// "colour" or "alpha".
+        group: &'static str,
+        /// The mode byte found.
+        mode: u8,
+    },
+    /// A tile's data is inconsistent: its ANS stream (wrong length or final coder state),
+    /// its layout, or a non-neural payload (deflate data, filters, palette indices).
+    #[error("tile {tile}: corrupt tile data ({detail})")]
     CorruptTile {
         /// Tile number in raster order.
         tile: u32,

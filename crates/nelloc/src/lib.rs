@@ -34,8 +34,11 @@ pub mod model;
 mod network;
 mod options;
 mod schedule;
+mod tilemode;
 
-pub use codec::{decode, encode, encode_with_stats, info, EncodeStats, Info, MAX_TILE_SIZE};
+pub use codec::{
+    decode, encode, encode_with_stats, info, EncodeStats, Info, TileInfo, MAX_TILE_SIZE,
+};
 pub use container::{probe, AlphaMode, Probe, MAGIC, PROBE_BYTES};
 pub use error::{Error, FormatError, LimitError, ModelError, Result};
 pub use fsio::{read_limited, write_atomic};
@@ -43,9 +46,12 @@ pub use image::{ColorType, Image, ImageRef, Metadata};
 pub use limits::Limits;
 pub use model::Model;
 pub use options::{Cancel, DecodeOptions, Device, EncodeOptions, Progress, DEFAULT_TILE_SIZE};
+pub use tilemode::{ModeCounts, TileMode, TileModes};
 
-/// Version of the `.nlc` container this library writes (and the highest it reads).
-pub const FORMAT_VERSION: u8 = 1;
+/// Highest version of the `.nlc` container this library reads and writes. It writes
+/// version 1 (readable by the first release) when every tile is neural, version 2 when a
+/// tile uses another coding mode (docs/FORMAT.md section 8).
+pub const FORMAT_VERSION: u8 = 2;
 
 /// Entry points for benchmarks of internal stages (not a stable API).
 #[doc(hidden)]

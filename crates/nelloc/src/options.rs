@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::limits::Limits;
+use crate::tilemode::TileModes;
 
 /// A progress callback: called with (pixels done, pixels in total) as tiles finish,
 /// from worker threads.
@@ -65,6 +66,8 @@ pub struct EncodeOptions {
     pub threads: usize,
     /// Tile width and height in pixels; tiles are independent streams (parallel and
     /// random-access decoding) at a small cost in compression. Default: [`DEFAULT_TILE_SIZE`].
+    /// With the default, an image in which no tile is neural is also tried in 1024-pixel
+    /// tiles (fast: no network) and the smaller file is kept; any other size is kept as is.
     pub tile_size: u32,
     /// Model for the colour channels; `None` picks the built-in model for the image's
     /// channel count ("default" for RGB, "gray" for grey). Default: `None`.
@@ -82,6 +85,11 @@ pub struct EncodeOptions {
     pub cancel: Option<Cancel>,
     /// Where to run. Default: [`Device::Cpu`].
     pub device: Device,
+    /// Coding modes the encoder may choose per tile and plane group; it keeps the
+    /// smallest. Must contain [`crate::TileMode::Neural`] or [`crate::TileMode::Png`] (the modes that
+    /// code anything). `TileModes::only(&[TileMode::Neural])` is pure NeLLoC and writes
+    /// container version 1. Default: [`TileModes::all`].
+    pub modes: TileModes,
 }
 
 impl Default for EncodeOptions {
@@ -95,6 +103,7 @@ impl Default for EncodeOptions {
             limits: Limits::default(),
             cancel: None,
             device: Device::Cpu,
+            modes: TileModes::all(),
         }
     }
 }

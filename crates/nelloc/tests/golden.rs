@@ -74,3 +74,69 @@ fn check_set(
     }
     assert!(checked >= 20);
 }
+
+/// Tile modes (docs/FORMAT.md section 8, container version 2): mixed images coded with the
+/// frozen test models, every mode and plane group covered. The source images are also
+/// stored as PNG (`modes/expected/`) for tools/reference-decoder.sh.
+#[test]
+fn tile_mode_golden_files_decode_bit_exactly() {
+    use nelloc::TileMode;
+    let dir = golden_dir().join("modes");
+    let bless = std::env::var_os("NELLOC_BLESS").is_some();
+    let (rgb, gray) = (test_rgb(), test_gray());
+    let models = [rgb.clone(), gray.clone()];
+    let mut seen = std::collections::HashSet::new();
+    let mut versions = std::collections::HashSet::new();
+    for (name, image, tile, modes) in mode_cases() {
+        let path = dir.join(format!("{name}.nlc"));
+        let model = if image.color().color_channels() == 3 {
+            rgb.clone()
+        } else {
+            gray.clone()
+        };
+        let mut opts = encode_opts(model, gray.clone(), tile);
+        opts.modes = modes;
+        if bless && !path.exists() {
+            let bytes = encode(image.as_ref(), &opts).unwrap();
+            std::fs::create_dir_all(dir.join("expected")).unwrap();
+            std::fs::write(&path, bytes).unwrap();
+            let ct = match image.color() {
+                nelloc::ColorType::Gray8 => image::ExtendedColorType::L8,
+                nelloc::ColorType::GrayA8 => image::ExtendedColorType::La8,
+                nelloc::ColorType::Rgb8 => image::ExtendedColorType::Rgb8,
+                _ => image::ExtendedColorType::Rgba8,
+            };
+            image::save_buffer(
+                dir.join(format!("expected/{name}.png")),
+                image.pixels(),
+                image.width(),
+                image.height(),
+                ct,
+            )
+            .unwrap();
+        }
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let back = decode(&bytes, &decode_opts(&models)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(back.pixels(), image.pixels(), "{name}");
+        let again = encode(image.as_ref(), &opts).unwrap();
+        assert_eq!(again, bytes, "{name}: encoder output changed");
+        let info = nelloc::info(&bytes, &decode_opts(&models)).unwrap();
+        versions.insert(info.version);
+        for t in &info.tile_details {
+            seen.insert(t.color_mode);
+            seen.extend(t.alpha_mode);
+        }
+        if !modes.contains(TileMode::Neural) {
+            assert!(info.model_hash.bytes().all(|b| b == b'0'), "{name}");
+            // Decodes without any model.
+            assert_eq!(
+                decode(&bytes, &decode_opts(&[])).unwrap().pixels(),
+                image.pixels()
+            );
+        }
+    }
+    for m in TileMode::ALL {
+        assert!(seen.contains(&m), "no golden tile in mode {m}");
+    }
+    assert_eq!(versions, [2u8].into_iter().collect());
+}

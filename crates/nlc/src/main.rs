@@ -63,6 +63,9 @@ enum Command {
     Info {
         /// Input .nlc file.
         input: PathBuf,
+        /// Also list every tile: position, size, coding mode(s) and bytes.
+        #[arg(long)]
+        tiles: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -96,6 +99,11 @@ struct Common {
     /// One-channel model for alpha planes (encode only).
     #[arg(long, value_name = "PATH")]
     alpha_model: Option<PathBuf>,
+    /// Coding modes the encoder may choose per tile (encode only): a comma-separated list
+    /// of neural, constant, png, palette, gray, or "all" (the default). `--modes neural` is pure
+    /// NeLLoC (container version 1, readable by the first release).
+    #[arg(long, value_name = "LIST", value_parser = parse_modes)]
+    modes: Option<nelloc::TileModes>,
     /// Do not show a progress bar.
     #[arg(long, short)]
     quiet: bool,
@@ -111,6 +119,13 @@ enum CliError {
 }
 
 type Result<T> = std::result::Result<T, CliError>;
+
+fn parse_modes(s: &str) -> std::result::Result<nelloc::TileModes, String> {
+    s.parse::<nelloc::TileModes>().map_err(|e| match e {
+        nelloc::Error::InvalidArgument(m) => m,
+        other => other.to_string(),
+    })
+}
 
 impl Common {
     fn load_models(&self) -> Result<Vec<Arc<Model>>> {
@@ -144,6 +159,9 @@ impl Common {
         let mut o = EncodeOptions::default();
         o.threads = self.threads;
         o.tile_size = tile_size;
+        if let Some(m) = self.modes {
+            o.modes = m;
+        }
         if let Some(name) = &self.builtin {
             let m = nelloc::model::builtin_by_name(name).ok_or_else(|| {
                 CliError::Msg(format!(
@@ -233,7 +251,7 @@ fn cmd_decode(input: &Path, output: &Path, common: &Common) -> Result<()> {
     Ok(())
 }
 
-fn cmd_info(input: &Path, common: &Common) -> Result<()> {
+fn cmd_info(input: &Path, tiles: bool, common: &Common) -> Result<()> {
     let data = io::read_file(input)?;
     let info = nelloc::info(&data, &common.decode_options()?)?;
     outln!("file:        {}", input.display());
@@ -251,14 +269,38 @@ fn cmd_info(input: &Path, common: &Common) -> Result<()> {
         info.tile_width,
         info.tile_height
     );
-    outln!(
-        "model:       {} ({})",
-        info.model_hash,
-        info.model_name.as_deref().unwrap_or("not available here")
-    );
+    outln!("version:     {}", info.version);
+    if info.model_hash.bytes().all(|b| b == b'0') {
+        outln!("model:       none (no tile is neural)");
+    } else {
+        outln!(
+            "model:       {} ({})",
+            info.model_hash,
+            info.model_name.as_deref().unwrap_or("not available here")
+        );
+    }
     if let Some(h) = &info.alpha_model_hash {
         outln!("alpha model: {h}");
     }
+    let mut counts: Vec<(String, usize, u64)> = Vec::new();
+    for t in &info.tile_details {
+        let mode = match t.alpha_mode {
+            Some(a) => format!("{}+{a}", t.color_mode),
+            None => t.color_mode.to_string(),
+        };
+        match counts.iter_mut().find(|c| c.0 == mode) {
+            Some(c) => {
+                c.1 += 1;
+                c.2 += u64::from(t.bytes);
+            }
+            None => counts.push((mode, 1, u64::from(t.bytes))),
+        }
+    }
+    let summary: Vec<String> = counts
+        .iter()
+        .map(|(m, n, b)| format!("{m} {n} ({b} bytes)"))
+        .collect();
+    outln!("tile modes:  {}", summary.join(", "));
     for (name, chunk) in [
         ("ICC", &info.metadata.icc),
         ("EXIF", &info.metadata.exif),
@@ -266,6 +308,25 @@ fn cmd_info(input: &Path, common: &Common) -> Result<()> {
     ] {
         if let Some(c) = chunk {
             outln!("metadata:    {name}, {} bytes", c.len());
+        }
+    }
+    if tiles {
+        outln!("tile   x      y      width  height mode            bytes   bpsp");
+        let ch = info.color.channels() as f64;
+        for (n, t) in info.tile_details.iter().enumerate() {
+            let mode = match t.alpha_mode {
+                Some(a) => format!("{}+{a}", t.color_mode),
+                None => t.color_mode.to_string(),
+            };
+            outln!(
+                "{n:<6} {:<6} {:<6} {:<6} {:<6} {mode:<15} {:<7} {:.3}",
+                t.x,
+                t.y,
+                t.width,
+                t.height,
+                t.bytes,
+                f64::from(t.bytes) * 8.0 / (f64::from(t.width) * f64::from(t.height) * ch)
+            );
         }
     }
     Ok(())
@@ -364,7 +425,11 @@ fn main() -> ExitCode {
             output,
             common,
         } => cmd_decode(input, output, common),
-        Command::Info { input, common } => cmd_info(input, common),
+        Command::Info {
+            input,
+            tiles,
+            common,
+        } => cmd_info(input, *tiles, common),
         Command::Demo { input, common } => cmd_demo(input.as_deref(), common),
         Command::Bench(args) => bench::run(args),
         Command::Models => {

@@ -224,3 +224,137 @@ fn every_simd_level_writes_and_reads_the_same_bytes() {
         );
     }
 }
+
+/// A 192x128 RGB PNG whose 64x64 tiles suit different modes: the boats photo (neural),
+/// flat, two colours (palette), a smooth gradient (png), noise.
+fn mixed_png(path: &Path) {
+    let boats = image::open(fixture("boats_128x128.png")).unwrap().to_rgb8();
+    let img = image::RgbImage::from_fn(192, 128, |x, y| {
+        let b = (y / 64) * 3 + x / 64;
+        image::Rgb(match b {
+            0 | 4 => boats.get_pixel(x % 128, y % 128).0,
+            1 => [240, 240, 240],
+            2 => {
+                if (x / 3 + y / 5).is_multiple_of(2) {
+                    [0, 0, 0]
+                } else {
+                    [255, 255, 255]
+                }
+            }
+            3 => [(x * 2) as u8, (y * 3) as u8, 100],
+            _ => [
+                (x * 7919 % 253) as u8,
+                (y * 104_729 % 251) as u8,
+                ((x * y) % 241) as u8,
+            ],
+        })
+    });
+    img.save(path).unwrap();
+}
+
+#[test]
+fn every_simd_level_and_thread_count_writes_the_same_bytes_in_every_mode() {
+    let dir = tmpdir();
+    let src = dir.path().join("mixed.png");
+    mixed_png(&src);
+    let mut streams = Vec::new();
+    for (level, threads) in [("scalar", "1"), ("avx2", "2"), ("best", "0"), ("best", "1")] {
+        let f = dir.path().join(format!("{level}-{threads}.nlc"));
+        let st = nlc()
+            .env("NELLOC_SIMD", level)
+            .args(["encode", "-q", "--tile-size", "64", "--threads", threads])
+            .arg(&src)
+            .arg(&f)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        streams.push(std::fs::read(&f).unwrap());
+    }
+    assert!(
+        streams.windows(2).all(|w| w[0] == w[1]),
+        "encoders disagree across SIMD levels or thread counts"
+    );
+    let f = dir.path().join("scalar-1.nlc");
+    let info = nlc().args(["info", "--tiles"]).arg(&f).output().unwrap();
+    assert!(info.status.success());
+    let text = String::from_utf8_lossy(&info.stdout);
+    for mode in ["neural", "constant", "png", "palette"] {
+        assert!(
+            text.lines().filter(|l| l.contains(mode)).count() >= 2,
+            "{mode} missing in:\n{text}"
+        );
+    }
+    assert!(text.contains("version:     2"), "{text}");
+    for (level, threads) in [("scalar", "2"), ("best", "1")] {
+        let out = dir.path().join(format!("{level}.png"));
+        let st = nlc()
+            .env("NELLOC_SIMD", level)
+            .args(["decode", "-q", "--threads", threads])
+            .arg(&f)
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        assert_eq!(pixels(&out), pixels(&src), "{level}");
+    }
+}
+
+#[test]
+fn modes_option_restricts_the_encoder() {
+    let dir = tmpdir();
+    let src = dir.path().join("mixed.png");
+    mixed_png(&src);
+    // Pure NeLLoC: container version 1 (the first release's format), every tile neural.
+    let f = dir.path().join("neural.nlc");
+    let st = nlc()
+        .args(["encode", "-q", "--tile-size", "64", "--modes", "neural"])
+        .arg(&src)
+        .arg(&f)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(std::fs::read(&f).unwrap()[8], 1);
+    let text =
+        String::from_utf8_lossy(&nlc().args(["info"]).arg(&f).output().unwrap().stdout).to_string();
+    assert!(text.contains("tile modes:  neural 6 "), "{text}");
+    // No neural mode: no model named; decodes without one.
+    let f = dir.path().join("png.nlc");
+    let st = nlc()
+        .args([
+            "encode",
+            "-q",
+            "--tile-size",
+            "64",
+            "--modes",
+            "png,constant",
+        ])
+        .arg(&src)
+        .arg(&f)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let text =
+        String::from_utf8_lossy(&nlc().args(["info"]).arg(&f).output().unwrap().stdout).to_string();
+    assert!(text.contains("model:       none"), "{text}");
+    let modes = text.lines().find(|l| l.starts_with("tile modes:")).unwrap();
+    assert!(
+        !modes.contains("neural") && !modes.contains("palette"),
+        "{text}"
+    );
+    // Unknown names and sets that cannot code every tile are usage / argument errors.
+    let out = nlc()
+        .args(["encode", "--modes", "neural,jpeg"])
+        .arg(&src)
+        .arg(dir.path().join("x.nlc"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = nlc()
+        .args(["encode", "--modes", "constant,palette"])
+        .arg(&src)
+        .arg(dir.path().join("x.nlc"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("neural or png"));
+}

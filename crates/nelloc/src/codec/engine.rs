@@ -12,6 +12,7 @@ use crate::model::Model;
 use crate::schedule::{
     gather_context, wavefront, wavefront_rows, wavefront_steps, TileBuf, TileRect,
 };
+use crate::tilemode::Payload;
 
 /// Coding intervals of one plane group of a tile, in wavefront order.
 pub(super) fn plane_intervals(
@@ -61,21 +62,27 @@ pub(super) fn plane_intervals(
 pub(super) const MAX_GROUP_TILES: usize = 8;
 
 /// A tile being decoded.
-pub(super) struct TileJob {
+pub(super) struct TileJob<'a> {
     pub(super) index: u32,
     pub(super) rect: TileRect,
     pub(super) buf: Vec<u8>,
     pub(super) dec: StreamDecoder,
+    /// Per plane group (colour, alpha): whether the network decodes it from `dec`.
+    pub(super) neural: [bool; 2],
+    /// Per plane group: its payload (non-neural groups are decoded before the network runs).
+    pub(super) payloads: [Payload<'a>; 2],
 }
 
-/// Decodes one plane group (channels `first..first+C` of `model`) of several tiles at
-/// once: at every wavefront step the ready pixels of all tiles form one batch for the
-/// network, then each tile's symbols are popped in its own stream order.
+/// Decodes one plane group (channels `first..first+C` of `model`, group number `g`: 0
+/// colour, 1 alpha) of several tiles at once: at every wavefront step the ready pixels of
+/// all tiles whose group `g` is neural form one batch for the network, then each tile's
+/// symbols are popped in its own stream order.
 pub(super) fn decode_group(
     model: &Model,
-    jobs: &mut [TileJob],
+    jobs: &mut [TileJob<'_>],
     stride: usize,
     first: usize,
+    g: usize,
     tracker: &Tracker<'_>,
 ) {
     let arch = model.arch();
@@ -89,6 +96,7 @@ pub(super) fn decode_group(
     let a = hz + 1;
     let steps = jobs
         .iter()
+        .filter(|j| j.neural[g])
         .map(|j| wavefront_steps(j.rect.w, j.rect.h, hz))
         .max()
         .unwrap_or(0);
@@ -101,7 +109,7 @@ pub(super) fn decode_group(
             return;
         }
         batch.clear();
-        for (ji, job) in jobs.iter().enumerate() {
+        for (ji, job) in jobs.iter().enumerate().filter(|(_, j)| j.neural[g]) {
             for i in wavefront_rows(t, job.rect.w, job.rect.h, hz) {
                 batch.push((ji, i, t - a * i));
             }

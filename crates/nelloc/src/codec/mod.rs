@@ -21,6 +21,7 @@ use crate::image::{ColorType, Image, ImageRef, Metadata};
 use crate::model::{self, hex, Model};
 use crate::options::{Cancel, DecodeOptions, EncodeOptions};
 use crate::schedule::{tiles, TileBuf, TileRect};
+use crate::tilemode::{self, ModeCounts, Payload, TileError, TileLayout, TileMode, TileModes};
 
 /// What `info` reports about a stream, without decoding pixels.
 #[derive(Debug, Clone)]
@@ -50,6 +51,10 @@ pub struct Info {
     pub metadata: Metadata,
     /// Total file size in bytes.
     pub file_size: usize,
+    /// Container version (1: every tile neural; 2: per-tile modes).
+    pub version: u8,
+    /// Every tile, in raster order, with its coding modes and size.
+    pub tile_details: Vec<TileInfo>,
 }
 
 impl Info {
@@ -71,6 +76,9 @@ pub struct EncodeStats {
     pub stream_bytes: u64,
     /// Number of coded symbols.
     pub symbols: u64,
+    /// Plane groups of tiles coded in each mode. `model_bits` and `symbols` count the
+    /// neural groups only.
+    pub modes: ModeCounts,
 }
 
 /// Progress reports and cancellation of one encode or decode.
@@ -129,6 +137,88 @@ fn copy_tile(image: &ImageRef<'_>, r: &TileRect) -> Vec<u8> {
     buf
 }
 
+/// One tile as the encoder chose to code it.
+struct CodedTile {
+    /// Per plane group (colour, alpha): the mode and its framed payload (empty if neural).
+    modes: [TileMode; 2],
+    payloads: [Vec<u8>; 2],
+    /// The ANS words of the neural groups.
+    ans: Vec<u8>,
+    bits: f64,
+    symbols: u64,
+}
+
+/// Skip the (expensive) neural trial when a cheap mode codes a group below this many
+/// bits per sample: the network cannot win by more than the trial costs.
+const NEAR_ZERO_BPSP: f64 = 0.05;
+
+/// Bytes a neural group costs beyond its information content (the mode byte and ANS
+/// flush words, on average).
+const NEURAL_OVERHEAD: f64 = 5.0;
+
+/// Codes one tile: per plane group the cheap modes first, then the network unless a
+/// cheap mode is already near zero; the smallest wins.
+fn code_tile(
+    data: &[u8],
+    r: &TileRect,
+    stride: usize,
+    groups: &[(usize, usize, &Arc<Model>)],
+    modes: TileModes,
+) -> CodedTile {
+    let tile = TileBuf {
+        data,
+        w: r.w,
+        h: r.h,
+        stride,
+    };
+    let mut out = CodedTile {
+        modes: [TileMode::Neural; 2],
+        payloads: [Vec::new(), Vec::new()],
+        ans: Vec::new(),
+        bits: 0.0,
+        symbols: 0,
+    };
+    let mut intervals = Vec::new();
+    for (g, &(first, c, model)) in groups.iter().enumerate() {
+        let samples = r.w * r.h * c;
+        let cheap = if modes == TileModes::only(&[TileMode::Neural]) {
+            None
+        } else {
+            let plane: Vec<u8> = if stride == c {
+                data.to_vec()
+            } else {
+                data.chunks_exact(stride)
+                    .flat_map(|p| p[first..first + c].iter().copied())
+                    .collect()
+            };
+            tilemode::encode_cheap(&plane, r.w, r.h, c, modes)
+        };
+        let cheap_cost = cheap.as_ref().map(|(_, p)| (p.len() + 1) as f64);
+        let try_neural = modes.contains(TileMode::Neural)
+            && cheap_cost.is_none_or(|b| b * 8.0 > NEAR_ZERO_BPSP * samples as f64);
+        if try_neural {
+            let mut iv = Vec::with_capacity(samples);
+            plane_intervals(model, &tile, first, &mut iv);
+            let bits: f64 = iv
+                .iter()
+                .map(|&(_, f)| f64::from(crate::mixture::PRECISION) - f64::from(f).log2())
+                .sum();
+            if cheap_cost.is_none_or(|b| bits / 8.0 + NEURAL_OVERHEAD < b) {
+                out.bits += bits;
+                out.symbols += iv.len() as u64;
+                intervals.extend_from_slice(&iv);
+                continue;
+            }
+        }
+        if let Some((mode, payload)) = cheap {
+            out.modes[g] = mode;
+            out.payloads[g] = payload;
+        }
+    }
+    out.ans = encode_intervals(&intervals);
+    out
+}
+
 /// Encodes an image into a complete `.nlc` file.
 pub fn encode(image: ImageRef<'_>, options: &EncodeOptions) -> Result<Vec<u8>> {
     encode_with_stats(image, options).map(|(bytes, _)| bytes)
@@ -179,12 +269,11 @@ pub fn encode_with_stats(
         metadata_bytes += chunk.len() as u64;
     }
     options.limits.check_metadata(metadata_bytes)?;
-    let ts = options.tile_size;
-    let rects = tiles(image.width(), image.height(), ts, ts);
-    if rects.len() > u32::MAX as usize {
-        return Err(Error::InvalidArgument(
-            "too many tiles; use a larger tile size".into(),
-        ));
+    if !options.modes.is_complete() {
+        return Err(Error::InvalidArgument(format!(
+            "tile modes {{{}}} cannot code every tile: include neural or png",
+            options.modes
+        )));
     }
     let tracker = Tracker {
         progress: options.progress.as_ref(),
@@ -192,61 +281,160 @@ pub fn encode_with_stats(
         done: 0.into(),
         total: u64::from(image.width()) * u64::from(image.height()),
     };
-    let coded: Vec<(Vec<u8>, f64, u64)> = run_in_pool(options.threads, || {
-        rects
-            .par_iter()
-            .map(|r| {
-                tracker.check()?;
-                let data = copy_tile(&image, r);
-                let tile = TileBuf {
-                    data: &data,
-                    w: r.w,
-                    h: r.h,
-                    stride: color.channels(),
-                };
-                let mut intervals = Vec::with_capacity(r.w * r.h * color.channels());
-                plane_intervals(&model, &tile, 0, &mut intervals);
-                if let Some(am) = &alpha_model {
-                    plane_intervals(am, &tile, cc, &mut intervals);
-                }
-                let bits: f64 = intervals
-                    .iter()
-                    .map(|&(_, f)| f64::from(crate::mixture::PRECISION) - f64::from(f).log2())
-                    .sum();
-                let stream = encode_intervals(&intervals);
-                tracker.advance(r.w * r.h);
-                Ok((stream, bits, intervals.len() as u64))
-            })
-            .collect::<Result<_>>()
-    })??;
-    let stats = EncodeStats {
-        model_bits: coded.iter().map(|c| c.1).sum(),
-        stream_bytes: coded.iter().map(|c| c.0.len() as u64).sum(),
-        symbols: coded.iter().map(|c| c.2).sum(),
-    };
-    let streams: Vec<Vec<u8>> = coded.into_iter().map(|c| c.0).collect();
-    let header = Header {
-        color,
-        width: image.width(),
-        height: image.height(),
-        tile_width: ts,
-        tile_height: ts,
+    let ctx = EncodeContext {
+        image: &image,
+        model: &model,
+        alpha_model: alpha_model.as_ref(),
         alpha,
-        color_model: *model.hash(),
-        alpha_model: alpha_model.as_ref().map_or([0; 32], |m| *m.hash()),
-        metadata,
-        tiles: streams
-            .iter()
-            .map(|s| {
-                Ok(TileEntry {
-                    offset: 0,
-                    length: container::u32_field(s.len(), "a tile stream's length")?,
-                    crc: 0,
-                })
-            })
-            .collect::<Result<_>>()?,
+        metadata: &metadata,
+        threads: options.threads,
+        tracker: &tracker,
     };
-    Ok((container::write(&header, &streams)?, stats))
+    let ts = options.tile_size;
+    let first = ctx.code(ts, options.modes)?;
+    // Without any neural tile, deflate gains from larger tiles (matches across tile
+    // edges, fewer zlib streams); the cheap modes are fast enough to try once more. Only
+    // with the default tile size: a caller's explicit size is kept.
+    let (w, h) = (image.width(), image.height());
+    if first.1.modes.neural == 0 && ts == crate::DEFAULT_TILE_SIZE && (w > ts || h > ts) {
+        let modes = TileModes::only(
+            &TileMode::ALL
+                .into_iter()
+                .filter(|m| *m != TileMode::Neural && options.modes.contains(*m))
+                .collect::<Vec<_>>(),
+        );
+        if modes.contains(TileMode::Png) {
+            // Progress was reported in full by the first pass; cancellation still applies.
+            let quiet = Tracker {
+                progress: None,
+                cancel: options.cancel.as_ref(),
+                done: 0.into(),
+                total: 0,
+            };
+            let second = EncodeContext {
+                tracker: &quiet,
+                ..ctx
+            }
+            .code(LARGE_TILE, modes)?;
+            if second.0.len() < first.0.len() {
+                return Ok(second);
+            }
+        }
+    }
+    Ok(first)
+}
+
+/// Tile edge the encoder also tries, with the default tile size, when no tile is neural.
+const LARGE_TILE: u32 = 1024;
+
+/// What every encoding pass of one image shares.
+struct EncodeContext<'a> {
+    image: &'a ImageRef<'a>,
+    model: &'a Arc<Model>,
+    alpha_model: Option<&'a Arc<Model>>,
+    alpha: AlphaMode,
+    metadata: &'a Metadata,
+    threads: usize,
+    tracker: &'a Tracker<'a>,
+}
+
+impl EncodeContext<'_> {
+    /// Codes the image in `ts`-pixel tiles with `modes`: the complete file and its stats.
+    fn code(&self, ts: u32, modes_allowed: TileModes) -> Result<(Vec<u8>, EncodeStats)> {
+        let (image, tracker) = (self.image, self.tracker);
+        let color = image.color();
+        let cc = color.color_channels();
+        let (model, alpha_model, alpha) = (self.model, self.alpha_model, self.alpha);
+        let metadata = self.metadata.clone();
+        let rects = tiles(image.width(), image.height(), ts, ts);
+        if rects.len() > u32::MAX as usize {
+            return Err(Error::InvalidArgument(
+                "too many tiles; use a larger tile size".into(),
+            ));
+        }
+        // Plane groups: (first channel, channels, model).
+        let mut groups: Vec<(usize, usize, &Arc<Model>)> = vec![(0, cc, model)];
+        if let Some(am) = alpha_model {
+            groups.push((cc, 1, am));
+        }
+        let coded: Vec<CodedTile> = run_in_pool(self.threads, || {
+            rects
+                .par_iter()
+                .map(|r| {
+                    tracker.check()?;
+                    let data = copy_tile(image, r);
+                    let coded = code_tile(&data, r, color.channels(), &groups, modes_allowed);
+                    tracker.advance(r.w * r.h);
+                    Ok(coded)
+                })
+                .collect::<Result<_>>()
+        })??;
+        let mut modes = ModeCounts::default();
+        for c in &coded {
+            c.modes[..groups.len()].iter().for_each(|m| modes.add(*m));
+        }
+        // Version 1 (readable by the first release) unless a group of a tile is not neural.
+        let version = if modes.neural == coded.len() as u64 * groups.len() as u64 {
+            1
+        } else {
+            2
+        };
+        let neural_in = |g: usize| coded.iter().any(|c| c.modes[g] == TileMode::Neural);
+        let streams: Vec<Vec<u8>> = coded
+            .iter()
+            .map(|c| {
+                if version == 1 {
+                    c.ans.clone()
+                } else {
+                    let payloads: Vec<&[u8]> = c.payloads[..groups.len()]
+                        .iter()
+                        .map(Vec::as_slice)
+                        .collect();
+                    tilemode::write_tile(&c.modes[..groups.len()], &payloads, &c.ans)
+                }
+            })
+            .collect();
+        let stats = EncodeStats {
+            model_bits: coded.iter().map(|c| c.bits).sum(),
+            stream_bytes: streams.iter().map(|s| s.len() as u64).sum(),
+            symbols: coded.iter().map(|c| c.symbols).sum(),
+            modes,
+        };
+        // Version 2 names a model only when some tile codes that group with it, so a file
+        // without neural tiles decodes without any model.
+        let color_model = if version == 1 || neural_in(0) {
+            *model.hash()
+        } else {
+            [0; 32]
+        };
+        let alpha_hash = match &alpha_model {
+            Some(m) if version == 1 || neural_in(1) => *m.hash(),
+            _ => [0; 32],
+        };
+        let header = Header {
+            version,
+            color,
+            width: image.width(),
+            height: image.height(),
+            tile_width: ts,
+            tile_height: ts,
+            alpha,
+            color_model,
+            alpha_model: alpha_hash,
+            metadata,
+            tiles: streams
+                .iter()
+                .map(|s| {
+                    Ok(TileEntry {
+                        offset: 0,
+                        length: container::u32_field(s.len(), "a tile stream's length")?,
+                        crc: 0,
+                    })
+                })
+                .collect::<Result<_>>()?,
+        };
+        Ok((container::write(&header, &streams)?, stats))
+    }
 }
 
 /// Largest tile edge the encoder accepts: a tile stream is at most 24 bits per sample
@@ -264,21 +452,76 @@ fn lookup(hash: &[u8; 32], extra: &[Arc<Model>], role: &'static str) -> Result<A
     })
 }
 
+/// The model of a plane group: looked up by hash, except that a version-2 stream names no
+/// model (all-zero hash) when no tile codes that group with the network.
+fn group_model(
+    header: &Header,
+    hash: &[u8; 32],
+    extra: &[Arc<Model>],
+    role: &'static str,
+    channels: usize,
+) -> Result<Option<Arc<Model>>> {
+    if header.version >= 2 && *hash == [0; 32] {
+        return Ok(None);
+    }
+    let m = lookup(hash, extra, role)?;
+    check_channels(&m, channels)?;
+    Ok(Some(m))
+}
+
+/// Channels of each plane group of a stream: colour, then alpha when coded.
+fn group_channels(header: &Header) -> Vec<usize> {
+    let cc = header.color.color_channels();
+    if header.alpha == AlphaMode::Coded {
+        vec![cc, 1]
+    } else {
+        vec![cc]
+    }
+}
+
+const GROUP_NAMES: [&str; 2] = ["colour", "alpha"];
+
+/// A tile's layout: version 1 is one neural stream; version 2 starts with mode bytes.
+fn tile_layout<'a>(
+    header: &Header,
+    t: usize,
+    bytes: &'a [u8],
+    channels: &[usize],
+) -> Result<TileLayout<'a>> {
+    if header.version == 1 {
+        return Ok(TileLayout {
+            groups: [Payload::Neural; 2],
+            n_groups: channels.len(),
+            ans: bytes,
+        });
+    }
+    tilemode::parse_tile(bytes, channels).map_err(|e| tile_error(t as u32, e))
+}
+
+fn tile_error(tile: u32, e: TileError) -> Error {
+    match e {
+        TileError::UnknownMode(g, mode) => FormatError::UnknownTileMode {
+            tile,
+            group: GROUP_NAMES[g.min(1)],
+            mode,
+        },
+        TileError::Corrupt(detail) => FormatError::CorruptTile { tile, detail },
+    }
+    .into()
+}
+
 /// Decodes a complete `.nlc` file.
 pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
     let (header, tile_data) = container::parse(data, &options.limits)?;
     let color = header.color;
     let cc = color.color_channels();
-    let model = lookup(&header.color_model, &options.models, "colour")?;
-    check_channels(&model, cc)?;
+    let model = group_model(&header, &header.color_model, &options.models, "colour", cc)?;
     let alpha_model = match header.alpha {
-        AlphaMode::Coded => {
-            let m = lookup(&header.alpha_model, &options.models, "alpha")?;
-            check_channels(&m, 1)?;
-            Some(m)
-        }
+        AlphaMode::Coded => group_model(&header, &header.alpha_model, &options.models, "alpha", 1)?,
         _ => None,
     };
+    let channels = group_channels(&header);
+    let firsts = [0, cc];
     let stride = color.channels();
     let rects = tiles(
         header.width,
@@ -307,7 +550,7 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
     // plus the tiles in flight, not twice the image.
     let row_bytes = header.width as usize * stride;
     let mut pixels = vec![0u8; row_bytes * header.height as usize];
-    // Checksums first: nothing is decoded from a damaged tile.
+    // Checksums and tile layouts first: nothing is decoded from a damaged tile.
     let mut jobs = Vec::with_capacity(rects.len());
     for (t, (r, entry)) in rects.iter().zip(&header.tiles).enumerate() {
         let bytes = &tile_data[entry.offset as usize..][..entry.length as usize];
@@ -320,11 +563,34 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
             }
             .into());
         }
-        if bytes.is_empty() {
-            // An empty stream is every symbol 0 (FORMAT.md section 5: with s = 0 and no
-            // words, every pop finds F(0) = 0 <= 0 < F(1) and leaves s = 0), whatever the
-            // model: the tile is all zeros (alpha too, unless constant) without running
-            // the network. The output is already zero.
+        let layout = tile_layout(&header, t, bytes, &channels)?;
+        let mut neural = [false; 2];
+        for (g, p) in layout.groups[..layout.n_groups].iter().enumerate() {
+            if matches!(p, Payload::Neural) {
+                let has_model = if g == 0 {
+                    model.is_some()
+                } else {
+                    alpha_model.is_some()
+                };
+                if !has_model {
+                    return Err(FormatError::CorruptTile {
+                        tile: t as u32,
+                        detail: "a neural plane group, but the header names no model for it",
+                    }
+                    .into());
+                }
+                // An empty stream is every symbol 0 (FORMAT.md section 5: with s = 0 and
+                // no words, every pop finds F(0) = 0 <= 0 < F(1) and leaves s = 0),
+                // whatever the model: the group is all zeros without running the network.
+                neural[g] = !layout.ans.is_empty();
+            }
+        }
+        let trivial = layout.groups[..layout.n_groups]
+            .iter()
+            .all(|p| matches!(p, Payload::Neural))
+            && layout.ans.is_empty();
+        if trivial {
+            // All zeros (alpha too, unless constant): the output is already zero.
             if let AlphaMode::Constant(v) = header.alpha {
                 alpha::fill(&mut pixels, row_bytes, r, stride, cc, v);
             }
@@ -335,7 +601,9 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
             index: t as u32,
             rect: *r,
             buf: Vec::new(),
-            dec: StreamDecoder::new(bytes).map_err(|e| corrupt(t as u32, e))?,
+            dec: StreamDecoder::new(layout.ans).map_err(|e| corrupt(t as u32, e))?,
+            neural,
+            payloads: layout.groups,
         });
     }
     let out = Mutex::new(pixels);
@@ -350,12 +618,37 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
             .try_for_each(|group| -> Result<()> {
                 tracker.check()?;
                 for job in group.iter_mut() {
-                    job.buf = vec![0u8; job.rect.w * job.rect.h * stride];
+                    let (w, h) = (job.rect.w, job.rect.h);
+                    job.buf = vec![0u8; w * h * stride];
+                    // Non-neural groups first (the network of the other group, if any,
+                    // reads only its own channels).
+                    for (g, &c) in channels.iter().enumerate() {
+                        tilemode::decode_payload(
+                            &job.payloads[g],
+                            w,
+                            h,
+                            c,
+                            &mut job.buf,
+                            stride,
+                            firsts[g],
+                        )
+                        .map_err(|detail| FormatError::CorruptTile {
+                            tile: job.index,
+                            detail,
+                        })?;
+                    }
+                    if !job.neural[0] {
+                        tracker.advance(w * h);
+                    }
                 }
-                decode_group(&model, group, stride, 0, &tracker);
+                if let Some(m) = &model {
+                    decode_group(m, group, stride, 0, 0, &tracker);
+                }
                 tracker.check()?;
                 match (header.alpha, &alpha_model) {
-                    (AlphaMode::Coded, Some(am)) => decode_group(am, group, stride, cc, &tracker),
+                    (AlphaMode::Coded, Some(am)) => {
+                        decode_group(am, group, stride, cc, 1, &tracker)
+                    }
                     (AlphaMode::Constant(v), _) => {
                         for job in group.iter_mut() {
                             job.buf.chunks_exact_mut(stride).for_each(|p| p[cc] = v);
@@ -389,10 +682,53 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
     })
 }
 
+/// One tile as `info` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TileInfo {
+    /// Left column of the tile in the image.
+    pub x: u32,
+    /// Top row of the tile in the image.
+    pub y: u32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// How the colour planes are coded.
+    pub color_mode: TileMode,
+    /// How the alpha plane is coded, when alpha is coded per tile (`AlphaMode::Coded`).
+    pub alpha_mode: Option<TileMode>,
+    /// Bytes of the tile's data.
+    pub bytes: u32,
+}
+
 /// Reads a stream's header (validated and checksummed) without decoding pixels.
 pub fn info(data: &[u8], options: &DecodeOptions) -> Result<Info> {
-    let (header, _) = container::parse(data, &options.limits)?;
+    let (header, tile_data) = container::parse(data, &options.limits)?;
+    let channels = group_channels(&header);
+    let rects = tiles(
+        header.width,
+        header.height,
+        header.tile_width,
+        header.tile_height,
+    );
+    let mut tile_details = Vec::with_capacity(rects.len());
+    for (t, (r, entry)) in rects.iter().zip(&header.tiles).enumerate() {
+        let bytes = &tile_data[entry.offset as usize..][..entry.length as usize];
+        let layout = tile_layout(&header, t, bytes, &channels)?;
+        tile_details.push(TileInfo {
+            x: r.x as u32,
+            y: r.y as u32,
+            width: r.w as u32,
+            height: r.h as u32,
+            color_mode: layout.groups[0].mode(),
+            alpha_mode: (channels.len() > 1).then(|| layout.groups[1].mode()),
+            bytes: entry.length,
+        });
+    }
     Ok(Info {
+        version: header.version,
+        tile_details,
         width: header.width,
         height: header.height,
         color: header.color,

@@ -77,6 +77,9 @@ pub fn encode_opts(model: Arc<Model>, alpha: Arc<Model>, tile: u32) -> EncodeOpt
     o.model = Some(model);
     o.alpha_model = Some(alpha);
     o.tile_size = tile;
+    // Pure NeLLoC (container version 1): these tests exercise the network path; the tile
+    // modes have their own tests (tests/modes.rs).
+    o.modes = nelloc::TileModes::only(&[nelloc::TileMode::Neural]);
     o
 }
 
@@ -248,4 +251,128 @@ pub fn load_png(path: &std::path::Path) -> Image {
         other => Image::new(w, h, ColorType::Rgb8, other.to_rgb8().into_raw()),
     }
     .expect("fixture image")
+}
+
+/// What fills one tile-sized block of a [`mixed_image`].
+fn block_value(kind: usize, x: u32, y: u32, c: usize, photo: &Image, r: &mut Rng) -> u8 {
+    let (pw, pc) = (photo.width(), photo.color().channels());
+    match kind {
+        // A photograph (the network's content).
+        0 => {
+            let (px, py) = (x % pw, y % photo.height());
+            photo.pixels()[((py * pw + px) as usize) * pc + c % pc]
+        }
+        // Flat.
+        1 => [30, 200, 90, 140][c],
+        // Two colours (1-bit palette).
+        2 => {
+            if (x / 3 + y / 2).is_multiple_of(2) {
+                [255, 255, 255, 255][c]
+            } else {
+                [0, 40, 200, 0][c]
+            }
+        }
+        // Four colours (2-bit palette).
+        3 => [
+            [10u8, 20, 30, 255],
+            [250, 0, 0, 128],
+            [0, 250, 0, 0],
+            [0, 0, 250, 64],
+        ][((x + 2 * y) % 4) as usize][c],
+        // Twelve colours (4-bit palette).
+        4 => ((x * 7 + y * 3) % 12 * 21 + c as u32 * 5) as u8,
+        // 200 colours (8-bit palette).
+        5 => ((x * 13 + y * 29) % 200 + c as u32) as u8,
+        // A smooth gradient (PNG filters).
+        6 => (x * 3 + y * 5 + c as u32 * 40) as u8,
+        // Grey anti-aliased strokes in colour planes (gray mode).
+        7 => {
+            let d = (x as i32 * 3 - y as i32 * 5).rem_euclid(23);
+            [255u8, 250, 180, 90, 20, 0, 20, 90, 180, 250][d.min(9) as usize]
+        }
+        // Noise.
+        _ => r.byte(),
+    }
+}
+
+/// An image whose `tile` x `tile` blocks cycle through content that suits each tile mode
+/// (photo, flat, 2/4/12/200 colours, gradient, grey strokes, noise); alpha (if any) cycles
+/// with an offset.
+pub fn mixed_image(w: u32, h: u32, color: ColorType, tile: u32, seed: u64) -> Image {
+    let photo = if color.color_channels() == 3 {
+        load_png(&fixtures().join("photos/dune_77x53.png"))
+    } else {
+        load_png(&fixtures().join("photos/wood_gray_64x64.png"))
+    };
+    let alpha_photo = load_png(&fixtures().join("photos/wood_gray_64x64.png"));
+    let mut r = Rng::new(seed);
+    let ch = color.channels();
+    let cc = color.color_channels();
+    let tiles_x = w.div_ceil(tile);
+    let mut px = Vec::with_capacity((w * h) as usize * ch);
+    for y in 0..h {
+        for x in 0..w {
+            let b = ((y / tile) * tiles_x + x / tile) as usize;
+            for c in 0..ch {
+                px.push(if c < cc {
+                    block_value(b % 9, x, y, c, &photo, &mut r)
+                } else {
+                    block_value((b + 3) % 9, x, y, 3, &alpha_photo, &mut r)
+                });
+            }
+        }
+    }
+    Image::new(w, h, color, px).expect("mixed image")
+}
+
+/// Images for the tile-mode goldens and tests: (name, image, tile size, modes).
+pub fn mode_cases() -> Vec<(String, Image, u32, nelloc::TileModes)> {
+    use nelloc::{TileMode, TileModes};
+    let all = TileModes::all();
+    vec![
+        (
+            "mixed-rgb-80x56".into(),
+            mixed_image(80, 56, ColorType::Rgb8, 16, 1),
+            16,
+            all,
+        ),
+        (
+            "mixed-gray-72x40".into(),
+            mixed_image(72, 40, ColorType::Gray8, 16, 2),
+            16,
+            all,
+        ),
+        (
+            "mixed-rgba-64x48".into(),
+            mixed_image(64, 48, ColorType::Rgba8, 16, 3),
+            16,
+            all,
+        ),
+        (
+            "mixed-graya-48x40".into(),
+            mixed_image(48, 40, ColorType::GrayA8, 16, 4),
+            16,
+            all,
+        ),
+        // No neural tile: the header names no model.
+        (
+            "png-only-rgb-40x24".into(),
+            mixed_image(40, 24, ColorType::Rgb8, 8, 5),
+            8,
+            TileModes::only(&[TileMode::Png]),
+        ),
+        (
+            "no-neural-rgba-33x17".into(),
+            mixed_image(33, 17, ColorType::Rgba8, 8, 6),
+            8,
+            TileModes::only(&[TileMode::Png, TileMode::Palette, TileMode::Constant]),
+        ),
+        // Every tile neural except flat ones; odd edges.
+        (
+            "neural-constant-rgb-37x29".into(),
+            mixed_image(37, 29, ColorType::Rgb8, 12, 7),
+            12,
+            TileModes::only(&[TileMode::Neural, TileMode::Constant]),
+        ),
+    ]
 }
