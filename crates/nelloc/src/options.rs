@@ -66,8 +66,9 @@ pub struct EncodeOptions {
     pub threads: usize,
     /// Tile width and height in pixels; tiles are independent streams (parallel and
     /// random-access decoding) at a small cost in compression. Default: [`DEFAULT_TILE_SIZE`].
-    /// With the default, an image in which no tile is neural is also tried in 1024-pixel
-    /// tiles (fast: no network) and the smaller file is kept; any other size is kept as is.
+    /// With the default, an image in which some tile is not neural is also tried in
+    /// 1024-pixel tiles without the network (fast) and the smaller file is kept; any other
+    /// size is kept as is.
     pub tile_size: u32,
     /// Model for the colour channels; `None` picks the built-in model for the image's
     /// channel count ("default" for RGB, "gray" for grey). Default: `None`.

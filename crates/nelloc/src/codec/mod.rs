@@ -292,11 +292,13 @@ pub fn encode_with_stats(
     };
     let ts = options.tile_size;
     let first = ctx.code(ts, options.modes)?;
-    // Without any neural tile, deflate gains from larger tiles (matches across tile
-    // edges, fewer zlib streams); the cheap modes are fast enough to try once more. Only
-    // with the default tile size: a caller's explicit size is kept.
+    // When some tile is not neural, deflate may gain from larger tiles (matches across
+    // tile edges, fewer zlib streams): the cheap modes alone are fast enough to try once
+    // more. Only with the default tile size: a caller's explicit size is kept.
     let (w, h) = (image.width(), image.height());
-    if first.1.modes.neural == 0 && ts == crate::DEFAULT_TILE_SIZE && (w > ts || h > ts) {
+    let groups = first.1.modes;
+    let all_neural = groups.constant + groups.png + groups.palette + groups.gray == 0;
+    if !all_neural && ts == crate::DEFAULT_TILE_SIZE && (w > ts || h > ts) {
         let modes = TileModes::only(
             &TileMode::ALL
                 .into_iter()
@@ -324,7 +326,8 @@ pub fn encode_with_stats(
     Ok(first)
 }
 
-/// Tile edge the encoder also tries, with the default tile size, when no tile is neural.
+/// Tile edge the encoder also tries (cheap modes only), with the default tile size, when
+/// some tile is not neural.
 const LARGE_TILE: u32 = 1024;
 
 /// What every encoding pass of one image shares.
