@@ -10,19 +10,6 @@ use nelloc::{
 };
 use support::*;
 
-fn image(w: u32, h: u32, color: ColorType, f: impl Fn(u32, u32, usize) -> u8) -> Image {
-    let ch = color.channels();
-    let mut px = Vec::with_capacity((w * h) as usize * ch);
-    for y in 0..h {
-        for x in 0..w {
-            for c in 0..ch {
-                px.push(f(x, y, c));
-            }
-        }
-    }
-    Image::new(w, h, color, px).unwrap()
-}
-
 fn bpsp(bytes: usize, image: &Image) -> f64 {
     bytes as f64 * 8.0 / image.pixels().len() as f64
 }

@@ -112,7 +112,8 @@ pub struct Case {
     pub image: Image,
 }
 
-fn make(name: &str, w: u32, h: u32, color: ColorType, f: impl Fn(u32, u32, usize) -> u8) -> Case {
+/// An image whose sample (x, y, channel) is `f(x, y, channel)`.
+pub fn image(w: u32, h: u32, color: ColorType, f: impl Fn(u32, u32, usize) -> u8) -> Image {
     let ch = color.channels();
     let mut px = Vec::with_capacity((w * h) as usize * ch);
     for y in 0..h {
@@ -122,9 +123,13 @@ fn make(name: &str, w: u32, h: u32, color: ColorType, f: impl Fn(u32, u32, usize
             }
         }
     }
+    Image::new(w, h, color, px).expect("valid synthetic image")
+}
+
+fn make(name: &str, w: u32, h: u32, color: ColorType, f: impl Fn(u32, u32, usize) -> u8) -> Case {
     Case {
         name: name.to_string(),
-        image: Image::new(w, h, color, px).expect("valid synthetic image"),
+        image: image(w, h, color, f),
     }
 }
 
