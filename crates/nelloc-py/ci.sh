@@ -3,6 +3,7 @@
 #
 #   crates/nelloc-py/ci.sh
 #
+# 0. lints the Python code (ruff, settings in pyproject.toml);
 # 1. builds the abi3 wheel with maturin (pinned) in release: it shares the core crate's
 #    release build with the CLI that .ci/run builds before, so only PyO3 and the bindings
 #    compile here;
@@ -16,6 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TERM_COLOR=never
+# No __pycache__ left in the repository by the tests.
+export PYTHONDONTWRITEBYTECODE=1
 start=$(date +%s)
 step() { echo "=== python [$(($(date +%s) - start))s] $*"; }
 die() {
@@ -28,9 +31,11 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 target=${CARGO_TARGET_DIR:-$PWD/target}
 
-step "maturin (pinned) in a build venv"
+step "maturin and ruff (pinned) in a build venv; ruff check, ruff format --check"
 "$py" -m venv "$tmp/build"
-"$tmp/build/bin/pip" install --quiet --disable-pip-version-check maturin==1.16.0
+"$tmp/build/bin/pip" install --quiet --disable-pip-version-check maturin==1.16.0 ruff==0.17.6
+(cd crates/nelloc-py && "$tmp/build/bin/ruff" check --no-cache python tests examples &&
+  "$tmp/build/bin/ruff" format --no-cache --check python tests examples)
 
 step "wheel: maturin build --release (abi3, CPython >= 3.9)"
 "$tmp/build/bin/maturin" build --release --quiet --out "$tmp/wheels" \
@@ -64,7 +69,8 @@ mkdir -p "$tmp/src/photos/gray"
 cp fixtures/photos/*.png "$tmp/src/photos/"
 mv "$tmp/src/photos/wood_gray_64x64.png" "$tmp/src/photos/gray/"
 example=crates/nelloc-py/examples/dask_compress.py
-run() { "$tmp/venv/bin/python" "$example" "$tmp/src" "$tmp/dst" --summary-json "$tmp/s.json" "$@"; }
+# --chunk-size 1: both workers get images even from this small tree.
+run() { "$tmp/venv/bin/python" "$example" "$tmp/src" "$tmp/dst" --chunk-size 1 --summary-json "$tmp/s.json" "$@"; }
 check() { "$tmp/venv/bin/python" -c "import json, sys; s = json.load(open('$tmp/s.json')); sys.exit(0 if $1 else 'summary: %s' % s)"; }
 n=$(find "$tmp/src" -name '*.png' | wc -l)
 run --report "$tmp/report.csv"

@@ -23,16 +23,26 @@ from nelloc import dataset
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("src")
     p.add_argument("dst")
     p.add_argument("--action", choices=sorted(dataset.ACTIONS), default="compress")
-    p.add_argument("--scheduler", help="address of a running Dask scheduler (default: a LocalCluster)")
-    p.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
+    p.add_argument(
+        "--scheduler", help="address of a running Dask scheduler (default: a LocalCluster)"
+    )
+    p.add_argument(
+        "--workers", type=int, default=2, help="LocalCluster worker processes (default 2)"
+    )
     p.add_argument("--worker-threads", type=int, default=1, help="threads per LocalCluster worker")
-    p.add_argument("--threads", type=int, default=1,
-                   help="nelloc threads per image (0: all cores of the worker machine; default 1, "
-                        "one image per worker thread)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="nelloc threads per image (0: all cores of the worker machine; default 1, "
+        "one image per worker thread)",
+    )
     p.add_argument("--chunk-size", type=int, default=8, help="images per Dask task")
     p.add_argument("--model", help="built-in model name (compress, score)")
     p.add_argument("--overwrite", action="store_true", help="recompress existing outputs")
@@ -51,13 +61,23 @@ def main() -> int:
         client = Client(args.scheduler)
         cluster = None
     else:
-        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=args.worker_threads,
-                               processes=True, dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=args.workers,
+            threads_per_worker=args.worker_threads,
+            processes=True,
+            dashboard_address=None,
+        )
         client = Client(cluster)
     try:
         print(f"{len(jobs)} images, {args.action} on {client}", file=sys.stderr)
-        summary = dataset.run(jobs, args.action, executor=client, chunk_size=args.chunk_size,
-                              report=args.report, **options)
+        summary = dataset.run(
+            jobs,
+            args.action,
+            executor=client,
+            chunk_size=args.chunk_size,
+            report=args.report,
+            **options,
+        )
     finally:
         client.close()
         if cluster is not None:

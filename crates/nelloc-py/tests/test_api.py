@@ -128,7 +128,9 @@ def test_modes_and_metadata(image):
 def test_cli_files_bit_exact(nlc, fixtures, tmp_path):
     """Golden files and CLI encodes: Python decodes what the CLI decodes, and encodes
     byte for byte what it encodes."""
-    golden = sorted((fixtures / "golden").glob("*.nlc")) + sorted((fixtures / "golden" / "modes").glob("*.nlc"))
+    golden = sorted((fixtures / "golden").glob("*.nlc")) + sorted(
+        (fixtures / "golden" / "modes").glob("*.nlc")
+    )
     assert len(golden) >= 20
     for g in golden:
         out = tmp_path / (g.stem + ".png")
@@ -214,5 +216,7 @@ def test_score(image):
     assert 0 < s < 8 < n
     assert nelloc.score(smooth, threads=1) == s
     # The score is the neural model's information content, so it tracks pure NeLLoC files.
-    assert s == pytest.approx(len(nelloc.encode(smooth, modes="neural")) * 8 / smooth.size, rel=0.05)
+    assert s == pytest.approx(
+        len(nelloc.encode(smooth, modes="neural")) * 8 / smooth.size, rel=0.05
+    )
     assert nelloc.score(smooth[..., 0]) > 0

@@ -15,7 +15,11 @@ def tree(tmp_path, fixtures):
     """Photos in nested folders, a palette image, a 16-bit image and a broken file."""
     src = tmp_path / "src"
     (src / "a" / "b").mkdir(parents=True)
-    for name, where in [("dune_77x53.png", "a"), ("wood_gray_64x64.png", "a/b"), ("bark_64x96.png", ".")]:
+    for name, where in [
+        ("dune_77x53.png", "a"),
+        ("wood_gray_64x64.png", "a/b"),
+        ("bark_64x96.png", "."),
+    ]:
         shutil.copy(fixtures / "photos" / name, src / where / name)
     Image.open(fixtures / "photos" / "dune_77x53.png").convert("P").save(src / "a" / "palette.png")
     Image.fromarray(np.arange(64, dtype=np.uint16).reshape(8, 8) * 999).save(src / "deep16.png")
@@ -38,7 +42,9 @@ def test_plan_mirrors_the_tree(tree, tmp_path):
     listed = dataset.plan([j.src for j in jobs], tmp_path / "out")
     assert listed == jobs
     with pytest.raises(ValueError, match="not under"):
-        dataset.plan([str(tree / "a" / "dune_77x53.png")], tmp_path / "o", base=str(tmp_path / "elsewhere"))
+        dataset.plan(
+            [str(tree / "a" / "dune_77x53.png")], tmp_path / "o", base=str(tmp_path / "elsewhere")
+        )
 
 
 def test_compress_verify_score_resume(tree, tmp_path):
@@ -46,7 +52,9 @@ def test_compress_verify_score_resume(tree, tmp_path):
     jobs = dataset.plan(tree, out)
     seen = []
     report = tmp_path / "report.csv"
-    s = dataset.run(jobs, "compress", chunk_size=1, progress=seen.append, report=str(report), threads=1)
+    s = dataset.run(
+        jobs, "compress", chunk_size=1, progress=seen.append, report=str(report), threads=1
+    )
     assert (s.files, s.done, s.failed, s.skipped) == (6, 4, 2, 0)
     assert len(seen) == 6 and seen[-1] is s
     assert {src.rsplit("/", 1)[1] for src, _ in s.failures} == {"broken.png", "deep16.png"}
@@ -82,8 +90,15 @@ def test_thread_pool_executor_and_chunks(tree, tmp_path):
     jobs = dataset.plan(tree, tmp_path / "out")
     serial = dataset.run(jobs, progress=False, threads=1)
     with ThreadPoolExecutor(2) as ex:
-        pooled = dataset.run(jobs, executor=ex, chunk_size=1, max_in_flight=2, progress=False,
-                             overwrite=True, threads=1)
+        pooled = dataset.run(
+            jobs,
+            executor=ex,
+            chunk_size=1,
+            max_in_flight=2,
+            progress=False,
+            overwrite=True,
+            threads=1,
+        )
     assert (pooled.done, pooled.failed) == (4, 2)
     assert pooled.bytes_out == serial.bytes_out
 
@@ -94,7 +109,10 @@ def test_uris_through_fsspec(fixtures):
     fs.pipe("/nlc-src/x/dune.png", (fixtures / "photos" / "dune_77x53.png").read_bytes())
     fs.pipe("/nlc-src/wood.png", (fixtures / "photos" / "wood_gray_64x64.png").read_bytes())
     jobs = dataset.plan("memory://nlc-src", "memory://nlc-dst")
-    assert [j.dst for j in jobs] == ["memory://nlc-dst/wood.png.nlc", "memory://nlc-dst/x/dune.png.nlc"]
+    assert [j.dst for j in jobs] == [
+        "memory://nlc-dst/wood.png.nlc",
+        "memory://nlc-dst/x/dune.png.nlc",
+    ]
     s = dataset.run(jobs, progress=False, threads=1)
     assert (s.done, s.failed) == (2, 0), s.failures
     assert dataset.run(jobs, progress=False).skipped == 2
@@ -104,3 +122,20 @@ def test_uris_through_fsspec(fixtures):
     assert listed[0].dst == "memory://d2/wood.png.nlc"
     with pytest.raises(ValueError, match="base="):
         dataset.plan(["memory://nlc-src/wood.png"], "memory://d2")
+
+
+def test_a_lost_chunk_fails_its_images_not_the_run(tree, tmp_path, monkeypatch):
+    jobs = dataset.plan(tree, tmp_path / "out")
+    real = dataset.ACTIONS["compress"]
+
+    def flaky(chunk, **options):
+        if any(j.src.endswith("bark_64x96.png") for j in chunk):
+            raise RuntimeError("worker lost")
+        return real(chunk, **options)
+
+    monkeypatch.setitem(dataset.ACTIONS, "compress", flaky)
+    with ThreadPoolExecutor(2) as ex:
+        s = dataset.run(jobs, executor=ex, chunk_size=2, progress=False, threads=1)
+    assert s.files == 6
+    lost = [src for src, err in s.failures if "worker lost" in err]
+    assert len(lost) == 2 and any(x.endswith("bark_64x96.png") for x in lost)

@@ -11,7 +11,11 @@ import nelloc.pillow  # noqa: F401  (registers the plugin)
 @pytest.mark.parametrize("mode, c", [("L", 1), ("LA", 2), ("RGB", 3), ("RGBA", 4)])
 def test_open_save_by_extension(image, tmp_path, mode, c):
     a = image(21, 34, c, seed=c)
-    im = Image.fromarray(a, mode) if int(Image.__version__.split(".")[0]) < 11 else Image.fromarray(a)
+    im = (
+        Image.fromarray(a, mode)
+        if int(Image.__version__.split(".")[0]) < 11
+        else Image.fromarray(a)
+    )
     assert im.mode == mode
     path = tmp_path / "x.nlc"
     im.save(path)

@@ -67,8 +67,7 @@ def _pixels(array: np.ndarray) -> Tuple[bytes, int, int, int]:
     """Checks an image array; returns its C-order samples, width, height, channels."""
     if not isinstance(array, np.ndarray):
         raise TypeError(
-            f"expected a numpy.ndarray of dtype uint8, shaped {_SHAPES}; "
-            f"got {type(array).__name__}"
+            f"expected a numpy.ndarray of dtype uint8, shaped {_SHAPES}; got {type(array).__name__}"
         )
     if array.dtype != np.uint8:
         raise TypeError(
@@ -208,13 +207,9 @@ class Info:
         return (self.height, self.width, self.channels)
 
 
-def info(
-    data: bytes, *, models: Sequence[PathLike] = (), max_pixels: Optional[int] = None
-) -> Info:
+def info(data: bytes, *, models: Sequence[PathLike] = (), max_pixels: Optional[int] = None) -> Info:
     """The header of ``.nlc`` bytes: size, colour type, tiles, models, metadata."""
-    return Info(
-        **_nelloc.info(_bytes(data, "data"), models=_paths(models), max_pixels=max_pixels)
-    )
+    return Info(**_nelloc.info(_bytes(data, "data"), models=_paths(models), max_pixels=max_pixels))
 
 
 def score(

@@ -217,11 +217,19 @@ def load_image(data: bytes):
 
 
 def _failed(job: Job, action: str, e: BaseException, t0: float) -> Record:
-    return Record(job.src, job.dst, action, "failed", seconds=time.perf_counter() - t0,
-                  error=f"{type(e).__name__}: {e}")
+    return Record(
+        job.src,
+        job.dst,
+        action,
+        "failed",
+        seconds=time.perf_counter() - t0,
+        error=f"{type(e).__name__}: {e}",
+    )
 
 
-def compress_one(job: Job, *, overwrite: bool = False, verify: bool = True, **options: Any) -> Record:
+def compress_one(
+    job: Job, *, overwrite: bool = False, verify: bool = True, **options: Any
+) -> Record:
     """Compresses one image unless its output exists (``overwrite=False``); with
     ``verify``, decodes the result and compares it with the source pixels before writing
     it. ``options`` go to ``nelloc.encode`` (``threads``, ``model``, ``tile_size``...).
@@ -231,16 +239,32 @@ def compress_one(job: Job, *, overwrite: bool = False, verify: bool = True, **op
         if not overwrite:
             existing = _existing(job.dst)
             if existing is not None:
-                return Record(job.src, job.dst, "compress", "skipped", _size(job.src), existing[0],
-                              existing[1], time.perf_counter() - t0)
+                return Record(
+                    job.src,
+                    job.dst,
+                    "compress",
+                    "skipped",
+                    _size(job.src),
+                    existing[0],
+                    existing[1],
+                    time.perf_counter() - t0,
+                )
         raw = _read(job.src)
         pixels, icc, exif, xmp = load_image(raw)
         data = encode(pixels, icc=icc, exif=exif, xmp=xmp, **options)
         if verify and not np.array_equal(decode(data, threads=options.get("threads", 0)), pixels):
             raise Error("decoded pixels differ from the source: not written")
         _write(job.dst, data)
-        return Record(job.src, job.dst, "compress", "done", len(raw), len(data), pixels.size,
-                      time.perf_counter() - t0)
+        return Record(
+            job.src,
+            job.dst,
+            "compress",
+            "done",
+            len(raw),
+            len(data),
+            pixels.size,
+            time.perf_counter() - t0,
+        )
     except Exception as e:  # noqa: BLE001 - one bad image must not stop a dataset
         return _failed(job, "compress", e, t0)
 
@@ -253,8 +277,16 @@ def verify_one(job: Job, *, threads: int = 0) -> Record:
         pixels, _, _, _ = load_image(raw := _read(job.src))
         if not np.array_equal(decode(data, threads=threads), pixels):
             raise Error("decoded pixels differ from the source")
-        return Record(job.src, job.dst, "verify", "ok", len(raw), len(data), pixels.size,
-                      time.perf_counter() - t0)
+        return Record(
+            job.src,
+            job.dst,
+            "verify",
+            "ok",
+            len(raw),
+            len(data),
+            pixels.size,
+            time.perf_counter() - t0,
+        )
     except Exception as e:  # noqa: BLE001
         return _failed(job, "verify", e, t0)
 
@@ -266,8 +298,17 @@ def score_one(job: Job, **options: Any) -> Record:
         raw = _read(job.src)
         pixels, _, _, _ = load_image(raw)
         s = score(pixels, **options)
-        return Record(job.src, job.dst, "score", "ok", len(raw), 0, pixels.size,
-                      time.perf_counter() - t0, score=s)
+        return Record(
+            job.src,
+            job.dst,
+            "score",
+            "ok",
+            len(raw),
+            0,
+            pixels.size,
+            time.perf_counter() - t0,
+            score=s,
+        )
     except Exception as e:  # noqa: BLE001
         return _failed(job, "score", e, t0)
 
@@ -326,8 +367,16 @@ class Summary:
 
     def line(self) -> str:
         parts = [f"{self.files} files"]
-        parts += [f"{n} {k}" for k, n in (("done", self.done), ("skipped", self.skipped),
-                                          ("ok", self.ok), ("failed", self.failed)) if n]
+        parts += [
+            f"{n} {k}"
+            for k, n in (
+                ("done", self.done),
+                ("skipped", self.skipped),
+                ("ok", self.ok),
+                ("failed", self.failed),
+            )
+            if n
+        ]
         text = ", ".join(parts)
         text += f"; {self.bytes_in / 1e6:.2f} MB in, {self.samples / 1e6:.2f} MB raw"
         if self.bytes_out:
@@ -397,7 +446,7 @@ def run(
             for c in chunks:
                 take(fn(c, **options))
         else:
-            _run_executor(executor, fn, chunks, options, max_in_flight, take)
+            _run_executor(executor, action, fn, chunks, options, max_in_flight, take)
     finally:
         if out:
             out.close()
@@ -405,7 +454,7 @@ def run(
     return summary
 
 
-def _run_executor(executor, fn, chunks, options, max_in_flight, take) -> None:
+def _run_executor(executor, action, fn, chunks, options, max_in_flight, take) -> None:
     dask = hasattr(executor, "scheduler_info")
     if dask:
         from distributed import wait
@@ -434,16 +483,24 @@ def _run_executor(executor, fn, chunks, options, max_in_flight, take) -> None:
 
     limit = max_in_flight or 4 * threads
     todo = iter(chunks)
-    pending = set()
+    chunk_of = {}
     for c in todo:
-        pending.add(submit(c))
-        if len(pending) >= limit:
+        chunk_of[submit(c)] = c
+        if len(chunk_of) >= limit:
             break
+    pending = set(chunk_of)
     while pending:
         done, pending = first_done(pending)
         pending = set(pending)
         for f in done:
-            take(f.result())
+            c = chunk_of.pop(f)
+            try:
+                records = f.result()
+            except Exception as e:  # noqa: BLE001 - a lost worker fails its chunk, not the run
+                records = [_failed(j, action, e, time.perf_counter()) for j in c]
+            take(records)
             nxt = next(todo, None)
             if nxt is not None:
-                pending.add(submit(nxt))
+                fut = submit(nxt)
+                chunk_of[fut] = nxt
+                pending.add(fut)
