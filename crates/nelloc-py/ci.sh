@@ -30,9 +30,20 @@ py=${PYTHON:-python3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 target=${CARGO_TARGET_DIR:-$PWD/target}
+# A venv; Debian's own python3 needs the python3-venv package for that.
+mkvenv() {
+  "$py" -m venv "$1" 2>/dev/null && return
+  rm -rf "$1"
+  echo "installing python3-venv with apt"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
+  "$py" -m venv "$1"
+}
 
 step "maturin and ruff (pinned) in a build venv; ruff check, ruff format --check"
-"$py" -m venv "$tmp/build"
+mkvenv "$tmp/build"
 "$tmp/build/bin/pip" install --quiet --disable-pip-version-check maturin==1.16.0 ruff==0.17.6
 (cd crates/nelloc-py && "$tmp/build/bin/ruff" check --no-cache python tests examples &&
   "$tmp/build/bin/ruff" format --no-cache --check python tests examples)
@@ -45,7 +56,7 @@ case "$wheel" in *-cp39-abi3-*linux*x86_64*.whl) ;; *) die "not an abi3 x86-64 w
 echo "$(basename "$wheel"): $(du -k "$wheel" | cut -f1) KiB"
 
 step "fresh venv: pip install the wheel + ci-requirements.txt"
-"$py" -m venv "$tmp/venv"
+mkvenv "$tmp/venv"
 "$tmp/venv/bin/pip" install --quiet --disable-pip-version-check "$wheel" \
   -r crates/nelloc-py/ci-requirements.txt
 # From an unrelated directory, so that nothing in the repository can shadow the wheel.
