@@ -8,6 +8,9 @@
 //! backend that would code a different stream is refused, never used.
 
 mod cpu;
+#[cfg(feature = "cuda")]
+mod cuda;
+mod cuda_src;
 pub mod onnx;
 #[cfg(feature = "ort")]
 mod ort;
