@@ -75,8 +75,9 @@ pub(crate) fn nvrtc_present() -> bool {
 impl Cuda {
     /// The backend of GPU `index`, created (and its kernels compiled) on first use.
     pub(crate) fn get(index: u32) -> Result<Arc<Cuda>> {
-        static DEVICES: OnceLock<Mutex<HashMap<u32, std::result::Result<Arc<Cuda>, String>>>> =
-            OnceLock::new();
+        // Per GPU: the backend, or what is missing (not retried: it will not appear).
+        type Started = std::result::Result<Arc<Cuda>, String>;
+        static DEVICES: OnceLock<Mutex<HashMap<u32, Started>>> = OnceLock::new();
         let mut map = DEVICES
             .get_or_init(Default::default)
             .lock()
