@@ -233,8 +233,13 @@ mod tests {
     #[test]
     fn every_status_round_trips_and_has_a_message() {
         // Codes are contiguous from 0: count them, then check nothing follows the gap.
-        let count = (0..).take_while(|&v| nlc_status::from_u32(v).is_some()).count() as u32;
-        assert!(count >= 15, "NLC_OK ..= NLC_ERROR_DEVICE at least, got {count}");
+        let count = (0..)
+            .take_while(|&v| nlc_status::from_u32(v).is_some())
+            .count() as u32;
+        assert!(
+            count >= 15,
+            "NLC_OK ..= NLC_ERROR_DEVICE at least, got {count}"
+        );
         for v in 0..count {
             let s = nlc_status::from_u32(v).expect("contiguous codes");
             assert_eq!(s as u32, v);
