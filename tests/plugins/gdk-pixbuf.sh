@@ -50,6 +50,12 @@ for t in rgb rgba; do
   same_pixels "in/$t.png" "$t.buf.nlc"
   ok "$t: gdk_pixbuf_save (tile-size 32) and save_to_buffer give the PNG's exact pixels"
 done
+icc=/usr/share/color/icc/ghostscript/a98.icc # Adobe RGB (1998), from libgs-common
+[ -f "$icc" ] || die "$icc not found (apt-get install libgs-common)"
+"$check" save in/rgb.png icc.nlc nlc icc-profile "$(base64 -w0 "$icc")"
+"$NLC" info icc.nlc | grep -q "metadata:    ICC, $(stat -c %s "$icc") bytes" || die "ICC profile not saved"
+[ "$("$check" option icc.nlc icc-profile)" = "$(base64 -w0 "$icc")" ] || die "ICC profile not loaded"
+ok "ICC profile saved (icc-profile option) and loaded back as the icc-profile option"
 "$check" save in/rgb.png bad.nlc nlc quality 90 2>err.txt && die "unknown save option accepted"
 grep -q "Unknown NLC save option" err.txt || die "unknown option: $(cat err.txt)"
 ok "an unknown save option is an error: $(cat err.txt)"

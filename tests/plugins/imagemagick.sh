@@ -41,6 +41,14 @@ ok "a file without extension is recognised by its signature (magic.xml)"
 "$NLC" info tiles.nlc | grep -q 'of 16x16' || die "-define nlc:tile-size=16 ignored"
 ok "-define nlc:tile-size=16"
 
+icc=/usr/share/color/icc/ghostscript/a98.icc # Adobe RGB (1998), from libgs-common
+[ -f "$icc" ] || die "$icc not found (apt-get install libgs-common)"
+"$CONVERT" in/rgb.png -profile "$icc" icc.nlc
+"$NLC" info icc.nlc | grep -q "metadata:    ICC, $(stat -c %s "$icc") bytes" || die "ICC profile not written"
+"$CONVERT" icc.nlc icc.out.icc
+cmp -s icc.out.icc "$icc" || die "ICC profile not read back"
+ok "ICC profile written to .nlc and read back byte for byte"
+
 # 16-bit samples that are not 8-bit values are refused, not rounded.
 "$CONVERT" -size 64x8 gradient:black-white -depth 16 g16.png
 rc=0

@@ -6,6 +6,7 @@
  *   pixbuf-check save-buffer IN OUT TYPE           gdk_pixbuf_save_to_buffer (callback path)
  *   pixbuf-check info FILE             gdk_pixbuf_get_file_info: format, MIME type, size
  *   pixbuf-check load FILE             loads; prints the error and exits 1 on failure
+ *   pixbuf-check option FILE KEY       prints the loaded pixbuf's option KEY (e.g. icc-profile)
  * SPDX-License-Identifier: MIT OR Apache-2.0
  */
 #include <gdk-pixbuf/gdk-pixbuf.h>
@@ -105,6 +106,13 @@ int main(int argc, char **argv) {
         GdkPixbuf *p = load(argv[2]);
         if (p == NULL) return 1;
         printf("%dx%d\n", gdk_pixbuf_get_width(p), gdk_pixbuf_get_height(p));
+        return 0;
+    }
+    if (argc == 4 && strcmp(argv[1], "option") == 0) {
+        GdkPixbuf *p = load(argv[2]);
+        const gchar *v = p ? gdk_pixbuf_get_option(p, argv[3]) : NULL;
+        if (v == NULL) return 1;
+        printf("%s\n", v);
         return 0;
     }
     fprintf(stderr, "usage: see the comment at the top of pixbuf-check.c\n");
