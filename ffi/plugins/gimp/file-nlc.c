@@ -258,6 +258,7 @@ static gboolean save_dialog(NlcSaveVals *vals) {
     gimp_table_attach_aligned(GTK_TABLE(table), 0, 1, "T_hreads:", 0.0, 0.5, threads, 1, TRUE);
 
     GtkWidget *model = gtk_file_chooser_button_new("Model file", GTK_FILE_CHOOSER_ACTION_OPEN);
+    gtk_file_chooser_button_set_width_chars(GTK_FILE_CHOOSER_BUTTON(model), 24);
     GtkFileFilter *filter = gtk_file_filter_new();
     gtk_file_filter_set_name(filter, "Models (*.safetensors)");
     gtk_file_filter_add_pattern(filter, "*.safetensors");
