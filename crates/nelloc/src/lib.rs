@@ -34,6 +34,7 @@ pub mod model;
 mod network;
 mod options;
 mod schedule;
+mod score;
 mod tilemode;
 
 pub use codec::{
@@ -46,6 +47,7 @@ pub use image::{ColorType, Image, ImageRef, Metadata};
 pub use limits::Limits;
 pub use model::Model;
 pub use options::{Cancel, DecodeOptions, Device, EncodeOptions, Progress, DEFAULT_TILE_SIZE};
+pub use score::{bits_map, generic_bits, score, BitsMap, Score, ScoreOptions};
 pub use tilemode::{ModeCounts, TileMode, TileModes};
 
 /// Highest version of the `.nlc` container this library reads and writes. It writes

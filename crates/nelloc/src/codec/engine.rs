@@ -21,16 +21,27 @@ pub(super) fn plane_intervals(
     first: usize,
     out: &mut Vec<(u32, u32)>,
 ) {
+    let c = model.arch().channels as usize;
+    let hz = model.arch().horizon as usize;
+    let rows = plane_rows(model, tile, first);
+    for (i, j) in wavefront(tile.w, tile.h, hz) {
+        out.extend_from_slice(&rows[i][j * c..(j + 1) * c]);
+    }
+}
+
+/// Coding intervals of one plane group of a tile, per row in raster order (`c` per
+/// pixel): what the encoder codes, before its reordering into the stream's wavefront
+/// order. Likelihood scoring (`crate::score`) reads them directly.
+pub(crate) fn plane_rows(model: &Model, tile: &TileBuf<'_>, first: usize) -> Vec<Vec<(u32, u32)>> {
     let arch = model.arch();
     let c = arch.channels as usize;
     let k = arch.mixtures as usize;
     let hz = arch.horizon as usize;
-    // Rows are independent when every pixel is known: compute them in parallel, then
-    // emit in the stream's wavefront order.
+    // Rows are independent when every pixel is known: compute them in parallel.
     let level = Level::detect();
     let l = arch.input_len();
     let n_out = arch.output_len();
-    let rows: Vec<Vec<(u32, u32)>> = (0..tile.h)
+    (0..tile.h)
         .into_par_iter()
         .map_init(
             || (BatchScratch::default(), Vec::<i32>::new()),
@@ -52,10 +63,7 @@ pub(super) fn plane_intervals(
                 row
             },
         )
-        .collect();
-    for (i, j) in wavefront(tile.w, tile.h, hz) {
-        out.extend_from_slice(&rows[i][j * c..(j + 1) * c]);
-    }
+        .collect()
 }
 
 /// Most tiles decoded together as one wavefront batch.
