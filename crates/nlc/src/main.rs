@@ -17,7 +17,9 @@ macro_rules! outln {
 }
 
 mod bench;
+mod heatmap;
 mod io;
+mod score;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -80,6 +82,10 @@ enum Command {
     Bench(bench::BenchArgs),
     /// List the built-in models.
     Models,
+    /// Likelihood and out-of-distribution scores of images (docs/OOD.md).
+    Score(score::ScoreArgs),
+    /// Per-pixel code length as a colour image with a legend (bits per pixel).
+    Heatmap(heatmap::HeatmapArgs),
 }
 
 /// Options shared by every command.
@@ -436,6 +442,8 @@ fn main() -> ExitCode {
             cmd_models();
             Ok(())
         }
+        Command::Score(args) => score::run(args),
+        Command::Heatmap(args) => heatmap::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
