@@ -1314,52 +1314,6 @@ pub unsafe extern "C" fn nlc_probe(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `nlc_stream_info` as a caller compiled against an older header sees it once the
-    /// struct has grown: here, the fields before `model_hash`; then memory it owns.
-    #[repr(C)]
-    struct OldCaller {
-        prefix: [u8; std::mem::offset_of!(nlc_stream_info, model_hash)],
-        canary: [u8; 160],
-    }
-
-    #[test]
-    fn an_old_caller_gets_its_prefix_and_nothing_beyond() {
-        let mut old = OldCaller {
-            prefix: [0; std::mem::offset_of!(nlc_stream_info, model_hash)],
-            canary: [0xA5; 160],
-        };
-        let prefix = std::mem::size_of_val(&old.prefix);
-        let info = nlc_stream_info {
-            width: 77,
-            file_size: 1234,
-            model_hash: [b'x' as c_char; 65],
-            ..nlc_stream_info::default()
-        };
-        // SAFETY: `old` is writable for more than `prefix` bytes.
-        unsafe { put_sized((&raw mut old).cast::<nlc_stream_info>(), info, prefix) };
-        assert!(
-            old.canary.iter().all(|&b| b == 0xA5),
-            "wrote past the caller's struct"
-        );
-        let size = usize::from_ne_bytes(old.prefix[..8].try_into().unwrap());
-        assert_eq!(size, prefix, "struct_size says how much was written");
-        let at = std::mem::offset_of!(nlc_stream_info, width);
-        assert_eq!(
-            u32::from_ne_bytes(old.prefix[at..at + 4].try_into().unwrap()),
-            77
-        );
-        let at = std::mem::offset_of!(nlc_stream_info, file_size);
-        assert_eq!(
-            u64::from_ne_bytes(old.prefix[at..at + 8].try_into().unwrap()),
-            1234
-        );
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Likelihood scoring (docs/OOD.md)
 // ---------------------------------------------------------------------------------------
@@ -1500,4 +1454,50 @@ pub unsafe extern "C" fn nlc_bits_map(
         unsafe { std::ptr::copy_nonoverlapping(map.bits().as_ptr(), bits, count) };
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `nlc_stream_info` as a caller compiled against an older header sees it once the
+    /// struct has grown: here, the fields before `model_hash`; then memory it owns.
+    #[repr(C)]
+    struct OldCaller {
+        prefix: [u8; std::mem::offset_of!(nlc_stream_info, model_hash)],
+        canary: [u8; 160],
+    }
+
+    #[test]
+    fn an_old_caller_gets_its_prefix_and_nothing_beyond() {
+        let mut old = OldCaller {
+            prefix: [0; std::mem::offset_of!(nlc_stream_info, model_hash)],
+            canary: [0xA5; 160],
+        };
+        let prefix = std::mem::size_of_val(&old.prefix);
+        let info = nlc_stream_info {
+            width: 77,
+            file_size: 1234,
+            model_hash: [b'x' as c_char; 65],
+            ..nlc_stream_info::default()
+        };
+        // SAFETY: `old` is writable for more than `prefix` bytes.
+        unsafe { put_sized((&raw mut old).cast::<nlc_stream_info>(), info, prefix) };
+        assert!(
+            old.canary.iter().all(|&b| b == 0xA5),
+            "wrote past the caller's struct"
+        );
+        let size = usize::from_ne_bytes(old.prefix[..8].try_into().unwrap());
+        assert_eq!(size, prefix, "struct_size says how much was written");
+        let at = std::mem::offset_of!(nlc_stream_info, width);
+        assert_eq!(
+            u32::from_ne_bytes(old.prefix[at..at + 4].try_into().unwrap()),
+            77
+        );
+        let at = std::mem::offset_of!(nlc_stream_info, file_size);
+        assert_eq!(
+            u64::from_ne_bytes(old.prefix[at..at + 8].try_into().unwrap()),
+            1234
+        );
+    }
 }
