@@ -159,26 +159,7 @@ fn render(image: &Image, bits: &[f64], max: f64, overlay: bool) -> Canvas {
 }
 
 pub(crate) fn run(args: &HeatmapArgs) -> Result<()> {
-    let image = crate::score::load(&args.input, &args.common)?;
-    let mut opts = ScoreOptions::default();
-    opts.threads = args.common.threads;
-    opts.tile_size = args.tile_size;
-    let eo = args.common.encode_options(args.tile_size, image.color())?;
-    opts.model = eo.model;
-    opts.alpha_model = eo.alpha_model;
-    let map = nelloc::bits_map(image.as_ref(), &opts)?;
-    let samples = image.pixels().len() as f64;
-    let max = args.max.unwrap_or(6.0 * image.color().channels() as f64);
-    if !(max > 0.0 && max.is_finite()) {
-        return Err(CliError::Msg(format!("--max must be positive, got {max}")));
-    }
-    let canvas = render(&image, map.bits(), max, args.overlay);
-    let out = Image::new(
-        canvas.w as u32,
-        canvas.h as u32,
-        nelloc::ColorType::Rgb8,
-        canvas.px,
-    )?;
+    // Argument errors before any work.
     if !args
         .output
         .extension()
@@ -189,14 +170,38 @@ pub(crate) fn run(args: &HeatmapArgs) -> Result<()> {
             args.output.display()
         )));
     }
+    if let Some(max) = args.max {
+        if !(max > 0.0 && max.is_finite()) {
+            return Err(CliError::Msg(format!("--max must be positive, got {max}")));
+        }
+    }
+    let image = crate::score::load(&args.input, &args.common)?;
+    let mut opts = ScoreOptions::default();
+    opts.threads = args.common.threads;
+    opts.tile_size = args.tile_size;
+    let eo = args.common.encode_options(args.tile_size, image.color())?;
+    opts.model = eo.model;
+    opts.alpha_model = eo.alpha_model;
+    let map = nelloc::bits_map(image.as_ref(), &opts)?;
+    let samples = image.pixels().len() as f64;
+    let max = args.max.unwrap_or(6.0 * image.color().channels() as f64);
+    let canvas = render(&image, map.bits(), max, args.overlay);
+    let out = Image::new(
+        canvas.w as u32,
+        canvas.h as u32,
+        nelloc::ColorType::Rgb8,
+        canvas.px,
+    )?;
     io::write_image(&args.output, &out)?;
-    let total = map.total_bits();
-    eprintln!(
-        "{}: ideal code length {:.0} bits ({:.4} bpsp); scale 0 to {} bits per pixel",
-        args.output.display(),
-        total,
-        total / samples,
-        label(max)
-    );
+    if !args.common.quiet {
+        let total = map.total_bits();
+        eprintln!(
+            "{}: ideal code length {:.0} bits ({:.4} bpsp); scale 0 to {} bits per pixel",
+            args.output.display(),
+            total,
+            total / samples,
+            label(max)
+        );
+    }
     Ok(())
 }
