@@ -14,14 +14,17 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::codec::{builtin_for, check_channels, choose_alpha, copy_tile, plane_rows, run_in_pool};
+use crate::backend;
+use crate::codec::{
+    builtin_for, check_channels, choose_alpha, copy_tile, plane_raster, run_in_pool,
+};
 use crate::container::AlphaMode;
 use crate::error::{Error, Result};
 use crate::image::ImageRef;
 use crate::limits::Limits;
 use crate::mixture::PRECISION;
 use crate::model::Model;
-use crate::options::{Cancel, DEFAULT_TILE_SIZE};
+use crate::options::{Cancel, Device, DEFAULT_TILE_SIZE};
 use crate::schedule::{tiles, TileBuf};
 
 /// Options of [`score`] and [`bits_map`]. Every field documents its default.
@@ -44,6 +47,8 @@ pub struct ScoreOptions {
     pub limits: Limits,
     /// Stops the work from another thread (default none).
     pub cancel: Option<Cancel>,
+    /// Where the network runs (default [`Device::Cpu`]); the bits never depend on it.
+    pub device: Device,
 }
 
 impl Default for ScoreOptions {
@@ -56,6 +61,7 @@ impl Default for ScoreOptions {
             background: None,
             limits: Limits::default(),
             cancel: None,
+            device: Device::Cpu,
         }
     }
 }
@@ -129,6 +135,9 @@ fn pixel_bits(
     let ts = options.tile_size;
     let stride = image.color().channels();
     let rects = tiles(image.width(), image.height(), ts, ts);
+    let models: Vec<&Model> = groups.iter().map(|g| &**g.2).collect();
+    let backend = backend::select(options.device, (w * h) as u64, &models)?;
+    let backend = &*backend;
     let per_tile: Vec<Vec<f64>> = run_in_pool(options.threads, || {
         rects
             .par_iter()
@@ -145,10 +154,9 @@ fn pixel_bits(
                 };
                 let mut bits = vec![0f64; r.w * r.h];
                 for &(first, c, model) in groups {
-                    for (i, row) in plane_rows(model, &tile, first).iter().enumerate() {
-                        for (b, px) in bits[i * r.w..][..r.w].iter_mut().zip(row.chunks(c)) {
-                            *b += px.iter().map(|&(_, f)| sample_bits(f)).sum::<f64>();
-                        }
+                    let raster = plane_raster(backend, model, &tile, first)?;
+                    for (b, px) in bits.iter_mut().zip(raster.chunks(c)) {
+                        *b += px.iter().map(|&(_, f)| sample_bits(f)).sum::<f64>();
                     }
                 }
                 Ok(bits)

@@ -182,6 +182,7 @@ pub(crate) fn run(args: &HeatmapArgs) -> Result<()> {
     let eo = args.common.encode_options(args.tile_size, image.color())?;
     opts.model = eo.model;
     opts.alpha_model = eo.alpha_model;
+    opts.device = eo.device;
     let map = nelloc::bits_map(image.as_ref(), &opts)?;
     let samples = image.pixels().len() as f64;
     let max = args.max.unwrap_or(6.0 * image.color().channels() as f64);

@@ -161,6 +161,8 @@ pub(crate) fn run(args: &ScoreArgs) -> Result<()> {
     };
     let mut opts = ScoreOptions::default();
     opts.tile_size = args.tile_size;
+    opts.device = args.common.device;
+    crate::device::set_ort_lib(args.common.ort_lib.as_deref());
     opts.model = Some(model.clone());
     opts.background = background;
     let bar = (!args.common.quiet && files.len() > 1 && std::io::stderr().is_terminal())
