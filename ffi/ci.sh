@@ -10,7 +10,8 @@
 #    -Wall -Wextra -Werror, again with -fsanitize=address,undefined, and once statically;
 # 4. runs every build on the fixture photos: C encode from PPM (byte-identical to the Rust
 #    encoder), C decode compared pixel for pixel with the Rust decoder (nlc), alpha, header
-#    probing, error paths, and concurrent decodes from many threads;
+#    probing, error paths, concurrent decodes from many threads, and likelihood scores
+#    (nlc-score: the same figures as `nlc score`);
 # 5. checks that the README snippets (ffi/README-snippets.md, ffi/README.md, README.md) are
 #    identical to ffi/examples/readme.c and crates/nelloc-image/examples/readme.rs, builds
 #    the C one exactly as the README says and runs both.
@@ -76,7 +77,7 @@ build_examples() { # build_examples OUTDIR EXTRA_CFLAGS...
   local out=$1
   shift
   mkdir -p "$out"
-  for e in nlc-decode nlc-encode nlc-probe nlc-threads readme; do
+  for e in nlc-decode nlc-encode nlc-probe nlc-threads nlc-score readme; do
     # shellcheck disable=SC2046 # pkg-config output is meant to be split
     cc "${cflags_strict[@]}" "$@" "ffi/examples/$e.c" -o "$out/$e" -pthread \
       $(pkg-config --cflags --libs nelloc) -Wl,-rpath,"$(pkg-config --variable=libdir nelloc)"
@@ -191,6 +192,14 @@ for variant in plain asan; do
   fi
   [ ! -e "$tmp/cut.ppm" ] || die "output written for a failed decode"
   grep -q "truncated" "$work/err.txt" || die "unexpected message: $(cat "$work/err.txt")"
+
+  step "run ($variant): nlc_score / nlc_bits_map == nlc score"
+  "$bin/nlc-score" "${rgb_model[@]}" "$work/boats_128x128.rust.ppm" "$work/dune_77x53.rust.ppm" \
+    | cut -d, -f3-5 >"$work/score.c.txt"
+  "$nlc" score -q --format csv "${rgb_model[@]}" --background none \
+    "$work/boats_128x128.rust.ppm" "$work/dune_77x53.rust.ppm" | cut -d, -f5-7 >"$work/score.rust.txt"
+  cmp "$work/score.c.txt" "$work/score.rust.txt" || die "nlc-score and nlc score differ"
+  "$bin/nlc-score" "${rgb_model[@]}" --heatmap "$work/boats.bits.pgm" "$work/boats_128x128.rust.ppm" >/dev/null
 
   step "run ($variant): concurrent decodes from many threads"
   "$bin/nlc-threads" "${all_models[@]}" --rounds 4 "$work"/*.rust.nlc "$work/rgba.c.nlc"

@@ -526,6 +526,50 @@ typedef struct nlc_header {
     uint32_t height;
 } nlc_header;
 
+/**
+ * Out-of-distribution scores of an image, filled by `nlc_score`; all in bits per subpixel,
+ * oriented "higher = more unusual". Set `struct_size` to `sizeof(nlc_scores)` first.
+ */
+typedef struct nlc_scores {
+    /**
+     * `sizeof(nlc_scores)` as the caller compiled it: set it before the call (see
+     * `nlc_pixels.struct_size`).
+     */
+    size_t struct_size;
+    /**
+     * Colour samples scored (width x height x colour channels; alpha is not scored).
+     */
+    uint64_t samples;
+    /**
+     * Raw likelihood: the model's ideal code length per subpixel.
+     */
+    double bpsp;
+    /**
+     * A generic classical predictive coder's code length per subpixel.
+     */
+    double generic_bpsp;
+    /**
+     * Complexity-corrected likelihood: `bpsp - generic_bpsp`.
+     */
+    double complexity;
+    /**
+     * The background model's code length per subpixel (0 without a background model).
+     */
+    double background_bpsp;
+    /**
+     * Likelihood ratio: `bpsp - background_bpsp` (0 without a background model).
+     */
+    double ratio;
+    /**
+     * 95th percentile over 16x16 blocks of the block's `model - generic` bits per subpixel.
+     */
+    double local;
+    /**
+     * 1 if `background_bpsp` and `ratio` were computed, else 0.
+     */
+    uint32_t has_background;
+} nlc_scores;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -943,6 +987,39 @@ nlc_status nlc_decode_batch(const uint8_t *const *data,
                             const struct nlc_decoder_options *options,
                             struct nlc_image **outs,
                             nlc_status *statuses);
+
+/**
+ * Likelihood and out-of-distribution scores of `image`'s colour channels under the colour
+ * model of `options` (NULL: the defaults, i.e. the built-in model for the image's
+ * channels). `background` names the weaker model of the likelihood-ratio score: a
+ * built-in model name (e.g. "fast") or a model file path; NULL for none. The image's
+ * colour channels must match the models' (convert grey to RGB first to score it with an
+ * RGB model). No stream is written: this is the fast path.
+ *
+ * # Safety
+ * `image` must be NULL (an error) or a live handle; `options` NULL or a live handle;
+ * `background` NULL or a NUL-terminated string; `out` NULL (an error) or the caller's
+ * struct with `struct_size` set (read first; at most that many bytes are written).
+ */
+nlc_status nlc_score(const struct nlc_image *image,
+                     const struct nlc_encoder_options *options,
+                     const char *background,
+                     struct nlc_scores *out);
+
+/**
+ * Code length of every pixel of `image` in bits (all its coded samples: colour, and alpha
+ * when it varies), as the encoder with `options` (NULL: the defaults) would code it with
+ * every tile neural; they add up to that ideal code length. `bits` receives `count`
+ * values in raster order; `count` must be the image's width x height.
+ *
+ * # Safety
+ * `image` must be NULL (an error) or a live handle; `options` NULL or a live handle;
+ * `bits` NULL (an error) or valid for writes of `count` doubles.
+ */
+nlc_status nlc_bits_map(const struct nlc_image *image,
+                        const struct nlc_encoder_options *options,
+                        double *bits,
+                        size_t count);
 
 #ifdef __cplusplus
 }  // extern "C"

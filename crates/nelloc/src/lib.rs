@@ -35,6 +35,7 @@ pub mod model;
 mod network;
 mod options;
 mod schedule;
+mod score;
 mod tilemode;
 
 pub use codec::{
@@ -50,6 +51,7 @@ pub use model::Model;
 pub use options::{
     Cancel, DecodeOptions, Device, EncodeOptions, OrtProvider, Progress, DEFAULT_TILE_SIZE,
 };
+pub use score::{bits_map, generic_bits, score, BitsMap, Score, ScoreOptions};
 pub use tilemode::{ModeCounts, TileMode, TileModes};
 
 /// Highest version of the `.nlc` container this library reads and writes. It writes

@@ -18,7 +18,9 @@ macro_rules! outln {
 
 mod bench;
 mod device;
+mod heatmap;
 mod io;
+mod score;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -81,6 +83,10 @@ enum Command {
     Bench(bench::BenchArgs),
     /// List the built-in models.
     Models,
+    /// Likelihood and out-of-distribution scores of images (docs/OOD.md).
+    Score(score::ScoreArgs),
+    /// Per-pixel code length as a colour image with a legend (bits per pixel).
+    Heatmap(heatmap::HeatmapArgs),
     /// Write a model's integer network as an ONNX graph (exact integer operators).
     ExportOnnx(device::ExportArgs),
 }
@@ -460,6 +466,8 @@ fn main() -> ExitCode {
             cmd_models();
             Ok(())
         }
+        Command::Score(args) => score::run(args),
+        Command::Heatmap(args) => heatmap::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,7 @@ use crate::schedule::TileRect;
 
 /// How `image`'s alpha is stored: not at all (no alpha channel), as one constant when
 /// every pixel has the same alpha (nothing coded), else coded with the alpha model.
-pub(super) fn choose(image: &ImageRef<'_>) -> AlphaMode {
+pub(crate) fn choose(image: &ImageRef<'_>) -> AlphaMode {
     let color = image.color();
     if !color.has_alpha() {
         return AlphaMode::None;

@@ -24,20 +24,52 @@ pub(super) fn plane_intervals(
     first: usize,
     out: &mut Vec<(u32, u32)>,
 ) -> Result<()> {
+    let c = model.arch().channels as usize;
+    let hz = model.arch().horizon as usize;
+    let (chunks, per) = plane_chunks(backend, model, tile, first)?;
+    for (i, j) in wavefront(tile.w, tile.h, hz) {
+        let at = ((i % per) * tile.w + j) * c;
+        out.extend_from_slice(&chunks[i / per][at..at + c]);
+    }
+    Ok(())
+}
+
+/// Coding intervals of one plane group of a tile in raster order (`c` per pixel): what
+/// the encoder codes, before its reordering into the stream's wavefront order.
+/// Likelihood scoring (`crate::score`) reads them directly.
+pub(crate) fn plane_raster(
+    backend: &dyn Backend,
+    model: &Model,
+    tile: &TileBuf<'_>,
+    first: usize,
+) -> Result<Vec<(u32, u32)>> {
+    Ok(plane_chunks(backend, model, tile, first)?.0.concat())
+}
+
+/// Coding intervals `(left, freq)` of consecutive chunks of rows, raster order within each.
+type Chunks = Vec<Vec<(u32, u32)>>;
+
+/// The intervals of consecutive chunks of rows (raster order within each), and the rows
+/// per chunk.
+fn plane_chunks(
+    backend: &dyn Backend,
+    model: &Model,
+    tile: &TileBuf<'_>,
+    first: usize,
+) -> Result<(Chunks, usize)> {
     let arch = model.arch();
     let c = arch.channels as usize;
     let k = arch.mixtures as usize;
     let hz = arch.horizon as usize;
     // Rows are independent when every pixel is known: compute chunks of rows in parallel
-    // (one row per network call on the CPU, whole tiles on accelerators), then emit in
-    // the stream's wavefront order.
+    // (one row per network call on the CPU, whole tiles on accelerators).
     let l = arch.input_len();
     let n_out = arch.output_len();
     let per = backend
         .preferred_batch()
         .div_ceil(tile.w.max(1))
         .clamp(1, tile.h.max(1));
-    let chunks: Vec<Vec<(u32, u32)>> = (0..tile.h.div_ceil(per))
+    let chunks: Chunks = (0..tile.h.div_ceil(per))
         .into_par_iter()
         .map_init(
             || (BatchScratch::default(), Vec::<i32>::new()),
@@ -68,11 +100,7 @@ pub(super) fn plane_intervals(
             },
         )
         .collect::<Result<_>>()?;
-    for (i, j) in wavefront(tile.w, tile.h, hz) {
-        let at = ((i % per) * tile.w + j) * c;
-        out.extend_from_slice(&chunks[i / per][at..at + c]);
-    }
-    Ok(())
+    Ok((chunks, per))
 }
 
 /// Most tiles decoded together as one wavefront batch on the CPU (accelerators take

@@ -9,8 +9,12 @@ mod engine;
 mod pool;
 
 pub use batch::{decode_batch, encode_batch};
+
+pub(crate) use alpha::choose as choose_alpha;
+pub(crate) use engine::plane_raster;
+pub(crate) use pool::run_in_pool;
+
 use engine::{decode_group, plane_intervals, TileJob, MAX_GROUP_TILES};
-use pool::run_in_pool;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -113,7 +117,7 @@ impl Tracker<'_> {
     }
 }
 
-fn check_channels(model: &Model, needed: usize) -> Result<()> {
+pub(crate) fn check_channels(model: &Model, needed: usize) -> Result<()> {
     if model.arch().channels as usize != needed {
         return Err(ModelError::ChannelMismatch {
             name: model.name().to_string(),
@@ -125,12 +129,12 @@ fn check_channels(model: &Model, needed: usize) -> Result<()> {
     Ok(())
 }
 
-fn builtin_for(channels: usize) -> Result<Arc<Model>> {
+pub(crate) fn builtin_for(channels: usize) -> Result<Arc<Model>> {
     model::default_for_channels(channels)
         .ok_or_else(|| Error::Unsupported(format!("no built-in model for {channels} channel(s)")))
 }
 
-fn copy_tile(image: &ImageRef<'_>, r: &TileRect) -> Vec<u8> {
+pub(crate) fn copy_tile(image: &ImageRef<'_>, r: &TileRect) -> Vec<u8> {
     let ch = image.color().channels();
     let stride = image.width() as usize * ch;
     let mut buf = Vec::with_capacity(r.w * r.h * ch);
