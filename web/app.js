@@ -1,7 +1,8 @@
 // The converter page: PNG/JPEG -> .nlc and .nlc -> PNG, in a Web Worker (client.js).
-import { NlcWorker } from "./client.js";
+import { NlcPool } from "./client.js";
 
-const worker = new NlcWorker({ scalar: new URLSearchParams(location.search).get("scalar") === "1" });
+// ?scalar=1 loads the build without SIMD128 (for comparisons).
+const worker = new NlcPool(undefined, { scalar: new URLSearchParams(location.search).get("scalar") === "1" });
 const results = document.getElementById("results");
 const engine = document.getElementById("engine");
 
@@ -98,9 +99,9 @@ async function convert(file) {
   }
 }
 
-async function convertAll(files) {
-  // One after the other: the worker runs one job at a time anyway.
-  for (const f of files) await convert(f);
+function convertAll(files) {
+  // Files in parallel on the pool's workers (one image per worker).
+  return Promise.all(files.map(convert));
 }
 
 const drop = document.getElementById("drop");

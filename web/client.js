@@ -34,9 +34,28 @@ export class NlcWorker {
   }
 }
 
+/// Several workers: each call goes to the one with the fewest calls in flight. One image
+/// runs on one worker (wasm32 has no threads), so a pool pays when several images are
+/// decoded at once (a page of <nlc-img>, several files dropped).
+export class NlcPool {
+  constructor(size = Math.min(navigator.hardwareConcurrency || 2, 4), options = {}) {
+    this.workers = Array.from({ length: Math.max(1, size) }, () => ({ w: new NlcWorker(options), busy: 0 }));
+  }
+
+  async call(op, args = {}, onProgress = null, transfer = []) {
+    const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+    slot.busy++;
+    try {
+      return await slot.w.call(op, args, onProgress, transfer);
+    } finally {
+      slot.busy--;
+    }
+  }
+}
+
 let shared = null;
-/// One worker for a page's <nlc-img> elements (decodes run one after the other).
+/// The pool a page's <nlc-img> elements share.
 export function sharedWorker() {
-  shared ??= new NlcWorker();
+  shared ??= new NlcPool();
   return shared;
 }
