@@ -17,6 +17,7 @@ macro_rules! outln {
 }
 
 mod bench;
+mod device;
 mod io;
 
 use std::io::IsTerminal;
@@ -80,6 +81,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// List the built-in models.
     Models,
+    /// Write a model's integer network as an ONNX graph (exact integer operators).
+    ExportOnnx(device::ExportArgs),
 }
 
 /// Options shared by every command.
@@ -107,6 +110,14 @@ struct Common {
     /// Do not show a progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Where the network runs: cpu (default), auto (a GPU when present and the image is
+    /// large), cuda[:N], ort[:cpu|:cuda[:N]] (ONNX Runtime). The output never depends on it.
+    #[arg(long, value_name = "DEVICE", value_parser = device::parse_device, default_value = "cpu")]
+    device: nelloc::Device,
+    /// ONNX Runtime library for --device ort (default: $NELLOC_ORT_LIB, then
+    /// libonnxruntime.so on the library path).
+    #[arg(long, value_name = "PATH")]
+    ort_lib: Option<PathBuf>,
 }
 
 /// Errors of the tool: the library's, or a message.
@@ -158,6 +169,8 @@ impl Common {
     fn encode_options(&self, tile_size: u32, color: nelloc::ColorType) -> Result<EncodeOptions> {
         let mut o = EncodeOptions::default();
         o.threads = self.threads;
+        o.device = self.device;
+        device::set_ort_lib(self.ort_lib.as_deref());
         o.tile_size = tile_size;
         if let Some(m) = self.modes {
             o.modes = m;
@@ -197,6 +210,8 @@ impl Common {
     fn decode_options(&self) -> Result<DecodeOptions> {
         let mut o = DecodeOptions::default();
         o.threads = self.threads;
+        o.device = self.device;
+        device::set_ort_lib(self.ort_lib.as_deref());
         o.models = self.load_models()?;
         if let Some(p) = &self.alpha_model {
             o.models.push(Arc::new(
@@ -432,6 +447,7 @@ fn main() -> ExitCode {
         } => cmd_info(input, *tiles, common),
         Command::Demo { input, common } => cmd_demo(input.as_deref(), common),
         Command::Bench(args) => bench::run(args),
+        Command::ExportOnnx(args) => device::export_onnx(args),
         Command::Models => {
             cmd_models();
             Ok(())
