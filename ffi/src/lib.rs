@@ -2,7 +2,7 @@
 //!
 //! This crate builds `libnelloc.so` / `libnelloc.a` (installed under those names by
 //! `make -C ffi install`, see `ffi/README.md`). The C declarations are in
-//! `ffi/include/nelloc.h`, generated from this crate by cbindgen and committed; the test
+//! `include/nelloc.h` (repository root), generated from this crate by cbindgen and committed; the test
 //! `ffi/tests/header.rs` fails when the committed header differs from the generated one.
 //!
 //! Conventions of every exported function:

@@ -107,6 +107,11 @@ struct Common {
     /// NeLLoC (container version 1, readable by the first release).
     #[arg(long, value_name = "LIST", value_parser = parse_modes)]
     modes: Option<nelloc::TileModes>,
+    /// Largest image, in pixels, that decode and info accept (decode only); larger streams
+    /// fail at once. For callers such as image-tool delegates that must not spin for
+    /// minutes on a tiny file claiming a huge image. Default: the library's, 2^28.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_pixels: Option<u64>,
     /// Do not show a progress bar.
     #[arg(long, short)]
     quiet: bool,
@@ -210,6 +215,9 @@ impl Common {
     fn decode_options(&self) -> Result<DecodeOptions> {
         let mut o = DecodeOptions::default();
         o.threads = self.threads;
+        if let Some(n) = self.max_pixels {
+            o.limits.max_pixels = n;
+        }
         o.device = self.device;
         device::set_ort_lib(self.ort_lib.as_deref());
         o.models = self.load_models()?;

@@ -122,6 +122,8 @@ fn ort_backend(provider: crate::options::OrtProvider) -> Result<Arc<dyn Backend>
 /// Contexts of the self-check every accelerator runs per model before coding with it:
 /// pseudo-random contexts (inside and outside the tile), then the extremes (all pixels 0,
 /// all 255, alternating, everything outside). Also what the tests compare backends on.
+// Used by the accelerator backends (and tests) only.
+#[cfg_attr(not(any(feature = "ort", feature = "cuda")), allow(dead_code))]
 pub(crate) fn check_contexts(model: &Model) -> (Vec<i16>, usize) {
     let l = model.arch().input_len();
     let mut st = 0x9E37_79B9_7F4A_7C15u64 ^ u64::from(model.hash()[0]);
@@ -153,6 +155,8 @@ pub(crate) fn check_contexts(model: &Model) -> (Vec<i16>, usize) {
 
 /// Runs [`check_contexts`] through `forward` and compares with the CPU reference
 /// kernels; `device` names the backend in the error.
+// Used by the accelerator backends (and tests) only.
+#[cfg_attr(not(any(feature = "ort", feature = "cuda")), allow(dead_code))]
 pub(crate) fn self_check(
     model: &Model,
     device: &str,

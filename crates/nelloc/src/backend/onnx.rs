@@ -298,6 +298,7 @@ pub fn export(model: &Model) -> Vec<u8> {
 
 /// Splits signed contexts (`2p - 255`, or 0 outside the tile) of `n` rows of `l` values
 /// (row stride `stride`) into the graph's u8 pixel and mask inputs.
+#[cfg_attr(not(feature = "ort"), allow(dead_code))]
 pub(crate) fn split_inputs(rows: &[i16], stride: usize, n: usize, l: usize) -> (Vec<u8>, Vec<u8>) {
     let mut pixels = Vec::with_capacity(n * l);
     let mut inside = Vec::with_capacity(n * l);

@@ -1,0 +1,397 @@
+//! `nelloc._nelloc`: the native half of the `nelloc` Python package.
+//!
+//! It takes and returns plain bytes and ints; `python/nelloc/__init__.py` checks NumPy
+//! arrays (dtype, shape) and builds them, so every message about array types is written
+//! in one place. Coding runs with the GIL released, on the library's own thread pools.
+//!
+//! Pixels come in as `bytes`: the buffer protocol is not in the limited API before
+//! Python 3.11 (this is an abi3-py39 module), and an immutable copy is also what makes
+//! releasing the GIL sound (nobody can write to it while the codec reads it).
+#![deny(unsafe_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyDict};
+
+use nelloc::{
+    ColorType, DecodeOptions, EncodeOptions, Limits, Metadata, Model, TileMode, TileModes,
+};
+
+pyo3::create_exception!(
+    nelloc,
+    Error,
+    PyException,
+    "Base class of the errors nelloc raises about data, models and limits."
+);
+pyo3::create_exception!(
+    nelloc,
+    FormatError,
+    Error,
+    "The data is not a valid .nlc stream (corrupt, truncated or not .nlc)."
+);
+pyo3::create_exception!(
+    nelloc,
+    UnsupportedError,
+    Error,
+    "Valid input that this version does not support."
+);
+pyo3::create_exception!(
+    nelloc,
+    LimitsError,
+    Error,
+    "The input exceeds a configured limit (size, pixels, metadata)."
+);
+pyo3::create_exception!(
+    nelloc,
+    ModelError,
+    Error,
+    "A model could not be loaded, found, or does not fit the image."
+);
+
+/// The library's errors as Python exceptions: by cause, as `nelloc::Error` groups them.
+fn to_py(e: nelloc::Error) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        nelloc::Error::Io(io) => io.into(),
+        nelloc::Error::Format(_) => FormatError::new_err(msg),
+        nelloc::Error::Unsupported(_) => UnsupportedError::new_err(msg),
+        nelloc::Error::Limits(_) => LimitsError::new_err(msg),
+        nelloc::Error::Model(_) => ModelError::new_err(msg),
+        nelloc::Error::InvalidArgument(_) => PyValueError::new_err(msg),
+        _ => Error::new_err(msg),
+    }
+}
+
+fn color_type(channels: usize) -> PyResult<ColorType> {
+    Ok(match channels {
+        1 => ColorType::Gray8,
+        2 => ColorType::GrayA8,
+        3 => ColorType::Rgb8,
+        4 => ColorType::Rgba8,
+        n => {
+            return Err(PyValueError::new_err(format!(
+                "{n} channels: nelloc codes 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA)"
+            )))
+        }
+    })
+}
+
+/// A model: a built-in one by name, or a model file.
+fn load_model(name: Option<&str>, file: Option<PathBuf>) -> PyResult<Option<Arc<Model>>> {
+    match (name, file) {
+        (Some(_), Some(_)) => Err(PyValueError::new_err(
+            "pass either model (a built-in name) or model_file, not both",
+        )),
+        (Some(n), None) => nelloc::model::builtin_by_name(n).map(Some).ok_or_else(|| {
+            let names: Vec<&str> = nelloc::model::builtin().iter().map(|m| m.name()).collect();
+            PyValueError::new_err(format!(
+                "no built-in model {n:?}; the built-in models are {}",
+                names.join(", ")
+            ))
+        }),
+        (None, Some(p)) => Model::from_file(&p)
+            .map(|m| Some(Arc::new(m)))
+            .map_err(|e| {
+                let shown = p.display().to_string();
+                match e {
+                    nelloc::Error::Io(io) => io.into(),
+                    e => ModelError::new_err(format!("{shown}: {e}")),
+                }
+            }),
+        (None, None) => Ok(None),
+    }
+}
+
+fn limits(max_pixels: Option<u64>) -> Limits {
+    let mut l = Limits::default();
+    if let Some(p) = max_pixels {
+        l.max_pixels = p;
+    }
+    l
+}
+
+fn decode_options(
+    threads: usize,
+    models: Vec<PathBuf>,
+    max_pixels: Option<u64>,
+) -> PyResult<DecodeOptions> {
+    let mut o = DecodeOptions::default();
+    o.threads = threads;
+    o.limits = limits(max_pixels);
+    for p in models {
+        if let Some(m) = load_model(None, Some(p))? {
+            o.models.push(m);
+        }
+    }
+    Ok(o)
+}
+
+fn opt_bytes(b: Option<&Bound<'_, PyBytes>>) -> Option<Vec<u8>> {
+    b.map(|b| b.as_bytes().to_vec())
+}
+
+/// Encoder options from the keyword arguments shared by `encode` and `score`.
+#[allow(clippy::too_many_arguments)]
+fn encode_options(
+    model: Option<&str>,
+    model_file: Option<PathBuf>,
+    alpha_model_file: Option<PathBuf>,
+    tile_size: u32,
+    threads: usize,
+    modes: Option<&str>,
+    max_pixels: Option<u64>,
+) -> PyResult<EncodeOptions> {
+    let mut o = EncodeOptions::default();
+    o.model = load_model(model, model_file)?;
+    o.alpha_model = load_model(None, alpha_model_file)?;
+    o.tile_size = tile_size;
+    o.threads = threads;
+    o.limits = limits(max_pixels);
+    if let Some(m) = modes {
+        o.modes = m.parse().map_err(to_py)?;
+    }
+    Ok(o)
+}
+
+/// encode(pixels, width, height, channels, *, ...) -> bytes: interleaved 8-bit samples,
+/// row-major, to a complete .nlc file.
+#[pyfunction]
+#[pyo3(signature = (pixels, width, height, channels, *, model=None, model_file=None,
+    alpha_model_file=None, tile_size=nelloc::DEFAULT_TILE_SIZE, threads=0, modes=None,
+    icc=None, exif=None, xmp=None, max_pixels=None))]
+#[allow(clippy::too_many_arguments)]
+fn encode<'py>(
+    py: Python<'py>,
+    pixels: &Bound<'py, PyBytes>,
+    width: u32,
+    height: u32,
+    channels: usize,
+    model: Option<&str>,
+    model_file: Option<PathBuf>,
+    alpha_model_file: Option<PathBuf>,
+    tile_size: u32,
+    threads: usize,
+    modes: Option<&str>,
+    icc: Option<&Bound<'py, PyBytes>>,
+    exif: Option<&Bound<'py, PyBytes>>,
+    xmp: Option<&Bound<'py, PyBytes>>,
+    max_pixels: Option<u64>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let color = color_type(channels)?;
+    let options = encode_options(
+        model,
+        model_file,
+        alpha_model_file,
+        tile_size,
+        threads,
+        modes,
+        max_pixels,
+    )?;
+    let metadata = Metadata {
+        icc: opt_bytes(icc),
+        exif: opt_bytes(exif),
+        xmp: opt_bytes(xmp),
+    };
+    let data = pixels.as_bytes();
+    let out = py
+        .detach(|| {
+            let image = nelloc::ImageRef::new(width, height, color, data)?.with_metadata(&metadata);
+            nelloc::encode(image, &options)
+        })
+        .map_err(to_py)?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// score(pixels, width, height, channels, *, ...) -> float: the image's information
+/// content under the model in bits per subpixel (8-bit sample): its negative
+/// log2-likelihood divided by the sample count, every tile coded by the network.
+#[pyfunction]
+#[pyo3(signature = (pixels, width, height, channels, *, model=None, model_file=None,
+    alpha_model_file=None, tile_size=nelloc::DEFAULT_TILE_SIZE, threads=0, max_pixels=None))]
+#[allow(clippy::too_many_arguments)]
+fn score(
+    py: Python<'_>,
+    pixels: &Bound<'_, PyBytes>,
+    width: u32,
+    height: u32,
+    channels: usize,
+    model: Option<&str>,
+    model_file: Option<PathBuf>,
+    alpha_model_file: Option<PathBuf>,
+    tile_size: u32,
+    threads: usize,
+    max_pixels: Option<u64>,
+) -> PyResult<f64> {
+    let color = color_type(channels)?;
+    let mut options = encode_options(
+        model,
+        model_file,
+        alpha_model_file,
+        tile_size,
+        threads,
+        None,
+        max_pixels,
+    )?;
+    // Every tile through the network, so `model_bits` covers every coded sample.
+    options.modes = TileModes::only(&[TileMode::Neural]);
+    let data = pixels.as_bytes();
+    let stats = py
+        .detach(|| {
+            let image = nelloc::ImageRef::new(width, height, color, data)?;
+            nelloc::encode_with_stats(image, &options).map(|(_, s)| s)
+        })
+        .map_err(to_py)?;
+    let samples = f64::from(width) * f64::from(height) * channels as f64;
+    Ok(stats.model_bits / samples)
+}
+
+/// decode(data, *, threads=0, models=(), max_pixels=None)
+/// -> (width, height, channels, pixels: bytearray, icc, exif, xmp)
+#[pyfunction]
+#[pyo3(signature = (data, *, threads=0, models=Vec::new(), max_pixels=None))]
+#[allow(clippy::type_complexity)]
+fn decode<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyBytes>,
+    threads: usize,
+    models: Vec<PathBuf>,
+    max_pixels: Option<u64>,
+) -> PyResult<(
+    u32,
+    u32,
+    usize,
+    Bound<'py, PyByteArray>,
+    Option<Bound<'py, PyBytes>>,
+    Option<Bound<'py, PyBytes>>,
+    Option<Bound<'py, PyBytes>>,
+)> {
+    let options = decode_options(threads, models, max_pixels)?;
+    let bytes = data.as_bytes();
+    let image = py
+        .detach(|| nelloc::decode(bytes, &options))
+        .map_err(to_py)?;
+    let m = image.metadata();
+    let chunk = |c: &Option<Vec<u8>>| c.as_deref().map(|b| PyBytes::new(py, b));
+    // A bytearray, so that the NumPy array made on it is writable without another copy.
+    Ok((
+        image.width(),
+        image.height(),
+        image.color().channels(),
+        PyByteArray::new(py, image.pixels()),
+        chunk(&m.icc),
+        chunk(&m.exif),
+        chunk(&m.xmp),
+    ))
+}
+
+/// info(data, *, models=(), max_pixels=None) -> dict: the header, without decoding pixels.
+#[pyfunction]
+#[pyo3(signature = (data, *, models=Vec::new(), max_pixels=None))]
+fn info<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyBytes>,
+    models: Vec<PathBuf>,
+    max_pixels: Option<u64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let options = decode_options(0, models, max_pixels)?;
+    let i = nelloc::info(data.as_bytes(), &options).map_err(to_py)?;
+    let d = PyDict::new(py);
+    d.set_item("width", i.width)?;
+    d.set_item("height", i.height)?;
+    d.set_item("channels", i.color.channels())?;
+    d.set_item("color", i.color.name())?;
+    d.set_item("tile_width", i.tile_width)?;
+    d.set_item("tile_height", i.tile_height)?;
+    d.set_item("tiles", i.tiles)?;
+    d.set_item("model_hash", &i.model_hash)?;
+    d.set_item("model_name", i.model_name.as_deref())?;
+    d.set_item("alpha", i.alpha.to_string())?;
+    d.set_item("alpha_model_hash", i.alpha_model_hash.as_deref())?;
+    d.set_item("version", i.version)?;
+    d.set_item("file_size", i.file_size)?;
+    d.set_item("bits_per_subpixel", i.bits_per_subpixel())?;
+    let chunk = |c: &Option<Vec<u8>>| c.as_deref().map(|b| PyBytes::new(py, b));
+    d.set_item("icc", chunk(&i.metadata.icc))?;
+    d.set_item("exif", chunk(&i.metadata.exif))?;
+    d.set_item("xmp", chunk(&i.metadata.xmp))?;
+    Ok(d)
+}
+
+/// probe(head: bytes) -> (width, height, channels): the size and type from the first
+/// PROBE_BYTES bytes, failing exactly as decode would on them.
+#[pyfunction]
+fn probe(head: &Bound<'_, PyBytes>) -> PyResult<(u32, u32, usize)> {
+    let p = nelloc::probe(head.as_bytes()).map_err(to_py)?;
+    Ok((p.width, p.height, p.color.channels()))
+}
+
+/// read_file(path, max_bytes) -> bytes: the whole file, refusing one above max_bytes.
+#[pyfunction]
+#[pyo3(signature = (path, max_bytes=None))]
+fn read_file<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    max_bytes: Option<u64>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let mut l = Limits::default();
+    if let Some(m) = max_bytes {
+        l.max_input_bytes = m;
+    }
+    let data = py
+        .detach(|| {
+            let f = std::fs::File::open(&path)?;
+            nelloc::read_limited(f, &l)
+        })
+        .map_err(to_py)?;
+    Ok(PyBytes::new(py, &data))
+}
+
+/// write_file(path, data): atomically (temporary file beside it, flushed, renamed).
+#[pyfunction]
+fn write_file(py: Python<'_>, path: PathBuf, data: &Bound<'_, PyBytes>) -> PyResult<()> {
+    let bytes = data.as_bytes();
+    py.detach(|| nelloc::write_atomic(&path, bytes))
+        .map_err(PyErr::from)
+}
+
+/// builtin_models() -> list of (name, channels, hex SHA-256, multiply-adds per pixel).
+#[pyfunction]
+fn builtin_models() -> Vec<(String, u32, String, u64)> {
+    nelloc::model::builtin()
+        .iter()
+        .map(|m| {
+            (
+                m.name().to_string(),
+                m.arch().channels,
+                m.hash_hex(),
+                m.arch().macs_per_pixel(),
+            )
+        })
+        .collect()
+}
+
+#[pymodule]
+fn _nelloc(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("Error", py.get_type::<Error>())?;
+    m.add("FormatError", py.get_type::<FormatError>())?;
+    m.add("UnsupportedError", py.get_type::<UnsupportedError>())?;
+    m.add("LimitsError", py.get_type::<LimitsError>())?;
+    m.add("ModelError", py.get_type::<ModelError>())?;
+    m.add("MAGIC", PyBytes::new(py, &nelloc::MAGIC))?;
+    m.add("PROBE_BYTES", nelloc::PROBE_BYTES)?;
+    m.add("FORMAT_VERSION", nelloc::FORMAT_VERSION)?;
+    m.add("DEFAULT_TILE_SIZE", nelloc::DEFAULT_TILE_SIZE)?;
+    m.add_function(wrap_pyfunction!(encode, m)?)?;
+    m.add_function(wrap_pyfunction!(decode, m)?)?;
+    m.add_function(wrap_pyfunction!(info, m)?)?;
+    m.add_function(wrap_pyfunction!(score, m)?)?;
+    m.add_function(wrap_pyfunction!(probe, m)?)?;
+    m.add_function(wrap_pyfunction!(read_file, m)?)?;
+    m.add_function(wrap_pyfunction!(write_file, m)?)?;
+    m.add_function(wrap_pyfunction!(builtin_models, m)?)?;
+    Ok(())
+}

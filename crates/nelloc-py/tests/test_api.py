@@ -1,0 +1,222 @@
+import threading
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import nelloc
+
+
+def test_installed_wheel_not_source_tree():
+    # ci.sh runs pytest against the wheel installed in a fresh venv.
+    assert "site-packages" in nelloc.__file__, nelloc.__file__
+
+
+@pytest.mark.parametrize("c", [1, 2, 3, 4])
+def test_round_trip_every_shape(image, c):
+    a = image(23, 37, c, seed=c)
+    data = nelloc.encode(a)
+    assert data[:8] == nelloc.MAGIC
+    b = nelloc.decode(data)
+    assert b.dtype == np.uint8 and b.shape == a.shape
+    assert np.array_equal(a, b)
+    b[0, 0] = 1  # the result is an ordinary writable array
+    i = nelloc.info(data)
+    assert (i.width, i.height, i.channels, i.shape) == (37, 23, c, a.shape)
+    assert i.file_size == len(data)
+    assert i.bits_per_subpixel == pytest.approx(len(data) * 8 / a.size)
+
+
+def test_strided_input_codes_like_its_contiguous_copy(image):
+    a = image(40, 30, 3)
+    view = a[::2, ::-1]
+    assert not view.flags.c_contiguous
+    assert nelloc.encode(view) == nelloc.encode(np.ascontiguousarray(view))
+    assert np.array_equal(nelloc.decode(nelloc.encode(view)), view)
+
+
+@pytest.mark.parametrize(
+    "bad, exc, words",
+    [
+        ([[1, 2], [3, 4]], TypeError, "numpy.ndarray"),
+        (b"\x00" * 12, TypeError, "numpy.ndarray"),
+        (np.zeros((4, 4), np.float32), TypeError, "uint8"),
+        (np.zeros((4, 4, 3), np.uint16), TypeError, "uint8"),
+        (np.zeros((4, 4), bool), TypeError, "uint8"),
+        (np.zeros(16, np.uint8), ValueError, "(H, W, 3) RGB"),
+        (np.zeros((4, 4, 1), np.uint8), ValueError, "(H, W) grey"),
+        (np.zeros((4, 4, 5), np.uint8), ValueError, "(H, W, 4) RGBA"),
+        (np.zeros((2, 4, 4, 3), np.uint8), ValueError, "shape (2, 4, 4, 3)"),
+        (np.zeros((0, 4, 3), np.uint8), ValueError, "at least 1x1"),
+    ],
+)
+def test_unsupported_arrays_are_refused_not_converted(bad, exc, words):
+    with pytest.raises(exc, match=None) as e:
+        nelloc.encode(bad)
+    assert words in str(e.value)
+    if isinstance(bad, np.ndarray):
+        with pytest.raises(exc):
+            nelloc.score(bad)
+
+
+def test_bad_data_raises_the_right_exception(image, fixtures):
+    good = nelloc.encode(image(16, 16, 3))
+    with pytest.raises(nelloc.FormatError, match="signature"):
+        nelloc.decode(b"\x89PNG\r\n\x1a\n" + good[8:])
+    with pytest.raises(nelloc.FormatError, match="truncated"):
+        nelloc.decode(good[: len(good) // 2])
+    damaged = bytearray(good)
+    damaged[-3] ^= 0x40
+    with pytest.raises(nelloc.FormatError):
+        nelloc.decode(damaged)
+    with pytest.raises(nelloc.FormatError):
+        nelloc.info(b"")
+    with pytest.raises(TypeError, match="bytes"):
+        nelloc.decode("not bytes")
+    with pytest.raises(nelloc.LimitsError, match="limit"):
+        nelloc.decode(good, max_pixels=100)
+    with pytest.raises(nelloc.LimitsError):
+        nelloc.encode(image(16, 16, 3), max_pixels=100)
+    with pytest.raises(ValueError, match="tile_size"):
+        nelloc.encode(image(16, 16, 3), tile_size=0)
+    # The hierarchy: every codec error is a nelloc.Error.
+    for e in (nelloc.FormatError, nelloc.UnsupportedError, nelloc.LimitsError, nelloc.ModelError):
+        assert issubclass(e, nelloc.Error) and e.__module__ == "nelloc"
+
+
+def test_models(image, fixtures, tmp_path):
+    names = {m.name: m for m in nelloc.builtin_models()}
+    assert {"default", "fast", "gray"} <= set(names)
+    assert names["gray"].channels == 1 and len(names["default"].sha256) == 64
+    a = image(20, 24, 3)
+    fast = nelloc.encode(a, model="fast", modes="neural")
+    assert nelloc.info(fast).model_name == "fast"
+    assert np.array_equal(nelloc.decode(fast), a)
+    with pytest.raises(ValueError, match="built-in models are"):
+        nelloc.encode(a, model="no-such-model")
+    with pytest.raises(nelloc.ModelError, match="channel"):
+        nelloc.encode(a[..., 0], model="default")
+    with pytest.raises(FileNotFoundError):
+        nelloc.encode(a, model_file=tmp_path / "missing.safetensors")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(nelloc.ModelError):
+        nelloc.encode(a, model_file=bad)
+    # A stream coded with a model that is not built in needs it to decode.
+    model = fixtures / "models" / "test-rgb-pred.safetensors"  # not built in
+    data = nelloc.encode(a, model_file=model, modes="neural")
+    with pytest.raises(nelloc.ModelError, match="neither built in nor supplied"):
+        nelloc.decode(data)
+    assert np.array_equal(nelloc.decode(data, models=[model]), a)
+
+
+def test_modes_and_metadata(image):
+    a = image(30, 20, 4)
+    pure = nelloc.encode(a, modes="neural")
+    assert nelloc.info(pure).version == 1
+    assert nelloc.encode(a, modes=["neural"]) == pure
+    with pytest.raises(ValueError):
+        nelloc.encode(a, modes="constant")  # cannot code every tile
+    icc, exif, xmp = b"icc-profile" * 10, b"II*\x00\x08\x00\x00\x00\x00\x00", b"<x:xmpmeta/>"
+    data = nelloc.encode(a, icc=icc, exif=b"Exif\x00\x00" + exif, xmp=bytearray(xmp))
+    i = nelloc.info(data)
+    assert (i.icc, i.exif, i.xmp) == (icc, exif, xmp)
+    assert np.array_equal(nelloc.decode(data), a)
+
+
+def test_cli_files_bit_exact(nlc, fixtures, tmp_path):
+    """Golden files and CLI encodes: Python decodes what the CLI decodes, and encodes
+    byte for byte what it encodes."""
+    golden = sorted((fixtures / "golden").glob("*.nlc")) + sorted(
+        (fixtures / "golden" / "modes").glob("*.nlc")
+    )
+    assert len(golden) >= 20
+    for g in golden:
+        out = tmp_path / (g.stem + ".png")
+        nlc("decode", g, out)
+        with Image.open(out) as im:
+            expected = np.asarray(im)
+        assert np.array_equal(nelloc.read(g), expected), g.name
+    for name in ("boats_128x128.png", "dune_77x53.png", "wood_gray_64x64.png"):
+        src = fixtures / "photos" / name
+        out = tmp_path / (name + ".nlc")
+        nlc("encode", src, out)
+        with Image.open(src) as im:
+            pixels = np.asarray(im)
+        assert nelloc.encode(pixels) == out.read_bytes(), name
+        assert np.array_equal(nelloc.read(out), pixels)
+
+
+def test_threads_do_not_change_output(image):
+    a = image(70, 90, 3)
+    one = nelloc.encode(a, threads=1, tile_size=32)
+    assert nelloc.encode(a, threads=2, tile_size=32) == one
+    assert nelloc.encode(a, threads=0, tile_size=32) == one
+    assert np.array_equal(nelloc.decode(one, threads=1), nelloc.decode(one, threads=3))
+
+
+def test_gil_is_released_and_concurrent_calls_agree(image):
+    a = image(256, 256, 3, seed=5)
+    ticks = [0]
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            ticks[0] += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        time.sleep(0.05)
+        before = ticks[0]
+        data = nelloc.encode(a, threads=1, modes="neural")
+        during = ticks[0] - before
+    finally:
+        stop.set()
+        t.join()
+    # With the GIL held for the whole call the other thread could not count at all.
+    assert during > 1000, during
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    small = [image(48, 40, 3, seed=s) for s in range(6)]
+    expected = [nelloc.encode(x, threads=1) for x in small]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda x: nelloc.encode(x, threads=1), small))
+        back = list(pool.map(nelloc.decode, got))
+    assert got == expected
+    assert all(np.array_equal(x, y) for x, y in zip(small, back))
+    assert np.array_equal(nelloc.decode(data), a)
+
+
+def test_read_write_files_atomically(image, tmp_path):
+    a = image(20, 20, 2)
+    path = tmp_path / "x.nlc"
+    n = nelloc.write(path, a, tile_size=8)
+    assert n == path.stat().st_size and nelloc.info(path.read_bytes()).tile_width == 8
+    assert np.array_equal(nelloc.read(str(path)), a)
+    sub = tmp_path / "dir"
+    sub.mkdir()
+    (sub / "keep").write_bytes(b"x")
+    with pytest.raises(OSError):
+        nelloc.write(sub, a)  # renaming over a non-empty directory fails
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "x.nlc"]
+    with pytest.raises(FileNotFoundError):
+        nelloc.read(tmp_path / "missing.nlc")
+    with pytest.raises(nelloc.FormatError):
+        nelloc.read(sub / "keep")
+
+
+def test_score(image):
+    smooth = image(64, 64, 3)
+    noise = np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    s, n = nelloc.score(smooth), nelloc.score(noise)
+    # The model expects smooth images: uniform noise costs more than its 8 raw bits.
+    assert 0 < s < 8 < n
+    assert nelloc.score(smooth, threads=1) == s
+    # The score is the neural model's information content, so it tracks pure NeLLoC files.
+    assert s == pytest.approx(
+        len(nelloc.encode(smooth, modes="neural")) * 8 / smooth.size, rel=0.05
+    )
+    assert nelloc.score(smooth[..., 0]) > 0
