@@ -99,4 +99,75 @@ pub mod bench_support {
     pub fn simd_level() -> String {
         format!("{:?}", Level::detect())
     }
+
+    /// Compares the batched kernels at the level in use here with the per-pixel scalar
+    /// reference (`network.rs`) on synthetic models and contexts, extremes included; returns
+    /// the number of pixels compared. For targets where `cargo test` cannot run the unit
+    /// tests (the WebAssembly builds run it from Node).
+    pub fn kernels_match_reference() -> Result<usize, String> {
+        use crate::model::{synthetic, Arch};
+        use crate::network::{forward, Scratch};
+        let level = Level::detect();
+        let mut compared = 0;
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rnd = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        // Widths that pad (7, 20), wide layers (256), residual blocks, grey and RGB.
+        for (h, c, width, res, k) in [
+            (3, 3, 256, 0, 10),
+            (1, 1, 7, 1, 3),
+            (3, 3, 20, 2, 10),
+            (2, 1, 64, 1, 32),
+            (7, 3, 33, 1, 5),
+        ] {
+            let arch = Arch::new(h, c, width, res, k);
+            let model =
+                Model::from_bytes(&synthetic(arch, rnd(), "check")).map_err(|e| e.to_string())?;
+            let (l, o) = (arch.input_len(), arch.output_len());
+            for n in [1usize, 4, 9, 37] {
+                // Every fourth batch at the extremes (+-255), the rest random or zero.
+                let inputs: Vec<i16> = (0..n * l)
+                    .map(|i| match (n, rnd() % 4) {
+                        (9, _) => {
+                            if i % 2 == 0 {
+                                255
+                            } else {
+                                -255
+                            }
+                        }
+                        (_, 0) => 0,
+                        _ => 2 * (rnd() % 256) as i16 - 255,
+                    })
+                    .collect();
+                let mut expected = vec![0i32; n * o];
+                let mut s = Scratch::new(&model);
+                for p in 0..n {
+                    forward(
+                        &model,
+                        &inputs[p * l..][..l],
+                        &mut expected[p * o..][..o],
+                        &mut s,
+                    );
+                }
+                let mut bs = BatchScratch::default();
+                let (rows, stride) = bs.input_rows(&model, n);
+                for p in 0..n {
+                    rows[p * stride..][..l].copy_from_slice(&inputs[p * l..][..l]);
+                }
+                let mut got = vec![0i32; n * o];
+                forward_batch(&model, level, n, &mut got, &mut bs);
+                if got != expected {
+                    return Err(format!(
+                        "{level:?} differs from the reference: {arch:?}, {n} pixels"
+                    ));
+                }
+                compared += n;
+            }
+        }
+        Ok(compared)
+    }
 }

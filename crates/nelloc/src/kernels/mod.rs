@@ -4,6 +4,8 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
 
 use std::sync::OnceLock;
 
@@ -21,6 +23,9 @@ pub(crate) enum Level {
     /// AVX2 plus AVX-512 VNNI on 256-bit vectors (vpdpbusd / vpdpwssd).
     #[cfg(target_arch = "x86_64")]
     Avx512Vnni(avx2::Vnni),
+    /// WebAssembly SIMD128 (a build-time choice: wasm has no run-time detection).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    Simd128(simd128::Simd128),
 }
 
 impl std::fmt::Debug for Level {
@@ -31,6 +36,8 @@ impl std::fmt::Debug for Level {
             Level::Avx2(_) => "Avx2",
             #[cfg(target_arch = "x86_64")]
             Level::Avx512Vnni(_) => "Avx512Vnni",
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Level::Simd128(_) => "Simd128",
         })
     }
 }
@@ -56,6 +63,10 @@ impl Level {
                     return Level::Avx2(t);
                 }
             }
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            if let Some(t) = simd128::Simd128::detect() {
+                return Level::Simd128(t);
+            }
             Level::Scalar
         })
     }
@@ -69,6 +80,8 @@ impl Level {
             v.extend(avx2::Avx2::detect().map(Level::Avx2));
             v.extend(avx2::Vnni::detect().map(Level::Avx512Vnni));
         }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        v.extend(simd128::Simd128::detect().map(Level::Simd128));
         v
     }
 
@@ -92,6 +105,8 @@ fn round_up(v: usize, m: usize) -> usize {
     v.div_ceil(m) * m
 }
 
+// Other targets read only the weights they use (no SIMD requantisation outside x86-64).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 /// A layer's weights re-laid for the kernels: groups of `G` consecutive inputs for every
 /// output, `[in/G][out_pad][G]`, zero-padded.
 pub(crate) struct PackedLayer {
@@ -99,7 +114,8 @@ pub(crate) struct PackedLayer {
     pub(crate) out_pad: usize,
     /// u8-input layers: G = 4, i8 weights.
     pub(crate) w8: Vec<i8>,
-    /// The first layer (signed i16 input): G = 2, weights widened to i16.
+    /// The first layer (signed i16 input): G = 2, weights widened to i16. SIMD128 builds
+    /// also keep the u8-input layers' weights here, widened (wasm has no u8 x i8 dot product).
     pub(crate) w16: Vec<i16>,
     /// Requantisation constants for blocks of 8 outputs: bias and multiplier as i32 in
     /// output order; shift and rounding term 2^(S-1) as i64, even outputs of the block
@@ -131,6 +147,9 @@ impl PackedLayer {
                 for q in 0..group {
                     if group == 4 {
                         w8.push(at(o, k * group + q));
+                        if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+                            w16.push(i16::from(at(o, k * group + q)));
+                        }
                     } else {
                         w16.push(i16::from(at(o, k * group + q)));
                     }
@@ -219,6 +238,8 @@ fn gemm<T: Copy + Into<i32> + Simd>(
         Level::Avx2(t) => T::avx2(t, p, x, x_stride, n, acc),
         #[cfg(target_arch = "x86_64")]
         Level::Avx512Vnni(t) => T::vnni(t, p, x, x_stride, n, acc),
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Level::Simd128(t) => T::simd128(t, p, x, x_stride, n, acc),
         Level::Scalar => {
             // Row-major dot products over the original layout (autovectorises well).
             for px in 0..n {
@@ -241,12 +262,16 @@ fn gemm<T: Copy + Into<i32> + Simd>(
 type Avx2 = avx2::Avx2;
 #[cfg(target_arch = "x86_64")]
 type Vnni = avx2::Vnni;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+type Simd128 = simd128::Simd128;
 
 trait Simd: Sized {
     #[cfg(target_arch = "x86_64")]
     fn avx2(t: Avx2, p: &PackedLayer, x: &[Self], x_stride: usize, n: usize, acc: &mut [i32]);
     #[cfg(target_arch = "x86_64")]
     fn vnni(t: Vnni, p: &PackedLayer, x: &[Self], x_stride: usize, n: usize, acc: &mut [i32]);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn simd128(t: Simd128, p: &PackedLayer, x: &[Self], x_stride: usize, n: usize, acc: &mut [i32]);
 }
 
 impl Simd for u8 {
@@ -258,6 +283,10 @@ impl Simd for u8 {
     fn vnni(t: Vnni, p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
         avx2::gemm_u8_vnni(t, p, x, x_stride, n, acc)
     }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn simd128(t: Simd128, p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
+        simd128::gemm_u8(t, p, x, x_stride, n, acc)
+    }
 }
 
 impl Simd for i16 {
@@ -268,6 +297,10 @@ impl Simd for i16 {
     #[cfg(target_arch = "x86_64")]
     fn vnni(t: Vnni, p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
         avx2::gemm_i16_vnni(t, p, x, x_stride, n, acc)
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn simd128(t: Simd128, p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
+        simd128::gemm_i16(t, p, x, x_stride, n, acc)
     }
 }
 
@@ -292,7 +325,10 @@ fn relu_rows(
         None => 0,
     };
     #[cfg(not(target_arch = "x86_64"))]
-    let blocks = 0;
+    let blocks = {
+        let _ = level; // only x86-64 has SIMD requantisation
+        0
+    };
     for px in 0..n {
         let a = &acc[px * p.out_pad..(px + 1) * p.out_pad];
         let row = &mut y[px * y_stride..px * y_stride + layer.n_out];
@@ -420,7 +456,10 @@ fn head_rows(level: Level, last: &Layer, lp: &PackedLayer, acc: &[i32], n: usize
         None => 0,
     };
     #[cfg(not(target_arch = "x86_64"))]
-    let blocks = 0;
+    let blocks = {
+        let _ = level; // only x86-64 has SIMD requantisation
+        0
+    };
     for px in 0..n {
         for o in blocks..n_out {
             let a = acc[px * lp.out_pad + o] + last.bias[o];

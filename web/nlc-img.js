@@ -1,0 +1,60 @@
+// <nlc-img src="photo.nlc" alt="..."> : fetches an .nlc file, decodes it in a Web Worker
+// and shows it on a canvas (intrinsic size unless width/height attributes or CSS say
+// otherwise). Fires "load" or "error" like <img>. Usage:
+//   <script type="module" src="nlc-img.js"></script>
+import { sharedWorker } from "./client.js";
+
+class NlcImg extends HTMLElement {
+  static observedAttributes = ["src", "alt", "width", "height"];
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: "open" });
+    root.innerHTML =
+      "<style>:host{display:inline-block}canvas{display:block;width:100%;height:100%}</style>" +
+      '<canvas part="canvas" role="img"></canvas>';
+    this.canvas = root.querySelector("canvas");
+    this.token = 0;
+  }
+
+  attributeChangedCallback(name) {
+    if (name === "alt") this.canvas.setAttribute("aria-label", this.getAttribute("alt") ?? "");
+    else if (name === "src") this.load();
+    else this.size();
+  }
+
+  size() {
+    for (const d of ["width", "height"]) {
+      const v = this.getAttribute(d);
+      this.style[d] = v === null ? "" : `${parseInt(v, 10)}px`;
+    }
+  }
+
+  async load() {
+    const src = this.getAttribute("src");
+    const token = ++this.token;
+    if (!src) return;
+    try {
+      const res = await fetch(new URL(src, document.baseURI));
+      if (!res.ok) throw new Error(`${src}: HTTP ${res.status}`);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const { image } = await sharedWorker().call("decode", { bytes }, null, [bytes.buffer]);
+      if (token !== this.token) return; // src changed meanwhile
+      this.canvas.width = image.width;
+      this.canvas.height = image.height;
+      const data = new ImageData(new Uint8ClampedArray(image.rgba.buffer), image.width, image.height);
+      this.canvas.getContext("2d").putImageData(data, 0, 0);
+      this.naturalWidth = image.width;
+      this.naturalHeight = image.height;
+      this.size();
+      this.dispatchEvent(new Event("load"));
+    } catch (err) {
+      if (token !== this.token) return;
+      this.error = err;
+      console.error("nlc-img:", err);
+      this.dispatchEvent(new Event("error"));
+    }
+  }
+}
+
+customElements.define("nlc-img", NlcImg);
