@@ -54,7 +54,10 @@ pub fn container(data: &[u8]) {
     let probed = nelloc::probe(data);
     if let Ok(info) = nelloc::info(data, &decode_options()) {
         let p = probed.expect("info accepted a stream that probe refuses");
-        assert_eq!((p.width, p.height, p.color), (info.width, info.height, info.color));
+        assert_eq!(
+            (p.width, p.height, p.color),
+            (info.width, info.height, info.color)
+        );
         assert_eq!(p.version, info.version);
         assert_eq!(info.tiles, info.tile_details.len());
         assert_eq!(info.file_size, data.len());
@@ -98,9 +101,14 @@ pub fn valid_streams() -> &'static [Vec<u8>] {
     S.get_or_init(|| {
         let m = models();
         let mut out = Vec::new();
-        for (i, color) in [ColorType::Gray8, ColorType::GrayA8, ColorType::Rgb8, ColorType::Rgba8]
-            .into_iter()
-            .enumerate()
+        for (i, color) in [
+            ColorType::Gray8,
+            ColorType::GrayA8,
+            ColorType::Rgb8,
+            ColorType::Rgba8,
+        ]
+        .into_iter()
+        .enumerate()
         {
             let (w, h) = (13 + 3 * i as u32, 9 + 2 * i as u32);
             let ch = color.channels();
@@ -114,8 +122,16 @@ pub fn valid_streams() -> &'static [Vec<u8>] {
                         s ^= s << 13;
                         s ^= s >> 17;
                         s ^= s << 5;
-                        let v = if x < 5 && y < 5 { s as u8 } else { (x * 9 + y * 5 + c as u32 * 40) as u8 };
-                        px.push(if color.has_alpha() && c == ch - 1 { (x * 17) as u8 } else { v });
+                        let v = if x < 5 && y < 5 {
+                            s as u8
+                        } else {
+                            (x * 9 + y * 5 + c as u32 * 40) as u8
+                        };
+                        px.push(if color.has_alpha() && c == ch - 1 {
+                            (x * 17) as u8
+                        } else {
+                            v
+                        });
                     }
                 }
             }
@@ -197,8 +213,12 @@ pub fn roundtrip(data: &[u8]) {
     let [sel, w, h, t, px @ ..] = data else {
         return;
     };
-    let color = [ColorType::Gray8, ColorType::GrayA8, ColorType::Rgb8, ColorType::Rgba8]
-        [(sel & 3) as usize];
+    let color = [
+        ColorType::Gray8,
+        ColorType::GrayA8,
+        ColorType::Rgb8,
+        ColorType::Rgba8,
+    ][(sel & 3) as usize];
     let (w, h) = (u32::from(w % 64) + 1, u32::from(h % 64) + 1);
     let n = (w * h) as usize * color.channels();
     let pixels: Vec<u8> = if px.is_empty() {
@@ -209,13 +229,15 @@ pub fn roundtrip(data: &[u8]) {
     let m = models();
     let pred = sel & 4 != 0;
     let mut o = EncodeOptions::default();
-    o.model = Some(m[match (color.color_channels(), pred) {
-        (3, false) => 0,
-        (3, true) => 2,
-        (_, false) => 1,
-        (_, true) => 3,
-    }]
-    .clone());
+    o.model = Some(
+        m[match (color.color_channels(), pred) {
+            (3, false) => 0,
+            (3, true) => 2,
+            (_, false) => 1,
+            (_, true) => 3,
+        }]
+        .clone(),
+    );
     o.alpha_model = Some(m[if pred { 3 } else { 1 }].clone());
     o.tile_size = [1, 3, 8, 16, 31, 64, 256, 1024][(t & 7) as usize];
     o.modes = match (sel >> 3) & 3 {
@@ -230,7 +252,10 @@ pub fn roundtrip(data: &[u8]) {
     let bytes = nelloc::encode(image, &o).expect("a small image always encodes");
     let back = nelloc::decode(&bytes, &decode_options()).expect("what was encoded decodes");
     assert_eq!((back.width(), back.height(), back.color()), (w, h, color));
-    assert!(back.pixels() == &pixels[..], "round trip changed the pixels");
+    assert!(
+        back.pixels() == &pixels[..],
+        "round trip changed the pixels"
+    );
 }
 
 /// Target 5: model files from users. Loading arbitrary bytes gives a model or
@@ -242,7 +267,11 @@ pub fn model(data: &[u8]) {
     };
     let model = Arc::new(model);
     let channels = model.arch().channels;
-    let color = if channels == 3 { ColorType::Rgb8 } else { ColorType::Gray8 };
+    let color = if channels == 3 {
+        ColorType::Rgb8
+    } else {
+        ColorType::Gray8
+    };
     let (w, h) = (9u32, 7u32);
     let px: Vec<u8> = (0..(w * h) as usize * color.channels())
         .map(|i| (i * 37 % 251) as u8)
@@ -257,5 +286,8 @@ pub fn model(data: &[u8]) {
     let mut d = decode_options();
     d.models = vec![model];
     let back = nelloc::decode(&bytes, &d).expect("an accepted model decodes");
-    assert!(back.pixels() == &px[..], "accepted model does not round-trip");
+    assert!(
+        back.pixels() == &px[..],
+        "accepted model does not round-trip"
+    );
 }

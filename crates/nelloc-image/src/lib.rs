@@ -127,9 +127,7 @@ fn decoding_error(e: nelloc::Error) -> ImageError {
         nelloc::Error::Limits(l) => ImageError::Limits(LimitError::from_kind(match l {
             nelloc::LimitError::Metadata { .. }
             | nelloc::LimitError::Input { .. }
-            | nelloc::LimitError::Output { .. } => {
-                LimitErrorKind::InsufficientMemory
-            }
+            | nelloc::LimitError::Output { .. } => LimitErrorKind::InsufficientMemory,
             _ => LimitErrorKind::DimensionError,
         })),
         nelloc::Error::Unsupported(msg) => {

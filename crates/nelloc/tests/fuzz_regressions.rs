@@ -104,7 +104,11 @@ fn roundtrip_seeds_and_findings() {
     // small images of flat, gradient and noisy content.
     let mut rng = support::Rng::new(15);
     for sel in 0..32u8 {
-        let (w, h, t) = (sel.wrapping_mul(7) % 40, sel.wrapping_mul(5) % 40 + 3, sel % 8);
+        let (w, h, t) = (
+            sel.wrapping_mul(7) % 40,
+            sel.wrapping_mul(5) % 40 + 3,
+            sel % 8,
+        );
         let px: Vec<u8> = match sel % 3 {
             0 => vec![sel * 8],
             1 => (0..=255).collect(),
