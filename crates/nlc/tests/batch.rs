@@ -31,7 +31,10 @@ fn inputs(dir: &Path) -> PathBuf {
     std::fs::create_dir(&inp).unwrap();
     std::fs::copy(photos().join("dune_77x53.png"), inp.join("dune.png")).unwrap();
     let boats = image::open(photos().join("boats_128x128.png")).unwrap();
-    boats.crop_imm(0, 0, 48, 40).save(inp.join("boats.png")).unwrap();
+    boats
+        .crop_imm(0, 0, 48, 40)
+        .save(inp.join("boats.png"))
+        .unwrap();
     boats.to_luma8().save(inp.join("gray.png")).unwrap();
     std::fs::write(inp.join("broken.png"), b"not a png at all").unwrap();
     inp
@@ -45,11 +48,17 @@ fn batch_encode_and_decode_continue_past_bad_files_and_keep_existing_outputs() {
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("gray.nlc"), b"keep me").unwrap();
 
-    let o = run(&["encode", "-q", "--tile-size", "32", "--out-dir"], &[&out, &inp]);
+    let o = run(
+        &["encode", "-q", "--tile-size", "32", "--out-dir"],
+        &[&out, &inp],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("2 of 4 file(s) failed"), "{err}");
-    assert!(err.contains("broken.png") && err.contains("gray.png"), "{err}");
+    assert!(
+        err.contains("broken.png") && err.contains("gray.png"),
+        "{err}"
+    );
     assert!(err.contains("--force"), "{err}");
     assert_eq!(std::fs::read(out.join("gray.nlc")).unwrap(), b"keep me");
     for name in ["dune", "boats"] {
@@ -59,16 +68,26 @@ fn batch_encode_and_decode_continue_past_bad_files_and_keep_existing_outputs() {
 
     // --force replaces; everything good now succeeds.
     std::fs::remove_file(inp.join("broken.png")).unwrap();
-    let o = run(&["encode", "-q", "--force", "--tile-size", "32", "--out-dir"], &[&out, &inp]);
+    let o = run(
+        &["encode", "-q", "--force", "--tile-size", "32", "--out-dir"],
+        &[&out, &inp],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_ne!(std::fs::read(out.join("gray.nlc")).unwrap(), b"keep me");
 
     // Batch decode (two jobs) of the directory, plus one explicit non-.nlc file.
     let back = tmp.path().join("back");
     let bogus = inp.join("dune.png");
-    let o = run(&["decode", "-q", "--jobs", "2", "--out-dir"], &[&back, &out, &bogus]);
+    let o = run(
+        &["decode", "-q", "--jobs", "2", "--out-dir"],
+        &[&back, &out, &bogus],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("1 of 4 file(s) failed"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 of 4 file(s) failed"),
+        "{}",
+        stderr(&o)
+    );
     for name in ["dune", "boats", "gray"] {
         assert_eq!(
             pixels(&back.join(format!("{name}.png"))),
@@ -79,7 +98,11 @@ fn batch_encode_and_decode_continue_past_bad_files_and_keep_existing_outputs() {
     // A second run leaves the decoded files alone and says so.
     let o = run(&["decode", "-q", "--out-dir"], &[&back, &out]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("3 of 3 file(s) failed"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("3 of 3 file(s) failed"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -87,7 +110,10 @@ fn two_inputs_with_one_output_name_do_not_overwrite_each_other() {
     let tmp = tempfile::tempdir().unwrap();
     let a = tmp.path().join("a.png");
     let b = tmp.path().join("a.ppm");
-    image::open(photos().join("dune_77x53.png")).unwrap().save(&a).unwrap();
+    image::open(photos().join("dune_77x53.png"))
+        .unwrap()
+        .save(&a)
+        .unwrap();
     image::open(photos().join("dune_77x53.png"))
         .unwrap()
         .crop_imm(0, 0, 10, 10)
@@ -155,7 +181,11 @@ fn work_and_pixel_bounds_refuse_bombs_quickly() {
         for &b in d {
             c ^= u32::from(b);
             for _ in 0..8 {
-                c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    (c >> 1) ^ 0xEDB8_8320
+                } else {
+                    c >> 1
+                };
             }
         }
         !c
@@ -168,11 +198,17 @@ fn work_and_pixel_bounds_refuse_bombs_quickly() {
     let bomb = tmp.path().join("bomb.nlc");
     std::fs::write(&bomb, &f).unwrap();
     let t = std::time::Instant::now();
-    let o = run(&["decode", "-q", "--max-work", "1000000"], &[&bomb, &tmp.path().join("x.png")]);
+    let o = run(
+        &["decode", "-q", "--max-work", "1000000"],
+        &[&bomb, &tmp.path().join("x.png")],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("work limit"), "{}", stderr(&o));
     // Batch mode bounds it by default.
-    let o = run(&["decode", "-q", "--out-dir"], &[&tmp.path().join("o"), &bomb]);
+    let o = run(
+        &["decode", "-q", "--out-dir"],
+        &[&tmp.path().join("o"), &bomb],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("limit"), "{}", stderr(&o));
     assert!(t.elapsed().as_secs() < 10, "{:?}", t.elapsed());
