@@ -6,8 +6,11 @@
 # Usage: tools/determinism-matrix.sh [IMAGE...]   (default: the photos in fixtures/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q -p nlc
-nlc=${CARGO_TARGET_DIR:-target}/release/nlc
+# NLC=path/to/nlc uses an existing binary instead of building the release one.
+if [ -z "${NLC:-}" ]; then
+  cargo build --release -q -p nlc
+fi
+nlc=${NLC:-${CARGO_TARGET_DIR:-target}/release/nlc}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 [ $# -gt 0 ] || set -- fixtures/photos/*.png
