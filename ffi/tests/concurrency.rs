@@ -1,7 +1,7 @@
 //! Many threads encoding and decoding different images at once through the C ABI, sharing
 //! one options handle (allowed while no thread modifies it): every result is
-//! byte-identical to the single-threaded one. Under ThreadSanitizer this is the data-race
-//! check of the C side (ffi/ci.sh runs the C example under Helgrind).
+//! byte-identical to the single-threaded one (ffi/ci.sh also runs the C example
+//! `nlc-threads` natively and under ASan/UBSan).
 #![allow(unsafe_code)]
 
 use std::ptr;
