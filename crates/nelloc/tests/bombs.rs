@@ -43,7 +43,7 @@ fn claiming(w: u32, h: u32, stream: &[u8]) -> Vec<u8> {
 /// Seconds to fail decoding a hostile one-tile stream of `w` x `h` pixels (best of 3: the
 /// machine is shared).
 fn hostile_seconds(w: u32, h: u32, stream: &[u8]) -> f64 {
-    assert!(stream.len() % 4 == 0 && stream.last() != Some(&0));
+    assert!(stream.len().is_multiple_of(4) && stream.last() != Some(&0));
     let file = claiming(w, h, stream);
     let mut o = decode_opts(&[test_rgb()]);
     o.threads = 1;

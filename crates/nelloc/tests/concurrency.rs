@@ -18,7 +18,7 @@ fn concurrent_calls_match_sequential_ones() {
         };
         let mut e = encode_opts(color, test_gray(), [8, 16, 256][i % 3]);
         e.threads = [0, 1, 2][i % 3];
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             e.modes = TileModes::all();
         }
         e
