@@ -1,5 +1,5 @@
-//! Replays the C ABI fuzz target's seeds (the golden files and their truncations) and its
-//! findings (fixtures/fuzz_findings/abi/) through the check the fuzzer runs
+//! Replays the C ABI fuzz target's seeds (the golden files and their truncations), the
+//! corpus it grew (fixtures/fuzz_corpus/abi/) and its findings (fixtures/fuzz_findings/abi/) through the check the fuzzer runs
 //! (fuzz/src/abi.rs, shared by path).
 #![allow(unsafe_code)]
 
@@ -42,7 +42,9 @@ fn abi_seeds_and_findings() {
             abi::abi(&f[..n]);
         }
     }
-    for p in files(&fixtures().join("fuzz_findings/abi")) {
+    let mut replay = files(&fixtures().join("fuzz_findings/abi"));
+    replay.extend(files(&fixtures().join("fuzz_corpus/abi")));
+    for p in replay {
         let data = std::fs::read(&p).unwrap();
         if let Err(e) = std::panic::catch_unwind(|| abi::abi(&data)) {
             std::panic::resume_unwind(Box::new(format!("{}: {e:?}", p.display())));

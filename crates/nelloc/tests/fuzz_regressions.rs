@@ -1,4 +1,5 @@
-//! Replays the fuzz seed corpora and every fuzz finding (fixtures/fuzz_findings/<target>/)
+//! Replays the fuzz seed corpora, the corpora the fuzzers grew (fixtures/fuzz_corpus/) and
+//! every fuzz finding (fixtures/fuzz_findings/<target>/)
 //! through the checks the fuzz targets run (fuzz/src/harness.rs, shared by path), so CI
 //! checks them without fuzzing. The C ABI target is replayed by
 //! ffi/tests/fuzz_regressions.rs.
@@ -30,9 +31,12 @@ fn files(dir: &Path, ext: Option<&str>) -> Vec<std::path::PathBuf> {
     out
 }
 
-/// Runs `check` on every finding of `target`, naming the file of a failure.
+/// Runs `check` on every finding of `target` and on its committed corpus (the inputs
+/// the fuzzer kept for new coverage, fixtures/fuzz_corpus/<target>/), naming the file of
+/// a failure.
 fn replay_findings(target: &str, check: fn(&[u8])) -> usize {
-    let found = files(&fixtures().join("fuzz_findings").join(target), None);
+    let mut found = files(&fixtures().join("fuzz_findings").join(target), None);
+    found.extend(files(&fixtures().join("fuzz_corpus").join(target), None));
     for f in &found {
         let data = std::fs::read(f).unwrap();
         if let Err(e) = std::panic::catch_unwind(|| check(&data)) {
