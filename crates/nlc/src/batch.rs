@@ -37,8 +37,8 @@ pub(crate) struct Batch {
     /// verification is on by default and costs about one decode).
     #[arg(long)]
     no_verify: bool,
-    /// Largest image decoded, in pixels. Default: 268435456 (2^28) for one file,
-    /// 67108864 (2^26) in batch mode.
+    /// Largest image decoded, in pixels (the output-byte limit follows at 4 bytes per
+    /// pixel). Default: 268435456 (2^28) for one file, 67108864 (2^26) in batch mode.
     #[arg(long, value_name = "N")]
     max_pixels: Option<u64>,
     /// Largest decoding work: pixels decoded through the network (the CPU-time bound; a
