@@ -43,7 +43,7 @@ if ((${#missing[@]})); then
 fi
 cc --version | head -1
 
-step "header: committed ffi/include/nelloc.h == cbindgen output, version macros == Cargo.toml"
+step "header: committed include/nelloc.h == cbindgen output, version macros == Cargo.toml"
 cargo test -q -p nelloc-ffi --test header
 
 step "cargo build --release -p nlc (libnelloc is built by make install)"
@@ -58,7 +58,7 @@ prefix=$tmp/prefix
 step "make -C ffi install PREFIX=$prefix"
 make -s -C ffi install PREFIX="$prefix"
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-header_version=$(awk '/^#define NLC_VERSION_(MAJOR|MINOR|PATCH) /{v = v (v ? "." : "") $3} END {print v}' ffi/include/nelloc.h)
+header_version=$(awk '/^#define NLC_VERSION_(MAJOR|MINOR|PATCH) /{v = v (v ? "." : "") $3} END {print v}' include/nelloc.h)
 [ "$(pkg-config --modversion nelloc)" = "$header_version" ] ||
   die "nelloc.pc version $(pkg-config --modversion nelloc) != header $header_version"
 soname=$(readelf -d "$prefix/lib/libnelloc.so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')

@@ -352,21 +352,36 @@ fn metadata_ref(metadata: &Metadata, kind: u32) -> Result<&Option<Vec<u8>>, Fail
 }
 
 fn device_from_code(device: u32) -> Result<Device, Failure> {
-    match device {
-        d if d == nlc_device::NLC_DEVICE_CPU as u32 => Ok(Device::Cpu),
-        d if d == nlc_device::NLC_DEVICE_CUDA as u32 => Err(Failure::new(
-            nlc_status::NLC_ERROR_UNSUPPORTED,
-            "the CUDA device is not available in this version of libnelloc (CPU only)",
-        )),
-        other => Err(Failure::invalid(format!(
-            "unknown device {other} (see nlc_device)"
-        ))),
-    }
+    let d = match device {
+        d if d == nlc_device::NLC_DEVICE_CPU as u32 => Device::Cpu,
+        d if d == nlc_device::NLC_DEVICE_CUDA as u32 => Device::Cuda(0),
+        d if d == nlc_device::NLC_DEVICE_AUTO as u32 => Device::Auto,
+        d if d == nlc_device::NLC_DEVICE_ORT as u32 => Device::Ort(nelloc::OrtProvider::Cpu),
+        other => {
+            return Err(Failure::invalid(format!(
+                "unknown device {other} (see nlc_device)"
+            )))
+        }
+    };
+    // An absent device is refused here, where the caller chose it, with what is missing.
+    nelloc::backend::probe(d).map_err(|e| {
+        let f = Failure::from(e);
+        let name = if device == nlc_device::NLC_DEVICE_CUDA as u32 {
+            "NLC_DEVICE_CUDA"
+        } else {
+            "NLC_DEVICE_ORT"
+        };
+        Failure::new(f.status, format!("{name}: {}", f.message))
+    })?;
+    Ok(d)
 }
 
 fn device_code(device: Device) -> u32 {
     match device {
         Device::Cpu => nlc_device::NLC_DEVICE_CPU as u32,
+        Device::Cuda(_) => nlc_device::NLC_DEVICE_CUDA as u32,
+        Device::Auto => nlc_device::NLC_DEVICE_AUTO as u32,
+        Device::Ort(_) => nlc_device::NLC_DEVICE_ORT as u32,
         // A device this C API has no value for yet: reported as the CPU never is wrong
         // here (the library only ever selects devices through the C values).
         _ => nlc_device::NLC_DEVICE_CPU as u32,
@@ -572,8 +587,8 @@ pub unsafe extern "C" fn nlc_encoder_options_set_modes(
     })
 }
 
-/// Selects the device: `NLC_DEVICE_CPU` (the default). `NLC_DEVICE_CUDA` returns
-/// `NLC_ERROR_UNSUPPORTED` in this version and leaves the options unchanged.
+/// Selects the device (an `nlc_device` value; default `NLC_DEVICE_CPU`). A device that is
+/// absent here returns `NLC_ERROR_UNSUPPORTED` and leaves the options unchanged.
 ///
 /// # Safety
 /// `options` must be NULL (an error) or a live handle not used by another thread.
@@ -763,8 +778,8 @@ pub unsafe extern "C" fn nlc_decoder_options_set_threads(
     })
 }
 
-/// Selects the device: `NLC_DEVICE_CPU` (the default). `NLC_DEVICE_CUDA` returns
-/// `NLC_ERROR_UNSUPPORTED` in this version and leaves the options unchanged.
+/// Selects the device (an `nlc_device` value; default `NLC_DEVICE_CPU`). A device that is
+/// absent here returns `NLC_ERROR_UNSUPPORTED` and leaves the options unchanged.
 ///
 /// # Safety
 /// `options` must be NULL (an error) or a live handle not used by another thread.
@@ -1346,6 +1361,157 @@ pub unsafe extern "C" fn nlc_probe(
         // SAFETY: `out` holds `size` writable bytes by contract.
         unsafe { put_sized(out, header, size) };
         Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Batches: many images in one call (one device decision for the batch; on a GPU the
+// per-launch work is what pays)
+// ---------------------------------------------------------------------------------------
+
+/// Encodes `count` images in one call. On return `statuses[i]` is image i's status and,
+/// where it is `NLC_OK`, `outs[i]` / `out_sizes[i]` its stream (release each with
+/// `nlc_free`); failed entries get NULL and 0. Returns `NLC_OK` when every image was
+/// encoded, else the first failing status (its message in `nlc_last_error_message`). When
+/// the call fails as a whole (NULL arrays, an absent device) nothing is written.
+///
+/// # Safety
+/// `images` must be NULL (an error) or valid for reads of `count` live image handles;
+/// `options` NULL or a live handle; `outs`, `out_sizes` and `statuses` NULL (an error) or
+/// valid for writes of `count` elements.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_encode_batch(
+    images: *const *const nlc_image,
+    count: usize,
+    options: *const nlc_encoder_options,
+    outs: *mut *mut u8,
+    out_sizes: *mut usize,
+    statuses: *mut nlc_status,
+) -> nlc_status {
+    guard(|| {
+        for (p, what) in [
+            (images.cast::<u8>(), "images"),
+            (outs.cast_const().cast::<u8>(), "outs"),
+            (out_sizes.cast_const().cast::<u8>(), "out_sizes"),
+            (statuses.cast_const().cast::<u8>(), "statuses"),
+        ] {
+            if p.is_null() && count > 0 {
+                return Err(Failure::null(what));
+            }
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        // SAFETY: `images` is valid for `count` reads by contract.
+        let handles = unsafe { std::slice::from_raw_parts(images, count) };
+        let mut refs = Vec::with_capacity(count);
+        for (i, &h) in handles.iter().enumerate() {
+            // SAFETY: each element is NULL (an error) or a live handle by contract.
+            refs.push(
+                unsafe { handle(h, &format!("images[{i}]")) }?
+                    .inner
+                    .as_ref(),
+            );
+        }
+        // SAFETY: see the function's contract.
+        let opts = unsafe { options.as_ref() };
+        let default = EncodeOptions::default();
+        let opts = opts.map_or(&default, |o| &o.inner);
+        let results = nelloc::encode_batch(&refs, opts)?;
+        let mut first: Option<Failure> = None;
+        for (i, r) in results.into_iter().enumerate() {
+            let (buffer, len, status) = match r {
+                Ok(bytes) => (into_c_buffer(&bytes), bytes.len(), nlc_status::NLC_OK),
+                Err(e) => {
+                    let f = Failure::from(e);
+                    let status = f.status;
+                    first.get_or_insert(Failure::new(status, format!("image {i}: {}", f.message)));
+                    (std::ptr::null_mut(), 0, status)
+                }
+            };
+            // SAFETY: the arrays are valid for `count` writes by contract.
+            unsafe {
+                outs.add(i).write(buffer);
+                out_sizes.add(i).write(len);
+                statuses.add(i).write(status);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    })
+}
+
+/// Decodes `count` streams (`data[i]` of `sizes[i]` bytes) in one call. On return
+/// `statuses[i]` is stream i's status and, where it is `NLC_OK`, `outs[i]` its image
+/// (release each with `nlc_image_free`); failed entries get NULL. Returns `NLC_OK` when
+/// every stream was decoded, else the first failing status. When the call fails as a
+/// whole (NULL arrays, an absent device) nothing is written.
+///
+/// # Safety
+/// `data` and `sizes` must be NULL (an error) or valid for reads of `count` elements, each
+/// `data[i]` valid for reads of `sizes[i]` bytes; `options` NULL or a live handle; `outs`
+/// and `statuses` NULL (an error) or valid for writes of `count` elements.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decode_batch(
+    data: *const *const u8,
+    sizes: *const usize,
+    count: usize,
+    options: *const nlc_decoder_options,
+    outs: *mut *mut nlc_image,
+    statuses: *mut nlc_status,
+) -> nlc_status {
+    guard(|| {
+        for (p, what) in [
+            (data.cast::<u8>(), "data"),
+            (sizes.cast::<u8>(), "sizes"),
+            (outs.cast_const().cast::<u8>(), "outs"),
+            (statuses.cast_const().cast::<u8>(), "statuses"),
+        ] {
+            if p.is_null() && count > 0 {
+                return Err(Failure::null(what));
+            }
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        // SAFETY: `data` and `sizes` are valid for `count` reads by contract.
+        let (ptrs, lens) = unsafe {
+            (
+                std::slice::from_raw_parts(data, count),
+                std::slice::from_raw_parts(sizes, count),
+            )
+        };
+        let mut streams = Vec::with_capacity(count);
+        for (i, (&p, &n)) in ptrs.iter().zip(lens).enumerate() {
+            if p.is_null() {
+                return Err(Failure::null(&format!("data[{i}]")));
+            }
+            // SAFETY: each `data[i]` is valid for `sizes[i]` reads by contract.
+            streams.push(unsafe { bytes(p, n, "data") }?);
+        }
+        // SAFETY: see the function's contract.
+        let opts = decode_options(unsafe { options.as_ref() });
+        let results = nelloc::decode_batch(&streams, &opts)?;
+        let mut first: Option<Failure> = None;
+        for (i, r) in results.into_iter().enumerate() {
+            let (image, status) = match r {
+                Ok(image) => (
+                    Box::into_raw(Box::new(nlc_image { inner: image })),
+                    nlc_status::NLC_OK,
+                ),
+                Err(e) => {
+                    let f = Failure::from(e);
+                    let status = f.status;
+                    first.get_or_insert(Failure::new(status, format!("stream {i}: {}", f.message)));
+                    (std::ptr::null_mut(), status)
+                }
+            };
+            // SAFETY: the arrays are valid for `count` writes by contract.
+            unsafe {
+                outs.add(i).write(image);
+                statuses.add(i).write(status);
+            }
+        }
+        first.map_or(Ok(()), Err)
     })
 }
 

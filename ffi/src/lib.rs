@@ -2,7 +2,7 @@
 //!
 //! This crate builds `libnelloc.so` / `libnelloc.a` (installed under those names by
 //! `make -C ffi install`, see `ffi/README.md`). The C declarations are in
-//! `ffi/include/nelloc.h`, generated from this crate by cbindgen and committed; the test
+//! `include/nelloc.h` (repository root), generated from this crate by cbindgen and committed; the test
 //! `ffi/tests/header.rs` fails when the committed header differs from the generated one.
 //!
 //! Conventions of every exported function:
@@ -101,9 +101,15 @@ pub enum nlc_color_type {
 pub enum nlc_device {
     /// The CPU (all cores by default). The default.
     NLC_DEVICE_CPU = 0,
-    /// An NVIDIA GPU. Not available in this version: selecting it returns
-    /// `NLC_ERROR_UNSUPPORTED`.
+    /// The first NVIDIA GPU (CUDA driver and NVRTC loaded at run time). Selecting it
+    /// where either or a GPU is missing returns `NLC_ERROR_UNSUPPORTED`, with what is
+    /// missing in `nlc_last_error_message`.
     NLC_DEVICE_CUDA = 1,
+    /// The GPU when present and the image is large enough to gain, else the CPU.
+    NLC_DEVICE_AUTO = 2,
+    /// ONNX Runtime (CPU provider), loaded at run time from `$NELLOC_ORT_LIB` (or
+    /// `libonnxruntime.so` on the library path); `NLC_ERROR_UNSUPPORTED` when absent.
+    NLC_DEVICE_ORT = 3,
 }
 
 /// Metadata blocks stored losslessly next to the pixels.

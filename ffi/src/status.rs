@@ -45,6 +45,9 @@ pub enum nlc_status {
     NLC_ERROR_INTERNAL = 12,
     /// The system refused a resource the call needs (worker threads).
     NLC_ERROR_RESOURCE = 13,
+    /// The selected device (GPU, ONNX Runtime) failed while working, or its results are
+    /// not bit-exact and it was refused.
+    NLC_ERROR_DEVICE = 14,
 }
 
 impl nlc_status {
@@ -66,6 +69,7 @@ impl nlc_status {
             NLC_ERROR_PANIC => c"internal error (panic caught at the library boundary)",
             NLC_ERROR_INTERNAL => c"internal error",
             NLC_ERROR_RESOURCE => c"the system refused a resource (worker threads)",
+            NLC_ERROR_DEVICE => c"the device failed or is not bit-exact",
         }
     }
 
@@ -87,6 +91,7 @@ impl nlc_status {
             11 => NLC_ERROR_PANIC,
             12 => NLC_ERROR_INTERNAL,
             13 => NLC_ERROR_RESOURCE,
+            14 => NLC_ERROR_DEVICE,
             _ => return None,
         })
     }
@@ -135,6 +140,10 @@ impl From<Error> for Failure {
             Error::Model(_) => NLC_ERROR_MODEL_INVALID,
             Error::InvalidArgument(_) => NLC_ERROR_INVALID_ARGUMENT,
             Error::ThreadPool { .. } => NLC_ERROR_RESOURCE,
+            Error::Device(
+                nelloc::DeviceError::Unavailable { .. } | nelloc::DeviceError::NotBuilt { .. },
+            ) => NLC_ERROR_UNSUPPORTED,
+            Error::Device(_) => NLC_ERROR_DEVICE,
             _ => NLC_ERROR_INTERNAL,
         };
         Failure::new(status, e.to_string())
@@ -223,12 +232,20 @@ mod tests {
 
     #[test]
     fn every_status_round_trips_and_has_a_message() {
-        for v in 0..=13 {
+        // Codes are contiguous from 0: count them, then check nothing follows the gap.
+        let count = (0..)
+            .take_while(|&v| nlc_status::from_u32(v).is_some())
+            .count() as u32;
+        assert!(
+            count >= 15,
+            "NLC_OK ..= NLC_ERROR_DEVICE at least, got {count}"
+        );
+        for v in 0..count {
             let s = nlc_status::from_u32(v).expect("contiguous codes");
             assert_eq!(s as u32, v);
             assert!(!s.message().to_bytes().is_empty());
         }
-        assert_eq!(nlc_status::from_u32(14), None);
+        assert!((count..count + 64).all(|v| nlc_status::from_u32(v).is_none()));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The committed `ffi/include/nelloc.h` must be exactly what cbindgen (the pinned version)
+//! The committed `include/nelloc.h` (at the repository root) must be exactly what cbindgen (the pinned version)
 //! generates from this crate, and its version macros must match Cargo.toml.
 //!
 //! After changing the API, regenerate it with
@@ -11,7 +11,8 @@ fn crate_dir() -> PathBuf {
 }
 
 fn header_path() -> PathBuf {
-    crate_dir().join("include").join("nelloc.h")
+    // The C API belongs to the whole suite: the header lives at the repository root.
+    crate_dir().join("..").join("include").join("nelloc.h")
 }
 
 fn generate(dir: &Path) -> String {
@@ -31,7 +32,7 @@ fn committed_header_is_up_to_date() {
     let generated = generate(&crate_dir());
     let path = header_path();
     if std::env::var_os("NELLOC_BLESS").is_some_and(|v| v == "1") {
-        std::fs::write(&path, &generated).expect("write ffi/include/nelloc.h");
+        std::fs::write(&path, &generated).expect("write include/nelloc.h");
         return;
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
@@ -42,7 +43,7 @@ fn committed_header_is_up_to_date() {
             .position(|(a, b)| a != b)
             .unwrap_or(committed.lines().count().min(generated.lines().count()));
         panic!(
-            "ffi/include/nelloc.h is out of date (first difference at line {}): regenerate it with \
+            "include/nelloc.h is out of date (first difference at line {}): regenerate it with \
              `NELLOC_BLESS=1 cargo test -p nelloc-ffi --test header` and commit it\n\
              committed: {:?}\ngenerated: {:?}",
             first + 1,
@@ -64,7 +65,7 @@ fn define(header: &str, name: &str) -> Option<String> {
 
 #[test]
 fn header_version_macros_match_cargo_toml() {
-    let header = std::fs::read_to_string(header_path()).expect("ffi/include/nelloc.h");
+    let header = std::fs::read_to_string(header_path()).expect("include/nelloc.h");
     let expect = [
         ("NLC_VERSION_MAJOR", env!("CARGO_PKG_VERSION_MAJOR")),
         ("NLC_VERSION_MINOR", env!("CARGO_PKG_VERSION_MINOR")),
@@ -74,7 +75,7 @@ fn header_version_macros_match_cargo_toml() {
         assert_eq!(
             define(&header, name).as_deref(),
             Some(want),
-            "{name} in ffi/include/nelloc.h does not match Cargo.toml's version {}",
+            "{name} in include/nelloc.h does not match Cargo.toml's version {}",
             env!("CARGO_PKG_VERSION")
         );
     }

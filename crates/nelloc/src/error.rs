@@ -30,6 +30,9 @@ pub enum Error {
     /// The operation was cancelled through [`crate::Cancel`].
     #[error("cancelled")]
     Cancelled,
+    /// The device asked for cannot run here, or failed (see [`DeviceError`]).
+    #[error("device: {0}")]
+    Device(#[from] DeviceError),
     /// The worker threads asked for (`threads > 0` in the options) could not be started.
     #[error("could not start a pool of {threads} worker threads: {detail}")]
     ThreadPool {
@@ -208,5 +211,44 @@ pub enum ModelError {
         model: u32,
         /// Channels required.
         needed: u32,
+    },
+}
+
+/// A device (accelerator backend) is absent, not built in, failed, or is not exact.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeviceError {
+    /// This build has no support for the device (a cargo feature was off).
+    #[error("{device} is not available in this build (built without the `{feature}` feature)")]
+    NotBuilt {
+        /// The device asked for, as `Device` displays it.
+        device: String,
+        /// The cargo feature of `nelloc` that adds it.
+        feature: &'static str,
+    },
+    /// What the device needs is missing on this machine (a library, a driver, a GPU).
+    #[error("{device} is not available: {missing}")]
+    Unavailable {
+        /// The device asked for.
+        device: String,
+        /// What is missing, by name.
+        missing: String,
+    },
+    /// The device's results differ from the CPU reference: using it would write (or read)
+    /// a different stream, so it is refused.
+    #[error("{device} is not bit-exact: {detail}")]
+    Inexact {
+        /// The device.
+        device: String,
+        /// The first difference found.
+        detail: String,
+    },
+    /// The device's runtime reported an error while working.
+    #[error("{device} failed: {detail}")]
+    Failed {
+        /// The device.
+        device: String,
+        /// The runtime's message.
+        detail: String,
     },
 }

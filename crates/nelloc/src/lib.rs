@@ -17,6 +17,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod backend;
 mod codec;
 mod coder;
 #[cfg(test)]
@@ -37,15 +38,18 @@ mod schedule;
 mod tilemode;
 
 pub use codec::{
-    decode, encode, encode_with_stats, info, EncodeStats, Info, TileInfo, MAX_TILE_SIZE,
+    decode, decode_batch, encode, encode_batch, encode_with_stats, info, EncodeStats, Info,
+    TileInfo, MAX_TILE_SIZE,
 };
 pub use container::{probe, AlphaMode, Probe, MAGIC, PROBE_BYTES};
-pub use error::{Error, FormatError, LimitError, ModelError, Result};
+pub use error::{DeviceError, Error, FormatError, LimitError, ModelError, Result};
 pub use fsio::{read_limited, write_atomic};
 pub use image::{ColorType, Image, ImageRef, Metadata};
 pub use limits::Limits;
 pub use model::Model;
-pub use options::{Cancel, DecodeOptions, Device, EncodeOptions, Progress, DEFAULT_TILE_SIZE};
+pub use options::{
+    Cancel, DecodeOptions, Device, EncodeOptions, OrtProvider, Progress, DEFAULT_TILE_SIZE,
+};
 pub use tilemode::{ModeCounts, TileMode, TileModes};
 
 /// Highest version of the `.nlc` container this library reads and writes. It writes

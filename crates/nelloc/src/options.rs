@@ -24,13 +24,100 @@ impl std::fmt::Debug for Progress {
 }
 use crate::model::Model;
 
-/// Where the codec runs. The output never depends on it.
+/// Where the network runs. The output never depends on it: every backend is bit-exact
+/// (accelerators check themselves against the CPU reference before first use).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Device {
     /// The CPU (all cores unless `threads` says otherwise). The default.
     #[default]
     Cpu,
+    /// The first CUDA GPU when one is present, the image is large enough to gain
+    /// ([`crate::backend::AUTO_MIN_PIXELS`]) and the GPU passes its check; the CPU
+    /// otherwise. Never fails for lack of a device.
+    Auto,
+    /// CUDA GPU number N (kernels compiled at run time by NVRTC; needs the NVIDIA driver
+    /// and `libnvrtc`, loaded at run time). Absent: [`crate::Error::Device`].
+    Cuda(u32),
+    /// ONNX Runtime, loaded at run time (`NELLOC_ORT_LIB` or
+    /// [`crate::backend::set_ort_library`]), running the exported integer graph on an
+    /// execution provider.
+    Ort(OrtProvider),
+}
+
+/// ONNX Runtime execution providers the ORT backend can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum OrtProvider {
+    /// ONNX Runtime's own CPU provider.
+    #[default]
+    Cpu,
+    /// The CUDA provider on GPU number N (needs an ONNX Runtime built with it).
+    Cuda(u32),
+}
+
+impl std::fmt::Display for OrtProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OrtProvider::Cpu => f.write_str("cpu"),
+            OrtProvider::Cuda(i) => write!(f, "cuda:{i}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Device {
+    /// The spelling [`Device::from_str`](std::str::FromStr) reads: `cpu`, `auto`,
+    /// `cuda:N`, `ort:cpu`, `ort:cuda:N`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Device::Cpu => f.write_str("cpu"),
+            Device::Auto => f.write_str("auto"),
+            Device::Cuda(i) => write!(f, "cuda:{i}"),
+            Device::Ort(p) => write!(f, "ort:{p}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Device {
+    type Err = crate::Error;
+    /// `cpu`, `auto`, `cuda` (= `cuda:0`), `cuda:N`, `ort` (= `ort:cpu`), `ort:cpu`,
+    /// `ort:cuda`, `ort:cuda:N`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let index = |v: &str| {
+            v.parse::<u32>().map_err(|_| {
+                crate::Error::InvalidArgument(format!("device {s:?}: {v:?} is not a GPU number"))
+            })
+        };
+        Ok(match s.split_once(':') {
+            None => match s {
+                "cpu" => Device::Cpu,
+                "auto" => Device::Auto,
+                "cuda" => Device::Cuda(0),
+                "ort" => Device::Ort(OrtProvider::Cpu),
+                _ => {
+                    return Err(crate::Error::InvalidArgument(format!(
+                        "unknown device {s:?} (expected cpu, auto, cuda[:N], ort[:cpu|:cuda[:N]])"
+                    )))
+                }
+            },
+            Some(("cuda", n)) => Device::Cuda(index(n)?),
+            Some(("ort", "cpu")) => Device::Ort(OrtProvider::Cpu),
+            Some(("ort", "cuda")) => Device::Ort(OrtProvider::Cuda(0)),
+            Some(("ort", rest)) => match rest.split_once(':') {
+                Some(("cuda", n)) => Device::Ort(OrtProvider::Cuda(index(n)?)),
+                _ => {
+                    return Err(crate::Error::InvalidArgument(format!(
+                        "unknown ONNX Runtime provider in {s:?} (expected ort:cpu or ort:cuda[:N])"
+                    )))
+                }
+            },
+            _ => {
+                return Err(crate::Error::InvalidArgument(format!(
+                    "unknown device {s:?} (expected cpu, auto, cuda[:N], ort[:cpu|:cuda[:N]])"
+                )))
+            }
+        })
+    }
 }
 
 /// Cancels a running [`crate::encode`] or [`crate::decode`] from another thread (for

@@ -18,6 +18,7 @@ macro_rules! outln {
 
 mod batch;
 mod bench;
+mod device;
 mod io;
 
 use std::io::IsTerminal;
@@ -85,6 +86,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// List the built-in models.
     Models,
+    /// Write a model's integer network as an ONNX graph (exact integer operators).
+    ExportOnnx(device::ExportArgs),
 }
 
 /// Options shared by every command.
@@ -109,9 +112,22 @@ struct Common {
     /// NeLLoC (container version 1, readable by the first release).
     #[arg(long, value_name = "LIST", value_parser = parse_modes)]
     modes: Option<nelloc::TileModes>,
+    /// Largest image, in pixels, that decode and info accept (decode only); larger streams
+    /// fail at once. For callers such as image-tool delegates that must not spin for
+    /// minutes on a tiny file claiming a huge image. Default: the library's, 2^28.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_pixels: Option<u64>,
     /// Do not show a progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Where the network runs: cpu (default), auto (a GPU when present and the image is
+    /// large), cuda[:N], ort[:cpu|:cuda[:N]] (ONNX Runtime). The output never depends on it.
+    #[arg(long, value_name = "DEVICE", value_parser = device::parse_device, default_value = "cpu")]
+    device: nelloc::Device,
+    /// ONNX Runtime library for --device ort (default: $NELLOC_ORT_LIB, then
+    /// libonnxruntime.so on the library path).
+    #[arg(long, value_name = "PATH")]
+    ort_lib: Option<PathBuf>,
 }
 
 /// Errors of the tool: the library's, or a message.
@@ -163,6 +179,8 @@ impl Common {
     fn encode_options(&self, tile_size: u32, color: nelloc::ColorType) -> Result<EncodeOptions> {
         let mut o = EncodeOptions::default();
         o.threads = self.threads;
+        o.device = self.device;
+        device::set_ort_lib(self.ort_lib.as_deref());
         o.tile_size = tile_size;
         if let Some(m) = self.modes {
             o.modes = m;
@@ -202,6 +220,11 @@ impl Common {
     fn decode_options(&self) -> Result<DecodeOptions> {
         let mut o = DecodeOptions::default();
         o.threads = self.threads;
+        if let Some(n) = self.max_pixels {
+            o.limits.max_pixels = n;
+        }
+        o.device = self.device;
+        device::set_ort_lib(self.ort_lib.as_deref());
         o.models = self.load_models()?;
         if let Some(p) = &self.alpha_model {
             o.models.push(Arc::new(
@@ -397,6 +420,7 @@ fn main() -> ExitCode {
         } => cmd_info(input, *tiles, common),
         Command::Demo { input, common } => cmd_demo(input.as_deref(), common),
         Command::Bench(args) => bench::run(args),
+        Command::ExportOnnx(args) => device::export_onnx(args),
         Command::Models => {
             cmd_models();
             Ok(())

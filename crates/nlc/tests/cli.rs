@@ -358,3 +358,37 @@ fn modes_option_restricts_the_encoder() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("neural or png"));
 }
+
+#[test]
+fn max_pixels_refuses_larger_images_before_decoding() {
+    let dir = tmpdir();
+    let f = dir.path().join("d.nlc");
+    encode_fixture("dune_77x53.png", &f); // 4081 pixels
+    let out_png = dir.path().join("d.png");
+    let refused = nlc()
+        .args(["decode", "--max-pixels", "4080"])
+        .arg(&f)
+        .arg(&out_png)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("limit"));
+    assert!(!out_png.exists());
+    let st = nlc()
+        .args(["decode", "-q", "--max-pixels", "4081"])
+        .arg(&f)
+        .arg(&out_png)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(
+        nlc()
+            .args(["decode", "--max-pixels", "0"])
+            .arg(&f)
+            .arg(&out_png)
+            .status()
+            .unwrap()
+            .code(),
+        Some(2)
+    );
+}

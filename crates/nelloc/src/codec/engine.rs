@@ -5,8 +5,10 @@
 use rayon::prelude::*;
 
 use super::Tracker;
+use crate::backend::Backend;
 use crate::coder::StreamDecoder;
-use crate::kernels::{forward_batch, BatchScratch, Level};
+use crate::error::Result;
+use crate::kernels::BatchScratch;
 use crate::mixture::PixelDist;
 use crate::model::Model;
 use crate::schedule::{
@@ -16,49 +18,65 @@ use crate::tilemode::Payload;
 
 /// Coding intervals of one plane group of a tile, in wavefront order.
 pub(super) fn plane_intervals(
+    backend: &dyn Backend,
     model: &Model,
     tile: &TileBuf<'_>,
     first: usize,
     out: &mut Vec<(u32, u32)>,
-) {
+) -> Result<()> {
     let arch = model.arch();
     let c = arch.channels as usize;
     let k = arch.mixtures as usize;
     let hz = arch.horizon as usize;
-    // Rows are independent when every pixel is known: compute them in parallel, then
-    // emit in the stream's wavefront order.
-    let level = Level::detect();
+    // Rows are independent when every pixel is known: compute chunks of rows in parallel
+    // (one row per network call on the CPU, whole tiles on accelerators), then emit in
+    // the stream's wavefront order.
     let l = arch.input_len();
     let n_out = arch.output_len();
-    let rows: Vec<Vec<(u32, u32)>> = (0..tile.h)
+    let per = backend
+        .preferred_batch()
+        .div_ceil(tile.w.max(1))
+        .clamp(1, tile.h.max(1));
+    let chunks: Vec<Vec<(u32, u32)>> = (0..tile.h.div_ceil(per))
         .into_par_iter()
         .map_init(
             || (BatchScratch::default(), Vec::<i32>::new()),
-            |(scratch, heads), i| {
-                // One batched network call per row: every context is already known.
-                heads.resize(tile.w * n_out, 0);
-                let (rows, rs) = scratch.input_rows(model, tile.w);
-                for j in 0..tile.w {
-                    gather_context(tile, i, j, hz, first, c, &mut rows[j * rs..j * rs + l]);
+            |(scratch, heads), chunk| -> Result<Vec<(u32, u32)>> {
+                // One batched network call per chunk: every context is already known.
+                let rows = chunk * per..((chunk + 1) * per).min(tile.h);
+                let n = rows.len() * tile.w;
+                heads.resize(n * n_out, 0);
+                let (input, rs) = scratch.input_rows(model, n);
+                for (r, i) in rows.clone().enumerate() {
+                    for j in 0..tile.w {
+                        let p = r * tile.w + j;
+                        gather_context(tile, i, j, hz, first, c, &mut input[p * rs..p * rs + l]);
+                    }
                 }
-                forward_batch(model, level, tile.w, heads, scratch);
-                let mut row = Vec::with_capacity(tile.w * c);
-                for j in 0..tile.w {
-                    let px = &tile.data[(i * tile.w + j) * tile.stride + first..][..c];
-                    let bases = arch.mean_base.bases(tile, i, j, first, c);
-                    PixelDist::new(&heads[j * n_out..(j + 1) * n_out], k, c, bases.as_ref())
-                        .for_each_interval(px, |lo, f| row.push((lo, f)));
+                backend.forward(model, scratch, n, heads)?;
+                let mut out = Vec::with_capacity(n * c);
+                for (r, i) in rows.enumerate() {
+                    for j in 0..tile.w {
+                        let p = r * tile.w + j;
+                        let px = &tile.data[(i * tile.w + j) * tile.stride + first..][..c];
+                        let bases = arch.mean_base.bases(tile, i, j, first, c);
+                        PixelDist::new(&heads[p * n_out..(p + 1) * n_out], k, c, bases.as_ref())
+                            .for_each_interval(px, |lo, f| out.push((lo, f)));
+                    }
                 }
-                row
+                Ok(out)
             },
         )
-        .collect();
+        .collect::<Result<_>>()?;
     for (i, j) in wavefront(tile.w, tile.h, hz) {
-        out.extend_from_slice(&rows[i][j * c..(j + 1) * c]);
+        let at = ((i % per) * tile.w + j) * c;
+        out.extend_from_slice(&chunks[i / per][at..at + c]);
     }
+    Ok(())
 }
 
-/// Most tiles decoded together as one wavefront batch.
+/// Most tiles decoded together as one wavefront batch on the CPU (accelerators take
+/// every tile of a call: see `group_tiles`).
 pub(super) const MAX_GROUP_TILES: usize = 8;
 
 /// A tile being decoded.
@@ -78,13 +96,14 @@ pub(super) struct TileJob<'a> {
 /// all tiles whose group `g` is neural form one batch for the network, then each tile's
 /// symbols are popped in its own stream order.
 pub(super) fn decode_group(
+    backend: &dyn Backend,
     model: &Model,
     jobs: &mut [TileJob<'_>],
     stride: usize,
     first: usize,
     g: usize,
     tracker: &Tracker<'_>,
-) {
+) -> Result<()> {
     let arch = model.arch();
     let (c, k, hz) = (
         arch.channels as usize,
@@ -92,7 +111,6 @@ pub(super) fn decode_group(
         arch.horizon as usize,
     );
     let (l, n_out) = (arch.input_len(), arch.output_len());
-    let level = Level::detect();
     let a = hz + 1;
     let steps = jobs
         .iter()
@@ -106,7 +124,7 @@ pub(super) fn decode_group(
     for t in 0..steps {
         // Cancelled: stop here; the caller reports it (a single huge tile is one group).
         if tracker.check().is_err() {
-            return;
+            return Ok(());
         }
         batch.clear();
         for (ji, job) in jobs.iter().enumerate().filter(|(_, j)| j.neural[g]) {
@@ -129,7 +147,7 @@ pub(super) fn decode_group(
             };
             gather_context(&tile, i, j, hz, first, c, &mut rows[n * rs..n * rs + l]);
         }
-        forward_batch(model, level, batch.len(), &mut heads, &mut scratch);
+        backend.forward(model, &mut scratch, batch.len(), &mut heads)?;
         for (n, &(ji, i, j)) in batch.iter().enumerate() {
             let job = &mut jobs[ji];
             let at = (i * job.rect.w + j) * stride + first;
@@ -148,4 +166,5 @@ pub(super) fn decode_group(
             tracker.advance(batch.len());
         }
     }
+    Ok(())
 }

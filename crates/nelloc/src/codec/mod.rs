@@ -4,9 +4,11 @@
 //! worker pools.
 
 mod alpha;
+mod batch;
 mod engine;
 mod pool;
 
+pub use batch::{decode_batch, encode_batch};
 use engine::{decode_group, plane_intervals, TileJob, MAX_GROUP_TILES};
 use pool::run_in_pool;
 
@@ -14,6 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 
+use crate::backend::{self, Backend};
 use crate::coder::{encode_intervals, StreamDecoder, StreamError};
 use crate::container::{self, AlphaMode, Header, TileEntry};
 use crate::error::{Error, FormatError, ModelError, Result};
@@ -161,12 +164,13 @@ const NEURAL_OVERHEAD: f64 = 5.0;
 /// Codes one tile: per plane group the cheap modes first, then the network unless a
 /// cheap mode is already near zero; the smallest wins.
 fn code_tile(
+    backend: &dyn Backend,
     data: &[u8],
     r: &TileRect,
     stride: usize,
     groups: &[(usize, usize, &Arc<Model>)],
     modes: TileModes,
-) -> CodedTile {
+) -> Result<CodedTile> {
     let tile = TileBuf {
         data,
         w: r.w,
@@ -200,7 +204,7 @@ fn code_tile(
             && cheap_cost.is_none_or(|b| b * 8.0 > NEAR_ZERO_BPSP * samples as f64);
         if try_neural {
             let mut iv = Vec::with_capacity(samples);
-            plane_intervals(model, &tile, first, &mut iv);
+            plane_intervals(backend, model, &tile, first, &mut iv)?;
             let bits: f64 = iv
                 .iter()
                 .map(|&(_, f)| f64::from(crate::mixture::PRECISION) - f64::from(f).log2())
@@ -218,7 +222,7 @@ fn code_tile(
         }
     }
     out.ans = encode_intervals(&intervals);
-    out
+    Ok(out)
 }
 
 /// Encodes an image into a complete `.nlc` file.
@@ -278,13 +282,18 @@ pub fn encode_with_stats(
             options.modes
         )));
     }
+    let total = u64::from(image.width()) * u64::from(image.height());
+    let mut models: Vec<&Model> = vec![&model];
+    models.extend(alpha_model.as_deref());
+    let backend = backend::select(options.device, total, &models)?;
     let tracker = Tracker {
         progress: options.progress.as_ref(),
         cancel: options.cancel.as_ref(),
         done: 0.into(),
-        total: u64::from(image.width()) * u64::from(image.height()),
+        total,
     };
     let ctx = EncodeContext {
+        backend: &*backend,
         image: &image,
         model: &model,
         alpha_model: alpha_model.as_ref(),
@@ -349,6 +358,7 @@ const LARGE_TILE: u32 = 1024;
 /// What every encoding pass of one image shares.
 #[derive(Clone, Copy)]
 struct EncodeContext<'a> {
+    backend: &'a dyn Backend,
     image: &'a ImageRef<'a>,
     model: &'a Arc<Model>,
     alpha_model: Option<&'a Arc<Model>>,
@@ -383,7 +393,14 @@ impl EncodeContext<'_> {
                 .map(|r| {
                     tracker.check()?;
                     let data = copy_tile(image, r);
-                    let coded = code_tile(&data, r, color.channels(), &groups, modes_allowed);
+                    let coded = code_tile(
+                        self.backend,
+                        &data,
+                        r,
+                        color.channels(),
+                        &groups,
+                        modes_allowed,
+                    )?;
                     tracker.advance(r.w * r.h);
                     Ok(coded)
                 })
@@ -552,6 +569,14 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
         AlphaMode::Coded => group_model(&header, &header.alpha_model, &options.models, "alpha", 1)?,
         _ => None,
     };
+    let mut models: Vec<&Model> = model.iter().map(|m| &**m).collect();
+    models.extend(alpha_model.as_deref());
+    let backend = backend::select(
+        options.device,
+        u64::from(header.width) * u64::from(header.height),
+        &models,
+    )?;
+    let backend = &*backend;
     let channels = group_channels(&header);
     let firsts = [0, cc];
     let stride = color.channels();
@@ -652,8 +677,15 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
         // wavefronts. The bytes decoded do not depend on the grouping.
         // At most 8 tiles per group keeps a step's batch (up to ~64 pixels per 256-wide
         // tile) and its activations in cache on large images.
+        // Accelerators want large batches: a step of a 256-pixel tile has ~64 pixels, so
+        // about preferred_batch / 64 tiles per group.
+        let max_group = MAX_GROUP_TILES.max(backend.preferred_batch() / 64);
         let groups = rayon::current_num_threads().clamp(1, jobs.len().max(1));
-        let per = jobs.len().div_ceil(groups).clamp(1, MAX_GROUP_TILES);
+        let per = if max_group > MAX_GROUP_TILES {
+            max_group
+        } else {
+            jobs.len().div_ceil(groups).clamp(1, MAX_GROUP_TILES)
+        };
         jobs.par_chunks_mut(per)
             .try_for_each(|group| -> Result<()> {
                 tracker.check()?;
@@ -682,12 +714,12 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
                     }
                 }
                 if let Some(m) = &model {
-                    decode_group(m, group, stride, 0, 0, &tracker);
+                    decode_group(backend, m, group, stride, 0, 0, &tracker)?;
                 }
                 tracker.check()?;
                 match (header.alpha, &alpha_model) {
                     (AlphaMode::Coded, Some(am)) => {
-                        decode_group(am, group, stride, cc, 1, &tracker)
+                        decode_group(backend, am, group, stride, cc, 1, &tracker)?
                     }
                     (AlphaMode::Constant(v), _) => {
                         for job in group.iter_mut() {

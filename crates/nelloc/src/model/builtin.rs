@@ -25,6 +25,11 @@ static FILES: &[(&str, &[u8])] = &[
         "default",
         include_bytes!("../../models/default-v3.safetensors"),
     ),
+    // default-v3 trained on to 2.60 h (same architecture and recipe).
+    (
+        "default",
+        include_bytes!("../../models/default-v4.safetensors"),
+    ),
 ];
 
 /// All built-in models, parsed once. (A file that fails to parse would be a build

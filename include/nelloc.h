@@ -205,6 +205,11 @@ enum nlc_status
      * The system refused a resource the call needs (worker threads).
      */
     NLC_ERROR_RESOURCE = 13,
+    /**
+     * The selected device (GPU, ONNX Runtime) failed while working, or its results are
+     * not bit-exact and it was refused.
+     */
+    NLC_ERROR_DEVICE = 14,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -261,10 +266,20 @@ enum nlc_device
      */
     NLC_DEVICE_CPU = 0,
     /**
-     * An NVIDIA GPU. Not available in this version: selecting it returns
-     * `NLC_ERROR_UNSUPPORTED`.
+     * The first NVIDIA GPU (CUDA driver and NVRTC loaded at run time). Selecting it
+     * where either or a GPU is missing returns `NLC_ERROR_UNSUPPORTED`, with what is
+     * missing in `nlc_last_error_message`.
      */
     NLC_DEVICE_CUDA = 1,
+    /**
+     * The GPU when present and the image is large enough to gain, else the CPU.
+     */
+    NLC_DEVICE_AUTO = 2,
+    /**
+     * ONNX Runtime (CPU provider), loaded at run time from `$NELLOC_ORT_LIB` (or
+     * `libonnxruntime.so` on the library path); `NLC_ERROR_UNSUPPORTED` when absent.
+     */
+    NLC_DEVICE_ORT = 3,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -611,8 +626,8 @@ nlc_status nlc_encoder_options_set_tile_size(struct nlc_encoder_options *options
 nlc_status nlc_encoder_options_set_modes(struct nlc_encoder_options *options, uint32_t modes);
 
 /**
- * Selects the device: `NLC_DEVICE_CPU` (the default). `NLC_DEVICE_CUDA` returns
- * `NLC_ERROR_UNSUPPORTED` in this version and leaves the options unchanged.
+ * Selects the device (an `nlc_device` value; default `NLC_DEVICE_CPU`). A device that is
+ * absent here returns `NLC_ERROR_UNSUPPORTED` and leaves the options unchanged.
  *
  * # Safety
  * `options` must be NULL (an error) or a live handle not used by another thread.
@@ -692,8 +707,8 @@ void nlc_decoder_options_free(struct nlc_decoder_options *options);
 nlc_status nlc_decoder_options_set_threads(struct nlc_decoder_options *options, uint32_t threads);
 
 /**
- * Selects the device: `NLC_DEVICE_CPU` (the default). `NLC_DEVICE_CUDA` returns
- * `NLC_ERROR_UNSUPPORTED` in this version and leaves the options unchanged.
+ * Selects the device (an `nlc_device` value; default `NLC_DEVICE_CPU`). A device that is
+ * absent here returns `NLC_ERROR_UNSUPPORTED` and leaves the options unchanged.
  *
  * # Safety
  * `options` must be NULL (an error) or a live handle not used by another thread.
@@ -923,6 +938,44 @@ nlc_status nlc_info_file(const char *path,
  * with `struct_size` set (read first; at most that many bytes are written).
  */
 nlc_status nlc_probe(const uint8_t *data, size_t size, struct nlc_header *out);
+
+/**
+ * Encodes `count` images in one call. On return `statuses[i]` is image i's status and,
+ * where it is `NLC_OK`, `outs[i]` / `out_sizes[i]` its stream (release each with
+ * `nlc_free`); failed entries get NULL and 0. Returns `NLC_OK` when every image was
+ * encoded, else the first failing status (its message in `nlc_last_error_message`). When
+ * the call fails as a whole (NULL arrays, an absent device) nothing is written.
+ *
+ * # Safety
+ * `images` must be NULL (an error) or valid for reads of `count` live image handles;
+ * `options` NULL or a live handle; `outs`, `out_sizes` and `statuses` NULL (an error) or
+ * valid for writes of `count` elements.
+ */
+nlc_status nlc_encode_batch(const struct nlc_image *const *images,
+                            size_t count,
+                            const struct nlc_encoder_options *options,
+                            uint8_t **outs,
+                            size_t *out_sizes,
+                            nlc_status *statuses);
+
+/**
+ * Decodes `count` streams (`data[i]` of `sizes[i]` bytes) in one call. On return
+ * `statuses[i]` is stream i's status and, where it is `NLC_OK`, `outs[i]` its image
+ * (release each with `nlc_image_free`); failed entries get NULL. Returns `NLC_OK` when
+ * every stream was decoded, else the first failing status. When the call fails as a
+ * whole (NULL arrays, an absent device) nothing is written.
+ *
+ * # Safety
+ * `data` and `sizes` must be NULL (an error) or valid for reads of `count` elements, each
+ * `data[i]` valid for reads of `sizes[i]` bytes; `options` NULL or a live handle; `outs`
+ * and `statuses` NULL (an error) or valid for writes of `count` elements.
+ */
+nlc_status nlc_decode_batch(const uint8_t *const *data,
+                            const size_t *sizes,
+                            size_t count,
+                            const struct nlc_decoder_options *options,
+                            struct nlc_image **outs,
+                            nlc_status *statuses);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# gdk-pixbuf: the loader (ffi/plugins/gdk-pixbuf) and its MIME package installed into a
+# scratch prefix, used through a private GDK_PIXBUF_MODULE_FILE and a private MIME
+# database (XDG_DATA_HOME); load, incremental load, save, file info, the thumbnailer, and
+# bad files (errors, at once, under the loader's pixel limits).
+source "$(dirname "$0")/lib.sh"
+PC="pkg-config gdk-pixbuf-2.0"
+$PC --exists || die "gdk-pixbuf-2.0 not found (apt-get install libgdk-pixbuf-2.0-dev)"
+command -v update-mime-database >/dev/null || die "update-mime-database not found (shared-mime-info)"
+echo "gdk-pixbuf $($PC --modversion)"
+
+loaders=$WORK/loaders
+make -s -C ffi/plugins/gdk-pixbuf clean all >/dev/null
+install -d "$loaders" "$WORK/share/mime/packages"
+install -m 755 ffi/plugins/gdk-pixbuf/libpixbufloader-nlc.so "$loaders/"
+install -m 644 ffi/plugins/gdk-pixbuf/nelloc-mime.xml "$WORK/share/mime/packages/nelloc.xml"
+# The system loaders too, as an installed loader would be listed with them.
+"$($PC --variable=gdk_pixbuf_query_loaders)" "$($PC --variable=gdk_pixbuf_moduledir)"/*.so \
+  "$loaders/libpixbufloader-nlc.so" >"$WORK/loaders.cache" 2>/dev/null
+grep -q '"image/x-nlc"' "$WORK/loaders.cache" || die "gdk-pixbuf-query-loaders did not list the loader"
+export GDK_PIXBUF_MODULE_FILE=$WORK/loaders.cache
+cc -std=gnu11 -O2 -Wall -Wextra -Werror tests/plugins/pixbuf-check.c -o "$WORK/pixbuf-check" \
+  $($PC --cflags --libs)
+check=$WORK/pixbuf-check
+
+make_inputs
+cd "$WORK"
+for t in gray rgb rgba graya; do "$NLC" encode -q "in/$t.png" "$t.nlc" >/dev/null 2>&1; done
+
+# Without the MIME package gdk-pixbuf does not pick the loader: the package is needed.
+mkdir -p empty/mime
+XDG_DATA_HOME=$WORK/empty XDG_DATA_DIRS=$WORK/empty "$check" load rgb.nlc >/dev/null 2>&1 &&
+  die "loaded without the MIME package: the test does not use the MIME database it claims"
+export XDG_DATA_HOME=$WORK/share
+update-mime-database "$WORK/share/mime"
+ok "loader in a private loaders.cache; image/x-nlc in a private MIME database (needed: without it nothing loads)"
+
+for t in gray rgb rgba graya; do
+  "$check" compare "$t.nlc" "in/$t.png" || die "$t.nlc: pixels differ from in/$t.png"
+  "$check" incremental "$t.nlc" 1000 | grep -q "loader format nlc" || die "$t.nlc: incremental load"
+  cp "$t.nlc" "$t-noext"
+  "$check" compare "$t-noext" "in/$t.png" || die "$t-noext: not recognised by its signature"
+  ok "$t: load == PNG pixels; incremental load in 1000-byte pieces; no extension (magic)"
+done
+for t in rgb rgba; do
+  "$check" save "in/$t.png" "$t.saved.nlc" nlc tile-size 32
+  same_pixels "in/$t.png" "$t.saved.nlc"
+  "$NLC" info "$t.saved.nlc" | grep -q 'of 32x32' || die "save option tile-size ignored"
+  "$check" save-buffer "in/$t.png" "$t.buf.nlc" nlc
+  same_pixels "in/$t.png" "$t.buf.nlc"
+  ok "$t: gdk_pixbuf_save (tile-size 32) and save_to_buffer give the PNG's exact pixels"
+done
+icc=/usr/share/color/icc/ghostscript/a98.icc # Adobe RGB (1998), from libgs-common
+[ -f "$icc" ] || die "$icc not found (apt-get install libgs-common)"
+"$check" save in/rgb.png icc.nlc nlc icc-profile "$(base64 -w0 "$icc")"
+"$NLC" info icc.nlc | grep -q "metadata:    ICC, $(stat -c %s "$icc") bytes" || die "ICC profile not saved"
+[ "$("$check" option icc.nlc icc-profile)" = "$(base64 -w0 "$icc")" ] || die "ICC profile not loaded"
+ok "ICC profile saved (icc-profile option) and loaded back as the icc-profile option"
+"$check" save in/rgb.png bad.nlc nlc quality 90 2>err.txt && die "unknown save option accepted"
+grep -q "Unknown NLC save option" err.txt || die "unknown option: $(cat err.txt)"
+ok "an unknown save option is an error: $(cat err.txt)"
+
+info=$("$check" info rgb.nlc)
+[ "$info" = "nlc image/x-nlc 77x53" ] || die "file info: $info"
+ok "gdk_pixbuf_get_file_info: $info"
+
+gdk-pixbuf-thumbnailer -s 32 rgb.nlc thumb.png
+thumb=$("$check" load thumb.png)
+[ "$thumb" = "32x22" ] || die "thumbnail is $thumb, expected 32x22"
+ok "gdk-pixbuf-thumbnailer -s 32 rgb.nlc: a ${thumb} PNG"
+# Scaled loads (thumbnails) run under their own, smaller pixel budget.
+NELLOC_THUMBNAIL_MAX_PIXELS=4000 gdk-pixbuf-thumbnailer -s 32 rgb.nlc thumb2.png 2>/dev/null &&
+  die "thumbnail of a 77x53 image made under a 4000-pixel thumbnail limit"
+NELLOC_THUMBNAIL_MAX_PIXELS=4000 "$check" load rgb.nlc >/dev/null || die "full-size load refused by the thumbnail limit"
+ok "NELLOC_THUMBNAIL_MAX_PIXELS=4000 refuses the 4081-pixel thumbnail, not the full-size load"
+
+"$NLC" encode -q "$ROOT/fixtures/photos/wood_gray_64x64.png" one.nlc >/dev/null 2>&1
+make_bad_inputs one.nlc
+for bad in corrupt truncated huge; do
+  for how in thumbnailer incremental load; do
+    start=$(date +%s)
+    rc=0
+    case $how in
+      load) timeout 60 "$check" load "$bad.nlc" >/dev/null 2>err.txt || rc=$? ;;
+      incremental) timeout 60 "$check" incremental "$bad.nlc" 512 >/dev/null 2>err.txt || rc=$? ;;
+      thumbnailer) timeout 60 gdk-pixbuf-thumbnailer -s 128 "$bad.nlc" "$bad.png" 2>err.txt || rc=$? ;;
+    esac
+    secs=$(($(date +%s) - start))
+    [ $rc -ne 0 ] && [ $rc -lt 124 ] || die "$bad.nlc ($how): exit $rc (an error expected, not success, a crash or a hang)"
+    [ $secs -lt 10 ] || die "$bad.nlc ($how): took $secs s"
+  done
+  ok "$bad.nlc: load, incremental load and thumbnailer fail at once: $(head -1 err.txt)"
+done
+grep -q "limit" <("$check" load huge.nlc 2>&1) || die "huge.nlc: not refused by the pixel limit"
+echo "gdk-pixbuf: all checks passed"

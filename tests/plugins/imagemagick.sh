@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# ImageMagick 6: the NLC coder module (ffi/plugins/imagemagick) installed into a scratch
+# coder directory, found through MAGICK_CODER_MODULE_PATH (+ the system path, which the
+# variable replaces) and magic.xml through MAGICK_CONFIGURE_PATH; convert and identify.
+source "$(dirname "$0")/lib.sh"
+CONVERT=${IM_CONVERT:-convert-im6.q16}
+IDENTIFY=${IM_IDENTIFY:-identify-im6.q16}
+command -v "$CONVERT" >/dev/null || die "$CONVERT not found (apt-get install imagemagick)"
+
+echo "ImageMagick: $("$CONVERT" -version | head -1)"
+im=$WORK/im
+make -s -C ffi/plugins/imagemagick clean all >/dev/null
+make -s -C ffi/plugins/imagemagick install CODERDIR="$im/coders" CONFIGDIR="$im/config" >/dev/null
+system_coders=$("$CONVERT" -list configure | sed -n 's/^CODER_PATH *//p')
+[ -n "$system_coders" ] || die "cannot find ImageMagick's coder path"
+export MAGICK_CODER_MODULE_PATH=$im/coders:$system_coders
+export MAGICK_CONFIGURE_PATH=$im/config
+# (convert -list format lists only the system coder directory, so it cannot check this.)
+ok "coder module installed in $im/coders"
+
+make_inputs
+cd "$WORK"
+declare -A colorspace=([gray]=Gray [rgb]=sRGB [rgba]=sRGB [graya]=Gray)
+declare -A alpha=([gray]=False [rgb]=False [rgba]=True [graya]=True)
+for t in gray rgb rgba graya; do
+  "$CONVERT" "in/$t.png" "$t.nlc"
+  same_pixels "in/$t.png" "$t.nlc"
+  "$CONVERT" "$t.nlc" "$t.out.png"
+  same_pixels "in/$t.png" "$t.out.png"
+  want="NLC $("$NLC" info "$t.nlc" | sed -n 's/^dimensions: *//p') ${colorspace[$t]} ${alpha[$t]}"
+  got=$("$IDENTIFY" -format '%m %wx%h %[colorspace] %A' "$t.nlc")
+  [ "$got" = "$want" ] || die "identify $t.nlc: '$got', expected '$want'"
+  ok "$t: convert png -> nlc -> png exact, identify '$got'"
+done
+cp rgba.nlc noext
+"$CONVERT" noext noext.png
+same_pixels in/rgba.png noext.png
+ok "a file without extension is recognised by its signature (magic.xml)"
+
+"$CONVERT" -define nlc:tile-size=16 in/rgb.png tiles.nlc
+"$NLC" info tiles.nlc | grep -q 'of 16x16' || die "-define nlc:tile-size=16 ignored"
+ok "-define nlc:tile-size=16"
+
+icc=/usr/share/color/icc/ghostscript/a98.icc # Adobe RGB (1998), from libgs-common
+[ -f "$icc" ] || die "$icc not found (apt-get install libgs-common)"
+"$CONVERT" in/rgb.png -profile "$icc" icc.nlc
+"$NLC" info icc.nlc | grep -q "metadata:    ICC, $(stat -c %s "$icc") bytes" || die "ICC profile not written"
+"$CONVERT" icc.nlc icc.out.icc
+cmp -s icc.out.icc "$icc" || die "ICC profile not read back"
+ok "ICC profile written to .nlc and read back byte for byte"
+
+# 16-bit samples that are not 8-bit values are refused, not rounded.
+"$CONVERT" -size 64x8 gradient:black-white -depth 16 g16.png
+rc=0
+"$CONVERT" g16.png g16.nlc 2>err.txt || rc=$?
+[ $rc -eq 1 ] && grep -q "not an exact 8-bit value" err.txt || die "16-bit image: rc $rc, $(cat err.txt)"
+[ ! -s g16.nlc ] || die "16-bit image: output written"
+ok "16-bit samples refused: $(head -1 err.txt)"
+# The same image reduced explicitly is accepted.
+"$CONVERT" g16.png -depth 8 g8.nlc
+ok "the same image with an explicit -depth 8 is written"
+
+"$NLC" encode -q "$ROOT/fixtures/photos/wood_gray_64x64.png" one.nlc >/dev/null 2>&1
+make_bad_inputs one.nlc
+for bad in corrupt truncated huge; do
+  rc=0
+  start=$(date +%s)
+  timeout 60 "$CONVERT" "$bad.nlc" "$bad.png" 2>err.txt || rc=$?
+  secs=$(($(date +%s) - start))
+  [ $rc -eq 1 ] || die "$bad.nlc: convert exited $rc (1 expected: an error, not a crash or hang): $(cat err.txt)"
+  grep -q "^convert-im6.q16: \|^convert: " err.txt || die "$bad.nlc: not an ImageMagick error: $(cat err.txt)"
+  [ $secs -lt 10 ] || die "$bad.nlc: took $secs s"
+  ok "$bad.nlc: ImageMagick error in ${secs}s: $(head -1 err.txt)"
+done
+echo "imagemagick: all checks passed"
