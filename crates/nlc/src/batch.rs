@@ -37,10 +37,6 @@ pub(crate) struct Batch {
     /// verification is on by default and costs about one decode).
     #[arg(long)]
     no_verify: bool,
-    /// Largest image decoded, in pixels (the output-byte limit follows at 4 bytes per
-    /// pixel). Default: 268435456 (2^28) for one file, 67108864 (2^26) in batch mode.
-    #[arg(long, value_name = "N")]
-    max_pixels: Option<u64>,
     /// Largest decoding work: pixels decoded through the network (the CPU-time bound; a
     /// few bytes may claim hours of it). Default: 536870912 (no bound beyond the pixel
     /// limit) for one file, 16777216 (2^24, tens of seconds of one core) in batch mode.
@@ -49,16 +45,20 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
-    /// Limits for decoding (and for the verifying decode): [`Limits::strict`] in batch
-    /// mode, where nobody watches each file, else the library's defaults; the flags win.
-    fn limits(&self) -> Limits {
-        let mut l = if self.out_dir.is_some() {
-            Limits::strict()
-        } else {
-            Limits::default()
-        };
-        if let Some(p) = self.max_pixels {
-            l.max_pixels = p;
+    /// Limits for decoding: [`Limits::strict`] in batch mode, where nobody watches each
+    /// file, else `base` (the library's defaults and `--max-pixels`); the flags win.
+    fn limits(&self, base: Limits, max_pixels: Option<u64>) -> Limits {
+        let mut l = base;
+        if self.out_dir.is_some() {
+            let strict = Limits::strict();
+            if max_pixels.is_none() {
+                l.max_pixels = strict.max_pixels;
+                l.max_output_bytes = strict.max_output_bytes;
+            }
+            l.max_neural_pixels = strict.max_neural_pixels;
+        }
+        if let Some(p) = max_pixels {
+            // The output-byte limit follows, at 4 bytes per pixel.
             l.max_output_bytes = l.max_output_bytes.max(p.saturating_mul(4));
         }
         if let Some(w) = self.max_work {
@@ -318,7 +318,7 @@ fn decode_one(
     check_free(output, replace)?;
     let data = io::read_file(input)?;
     let mut opts = common.decode_options()?;
-    opts.limits = b.limits();
+    opts.limits = b.limits(opts.limits, common.max_pixels);
     let info = nelloc::info(&data, &opts)?;
     // Refuse an output format that cannot hold the image before spending time decoding.
     io::check_output_format(output, info.color)?;
