@@ -21,8 +21,8 @@ for t in "${targets[@]}"; do
   rc=$?
   start=$(grep -m1 'INITED' "$log" | grep -o 'cov: [0-9]* ft: [0-9]*')
   last=$(grep -E '^#[0-9]+' "$log" | tail -1)
-  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$')
-  rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | grep -o '[0-9]*$')
+  execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$')
+  rate=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$')
   echo "$t: rc $rc, ${execs:-?} execs, ${rate:-?}/s, start [$start], end [$(echo "$last" | grep -o 'cov: [0-9]* ft: [0-9]*')], corpus $(ls "fuzz/corpus/$t" | wc -l)"
   ls "fuzz/artifacts/$t" 2>/dev/null | sed "s/^/  artifact: /"
 done
