@@ -205,6 +205,27 @@ for variant in plain asan; do
   "$bin/nlc-threads" "${all_models[@]}" --rounds 4 "$work"/*.rust.nlc "$work/rgba.c.nlc"
 done
 
+# --- issue 15: valgrind memcheck of the C examples. (Helgrind is not used: every report it
+# makes here is inside crossbeam-deque's lock-free queues, whose C11 atomics it cannot see.)
+step "valgrind memcheck: C encode, decode, probe (plain build)"
+if ! command -v valgrind >/dev/null; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends valgrind
+fi
+vg=(valgrind -q --error-exitcode=99 --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite)
+"${vg[@]}" "$tmp/plain/nlc-decode" "${all_models[@]}" "$work/dune_77x53.rust.nlc" "$work/vg.ppm" >/dev/null
+cmp "$work/vg.ppm" "$work/dune_77x53.rust.ppm" || die "valgrind run: pixels differ"
+"${vg[@]}" "$tmp/plain/nlc-encode" "${rgb_model[@]}" --tile-size 64 "$work/dune_77x53.rust.ppm" \
+  "$work/vg.nlc" >/dev/null
+cmp "$work/vg.nlc" "$work/dune_77x53.pnm.rust.nlc" || die "valgrind run: stream differs"
+rc=0
+"${vg[@]}" "$tmp/plain/nlc-probe" "${all_models[@]}" "$tmp/cut.nlc" >/dev/null || rc=$?
+[ $rc -eq 1 ] || die "valgrind: probe of a truncated file: rc $rc (99: memcheck errors)"
+"${vg[@]}" "$tmp/plain/nlc-probe" "${all_models[@]}" "$work/rgba.c.nlc" >/dev/null
+# ---------------------------------------------------------------------------------------
+
 step "README snippets: identical to the example files"
 # The fenced block that follows "<!-- snippet: FILE -->" in a Markdown file.
 snippet() { # snippet DOC FILE

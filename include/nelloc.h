@@ -85,6 +85,23 @@
 #define NLC_DEFAULT_MAX_METADATA_BYTES (16 << 20)
 
 /**
+ * Default of `nlc_decoder_options_set_work_limits`'s `max_output_bytes` (1 GiB).
+ */
+#define NLC_DEFAULT_MAX_OUTPUT_BYTES (1 << 30)
+
+/**
+ * Default of `nlc_decoder_options_set_work_limits`'s `max_neural_pixels` (2^29: no bound
+ * beyond the pixel limit).
+ */
+#define NLC_DEFAULT_MAX_NEURAL_PIXELS (1 << 29)
+
+/**
+ * A conservative `max_neural_pixels` for unattended decoding (2^24: tens of seconds of
+ * one core).
+ */
+#define NLC_STRICT_MAX_NEURAL_PIXELS (1 << 24)
+
+/**
  * Default tile edge of the encoder, in pixels.
  */
 #define NLC_DEFAULT_TILE_SIZE 256
@@ -764,6 +781,22 @@ nlc_status nlc_decoder_options_set_limits(struct nlc_decoder_options *options,
                                           uint32_t max_dimension,
                                           uint64_t max_pixels,
                                           uint64_t max_metadata_bytes);
+
+/**
+ * Bounds on a decode beyond `nlc_decoder_options_set_limits`: the size of the decoded
+ * image in bytes (checked before it is allocated), and the decoding work, in pixels
+ * decoded through the network (a tile's pixels count once per neural plane group). A
+ * few bytes can claim hours of neural decoding: set `max_neural_pixels` when decoding
+ * files from strangers unattended (thumbnailers, servers; `NLC_STRICT_MAX_NEURAL_PIXELS`
+ * is a conservative choice). Streams beyond them fail with `NLC_ERROR_LIMIT` before any
+ * decoding. Defaults: `NLC_DEFAULT_MAX_OUTPUT_BYTES`, `NLC_DEFAULT_MAX_NEURAL_PIXELS`.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread.
+ */
+nlc_status nlc_decoder_options_set_work_limits(struct nlc_decoder_options *options,
+                                               uint64_t max_output_bytes,
+                                               uint64_t max_neural_pixels);
 
 /**
  * Makes the model file in memory (`data`, `size` bytes, copied) available to the decoder,

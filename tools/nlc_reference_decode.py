@@ -440,6 +440,8 @@ def parse_container(buf):
         raise NlcError("zero width/height")
     if c.tile_width == 0 or c.tile_height == 0:
         raise NlcError("zero tile width/height")
+    if c.tile_width > 16384 or c.tile_height > 16384:
+        raise NlcError(f"tile {c.tile_width}x{c.tile_height} above 16384 per side")
     if c.width > MAX_DIM or c.height > MAX_DIM:
         raise NlcError(f"limit: {c.width}x{c.height} above {MAX_DIM} per side")
     if c.width * c.height > MAX_PIXELS:

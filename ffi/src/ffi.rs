@@ -641,17 +641,22 @@ pub unsafe extern "C" fn nlc_encoder_options_set_limits(
     guard(|| {
         // SAFETY: see the function's contract.
         let o = unsafe { handle_mut(options, "options") }?;
-        o.inner.limits = limits(max_dimension, max_pixels, max_metadata_bytes);
+        set_limits(
+            &mut o.inner.limits,
+            max_dimension,
+            max_pixels,
+            max_metadata_bytes,
+        );
         Ok(())
     })
 }
 
-fn limits(max_dimension: u32, max_pixels: u64, max_metadata_bytes: u64) -> Limits {
-    let mut limits = Limits::default();
+/// Sets the three limits of `nlc_*_options_set_limits`, keeping the others (the work
+/// limits of `nlc_decoder_options_set_work_limits`) as they are.
+fn set_limits(limits: &mut Limits, max_dimension: u32, max_pixels: u64, max_metadata_bytes: u64) {
     limits.max_dimension = max_dimension;
     limits.max_pixels = max_pixels;
     limits.max_metadata_bytes = max_metadata_bytes;
-    limits
 }
 
 /// Which `EncodeOptions` field a `nlc_model_role` value names.
@@ -828,7 +833,37 @@ pub unsafe extern "C" fn nlc_decoder_options_set_limits(
     guard(|| {
         // SAFETY: see the function's contract.
         let o = unsafe { handle_mut(options, "options") }?;
-        o.inner.limits = limits(max_dimension, max_pixels, max_metadata_bytes);
+        set_limits(
+            &mut o.inner.limits,
+            max_dimension,
+            max_pixels,
+            max_metadata_bytes,
+        );
+        Ok(())
+    })
+}
+
+/// Bounds on a decode beyond `nlc_decoder_options_set_limits`: the size of the decoded
+/// image in bytes (checked before it is allocated), and the decoding work, in pixels
+/// decoded through the network (a tile's pixels count once per neural plane group). A
+/// few bytes can claim hours of neural decoding: set `max_neural_pixels` when decoding
+/// files from strangers unattended (thumbnailers, servers; `NLC_STRICT_MAX_NEURAL_PIXELS`
+/// is a conservative choice). Streams beyond them fail with `NLC_ERROR_LIMIT` before any
+/// decoding. Defaults: `NLC_DEFAULT_MAX_OUTPUT_BYTES`, `NLC_DEFAULT_MAX_NEURAL_PIXELS`.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decoder_options_set_work_limits(
+    options: *mut nlc_decoder_options,
+    max_output_bytes: u64,
+    max_neural_pixels: u64,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let o = unsafe { handle_mut(options, "options") }?;
+        o.inner.limits.max_output_bytes = max_output_bytes;
+        o.inner.limits.max_neural_pixels = max_neural_pixels;
         Ok(())
     })
 }

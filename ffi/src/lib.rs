@@ -54,6 +54,14 @@ pub const NLC_DEFAULT_MAX_DIMENSION: u32 = 65_535;
 pub const NLC_DEFAULT_MAX_PIXELS: u64 = 1 << 28;
 /// Default of `nlc_decoder_options_set_limits`'s `max_metadata_bytes` (16 MiB).
 pub const NLC_DEFAULT_MAX_METADATA_BYTES: u64 = 16 << 20;
+/// Default of `nlc_decoder_options_set_work_limits`'s `max_output_bytes` (1 GiB).
+pub const NLC_DEFAULT_MAX_OUTPUT_BYTES: u64 = 1 << 30;
+/// Default of `nlc_decoder_options_set_work_limits`'s `max_neural_pixels` (2^29: no bound
+/// beyond the pixel limit).
+pub const NLC_DEFAULT_MAX_NEURAL_PIXELS: u64 = 1 << 29;
+/// A conservative `max_neural_pixels` for unattended decoding (2^24: tens of seconds of
+/// one core).
+pub const NLC_STRICT_MAX_NEURAL_PIXELS: u64 = 1 << 24;
 /// Default tile edge of the encoder, in pixels.
 pub const NLC_DEFAULT_TILE_SIZE: u32 = 256;
 

@@ -828,6 +828,75 @@ fn modes_select_the_coding() {
 }
 
 #[test]
+fn work_limits_refuse_a_decode_and_survive_set_limits() {
+    let opts = Opts::new();
+    let img = new_image(20, 12, nlc_color_type::NLC_COLOR_RGB8, &pixels(20, 12, 3));
+    let file = encode(img, &opts);
+    // SAFETY: live handle.
+    unsafe { nlc_image_free(img) };
+    let decode = |o: *const nlc_decoder_options| {
+        let mut out = ptr::null_mut();
+        // SAFETY: `file` live, options live, `out` a valid out pointer.
+        let st = unsafe { nlc_decode(file.as_ptr(), file.len(), o, &mut out) };
+        // SAFETY: NULL or an image from nlc_decode.
+        unsafe { nlc_image_free(out) };
+        st
+    };
+    assert_eq!(decode(opts.dec), OK);
+    // SAFETY: live handle, not shared.
+    unsafe {
+        assert_eq!(
+            nlc_decoder_options_set_work_limits(opts.dec, NLC_DEFAULT_MAX_OUTPUT_BYTES, 239),
+            OK
+        );
+    }
+    assert_eq!(decode(opts.dec), nlc_status::NLC_ERROR_LIMIT);
+    assert!(last_error().contains("work limit"), "{}", last_error());
+    // Setting the other limits keeps the work limit.
+    // SAFETY: as above.
+    unsafe {
+        assert_eq!(
+            nlc_decoder_options_set_limits(
+                opts.dec,
+                NLC_DEFAULT_MAX_DIMENSION,
+                NLC_DEFAULT_MAX_PIXELS,
+                NLC_DEFAULT_MAX_METADATA_BYTES
+            ),
+            OK
+        );
+    }
+    assert_eq!(decode(opts.dec), nlc_status::NLC_ERROR_LIMIT);
+    // SAFETY: as above.
+    unsafe {
+        assert_eq!(
+            nlc_decoder_options_set_work_limits(opts.dec, 20 * 12 * 3 - 1, 240),
+            OK
+        );
+    }
+    assert_eq!(decode(opts.dec), nlc_status::NLC_ERROR_LIMIT);
+    assert!(last_error().contains("decoded image"), "{}", last_error());
+    // SAFETY: as above.
+    unsafe {
+        assert_eq!(
+            nlc_decoder_options_set_work_limits(opts.dec, 20 * 12 * 3, 240),
+            OK
+        );
+        assert_eq!(
+            nlc_decoder_options_set_work_limits(ptr::null_mut(), 1, 1),
+            nlc_status::NLC_ERROR_NULL_POINTER
+        );
+    }
+    assert_eq!(decode(opts.dec), OK);
+    let l = nelloc::Limits::default();
+    assert_eq!(l.max_output_bytes, NLC_DEFAULT_MAX_OUTPUT_BYTES);
+    assert_eq!(l.max_neural_pixels, NLC_DEFAULT_MAX_NEURAL_PIXELS);
+    assert_eq!(
+        nelloc::Limits::strict().max_neural_pixels,
+        NLC_STRICT_MAX_NEURAL_PIXELS
+    );
+}
+
+#[test]
 fn batches_code_each_image_as_single_calls_do() {
     let opts = Opts::new();
     let images: Vec<*mut nlc_image> = (0..3)

@@ -125,9 +125,9 @@ fn decoding_error(e: nelloc::Error) -> ImageError {
     match e {
         nelloc::Error::Io(e) => ImageError::IoError(e),
         nelloc::Error::Limits(l) => ImageError::Limits(LimitError::from_kind(match l {
-            nelloc::LimitError::Metadata { .. } | nelloc::LimitError::Input { .. } => {
-                LimitErrorKind::InsufficientMemory
-            }
+            nelloc::LimitError::Metadata { .. }
+            | nelloc::LimitError::Input { .. }
+            | nelloc::LimitError::Output { .. } => LimitErrorKind::InsufficientMemory,
             _ => LimitErrorKind::DimensionError,
         })),
         nelloc::Error::Unsupported(msg) => {

@@ -325,6 +325,15 @@ pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a 
             format!("{tile_width}x{tile_height} (must be at least 1x1)"),
         ));
     }
+    // No encoder writes larger tiles (a tile stream must stay below 2^32 bytes), so a
+    // larger one is damage or a hostile file: refused before any tile is looked at.
+    let max_tile = crate::MAX_TILE_SIZE;
+    if tile_width > max_tile || tile_height > max_tile {
+        return Err(invalid(
+            "tile_width/tile_height",
+            format!("{tile_width}x{tile_height} (at most {max_tile}x{max_tile})"),
+        ));
+    }
     let alpha = match (mode, color.has_alpha()) {
         (0, false) if alpha_value == 0 => AlphaMode::None,
         (1, true) => AlphaMode::Constant(alpha_value),
@@ -342,6 +351,7 @@ pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a 
             "must be zero when alpha is not coded".into(),
         ));
     }
+    limits.check_output(u64::from(width) * u64::from(height) * color.channels() as u64)?;
     let expected_tiles = tile_count(width, height, tile_width, tile_height);
     if u64::from(n_tiles) != expected_tiles {
         return Err(invalid(

@@ -161,6 +161,22 @@ pub enum LimitError {
         /// The limit.
         max: u64,
     },
+    /// The decoded image would be larger than the limit, in bytes.
+    #[error("decoded image of {bytes} bytes is above the limit of {max}")]
+    Output {
+        /// Bytes of the decoded pixels.
+        bytes: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// Decoding would run the network over more pixels than the limit (CPU time).
+    #[error("decoding needs the network for {pixels} pixels, above the work limit of {max}")]
+    Work {
+        /// Pixels (per neural plane group) the stream needs decoded through the network.
+        pixels: u64,
+        /// The limit.
+        max: u64,
+    },
     /// The whole input is larger than the limit.
     #[error("input of {bytes} bytes or more is above the limit of {max}")]
     Input {

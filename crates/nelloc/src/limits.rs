@@ -19,6 +19,19 @@ pub struct Limits {
     /// code, 24 bits per sample, are 3 GiB of tile data), so it only stops inputs that no
     /// default decoder could use, before they are read into memory.
     pub max_input_bytes: u64,
+    /// Largest decoded image in bytes (width x height x channels), checked before the
+    /// output is allocated: bounds memory by what a caller can hold, whatever the colour
+    /// type. Default: 2^30 (1 GiB, 2^28 RGBA pixels).
+    pub max_output_bytes: u64,
+    /// Largest decoding work, in pixels decoded through the network (a tile's pixels count
+    /// once per plane group, colour or alpha, with a non-empty neural stream), checked
+    /// after the tile index and mode bytes are read and before any decoding. Neural
+    /// decoding runs at well under 1 M pixels per second per core, and a flat image codes
+    /// at almost 0 bits per pixel, so a stream of a few bytes may claim hours of work: this
+    /// is the CPU-time bound (constant, PNG-style, palette and gray tiles, and empty
+    /// streams, are fast and not counted). Default: 2^29 (no bound beyond `max_pixels`);
+    /// [`Limits::strict`] is a conservative one for batch jobs and thumbnailers.
+    pub max_neural_pixels: u64,
 }
 
 impl Default for Limits {
@@ -28,6 +41,8 @@ impl Default for Limits {
             max_pixels: 1 << 28,
             max_metadata_bytes: 16 << 20,
             max_input_bytes: 4 << 30,
+            max_output_bytes: 1 << 30,
+            max_neural_pixels: 1 << 29,
         }
     }
 }
@@ -40,7 +55,44 @@ impl Limits {
             max_pixels: u64::MAX,
             max_metadata_bytes: u64::MAX,
             max_input_bytes: u64::MAX,
+            max_output_bytes: u64::MAX,
+            max_neural_pixels: u64::MAX,
         }
+    }
+
+    /// Conservative limits for input from strangers decoded unattended (batch jobs,
+    /// thumbnailers, servers): 2^26 pixels (64 M, 256 MiB as RGBA), 256 MiB of output and
+    /// 2^24 neural pixels (16 M: tens of seconds of one core), the other fields as
+    /// [`Limits::default`].
+    pub fn strict() -> Self {
+        Limits {
+            max_pixels: 1 << 26,
+            max_output_bytes: 256 << 20,
+            max_neural_pixels: 1 << 24,
+            ..Limits::default()
+        }
+    }
+
+    /// Checks the size of the decoded image in bytes.
+    pub(crate) fn check_output(&self, bytes: u64) -> Result<(), LimitError> {
+        if bytes > self.max_output_bytes {
+            return Err(LimitError::Output {
+                bytes,
+                max: self.max_output_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks the decoding work (pixels through the network).
+    pub(crate) fn check_work(&self, pixels: u64) -> Result<(), LimitError> {
+        if pixels > self.max_neural_pixels {
+            return Err(LimitError::Work {
+                pixels,
+                max: self.max_neural_pixels,
+            });
+        }
+        Ok(())
     }
 
     /// Checks image dimensions.

@@ -59,3 +59,42 @@ fn decode_peak_is_about_one_image() {
         bytes.len()
     );
 }
+
+#[test]
+fn refusing_a_bomb_allocates_almost_nothing() {
+    // 65535x65535 RGB claimed by 356 bytes (16 empty tiles of 16384^2): refused by the
+    // pixel limit, or with that raised by the output-byte limit, or with both raised by
+    // the work limit (here one non-empty tile). Nothing sized by the claim is allocated.
+    let golden = std::fs::read(fixtures().join("golden/flat-black-20x12.nlc")).unwrap();
+    let mut f = golden[..100].to_vec();
+    for (at, v) in [(12, 65535u32), (16, 65535), (20, 16384), (24, 16384)] {
+        f[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    f[96..100].copy_from_slice(&16u32.to_le_bytes());
+    let stream = [7u8, 0, 0, 0];
+    for t in 0..16u64 {
+        f.extend_from_slice(&(4 * t).to_le_bytes());
+        f.extend_from_slice(&4u32.to_le_bytes());
+        f.extend_from_slice(&crc32fast::hash(&stream).to_le_bytes());
+    }
+    let crc = crc32fast::hash(&f);
+    f.extend_from_slice(&crc.to_le_bytes());
+    (0..16).for_each(|_| f.extend_from_slice(&stream));
+    let mut o = decode_opts(&[test_rgb()]);
+    o.threads = 1;
+    let _ = decode(&f, &o); // warm up (model packing, pool)
+    for step in 0..3 {
+        match step {
+            1 => o.limits.max_pixels = u64::MAX,
+            2 => o.limits.max_output_bytes = u64::MAX,
+            _ => {}
+        }
+        let before = LIVE.load(Relaxed);
+        PEAK.store(before, Relaxed);
+        let e = decode(&f, &o).unwrap_err();
+        let peak = PEAK.load(Relaxed) - before;
+        eprintln!("step {step}: {e}; peak {peak} bytes");
+        assert!(matches!(e, nelloc::Error::Limits(_)), "{e}");
+        assert!(peak < 64 * 1024, "{peak} bytes allocated to refuse a bomb");
+    }
+}

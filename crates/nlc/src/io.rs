@@ -156,6 +156,11 @@ pub(crate) fn png_size(image: &Image) -> Result<usize> {
 
 /// Encodes `image` in the format named by `path`'s extension and writes it atomically.
 pub(crate) fn write_image(path: &Path, image: &Image) -> Result<()> {
+    write_atomic(path, &image_bytes(path, image)?)
+}
+
+/// `image` encoded in the format named by `path`'s extension.
+pub(crate) fn image_bytes(path: &Path, image: &Image) -> Result<Vec<u8>> {
     let (w, h, c) = (image.width(), image.height(), extended(image.color()));
     let err = |e: image::ImageError| CliError::Msg(format!("{}: {e}", path.display()));
     let bytes = match output_format(path, image.color())? {
@@ -176,5 +181,5 @@ pub(crate) fn write_image(path: &Path, image: &Image) -> Result<()> {
             out
         }
     };
-    write_atomic(path, &bytes)
+    Ok(bytes)
 }

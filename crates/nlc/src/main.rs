@@ -16,6 +16,7 @@ macro_rules! outln {
     }};
 }
 
+mod batch;
 mod bench;
 mod device;
 mod heatmap;
@@ -43,24 +44,28 @@ struct Cli {
 enum Command {
     /// Compress an image (PNG, TIFF, PPM/PGM/PAM, JPEG pixels) to .nlc.
     Encode {
-        /// Input image.
-        input: PathBuf,
-        /// Output .nlc file (written atomically).
-        output: PathBuf,
+        /// INPUT OUTPUT: an image and the .nlc file to write (atomically, after decoding
+        /// it back); with --out-dir, images or directories of images.
+        #[arg(required = true, value_name = "PATHS")]
+        paths: Vec<PathBuf>,
         /// Tile edge in pixels (tiles are independent streams).
         #[arg(long, default_value_t = nelloc::DEFAULT_TILE_SIZE)]
         tile_size: u32,
         #[command(flatten)]
         common: Common,
+        #[command(flatten)]
+        batch: batch::Batch,
     },
     /// Decompress .nlc to PNG, TIFF or PPM/PGM/PAM (chosen by the output extension).
     Decode {
-        /// Input .nlc file.
-        input: PathBuf,
-        /// Output image (written atomically).
-        output: PathBuf,
+        /// INPUT OUTPUT: an .nlc file and the image to write (atomically); with
+        /// --out-dir, .nlc files or directories of them.
+        #[arg(required = true, value_name = "PATHS")]
+        paths: Vec<PathBuf>,
         #[command(flatten)]
         common: Common,
+        #[command(flatten)]
+        batch: batch::Batch,
     },
     /// Print the header of an .nlc file.
     Info {
@@ -240,46 +245,6 @@ fn bpsp(bytes: usize, image: &nelloc::Image) -> f64 {
     bytes as f64 * 8.0 / image.pixels().len() as f64
 }
 
-fn cmd_encode(input: &Path, output: &Path, tile_size: u32, common: &Common) -> Result<()> {
-    let image = io::read_image(input)?;
-    let mut opts = common.encode_options(tile_size, image.color())?;
-    let bar = common.progress(u64::from(image.width()) * u64::from(image.height()));
-    opts.progress = bar.as_ref().map(|b| b.0.clone());
-    let t = Instant::now();
-    let bytes = nelloc::encode(image.as_ref(), &opts)?;
-    if let Some((_, b)) = bar {
-        b.finish_and_clear();
-    }
-    io::write_atomic(output, &bytes)?;
-    eprintln!(
-        "{}: {}x{} {} -> {} bytes, {:.3} bpsp, {:.2} s",
-        output.display(),
-        image.width(),
-        image.height(),
-        image.color(),
-        bytes.len(),
-        bpsp(bytes.len(), &image),
-        t.elapsed().as_secs_f64()
-    );
-    Ok(())
-}
-
-fn cmd_decode(input: &Path, output: &Path, common: &Common) -> Result<()> {
-    let data = io::read_file(input)?;
-    let mut opts = common.decode_options()?;
-    let info = nelloc::info(&data, &opts)?;
-    // Refuse an output format that cannot hold the image before spending time decoding.
-    io::check_output_format(output, info.color)?;
-    let bar = common.progress(u64::from(info.width) * u64::from(info.height));
-    opts.progress = bar.as_ref().map(|b| b.0.clone());
-    let image = nelloc::decode(&data, &opts)?;
-    if let Some((_, b)) = bar {
-        b.finish_and_clear();
-    }
-    io::write_image(output, &image)?;
-    Ok(())
-}
-
 fn cmd_info(input: &Path, tiles: bool, common: &Common) -> Result<()> {
     let data = io::read_file(input)?;
     let info = nelloc::info(&data, &common.decode_options()?)?;
@@ -444,16 +409,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Encode {
-            input,
-            output,
+            paths,
             tile_size,
             common,
-        } => cmd_encode(input, output, *tile_size, common),
+            batch,
+        } => batch::encode(paths, *tile_size, common, batch),
         Command::Decode {
-            input,
-            output,
+            paths,
             common,
-        } => cmd_decode(input, output, common),
+            batch,
+        } => batch::decode(paths, common, batch),
         Command::Info {
             input,
             tiles,

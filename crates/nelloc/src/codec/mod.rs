@@ -86,6 +86,8 @@ pub struct EncodeStats {
     /// Plane groups of tiles coded in each mode. `model_bits` and `symbols` count the
     /// neural groups only.
     pub modes: ModeCounts,
+    /// The decoding work of the file as [`crate::Limits::max_neural_pixels`] counts it.
+    pub neural_pixels: u64,
 }
 
 /// Progress reports and cancellation of one encode or decode.
@@ -248,6 +250,7 @@ pub fn encode_with_stats(
     options
         .limits
         .check_dimensions(image.width(), image.height())?;
+    options.limits.check_output(image.pixels().len() as u64)?;
     let color = image.color();
     let cc = color.color_channels();
     let model = match &options.model {
@@ -303,8 +306,21 @@ pub fn encode_with_stats(
         threads: options.threads,
         tracker: &tracker,
     };
+    let (bytes, stats) = encode_passes(&ctx, options)?;
+    // Checked on the file chosen (its work is known only once coded), so the encoder never
+    // returns a file a decoder with these limits refuses.
+    options.limits.check_work(stats.neural_pixels)?;
+    Ok((bytes, stats))
+}
+
+/// The first pass in the requested tile size and, when it helps, the large-tile pass.
+fn encode_passes(
+    ctx: &EncodeContext<'_>,
+    options: &EncodeOptions,
+) -> Result<(Vec<u8>, EncodeStats)> {
+    let (image, ctx) = (ctx.image, *ctx);
+    let first = ctx.code(options.tile_size, options.modes)?;
     let ts = options.tile_size;
-    let first = ctx.code(ts, options.modes)?;
     // When some tile is not neural, deflate may gain from larger tiles (matches across
     // tile edges, fewer zlib streams): the cheap modes alone are fast enough to try once
     // more. Only with the default tile size: a caller's explicit size is kept.
@@ -344,6 +360,7 @@ pub fn encode_with_stats(
 const LARGE_TILE: u32 = 1024;
 
 /// What every encoding pass of one image shares.
+#[derive(Clone, Copy)]
 struct EncodeContext<'a> {
     backend: &'a dyn Backend,
     image: &'a ImageRef<'a>,
@@ -419,6 +436,18 @@ impl EncodeContext<'_> {
             })
             .collect();
         let stats = EncodeStats {
+            neural_pixels: coded
+                .iter()
+                .zip(&rects)
+                .filter(|(c, _)| !c.ans.is_empty())
+                .map(|(c, r)| {
+                    let groups = c.modes[..groups.len()]
+                        .iter()
+                        .filter(|&&m| m == TileMode::Neural)
+                        .count();
+                    (r.w * r.h * groups) as u64
+                })
+                .sum(),
             model_bits: coded.iter().map(|c| c.bits).sum(),
             stream_bytes: streams.iter().map(|s| s.len() as u64).sum(),
             symbols: coded.iter().map(|c| c.symbols).sum(),
@@ -577,13 +606,12 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
         }
         .into()
     };
-    // The output is allocated once (limits were checked by `parse`) and zeroed; tiles are
-    // decoded into small buffers group by group and copied in, so the peak is the image
-    // plus the tiles in flight, not twice the image.
     let row_bytes = header.width as usize * stride;
-    let mut pixels = vec![0u8; row_bytes * header.height as usize];
-    // Checksums and tile layouts first: nothing is decoded from a damaged tile.
+    // Checksums and tile layouts first: nothing is decoded from a damaged tile, and the
+    // work bound is checked before the output is allocated.
     let mut jobs = Vec::with_capacity(rects.len());
+    let mut trivial_tiles = Vec::new();
+    let mut work = 0u64;
     for (t, (r, entry)) in rects.iter().zip(&header.tiles).enumerate() {
         let bytes = &tile_data[entry.offset as usize..][..entry.length as usize];
         let computed = crc32fast::hash(bytes);
@@ -622,13 +650,10 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
             .all(|p| matches!(p, Payload::Neural))
             && layout.ans.is_empty();
         if trivial {
-            // All zeros (alpha too, unless constant): the output is already zero.
-            if let AlphaMode::Constant(v) = header.alpha {
-                alpha::fill(&mut pixels, row_bytes, r, stride, cc, v);
-            }
-            tracker.advance(r.w * r.h);
+            trivial_tiles.push(*r);
             continue;
         }
+        work += (r.w * r.h) as u64 * neural.iter().filter(|&&n| n).count() as u64;
         jobs.push(TileJob {
             index: t as u32,
             rect: *r,
@@ -637,6 +662,18 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
             neural,
             payloads: layout.groups,
         });
+    }
+    options.limits.check_work(work)?;
+    // The output is allocated once (limits were checked by `parse`) and zeroed; tiles are
+    // decoded into small buffers group by group and copied in, so the peak is the image
+    // plus the tiles in flight, not twice the image.
+    let mut pixels = vec![0u8; row_bytes * header.height as usize];
+    for r in &trivial_tiles {
+        // All zeros (alpha too, unless constant): the output is already zero.
+        if let AlphaMode::Constant(v) = header.alpha {
+            alpha::fill(&mut pixels, row_bytes, r, stride, cc, v);
+        }
+        tracker.advance(r.w * r.h);
     }
     let out = Mutex::new(pixels);
     run_in_pool(options.threads, || {

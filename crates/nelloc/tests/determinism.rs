@@ -1,0 +1,179 @@
+//! The determinism matrix: the same images encoded with 1, 2 and 8 threads, every SIMD
+//! level this machine has (`NELLOC_SIMD`, one child process per level: the level is fixed
+//! per process), every backend (a row each; the CPU today), several tile sizes, coding
+//! modes and model parametrisations (absolute and predictor-relative means), and decoded
+//! with 1, 2 and 8 threads (different tile groupings and batch shapes). Every cell must
+//! give the same bytes and the original pixels. tools/determinism-matrix.sh does the same
+//! through `nlc` for larger images.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use nelloc::{decode, encode, ColorType, Device, Image, TileMode, TileModes};
+use support::*;
+
+/// Backends, one row each (another backend adds a line here).
+const BACKENDS: &[(&str, Device)] = &[("cpu", Device::Cpu)];
+const THREADS: [usize; 3] = [1, 2, 8];
+const TILES: [u32; 3] = [7, 32, 256];
+/// Levels `NELLOC_SIMD` can select; those this CPU lacks fall back and are de-duplicated
+/// by the level the child reports.
+const SIMD: [&str; 3] = ["scalar", "avx2", "best"];
+
+/// 64-bit FNV-1a: a fingerprint to compare across processes.
+fn fingerprint(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn images() -> Vec<(String, Image)> {
+    let mut v: Vec<(String, Image)> = synthetic_cases()
+        .into_iter()
+        .filter(|c| {
+            [
+                "odd-37x29-rgb",
+                "gray-gradient-40x30",
+                "rgba-varying-alpha-21x14",
+                "graya-varying-15x11",
+            ]
+            .contains(&c.name.as_str())
+        })
+        .map(|c| (c.name, c.image))
+        .collect();
+    // Mixed content: a smooth half, a flat quarter and noise, so every mode appears.
+    let mut rng = Rng::new(7);
+    let noise: Vec<u8> = (0..48 * 40 * 3).map(|_| rng.byte()).collect();
+    v.push((
+        "mixed-48x40".into(),
+        image(48, 40, ColorType::Rgb8, |x, y, c| match (x / 24, y / 20) {
+            (0, _) => (x * 5 + y * 3 + c as u32 * 20) as u8,
+            (1, 0) => 90,
+            _ => noise[((y * 48 + x) * 3) as usize + c],
+        }),
+    ));
+    v
+}
+
+/// One process's rows: "key fingerprint" lines for every encode, after checking within
+/// the process that thread counts agree and every decode is exact.
+fn rows() -> Vec<String> {
+    let mut out = Vec::new();
+    for (backend, device) in BACKENDS {
+        for (name, img) in images() {
+            let pred = [false, true];
+            for (tile, pred, all_modes) in TILES.iter().flat_map(|&t| {
+                pred.iter()
+                    .flat_map(move |&p| [(t, p, false), (t, p, true)])
+            }) {
+                let (rgb, gray) = if pred {
+                    (test_rgb_pred(), test_gray_pred())
+                } else {
+                    (test_rgb(), test_gray())
+                };
+                let color = if img.color().color_channels() == 3 {
+                    rgb.clone()
+                } else {
+                    gray.clone()
+                };
+                let mut e = encode_opts(color, gray.clone(), tile);
+                e.device = *device;
+                if all_modes {
+                    e.modes = TileModes::all();
+                } else {
+                    e.modes = TileModes::only(&[TileMode::Neural]);
+                }
+                let files: Vec<Vec<u8>> = THREADS
+                    .iter()
+                    .map(|&t| {
+                        e.threads = t;
+                        encode(img.as_ref(), &e).unwrap()
+                    })
+                    .collect();
+                let key = format!(
+                    "{backend}/{name}/tile{tile}/{}/{}",
+                    if pred { "pred" } else { "abs" },
+                    if all_modes { "all" } else { "neural" }
+                );
+                assert!(
+                    files.iter().all(|f| f == &files[0]),
+                    "{key}: thread counts disagree"
+                );
+                for &t in &THREADS {
+                    let mut d = decode_opts(&[rgb.clone(), gray.clone()]);
+                    d.threads = t;
+                    d.device = *device;
+                    let back = decode(&files[0], &d).unwrap();
+                    assert!(
+                        back.pixels() == img.pixels(),
+                        "{key}: decode with {t} threads"
+                    );
+                }
+                out.push(format!("{key} {:016x}", fingerprint(&files[0])));
+            }
+        }
+    }
+    out
+}
+
+/// The child: prints its SIMD level and rows. Ignored in normal runs; the matrix test runs
+/// it in a subprocess per `NELLOC_SIMD` value.
+#[test]
+#[ignore = "run by determinism_matrix in a child process"]
+fn matrix_child() {
+    println!("LEVEL {}", nelloc::bench_support::simd_level());
+    for r in rows() {
+        println!("ROW {r}");
+    }
+}
+
+#[test]
+fn determinism_matrix() {
+    let exe = std::env::current_exe().unwrap();
+    let mut by_level: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for simd in SIMD {
+        let out = Command::new(&exe)
+            .args(["--exact", "matrix_child", "--ignored", "--nocapture"])
+            .env("NELLOC_SIMD", simd)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "NELLOC_SIMD={simd}:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let level = text
+            .lines()
+            .find_map(|l| l.split_once("LEVEL ").map(|x| x.1))
+            .unwrap()
+            .to_string();
+        let rows: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.split_once("ROW ").map(|x| x.1))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            rows.len(),
+            BACKENDS.len() * images().len() * TILES.len() * 4
+        );
+        by_level.insert(level, rows);
+    }
+    let levels: Vec<&String> = by_level.keys().collect();
+    eprintln!(
+        "determinism matrix: {} SIMD level(s) {levels:?} x {} backend(s) x {} images x {} tile sizes x 2 models x 2 mode sets = {} files, each encoded with {THREADS:?} threads and decoded with {THREADS:?}",
+        by_level.len(),
+        BACKENDS.len(),
+        images().len(),
+        TILES.len(),
+        by_level.values().next().unwrap().len() * by_level.len(),
+    );
+    let first = by_level.values().next().unwrap();
+    for (level, rows) in &by_level {
+        for (a, b) in first.iter().zip(rows) {
+            assert_eq!(a, b, "{level} differs from {:?}", levels[0]);
+        }
+    }
+}
