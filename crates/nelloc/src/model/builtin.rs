@@ -30,6 +30,12 @@ static FILES: &[(&str, &[u8])] = &[
         "default",
         include_bytes!("../../models/default-v4.safetensors"),
     ),
+    // Trained on to 4.43 h; activation ranges at the 99.9th percentile (integer loss
+    // +0.20% instead of +1.05% at 99.999).
+    (
+        "default",
+        include_bytes!("../../models/default-v5.safetensors"),
+    ),
 ];
 
 /// All built-in models, parsed once. (A file that fails to parse would be a build
