@@ -132,9 +132,16 @@
 #define NLC_MODE_GRAY 16
 
 /**
+ * Tile coding mode flag: pixels coded with an adaptive context model (repeats of
+ * neighbours, then palette indices or channel values) and the ANS coder (container
+ * version 3).
+ */
+#define NLC_MODE_CONTEXT 32
+
+/**
  * Every tile coding mode (the encoder's default).
  */
-#define NLC_MODES_ALL 31
+#define NLC_MODES_ALL 63
 
 /**
  * Result of every fallible function. `NLC_OK` is 0; the numeric values never change once
@@ -658,10 +665,10 @@ nlc_status nlc_encoder_options_set_tile_size(struct nlc_encoder_options *options
 
 /**
  * The per-tile coding modes the encoder may choose: a combination of `NLC_MODE_NEURAL`,
- * `NLC_MODE_CONSTANT`, `NLC_MODE_PNG`, `NLC_MODE_PALETTE` and `NLC_MODE_GRAY` (default
- * `NLC_MODES_ALL`; it
- * keeps the smallest per tile). It must include `NLC_MODE_NEURAL` or `NLC_MODE_PNG` (the
- * modes that code any tile) and no other bits, else `NLC_ERROR_INVALID_ARGUMENT` and the
+ * `NLC_MODE_CONSTANT`, `NLC_MODE_PNG`, `NLC_MODE_PALETTE`, `NLC_MODE_GRAY` and
+ * `NLC_MODE_CONTEXT` (default `NLC_MODES_ALL`; it keeps the smallest per tile). It must
+ * include `NLC_MODE_NEURAL`, `NLC_MODE_PNG` or `NLC_MODE_CONTEXT` (the modes that code
+ * any tile) and no other bits, else `NLC_ERROR_INVALID_ARGUMENT` and the
  * options are unchanged. `NLC_MODE_NEURAL` alone is pure NeLLoC (container version 1).
  *
  * # Safety

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent reference decoder for the `.nlc` image format, versions 1 and 2 (tile modes).
+"""Independent reference decoder for the `.nlc` image format, versions 1 to 3 (tile modes).
 
 Written from docs/FORMAT.md alone (the lookup tables of section 4 are rebuilt from their
 formulas and checked against the SHA-256 given there), to check that the specification is
@@ -397,7 +397,7 @@ def parse_container(buf):
     #    FORMAT.md puts the version check before any truncation check)
     if n < 100:
         raise NlcError(f"truncated: fixed header needs 92 bytes after the signature, only {n - 8} available")
-    if buf[8] not in (1, 2):
+    if buf[8] not in (1, 2, 3):
         raise NlcError(f"unsupported version {buf[8]}")
     # 3. structural lengths against the input length
     c = Container()
@@ -478,8 +478,8 @@ def parse_container(buf):
             raise NlcError(f"truncated: tile {t} ends past the end of the file")
         if c.version == 1 and length % 4:
             raise NlcError(f"tile {t}: length {length} not a multiple of 4")
-        if c.version == 2 and length == 0:
-            raise NlcError(f"tile {t}: a version-2 tile needs its mode byte(s)")
+        if c.version >= 2 and length == 0:
+            raise NlcError(f"tile {t}: a version-{c.version} tile needs its mode byte(s)")
         tiles.append((data_start + off, length, tcrc))
         expect += length
     # 7. trailing bytes
@@ -549,10 +549,10 @@ def decode_group(model, mix, tiles_geom, decoders, C, out_planes):
 
 # ----------------------------------------------------------------------------- tile modes (§8)
 
-MODE_NAMES = {0: "neural", 1: "constant", 2: "png", 3: "palette", 4: "gray"}
+MODE_NAMES = {0: "neural", 1: "constant", 2: "png", 3: "palette", 4: "gray", 5: "context"}
 
 
-def parse_tile_v2(t, data, group_channels):
+def parse_tile_v2(t, data, group_channels, version):
     """§8 tile layout: returns ([(mode, payload), ...] per plane group, ans_bytes)."""
     pos = 0
     n = len(group_channels)
@@ -566,7 +566,7 @@ def parse_tile_v2(t, data, group_channels):
     pos = n
     groups = []
     for g, (m, C) in enumerate(zip(modes, group_channels)):
-        if m not in MODE_NAMES:
+        if m not in MODE_NAMES or (m == 5 and version < 3):
             raise NlcError(f"tile {t}: unknown mode {m} for plane group {g}")
         if m == 0:
             groups.append((0, None))
@@ -580,6 +580,28 @@ def parse_tile_v2(t, data, group_channels):
             pos += 4
             need(L, "its deflate data")
             groups.append((m, bytes(data[pos:pos + L])))
+            pos += L
+        elif m == 5:
+            need(1, "context flags")
+            flags = data[pos]
+            pos += 1
+            grey, direct = bool(flags & 1), bool(flags & 2)
+            if flags > 3 or (grey and C == 1):
+                raise NlcError(f"tile {t}: context flags {flags} invalid for {C} channel(s)")
+            P = 1 if grey else C
+            entries = None
+            if not direct:
+                need(1, "a palette size")
+                count = data[pos] + 1
+                pos += 1
+                need(count * P, "its palette")
+                entries = bytes(data[pos:pos + count * P])
+                pos += count * P
+            need(4, "a context stream length")
+            L = struct.unpack_from("<I", data, pos)[0]
+            pos += 4
+            need(L, "its context stream")
+            groups.append((5, (grey, direct, P, entries, bytes(data[pos:pos + L]))))
             pos += L
         else:
             need(1, "a palette size")
@@ -652,8 +674,148 @@ def png_unfilter(t, data, row_bytes, h, bpp):
     return out
 
 
+NONE = (1 << 32) - 1
+
+
+def bitlen(v):
+    return v.bit_length()
+
+
+def context_keys(t, stream, w, h, alphabet):
+    """§8.1: the w x h keys of a context group, decoded from its ANS stream (list of rows).
+    alphabet is ("palette", n) or ("direct", P)."""
+    dec = AnsDecoder(stream)
+    ONE24 = 1 << 24
+
+    def bit(model):
+        z, o = model
+        f0 = ((2 * z + 1) << 24) // (2 * (z + o) + 2)
+        b = dec.pop([0, f0, ONE24]) == 1
+        if b:
+            o += 1
+        else:
+            z += 1
+        if z + o > 1023:
+            z, o = (z + 1) // 2, (o + 1) // 2
+        model[0], model[1] = z, o
+        return b
+
+    def tree(models, base, d, n):
+        node = 1
+        for b in range(d - 1, -1, -1):
+            one = 0
+            if ((2 * node + 1) << b) - (1 << d) < n:
+                one = 1 if bit(models[base + node]) else 0
+            node = 2 * node + one
+        return node - (1 << d)
+
+    def hsh(vals, tb):
+        hv = 0x811C9DC5
+        for v in vals:
+            hv = ((hv ^ v) * 0x01000193) & 0xFFFFFFFF
+        return ((hv * 0x9E3779B1) & 0xFFFFFFFF) >> (32 - tb)
+
+    def act(v):
+        return 0 if v == 0 else 1 if v <= 2 else 2 if v <= 8 else 3 if v <= 32 else 4
+
+    kind, n = alphabet
+    tb = min(max(bitlen(w * h - 1) + 1, 8), 20)
+    tables = [[[NONE, 0] for _ in range(1 << tb)] for _ in range(2)]
+    predicted = [[0, 0] for _ in range(4096)]
+    repeats = [[0, 0] for _ in range(1024)]
+    if kind == "palette":
+        d = 0 if n == 1 else bitlen(n - 1)
+        escape = [[0, 0] for _ in range(4 << d)]
+    else:
+        P = n
+        escape = [[0, 0] for _ in range(P * 5 * 256)]
+    K = [[0] * w for _ in range(h)]
+
+    def at(y, x):
+        return NONE if (y < 0 or x < 0 or x >= w) else K[y][x]
+
+    for y in range(h):
+        for x in range(w):
+            W, WW, N, NW, NE = at(y, x - 1), at(y, x - 2), at(y - 1, x), at(y - 1, x - 1), at(y - 1, x + 1)
+            NN, NNE, NWW = at(y - 2, x), at(y - 2, x + 1), at(y - 1, x - 2)
+            pattern = (W == N) + 2 * (W == NW) + 4 * (N == NE) + 8 * (N == NW) + 16 * (W == WW) \
+                + 32 * (N == NN) + 64 * (NW == NE)
+            slots = [hsh([W, N, NW, NE, WW, NN, NNE, NWW], tb), hsh([W, N, NW, NE], tb)]
+            cands = []
+            X = None
+            for o in range(2):
+                cnd, hits = tables[o][slots[o]]
+                if cnd == NONE or cnd in cands:
+                    continue
+                cands.append(cnd)
+                k = len(cands)
+                ctx = (((o * 4 + hits) * 2 + (cnd == W)) * 2 + (k > 1)) * 128 + pattern
+                if bit(predicted[ctx]):
+                    X = cnd
+                    break
+            if X is None:
+                tried = 1 if cands else 0
+                j = 0
+                for cnd in (W, N, NE, NW):
+                    if cnd == NONE or cnd in cands:
+                        continue
+                    cands.append(cnd)
+                    if bit(repeats[(tried * 128 + pattern) * 4 + j]):
+                        X = cnd
+                        break
+                    j += 1
+            if X is None:
+                if kind == "palette":
+                    r = W if W != NONE else (N if N != NONE else 0)
+                    bucket = r >> max(d - 2, 0)
+                    X = tree(escape, bucket << d, d, n)
+                else:
+                    X, e = 0, 0
+                    for ch in range(P):
+                        def val(k):
+                            return (k >> (8 * (P - 1 - ch))) & 255
+                        a = val(W) if W != NONE else (val(N) if N != NONE else 0)
+                        b = val(N) if N != NONE else a
+                        cc = val(NW) if NW != NONE else b
+                        if cc >= max(a, b):
+                            base = min(a, b)
+                        elif cc <= min(a, b):
+                            base = max(a, b)
+                        else:
+                            base = a + b - cc
+                        level = act(abs(a - cc) + abs(b - cc)) if ch == 0 else act(abs(e))
+                        pred = min(max(base + e, 0), 255)
+                        z = tree(escape, (ch * 5 + level) * 256, 8, 256)
+                        r = z // 2 if z % 2 == 0 else 256 - (z + 1) // 2
+                        v = (pred + r) % 256
+                        e = v - base
+                        X = X * 256 + v
+            for o in range(2):
+                slot = tables[o][slots[o]]
+                if slot[0] == X:
+                    slot[1] = min(slot[1] + 1, 3)
+                else:
+                    slot[0], slot[1] = X, 0
+            K[y][x] = X
+    if not dec.final_ok():
+        raise NlcError(f"tile {t}: context stream fails its final-state check")
+    return K
+
+
 def decode_payload(t, mode, payload, w, h, C):
     """A non-neural plane group (§8) as a uint8 array [h, w, C]."""
+    if mode == 5:
+        grey, direct, P, entries, stream = payload
+        if direct:
+            keys = np.array(context_keys(t, stream, w, h, ("direct", P)), dtype=np.int64)
+            vals = np.stack([(keys >> (8 * (P - 1 - ch))) & 255 for ch in range(P)], axis=2)
+        else:
+            count = len(entries) // P
+            keys = np.array(context_keys(t, stream, w, h, ("palette", count)), dtype=np.int64)
+            pal = np.frombuffer(entries, dtype=np.uint8).reshape(count, P)
+            vals = pal[keys]
+        vals = vals.astype(np.uint8).reshape(h, w, P)
+        return np.repeat(vals, C, axis=2) if grey else vals
     if mode == 1:
         return np.broadcast_to(np.frombuffer(payload, dtype=np.uint8), (h, w, C)).copy()
     if mode == 2:
@@ -691,7 +853,7 @@ def decode(buf, models, tables):
     def need_model(h, role, C):
         # §8: a version-2 stream names no model (all-zero hash) if no tile codes that
         # plane group with the network
-        if c.version == 2 and h == bytes(32):
+        if c.version >= 2 and h == bytes(32):
             return None
         m = by_hash.get(h)
         if m is None:
@@ -716,7 +878,7 @@ def decode(buf, models, tables):
         if c.version == 1:
             groups, ans = [(0, None)] * len(group_channels), data
         else:
-            groups, ans = parse_tile_v2(t, data, group_channels)
+            groups, ans = parse_tile_v2(t, data, group_channels, c.version)
         for g, (m, _) in enumerate(groups):
             if m == 0 and group_models[g] is None:
                 raise NlcError(f"tile {t}: neural plane group {g} but the header names no model")
@@ -861,7 +1023,7 @@ def compare(img, color_type, ref_path):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Independent .nlc reference decoder, versions 1 and 2 (from docs/FORMAT.md)")
+    ap = argparse.ArgumentParser(description="Independent .nlc reference decoder, versions 1 to 3 (from docs/FORMAT.md)")
     ap.add_argument("input", nargs="?")
     ap.add_argument("output", nargs="?", help="PNG to write")
     ap.add_argument("--model", action="append", default=[], help="model file (.safetensors), repeatable")

@@ -53,7 +53,7 @@ run_cases() {  # run_cases MODEL-ARGS... -- CASE...
 run_cases "${MODELS[@]}" -- "${CASES[@]}"
 run_cases "${PRED_MODELS[@]}" -- "${PRED_CASES[@]}"
 
-# Tile modes (container version 2, FORMAT.md section 8): constant, PNG-style, palette and
+# Tile modes (container versions 2 and 3, FORMAT.md section 8): constant, PNG-style, palette, context and
 # neural tiles and plane groups mixed, two files without any neural tile (no model named).
 for nlc in fixtures/golden/modes/*.nlc; do
     run_cases "${MODELS[@]}" -- "$nlc fixtures/golden/modes/expected/$(basename "$nlc" .nlc).png"

@@ -547,10 +547,10 @@ pub unsafe extern "C" fn nlc_encoder_options_set_tile_size(
 }
 
 /// The per-tile coding modes the encoder may choose: a combination of `NLC_MODE_NEURAL`,
-/// `NLC_MODE_CONSTANT`, `NLC_MODE_PNG`, `NLC_MODE_PALETTE` and `NLC_MODE_GRAY` (default
-/// `NLC_MODES_ALL`; it
-/// keeps the smallest per tile). It must include `NLC_MODE_NEURAL` or `NLC_MODE_PNG` (the
-/// modes that code any tile) and no other bits, else `NLC_ERROR_INVALID_ARGUMENT` and the
+/// `NLC_MODE_CONSTANT`, `NLC_MODE_PNG`, `NLC_MODE_PALETTE`, `NLC_MODE_GRAY` and
+/// `NLC_MODE_CONTEXT` (default `NLC_MODES_ALL`; it keeps the smallest per tile). It must
+/// include `NLC_MODE_NEURAL`, `NLC_MODE_PNG` or `NLC_MODE_CONTEXT` (the modes that code
+/// any tile) and no other bits, else `NLC_ERROR_INVALID_ARGUMENT` and the
 /// options are unchanged. `NLC_MODE_NEURAL` alone is pure NeLLoC (container version 1).
 ///
 /// # Safety
@@ -566,9 +566,9 @@ pub unsafe extern "C" fn nlc_encoder_options_set_modes(
         if modes & !crate::NLC_MODES_ALL != 0 {
             return Err(Failure::invalid("modes has bits outside NLC_MODES_ALL"));
         }
-        if modes & (crate::NLC_MODE_NEURAL | crate::NLC_MODE_PNG) == 0 {
+        if modes & (crate::NLC_MODE_NEURAL | crate::NLC_MODE_PNG | crate::NLC_MODE_CONTEXT) == 0 {
             return Err(Failure::invalid(
-                "modes must include NLC_MODE_NEURAL or NLC_MODE_PNG",
+                "modes must include NLC_MODE_NEURAL, NLC_MODE_PNG or NLC_MODE_CONTEXT",
             ));
         }
         let list: Vec<nelloc::TileMode> = [
@@ -577,6 +577,7 @@ pub unsafe extern "C" fn nlc_encoder_options_set_modes(
             (crate::NLC_MODE_PNG, nelloc::TileMode::Png),
             (crate::NLC_MODE_PALETTE, nelloc::TileMode::Palette),
             (crate::NLC_MODE_GRAY, nelloc::TileMode::Gray),
+            (crate::NLC_MODE_CONTEXT, nelloc::TileMode::Context),
         ]
         .into_iter()
         .filter(|(bit, _)| modes & bit != 0)

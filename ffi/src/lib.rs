@@ -75,8 +75,12 @@ pub const NLC_MODE_PNG: u32 = 4;
 pub const NLC_MODE_PALETTE: u32 = 8;
 /// Tile coding mode flag: grey colour planes (all channels equal) as one PNG channel.
 pub const NLC_MODE_GRAY: u32 = 16;
+/// Tile coding mode flag: pixels coded with an adaptive context model (repeats of
+/// neighbours, then palette indices or channel values) and the ANS coder (container
+/// version 3).
+pub const NLC_MODE_CONTEXT: u32 = 32;
 /// Every tile coding mode (the encoder's default).
-pub const NLC_MODES_ALL: u32 = 31;
+pub const NLC_MODES_ALL: u32 = 63;
 
 /// Pixel layouts: 8 bits per sample, interleaved, rows without padding unless a stride is
 /// given. The values are the container's colour-type codes.

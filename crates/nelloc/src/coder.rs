@@ -53,6 +53,24 @@ impl DecoderModel<P> for Search<'_> {
     }
 }
 
+/// A binary decision whose 0 has frequency `f0` (1 ..= 2^24 - 1) and 1 the rest.
+struct Binary(u32);
+
+impl EntropyModel<P> for Binary {
+    type Symbol = bool;
+    type Probability = u32;
+}
+
+impl DecoderModel<P> for Binary {
+    fn quantile_function(&self, quantile: u32) -> (bool, u32, NonZeroU32) {
+        if quantile < self.0 {
+            (false, 0, nonzero(self.0))
+        } else {
+            (true, self.0, nonzero((1 << P) - self.0))
+        }
+    }
+}
+
 /// Encodes intervals given in decoding order; returns the stream as little-endian bytes.
 pub(crate) fn encode_intervals(intervals: &[(u32, u32)]) -> Vec<u8> {
     let mut ans = DefaultAnsCoder::new();
@@ -97,6 +115,15 @@ impl StreamDecoder {
     #[inline]
     pub(crate) fn decode(&mut self, dist: &ChannelDist) -> u8 {
         match self.ans.decode_symbol(Search(dist)) {
+            Ok(x) => x,
+            Err(e) => match e {},
+        }
+    }
+
+    /// Pops a binary decision whose 0 has frequency `f0` (1 ..= 2^24 - 1).
+    #[inline]
+    pub(crate) fn decode_bit(&mut self, f0: u32) -> bool {
+        match self.ans.decode_symbol(Binary(f0)) {
             Ok(x) => x,
             Err(e) => match e {},
         }

@@ -55,9 +55,10 @@ pub use score::{bits_map, generic_bits, score, BitsMap, Score, ScoreOptions};
 pub use tilemode::{ModeCounts, TileMode, TileModes};
 
 /// Highest version of the `.nlc` container this library reads and writes. It writes
-/// version 1 (readable by the first release) when every tile is neural, version 2 when a
-/// tile uses another coding mode (docs/FORMAT.md section 8).
-pub const FORMAT_VERSION: u8 = 2;
+/// version 1 (readable by the first release) when every tile is neural, version 3 when a
+/// tile uses the context mode, and version 2 when tiles use other coding modes
+/// (docs/FORMAT.md section 8).
+pub const FORMAT_VERSION: u8 = 3;
 
 /// Entry points for benchmarks of internal stages (not a stable API).
 #[doc(hidden)]
@@ -93,6 +94,15 @@ pub mod bench_support {
         }
         std::hint::black_box(&out);
         start.elapsed().as_secs_f64() * pixels as f64 / done as f64
+    }
+
+    /// Ideal code length in bits (the sum of -log2 of every coded decision's
+    /// probability) of a `w`-wide plane in the context mode: palette indices below `n`
+    /// (`Some(n)`), or pixels of `c` channels packed big-endian into each key (`None`).
+    pub fn context_bits(keys: &[u32], w: usize, palette: Option<usize>, c: usize) -> f64 {
+        use crate::tilemode::ContextAlphabet as A;
+        let alphabet = palette.map_or(A::Direct(c), A::Palette);
+        crate::tilemode::context_bits(keys, w, alphabet)
     }
 
     /// Name of the SIMD level the kernels use on this machine.

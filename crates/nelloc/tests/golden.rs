@@ -75,7 +75,7 @@ fn check_set(
     assert!(checked >= 20);
 }
 
-/// Tile modes (docs/FORMAT.md section 8, container version 2): mixed images coded with the
+/// Tile modes (docs/FORMAT.md section 8, container versions 2 and 3): mixed images coded with the
 /// frozen test models, every mode and plane group covered. The source images are also
 /// stored as PNG (`modes/expected/`) for tools/reference-decoder.sh.
 #[test]
@@ -118,8 +118,18 @@ fn tile_mode_golden_files_decode_bit_exactly() {
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let back = decode(&bytes, &decode_opts(&models)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(back.pixels(), image.pixels(), "{name}");
+        // The encoder's mode choices may improve over time (the files above must decode
+        // forever, the encoder need not reproduce them): today's encoding must decode to
+        // the same pixels and not be larger than the golden file beyond a small margin.
         let again = encode(image.as_ref(), &opts).unwrap();
-        assert_eq!(again, bytes, "{name}: encoder output changed");
+        let again_px = decode(&again, &decode_opts(&models)).unwrap();
+        assert_eq!(again_px.pixels(), image.pixels(), "{name}: re-encoding");
+        assert!(
+            again.len() <= bytes.len() + bytes.len() / 50 + 16,
+            "{name}: the encoder got worse: {} bytes, the golden file has {}",
+            again.len(),
+            bytes.len()
+        );
         let info = nelloc::info(&bytes, &decode_opts(&models)).unwrap();
         versions.insert(info.version);
         for t in &info.tile_details {
@@ -138,5 +148,5 @@ fn tile_mode_golden_files_decode_bit_exactly() {
     for m in TileMode::ALL {
         assert!(seen.contains(&m), "no golden tile in mode {m}");
     }
-    assert_eq!(versions, [2u8].into_iter().collect());
+    assert_eq!(versions, [2u8, 3].into_iter().collect());
 }

@@ -99,18 +99,33 @@ fn synthetic_images_stay_within_their_byte_budgets() {
 }
 
 #[test]
-fn pure_neural_is_version_1_and_mixed_content_is_version_2() {
+fn pure_neural_is_version_1_mixed_content_version_2_and_context_version_3() {
+    use nelloc::TileMode;
     let im = mixed_image(64, 48, ColorType::Rgb8, 16, 9);
     let mut o = encode_opts(test_rgb(), test_gray(), 16);
     let v1 = encode(im.as_ref(), &o).unwrap();
     assert_eq!(v1[8], 1, "--modes neural writes the first release's format");
-    o.modes = TileModes::all();
+    o.modes = TileModes::only(&[
+        TileMode::Neural,
+        TileMode::Constant,
+        TileMode::Png,
+        TileMode::Palette,
+        TileMode::Gray,
+    ]);
     let (v2, stats) = encode_with_stats(im.as_ref(), &o).unwrap();
-    assert_eq!(v2[8], 2);
+    assert_eq!(
+        v2[8], 2,
+        "without the context mode: readable by version-2 decoders"
+    );
     assert!(v2.len() < v1.len(), "{} vs {}", v2.len(), v1.len());
     assert!(stats.modes.constant > 0 && stats.modes.png > 0 && stats.modes.palette > 0);
+    o.modes = TileModes::all();
+    let (v3, stats) = encode_with_stats(im.as_ref(), &o).unwrap();
+    assert_eq!(v3[8], 3);
+    assert!(v3.len() < v2.len(), "{} vs {}", v3.len(), v2.len());
+    assert!(stats.modes.context > 0);
     let models = [test_rgb(), test_gray()];
-    for f in [&v1, &v2] {
+    for f in [&v1, &v2, &v3] {
         assert_eq!(
             decode(f, &decode_opts(&models)).unwrap().pixels(),
             im.pixels()

@@ -114,7 +114,7 @@ struct Common {
     #[arg(long, value_name = "PATH")]
     alpha_model: Option<PathBuf>,
     /// Coding modes the encoder may choose per tile (encode only): a comma-separated list
-    /// of neural, constant, png, palette, gray, or "all" (the default). `--modes neural` is pure
+    /// of neural, constant, png, palette, gray, context, or "all" (the default). `--modes neural` is pure
     /// NeLLoC (container version 1, readable by the first release).
     #[arg(long, value_name = "LIST", value_parser = parse_modes)]
     modes: Option<nelloc::TileModes>,

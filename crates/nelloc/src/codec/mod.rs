@@ -58,7 +58,7 @@ pub struct Info {
     pub metadata: Metadata,
     /// Total file size in bytes.
     pub file_size: usize,
-    /// Container version (1: every tile neural; 2: per-tile modes).
+    /// Container version (1: every tile neural; 2: per-tile modes; 3: with context mode).
     pub version: u8,
     /// Every tile, in raster order, with its coding modes and size.
     pub tile_details: Vec<TileInfo>,
@@ -282,7 +282,7 @@ pub fn encode_with_stats(
     options.limits.check_metadata(metadata_bytes)?;
     if !options.modes.is_complete() {
         return Err(Error::InvalidArgument(format!(
-            "tile modes {{{}}} cannot code every tile: include neural or png",
+            "tile modes {{{}}} cannot code every tile: include neural, png or context",
             options.modes
         )));
     }
@@ -326,7 +326,8 @@ fn encode_passes(
     // more. Only with the default tile size: a caller's explicit size is kept.
     let (w, h) = (image.width(), image.height());
     let groups = first.1.modes;
-    let all_neural = groups.constant + groups.png + groups.palette + groups.gray == 0;
+    let all_neural =
+        groups.constant + groups.png + groups.palette + groups.gray + groups.context == 0;
     if !all_neural && ts == crate::DEFAULT_TILE_SIZE && (w > ts || h > ts) {
         let modes = TileModes::only(
             &TileMode::ALL
@@ -334,7 +335,7 @@ fn encode_passes(
                 .filter(|m| *m != TileMode::Neural && options.modes.contains(*m))
                 .collect::<Vec<_>>(),
         );
-        if modes.contains(TileMode::Png) {
+        if modes.is_complete() {
             // Progress was reported in full by the first pass; cancellation still applies.
             let quiet = Tracker {
                 progress: None,
@@ -414,9 +415,12 @@ impl EncodeContext<'_> {
         for c in &coded {
             c.modes[..groups.len()].iter().for_each(|m| modes.add(*m));
         }
-        // Version 1 (readable by the first release) unless a group of a tile is not neural.
+        // Version 1 (readable by the first release) unless a group of a tile is not neural;
+        // 3 only when the context mode is used, so that version-2 readers still read the rest.
         let version = if modes.neural == coded.len() as u64 * groups.len() as u64 {
             1
+        } else if modes.context > 0 {
+            3
         } else {
             2
         };
@@ -548,7 +552,7 @@ fn tile_layout<'a>(
             ans: bytes,
         });
     }
-    tilemode::parse_tile(bytes, channels).map_err(|e| tile_error(t as u32, e))
+    tilemode::parse_tile(bytes, channels, header.version).map_err(|e| tile_error(t as u32, e))
 }
 
 fn tile_error(tile: u32, e: TileError) -> Error {

@@ -333,8 +333,49 @@ pub fn mixed_image(w: u32, h: u32, color: ColorType, tile: u32, seed: u64) -> Im
 /// Images for the tile-mode goldens and tests: (name, image, tile size, modes).
 pub fn mode_cases() -> Vec<(String, Image, u32, nelloc::TileModes)> {
     use nelloc::{TileMode, TileModes};
-    let all = TileModes::all();
+    // The version-2 goldens: every mode but context (which makes a file version 3).
+    let all = TileModes::only(&[
+        TileMode::Neural,
+        TileMode::Constant,
+        TileMode::Png,
+        TileMode::Palette,
+        TileMode::Gray,
+    ]);
+    let context_only = TileModes::only(&[TileMode::Context]);
     vec![
+        // Version 3: the context mode (palette, direct and grey variants) among the rest.
+        (
+            "context-rgb-80x56".into(),
+            mixed_image(80, 56, ColorType::Rgb8, 16, 11),
+            16,
+            TileModes::all(),
+        ),
+        (
+            "context-only-rgba-64x48".into(),
+            mixed_image(64, 48, ColorType::Rgba8, 16, 12),
+            16,
+            context_only,
+        ),
+        (
+            "context-only-gray-48x40".into(),
+            mixed_image(48, 40, ColorType::Gray8, 16, 13),
+            16,
+            context_only,
+        ),
+        // Grey content in colour planes with every grey level: direct grey keys.
+        (
+            "context-only-grey-rgb-40x24".into(),
+            {
+                let wood = load_png(&fixtures().join("photos/wood_gray_64x64.png"));
+                let px = (0..24u32)
+                    .flat_map(|y| (0..40u32).map(move |x| (y * 64 + x) as usize))
+                    .flat_map(|i| [wood.pixels()[i]; 3])
+                    .collect();
+                Image::new(40, 24, ColorType::Rgb8, px).expect("grey RGB")
+            },
+            40,
+            context_only,
+        ),
         (
             "mixed-rgb-80x56".into(),
             mixed_image(80, 56, ColorType::Rgb8, 16, 1),

@@ -1,8 +1,13 @@
 //! Per-tile coding modes (docs/FORMAT.md section 8): the public mode names and sets, the
-//! container-version-2 tile layout, and the non-neural payloads (constant, PNG-style
-//! filtered rows with zlib, palette). Decoding bounds every inflated size by the tile size
-//! before inflating and reports damage as an error, never a panic.
+//! container-version-2/3 tile layout, and the non-neural payloads (constant, PNG-style
+//! filtered rows with zlib, palette, context-coded palette indices in [`context`]).
+//! Decoding bounds every inflated size by the tile size before inflating and reports
+//! damage as an error, never a panic.
 
+mod context;
+pub(crate) use context::{bits as context_bits, Alphabet as ContextAlphabet};
+
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -22,16 +27,21 @@ pub enum TileMode {
     /// Colour planes whose channels are all equal (grey content in an RGB image): one
     /// channel, coded as `Png`, copied to every channel.
     Gray,
+    /// At most 256 distinct values: a palette plus indices coded with an adaptive context
+    /// model (repeats of neighbours, then the index bit by bit) and the ANS coder
+    /// (container version 3).
+    Context,
 }
 
 impl TileMode {
     /// Every mode, in the order of their codes.
-    pub const ALL: [TileMode; 5] = [
+    pub const ALL: [TileMode; 6] = [
         TileMode::Neural,
         TileMode::Constant,
         TileMode::Png,
         TileMode::Palette,
         TileMode::Gray,
+        TileMode::Context,
     ];
 
     /// The mode byte of docs/FORMAT.md section 8.
@@ -42,6 +52,7 @@ impl TileMode {
             TileMode::Png => 2,
             TileMode::Palette => 3,
             TileMode::Gray => 4,
+            TileMode::Context => 5,
         }
     }
 
@@ -49,7 +60,7 @@ impl TileMode {
         TileMode::ALL.get(usize::from(code)).copied()
     }
 
-    /// The name used by `nlc` (`neural`, `constant`, `png`, `palette`, `gray`).
+    /// The name used by `nlc` (`neural`, `constant`, `png`, `palette`, `gray`, `context`).
     pub fn name(self) -> &'static str {
         match self {
             TileMode::Neural => "neural",
@@ -57,6 +68,7 @@ impl TileMode {
             TileMode::Png => "png",
             TileMode::Palette => "palette",
             TileMode::Gray => "gray",
+            TileMode::Context => "context",
         }
     }
 }
@@ -75,7 +87,7 @@ impl FromStr for TileMode {
             .find(|m| m.name() == s)
             .ok_or_else(|| {
                 crate::Error::InvalidArgument(format!(
-                    "unknown tile mode {s:?} (expected neural, constant, png, palette or gray)"
+                    "unknown tile mode {s:?} (expected neural, constant, png, palette, gray or context)"
                 ))
             })
     }
@@ -95,7 +107,7 @@ impl Default for TileModes {
 impl TileModes {
     /// Every mode: the encoder keeps the smallest per tile and plane group.
     pub fn all() -> Self {
-        TileModes(0b1_1111)
+        TileModes(0b11_1111)
     }
     /// Exactly these modes. `only(&[TileMode::Neural])` is pure NeLLoC and writes container
     /// version 1, readable by the first release.
@@ -106,10 +118,12 @@ impl TileModes {
     pub fn contains(self, mode: TileMode) -> bool {
         self.0 & (1 << mode.code()) != 0
     }
-    /// Whether every tile can be coded: the set holds `neural` or `png` (the modes that
-    /// code any content).
+    /// Whether every tile can be coded: the set holds `neural`, `png` or `context` (the
+    /// modes that code any content).
     pub(crate) fn is_complete(self) -> bool {
-        self.contains(TileMode::Neural) || self.contains(TileMode::Png)
+        self.contains(TileMode::Neural)
+            || self.contains(TileMode::Png)
+            || self.contains(TileMode::Context)
     }
 }
 
@@ -154,6 +168,8 @@ pub struct ModeCounts {
     pub palette: u64,
     /// Grey colour groups (all channels equal).
     pub gray: u64,
+    /// Context-coded palette groups.
+    pub context: u64,
 }
 
 impl ModeCounts {
@@ -164,6 +180,7 @@ impl ModeCounts {
             TileMode::Png => &mut self.png,
             TileMode::Palette => &mut self.palette,
             TileMode::Gray => &mut self.gray,
+            TileMode::Context => &mut self.context,
         } += 1;
     }
     /// The count for `mode`.
@@ -174,6 +191,7 @@ impl ModeCounts {
             TileMode::Png => self.png,
             TileMode::Palette => self.palette,
             TileMode::Gray => self.gray,
+            TileMode::Context => self.context,
         }
     }
 }
@@ -195,6 +213,15 @@ pub(crate) enum Payload<'a> {
     },
     /// A zlib stream of filtered rows of one channel, copied to every channel.
     Gray(&'a [u8]),
+    /// The ANS stream of context-coded pixels: palette indices (`entries`: n * channels
+    /// bytes, or n bytes when `grey`), or with `direct` the channel values themselves (one
+    /// channel when `grey`). `grey`: every channel of the group takes the one value.
+    Context {
+        grey: bool,
+        direct: bool,
+        entries: &'a [u8],
+        stream: &'a [u8],
+    },
 }
 
 impl Payload<'_> {
@@ -205,6 +232,7 @@ impl Payload<'_> {
             Payload::Png(_) => TileMode::Png,
             Payload::Palette { .. } => TileMode::Palette,
             Payload::Gray(_) => TileMode::Gray,
+            Payload::Context { .. } => TileMode::Context,
         }
     }
 }
@@ -247,18 +275,23 @@ fn take_u32(b: &mut &[u8], what: &'static str) -> Result<usize, &'static str> {
     Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
 }
 
-/// Parses a version-2 tile of a stream whose plane groups have `channels[g]` channels
-/// (one entry, or two with coded alpha). Only the structure is checked here.
+/// Parses a version-2 or version-3 tile of a stream whose plane groups have
+/// `channels[g]` channels (one entry, or two with coded alpha). Only the structure is
+/// checked here. The context mode exists from version 3 on.
 pub(crate) fn parse_tile<'a>(
     bytes: &'a [u8],
     channels: &[usize],
+    version: u8,
 ) -> Result<TileLayout<'a>, TileError> {
     let mut b = bytes;
     let n = channels.len();
     let modes = take(&mut b, n, "tile ends inside its mode bytes")?;
     let mut groups = [Payload::Neural; 2];
     for (g, (&m, &c)) in modes.iter().zip(channels).enumerate() {
-        groups[g] = match TileMode::from_code(m).ok_or(TileError::UnknownMode(g, m))? {
+        let mode = TileMode::from_code(m)
+            .filter(|m| version >= 3 || *m != TileMode::Context)
+            .ok_or(TileError::UnknownMode(g, m))?;
+        groups[g] = match mode {
             TileMode::Neural => Payload::Neural,
             TileMode::Constant => {
                 Payload::Constant(take(&mut b, c, "tile ends inside a constant value")?)
@@ -277,6 +310,28 @@ pub(crate) fn parse_tile<'a>(
                 let len = take_u32(&mut b, "tile ends inside a deflate length")?;
                 let z = take(&mut b, len, "deflate payload runs past the tile")?;
                 Payload::Palette { entries, z }
+            }
+            TileMode::Context => {
+                let flags = take(&mut b, 1, "tile ends inside context flags")?[0];
+                let (grey, direct) = (flags & 1 != 0, flags & 2 != 0);
+                if flags > 3 || (grey && c == 1) {
+                    return Err("context flags with unknown bits, or grey for one channel".into());
+                }
+                let entries = if direct {
+                    &[][..]
+                } else {
+                    let count = usize::from(take(&mut b, 1, "tile ends inside a palette")?[0]) + 1;
+                    let per = if grey { 1 } else { c };
+                    take(&mut b, count * per, "tile ends inside a palette")?
+                };
+                let len = take_u32(&mut b, "tile ends inside a context stream length")?;
+                let stream = take(&mut b, len, "context stream runs past the tile")?;
+                Payload::Context {
+                    grey,
+                    direct,
+                    entries,
+                    stream,
+                }
             }
         };
     }
@@ -512,6 +567,9 @@ fn deflate(data: &[u8]) -> Vec<u8> {
 /// miniz_oxide's best level if that is smaller.
 fn deflate_final(data: &[u8]) -> Vec<u8> {
     let fast = deflate(data);
+    if data.len() < SMALL_PLANE {
+        return fast;
+    }
     let level = libdeflater::CompressionLvl::new(12).unwrap_or_default();
     let mut c = libdeflater::Compressor::new(level);
     let mut z = vec![0u8; c.zlib_compress_bound(data.len())];
@@ -639,6 +697,35 @@ pub(crate) fn decode_payload(
             }
             Ok(())
         }
+        Payload::Context {
+            grey,
+            direct,
+            entries,
+            stream,
+        } => {
+            let per = if grey { 1 } else { c };
+            let alphabet = if direct {
+                context::Alphabet::Direct(per)
+            } else {
+                context::Alphabet::Palette(entries.len() / per)
+            };
+            let keys = context::decode(stream, w, h, alphabet)?;
+            let mut value = [0u8; 4];
+            for (px, &k) in buf.chunks_exact_mut(stride).zip(&keys) {
+                let v = if direct {
+                    value[..per].copy_from_slice(&k.to_be_bytes()[4 - per..]);
+                    &value[..per]
+                } else {
+                    &entries[k as usize * per..][..per]
+                };
+                if grey {
+                    px[first..first + c].fill(v[0]);
+                } else {
+                    px[first..first + c].copy_from_slice(v);
+                }
+            }
+            Ok(())
+        }
     }
 }
 
@@ -648,6 +735,8 @@ pub(crate) fn decode_payload(
 /// follows the mode byte in the tile), or `None` when `modes` allows none that fits.
 /// `plane` is `w * h * c` samples, interleaved. Palette and png candidates are compared
 /// by a fast deflate of their best filtering; only the winner gets the final deflate.
+/// Context candidates are coded exactly (the coder is fast) and compete with the
+/// estimate of the deflate candidates.
 pub(crate) fn encode_cheap(
     plane: &[u8],
     w: usize,
@@ -659,52 +748,114 @@ pub(crate) fn encode_cheap(
     if modes.contains(TileMode::Constant) && plane.chunks_exact(c).all(|p| p == first) {
         return Some((TileMode::Constant, first.to_vec()));
     }
-    // (trial size, mode, header bytes before the zlib length, filtered rows)
-    let mut best: Option<(usize, TileMode, Vec<u8>, Vec<u8>)> = None;
-    let mut keep = |size: usize, mode: TileMode, head: Vec<u8>, filtered: Vec<u8>| {
+    let mut best: Option<(usize, TileMode, Candidate)> = None;
+    let mut keep = |size: usize, mode: TileMode, cand: Candidate| {
         if best.as_ref().is_none_or(|b| size < b.0) {
-            best = Some((size, mode, head, filtered));
+            best = Some((size, mode, cand));
         }
     };
-    if modes.contains(TileMode::Palette) {
+    let is_grey = c > 1 && plane.chunks_exact(c).all(|p| p.iter().all(|&v| v == p[0]));
+    let counts = if modes.contains(TileMode::Palette) || modes.contains(TileMode::Context) {
+        distinct_values(plane, c)
+    } else {
+        None
+    };
+    if let Some(counts) = &counts {
         for order in [
             PaletteOrder::Value,
             PaletteOrder::Luma,
             PaletteOrder::Frequency,
         ] {
-            match palette_indices(plane, w, c, order) {
-                Some((head, packed, row_bytes)) => {
-                    let (n, filtered) = best_filtering(&packed, row_bytes, h, 1);
-                    keep(n + head.len(), TileMode::Palette, head, filtered);
-                }
-                None => break,
+            let colours = ordered(counts, c, order);
+            let idx = indices(plane, c, &colours);
+            if modes.contains(TileMode::Palette) {
+                let (packed, row_bytes) = pack(&idx, w, colours.len());
+                let head = palette_head(&colours, c, false);
+                let (n, filtered) = best_filtering(&packed, row_bytes, h, 1);
+                keep(
+                    n + head.len(),
+                    TileMode::Palette,
+                    Candidate::Filtered { head, filtered },
+                );
+            }
+            // The value and luma orders are the same for grey content.
+            let same_as_value = matches!(order, PaletteOrder::Luma) && (c == 1 || is_grey);
+            if modes.contains(TileMode::Context) && !same_as_value {
+                let mut payload = vec![u8::from(is_grey)];
+                payload.extend(palette_head(&colours, c, is_grey));
+                let keys: Vec<u32> = idx.iter().map(|&i| u32::from(i)).collect();
+                let stream = context::encode(&keys, w, context::Alphabet::Palette(colours.len()));
+                payload.extend_from_slice(&(stream.len() as u32).to_le_bytes());
+                payload.extend_from_slice(&stream);
+                keep(payload.len(), TileMode::Context, Candidate::Ready(payload));
             }
         }
     }
-    if c > 1
-        && modes.contains(TileMode::Gray)
-        && plane.chunks_exact(c).all(|p| p.iter().all(|&v| v == p[0]))
-    {
+    if modes.contains(TileMode::Context) {
+        let per = if is_grey { 1 } else { c };
+        let keys: Vec<u32> = plane.chunks_exact(c).map(|p| key(&p[..per])).collect();
+        let mut payload = vec![u8::from(is_grey) | 2];
+        let stream = context::encode(&keys, w, context::Alphabet::Direct(per));
+        payload.extend_from_slice(&(stream.len() as u32).to_le_bytes());
+        payload.extend_from_slice(&stream);
+        keep(payload.len(), TileMode::Context, Candidate::Ready(payload));
+    }
+    if is_grey && modes.contains(TileMode::Gray) {
         let grey: Vec<u8> = plane.iter().step_by(c).copied().collect();
         let (n, filtered) = best_filtering(&grey, w, h, 1);
-        keep(n, TileMode::Gray, Vec::new(), filtered);
+        keep(
+            n,
+            TileMode::Gray,
+            Candidate::Filtered {
+                head: Vec::new(),
+                filtered,
+            },
+        );
     }
     if modes.contains(TileMode::Png) {
         let (n, filtered) = best_filtering(plane, w * c, h, c);
-        keep(n, TileMode::Png, Vec::new(), filtered);
+        keep(
+            n,
+            TileMode::Png,
+            Candidate::Filtered {
+                head: Vec::new(),
+                filtered,
+            },
+        );
     }
-    best.map(|(_, mode, mut head, filtered)| {
-        let z = deflate_final(&filtered);
-        head.extend_from_slice(&(z.len() as u32).to_le_bytes());
-        head.extend_from_slice(&z);
-        (mode, head)
+    best.map(|(_, mode, cand)| match cand {
+        Candidate::Ready(payload) => (mode, payload),
+        Candidate::Filtered { mut head, filtered } => {
+            let z = deflate_final(&filtered);
+            head.extend_from_slice(&(z.len() as u32).to_le_bytes());
+            head.extend_from_slice(&z);
+            (mode, head)
+        }
     })
 }
 
+/// A cheap-mode candidate of [`encode_cheap`].
+enum Candidate {
+    /// Header bytes before the zlib length, and the filtered rows still to deflate.
+    Filtered { head: Vec<u8>, filtered: Vec<u8> },
+    /// The complete payload.
+    Ready(Vec<u8>),
+}
+
+/// Below this many raw bytes, deflate trials cost more than they can find (each sets up
+/// a few hundred KB of compressor state): one strategy is tried, and the final deflate
+/// skips libdeflate.
+const SMALL_PLANE: usize = 64;
+
 /// The filter strategy whose rows deflate smallest at a fast level: (that size, rows).
 fn best_filtering(raw: &[u8], row_bytes: usize, h: usize, bpp: usize) -> (usize, Vec<u8>) {
+    let strategies = if raw.len() < SMALL_PLANE {
+        &STRATEGIES[..1]
+    } else {
+        &STRATEGIES[..]
+    };
     let mut best: Option<(usize, Vec<u8>)> = None;
-    for strategy in STRATEGIES {
+    for &strategy in strategies {
         let filtered = filter_all(raw, row_bytes, h, bpp, strategy);
         let n = miniz_oxide::deflate::compress_to_vec_zlib(&filtered, TRIAL_LEVEL).len();
         if best.as_ref().is_none_or(|b| n < b.0) {
@@ -726,23 +877,25 @@ enum PaletteOrder {
     Frequency,
 }
 
-/// Palette head (count - 1, entries) and packed index rows (with their row length) when
-/// the plane has at most 256 distinct values.
-fn palette_indices(
-    plane: &[u8],
-    w: usize,
-    c: usize,
-    order: PaletteOrder,
-) -> Option<(Vec<u8>, Vec<u8>, usize)> {
-    let key = |p: &[u8]| p.iter().fold(0u32, |a, &v| a << 8 | u32::from(v));
-    let mut counts: std::collections::HashMap<u32, u64> =
-        std::collections::HashMap::with_capacity(512);
+/// A pixel's channels as one key (big-endian: sorting keys sorts by channel values).
+fn key(p: &[u8]) -> u32 {
+    p.iter().fold(0u32, |a, &v| a << 8 | u32::from(v))
+}
+
+/// How often each distinct pixel value occurs, if there are at most 256 of them.
+fn distinct_values(plane: &[u8], c: usize) -> Option<HashMap<u32, u64>> {
+    let mut counts: HashMap<u32, u64> = HashMap::with_capacity(512);
     for p in plane.chunks_exact(c) {
         *counts.entry(key(p)).or_insert(0) += 1;
         if counts.len() > 256 {
             return None;
         }
     }
+    Some(counts)
+}
+
+/// The palette: the distinct values in `order`.
+fn ordered(counts: &HashMap<u32, u64>, c: usize, order: PaletteOrder) -> Vec<u32> {
     let mut colours: Vec<u32> = counts.keys().copied().collect();
     colours.sort_unstable();
     let luma = |k: u32| {
@@ -759,29 +912,50 @@ fn palette_indices(
             colours.sort_by_key(|&k| (std::cmp::Reverse(counts.get(&k).copied()), k))
         }
     }
-    let slot: std::collections::HashMap<u32, u8> = colours
+    colours
+}
+
+/// Each pixel's index in `colours` (which holds every value of the plane).
+fn indices(plane: &[u8], c: usize, colours: &[u32]) -> Vec<u8> {
+    let slot: HashMap<u32, u8> = colours
         .iter()
         .enumerate()
         .map(|(i, &k)| (k, i as u8))
         .collect();
-    let n = colours.len();
+    plane
+        .chunks_exact(c)
+        .map(|p| slot.get(&key(p)).copied().unwrap_or(0))
+        .collect()
+}
+
+/// Indices packed at the palette's depth, rows padded to whole bytes: (rows, row bytes).
+fn pack(idx: &[u8], w: usize, n: usize) -> (Vec<u8>, usize) {
     let depth = index_depth(n);
     let row_bytes = (w * depth).div_ceil(8);
-    let h = plane.len() / c / w;
-    let index = |k: u32| slot.get(&k).copied().unwrap_or(0);
+    let h = idx.len() / w;
     let mut packed = vec![0u8; row_bytes * h];
     let per = 8 / depth;
-    for (i, p) in plane.chunks_exact(c).enumerate() {
+    for (i, &v) in idx.iter().enumerate() {
         let (y, x) = (i / w, i % w);
         let shift = 8 - depth * (x % per + 1);
-        packed[y * row_bytes + x / per] |= index(key(p)) << shift;
+        packed[y * row_bytes + x / per] |= v << shift;
     }
-    let mut head = Vec::with_capacity(1 + n * c + 4);
-    head.push((n - 1) as u8);
-    for k in &colours {
-        head.extend_from_slice(&k.to_be_bytes()[4 - c..]);
+    (packed, row_bytes)
+}
+
+/// `n - 1` and the entries: `c` bytes each, or one when `grey` (every channel equal).
+fn palette_head(colours: &[u32], c: usize, grey: bool) -> Vec<u8> {
+    let mut head = Vec::with_capacity(1 + colours.len() * c);
+    head.push((colours.len() - 1) as u8);
+    for k in colours {
+        let bytes = k.to_be_bytes();
+        if grey {
+            head.push(bytes[3]);
+        } else {
+            head.extend_from_slice(&bytes[4 - c..]);
+        }
     }
-    Some((head, packed, row_bytes))
+    head
 }
 
 #[cfg(test)]
@@ -791,7 +965,7 @@ mod tests {
     fn roundtrip(plane: &[u8], w: usize, h: usize, c: usize, modes: TileModes) -> TileMode {
         let (mode, payload) = encode_cheap(plane, w, h, c, modes).expect("a mode fits");
         let tile = write_tile(&[mode], &[&payload], &[]);
-        let layout = parse_tile(&tile, &[c]).unwrap();
+        let layout = parse_tile(&tile, &[c], 3).unwrap();
         let mut buf = vec![0u8; w * h * c];
         decode_payload(&layout.groups[0], w, h, c, &mut buf, c, 0).unwrap();
         assert_eq!(buf, plane);
