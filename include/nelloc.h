@@ -52,7 +52,7 @@
  * Highest `.nlc` container version this library reads and writes (it writes version 1,
  * readable by the first release, when every tile is neural).
  */
-#define NLC_FORMAT_VERSION 2
+#define NLC_FORMAT_VERSION 3
 
 /**
  * Length of the `.nlc` signature `8B 4E 4C 43 0D 0A 1A 0A`.

@@ -24,4 +24,5 @@ run constant constant,png $T/white.png
 run png png $C/screenshots/*.png
 run gray gray,png $C/text/text0.png $C/text/text2.png $C/diagrams/clust*.png
 run palette palette,png $C/diagrams/*.png
+run context context $C/text/*.png $C/screenshots/*.png $C/diagrams/*.png
 run neural neural $HOME/.cache/nelloc/validation/Path.png $HOME/.cache/nelloc/validation/Garden.png

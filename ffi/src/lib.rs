@@ -40,7 +40,7 @@ pub const NLC_VERSION_NUMBER: u32 =
 
 /// Highest `.nlc` container version this library reads and writes (it writes version 1,
 /// readable by the first release, when every tile is neural).
-pub const NLC_FORMAT_VERSION: u32 = 2;
+pub const NLC_FORMAT_VERSION: u32 = 3;
 /// Length of the `.nlc` signature `8B 4E 4C 43 0D 0A 1A 0A`.
 pub const NLC_MAGIC_LENGTH: u32 = 8;
 /// Bytes `nlc_probe` needs to report the dimensions and colour type.

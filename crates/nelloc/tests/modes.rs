@@ -131,7 +131,7 @@ fn pure_neural_is_version_1_mixed_content_version_2_and_context_version_3() {
             im.pixels()
         );
     }
-    let i = info(&v2, &decode_opts(&models)).unwrap();
+    let i = info(&v3, &decode_opts(&models)).unwrap();
     assert_eq!(i.tile_details.len(), 12);
     assert_eq!(
         i.tile_details

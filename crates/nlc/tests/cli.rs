@@ -278,13 +278,13 @@ fn every_simd_level_and_thread_count_writes_the_same_bytes_in_every_mode() {
     let info = nlc().args(["info", "--tiles"]).arg(&f).output().unwrap();
     assert!(info.status.success());
     let text = String::from_utf8_lossy(&info.stdout);
-    for mode in ["neural", "constant", "png", "palette"] {
+    for mode in ["neural", "constant", "png", "context"] {
         assert!(
             text.lines().filter(|l| l.contains(mode)).count() >= 2,
             "{mode} missing in:\n{text}"
         );
     }
-    assert!(text.contains("version:     2"), "{text}");
+    assert!(text.contains("version:     3"), "{text}");
     for (level, threads) in [("scalar", "2"), ("best", "1")] {
         let out = dir.path().join(format!("{level}.png"));
         let st = nlc()
@@ -356,7 +356,7 @@ fn modes_option_restricts_the_encoder() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("neural or png"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("neural, png or context"));
 }
 
 #[test]
