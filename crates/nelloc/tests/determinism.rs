@@ -1,6 +1,7 @@
 //! The determinism matrix: the same images encoded with 1, 2 and 8 threads, every SIMD
 //! level this machine has (`NELLOC_SIMD`, one child process per level: the level is fixed
-//! per process), every backend (a row each; the CPU today), several tile sizes, coding
+//! per process), every backend (a row each: the CPU, and ONNX Runtime where it runs, which
+//! must also give the CPU's bytes), several tile sizes, coding
 //! modes and model parametrisations (absolute and predictor-relative means), and decoded
 //! with 1, 2 and 8 threads (different tile groupings and batch shapes). Every cell must
 //! give the same bytes and the original pixels. tools/determinism-matrix.sh does the same
@@ -14,8 +15,26 @@ use std::process::Command;
 use nelloc::{decode, encode, ColorType, Device, Image, TileMode, TileModes};
 use support::*;
 
-/// Backends, one row each (another backend adds a line here).
-const BACKENDS: &[(&str, Device)] = &[("cpu", Device::Cpu)];
+/// Backends, one row each: the CPU always; ONNX Runtime where it can run (CI installs it
+/// and sets `NELLOC_REQUIRE_ORT=1`), in the child of the best SIMD level only (its
+/// arithmetic does not depend on `NELLOC_SIMD`). CUDA would add a line here.
+fn backends() -> Vec<(&'static str, Device)> {
+    let mut v = vec![("cpu", Device::Cpu)];
+    let best = std::env::var("NELLOC_SIMD").map_or(true, |l| l == "best");
+    let ort = Device::Ort(nelloc::OrtProvider::Cpu);
+    match nelloc::backend::probe(ort) {
+        Ok(()) if best => v.push(("ort", ort)),
+        Ok(()) => {}
+        Err(e) => {
+            assert!(
+                std::env::var_os("NELLOC_REQUIRE_ORT").is_none(),
+                "NELLOC_REQUIRE_ORT is set but ONNX Runtime is unusable: {e}"
+            );
+            eprintln!("SKIPPED: the ONNX Runtime row ({e})");
+        }
+    }
+    v
+}
 const THREADS: [usize; 3] = [1, 2, 8];
 const TILES: [u32; 3] = [7, 32, 256];
 /// Levels `NELLOC_SIMD` can select; those this CPU lacks fall back and are de-duplicated
@@ -61,7 +80,9 @@ fn images() -> Vec<(String, Image)> {
 /// the process that thread counts agree and every decode is exact.
 fn rows() -> Vec<String> {
     let mut out = Vec::new();
-    for (backend, device) in BACKENDS {
+    // Fingerprints of the CPU row by key without the backend: other backends must match.
+    let mut cpu = std::collections::HashMap::new();
+    for (backend, device) in backends() {
         for (name, img) in images() {
             let pred = [false, true];
             for (tile, pred, all_modes) in TILES.iter().flat_map(|&t| {
@@ -79,7 +100,7 @@ fn rows() -> Vec<String> {
                     gray.clone()
                 };
                 let mut e = encode_opts(color, gray.clone(), tile);
-                e.device = *device;
+                e.device = device;
                 if all_modes {
                     e.modes = TileModes::all();
                 } else {
@@ -104,11 +125,23 @@ fn rows() -> Vec<String> {
                 for &t in &THREADS {
                     let mut d = decode_opts(&[rgb.clone(), gray.clone()]);
                     d.threads = t;
-                    d.device = *device;
+                    d.device = device;
                     let back = decode(&files[0], &d).unwrap();
                     assert!(
                         back.pixels() == img.pixels(),
                         "{key}: decode with {t} threads"
+                    );
+                }
+                let cell = key
+                    .split_once('/')
+                    .map_or(key.clone(), |(_, k)| k.to_owned());
+                if backend == "cpu" {
+                    cpu.insert(cell, fingerprint(&files[0]));
+                } else {
+                    assert_eq!(
+                        cpu.get(&cell),
+                        Some(&fingerprint(&files[0])),
+                        "{key}: not the CPU's bytes"
                     );
                 }
                 out.push(format!("{key} {:016x}", fingerprint(&files[0])));
@@ -133,6 +166,7 @@ fn matrix_child() {
 fn determinism_matrix() {
     let exe = std::env::current_exe().unwrap();
     let mut by_level: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut other_rows = 0;
     for simd in SIMD {
         let out = Command::new(&exe)
             .args(["--exact", "matrix_child", "--ignored", "--nocapture"])
@@ -150,22 +184,21 @@ fn determinism_matrix() {
             .find_map(|l| l.split_once("LEVEL ").map(|x| x.1))
             .unwrap()
             .to_string();
-        let rows: Vec<String> = text
+        let all: Vec<String> = text
             .lines()
             .filter_map(|l| l.split_once("ROW ").map(|x| x.1))
             .map(str::to_string)
             .collect();
-        assert_eq!(
-            rows.len(),
-            BACKENDS.len() * images().len() * TILES.len() * 4
-        );
+        // Other backends' rows were checked against the CPU's inside the child.
+        other_rows += all.iter().filter(|r| !r.starts_with("cpu/")).count();
+        let rows: Vec<String> = all.into_iter().filter(|r| r.starts_with("cpu/")).collect();
+        assert_eq!(rows.len(), images().len() * TILES.len() * 4);
         by_level.insert(level, rows);
     }
     let levels: Vec<&String> = by_level.keys().collect();
     eprintln!(
-        "determinism matrix: {} SIMD level(s) {levels:?} x {} backend(s) x {} images x {} tile sizes x 2 models x 2 mode sets = {} files, each encoded with {THREADS:?} threads and decoded with {THREADS:?}",
+        "determinism matrix: {} SIMD level(s) {levels:?} x {} images x {} tile sizes x 2 models x 2 mode sets = {} CPU files, plus {other_rows} from other backends (ONNX Runtime), each encoded with {THREADS:?} threads and decoded with {THREADS:?}",
         by_level.len(),
-        BACKENDS.len(),
         images().len(),
         TILES.len(),
         by_level.values().next().unwrap().len() * by_level.len(),
