@@ -1559,7 +1559,8 @@ pub struct nlc_scores {
 }
 
 impl SizedStruct for nlc_scores {
-    const FIRST_SIZE: usize = std::mem::size_of::<nlc_scores>();
+    // The first release ended at `has_background`; later fields are appended.
+    const FIRST_SIZE: usize = std::mem::offset_of!(nlc_scores, chroma_share);
     fn set_struct_size(&mut self, size: usize) {
         self.struct_size = size;
     }

@@ -8,7 +8,9 @@
 //! words. Scores follow the OOD literature: a local model explains low-level statistics,
 //! so raw likelihood ranks simple images as "typical"; subtracting a generic coder's code
 //! length (Serrà et al., ICLR 2020) or a weaker background model's (Ren et al., NeurIPS
-//! 2019) cancels most of that.
+//! 2019) cancels most of that. Statistics of the bits map (share of bits on G and B, flat
+//! pixels, quantiles) catch what those miss, and a [`Reference`] fitted on a user's
+//! in-distribution images combines them all into one typicality distance.
 
 mod reference;
 
