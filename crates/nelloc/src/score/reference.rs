@@ -100,7 +100,7 @@ struct Stored {
 #[non_exhaustive]
 pub struct Typicality {
     /// Mahalanobis distance of the standardised features under the shrunk correlation
-    /// (about the square root of the feature count for a typical image).
+    /// (a few units for a typical image; the scale grows with the feature count).
     pub distance: f64,
     /// The largest absolute standardised feature: how many standard deviations the most
     /// unusual feature lies from the fit set's mean.
