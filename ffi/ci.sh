@@ -195,9 +195,9 @@ for variant in plain asan; do
 
   step "run ($variant): nlc_score / nlc_bits_map == nlc score"
   "$bin/nlc-score" "${rgb_model[@]}" "$work/boats_128x128.rust.ppm" "$work/dune_77x53.rust.ppm" \
-    | cut -d, -f3-5 >"$work/score.c.txt"
+    | cut -d, -f3-5,8-10 >"$work/score.c.txt"
   "$nlc" score -q --format csv "${rgb_model[@]}" --background none \
-    "$work/boats_128x128.rust.ppm" "$work/dune_77x53.rust.ppm" | cut -d, -f5-7 >"$work/score.rust.txt"
+    "$work/boats_128x128.rust.ppm" "$work/dune_77x53.rust.ppm" | cut -d, -f5-7,10,11,21 >"$work/score.rust.txt"
   cmp "$work/score.c.txt" "$work/score.rust.txt" || die "nlc-score and nlc score differ"
   "$bin/nlc-score" "${rgb_model[@]}" --heatmap "$work/boats.bits.pgm" "$work/boats_128x128.rust.ppm" >/dev/null
 

@@ -592,6 +592,31 @@ typedef struct nlc_scores {
      * 1 if `background_bpsp` and `ratio` were computed, else 0.
      */
     uint32_t has_background;
+    /**
+     * Share of the model's bits spent on the colour channels after the first (0 for one
+     * channel): near 0 for a grey image under an RGB model.
+     */
+    double chroma_share;
+    /**
+     * The model's bits per sample of each colour channel (unused channels 0).
+     */
+    double channel_bpsp[3];
+    /**
+     * The generic coder's bits per sample of each colour channel (unused channels 0).
+     */
+    double generic_channel_bpsp[3];
+    /**
+     * 50th, 90th and 99th percentile of the per-pixel model bits per subpixel.
+     */
+    double quantiles[3];
+    /**
+     * Share of pixels coded in under 0.25 bits per subpixel (flat areas).
+     */
+    double flat;
+    /**
+     * Standard deviation over 16x16 blocks of the block's model bits per subpixel.
+     */
+    double spread;
 } nlc_scores;
 
 #ifdef __cplusplus

@@ -6,7 +6,7 @@
  *             IN.ppm...
  *
  * Prints one CSV row per file: file,samples,bpsp,generic_bpsp,complexity,background_bpsp,
- * ratio,local (background columns empty without --background). Checks that the bits map
+ * ratio,local,chroma_share,flat (background columns empty without --background). Checks that the bits map
  * of each image adds up to its score. Build: cc nlc-score.c $(pkg-config --cflags --libs nelloc)
  * SPDX-License-Identifier: MIT OR Apache-2.0
  */
@@ -59,7 +59,7 @@ static int score_file(const char *path, const nlc_encoder_options *options,
     } else {
         printf(",,");
     }
-    printf("%.6f\n", s.local);
+    printf("%.6f,%.6f,%.6f\n", s.local, s.chroma_share, s.flat);
 
     bits = malloc(n * sizeof *bits);
     if (!bits) goto done;
@@ -130,7 +130,7 @@ int main(int argc, char **argv) {
         nlc_encoder_options_free(options);
         return 2;
     }
-    printf("file,samples,bpsp,generic_bpsp,complexity,background_bpsp,ratio,local\n");
+    printf("file,samples,bpsp,generic_bpsp,complexity,background_bpsp,ratio,local,chroma_share,flat\n");
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--model") == 0 || strcmp(argv[i], "--tile-size") == 0 ||
             strcmp(argv[i], "--background") == 0 || strcmp(argv[i], "--heatmap") == 0) {

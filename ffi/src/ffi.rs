@@ -1544,10 +1544,24 @@ pub struct nlc_scores {
     pub local: f64,
     /// 1 if `background_bpsp` and `ratio` were computed, else 0.
     pub has_background: u32,
+    /// Share of the model's bits spent on the colour channels after the first (0 for one
+    /// channel): near 0 for a grey image under an RGB model.
+    pub chroma_share: f64,
+    /// The model's bits per sample of each colour channel (unused channels 0).
+    pub channel_bpsp: [f64; 3],
+    /// The generic coder's bits per sample of each colour channel (unused channels 0).
+    pub generic_channel_bpsp: [f64; 3],
+    /// 50th, 90th and 99th percentile of the per-pixel model bits per subpixel.
+    pub quantiles: [f64; 3],
+    /// Share of pixels coded in under 0.25 bits per subpixel (flat areas).
+    pub flat: f64,
+    /// Standard deviation over 16x16 blocks of the block's model bits per subpixel.
+    pub spread: f64,
 }
 
 impl SizedStruct for nlc_scores {
-    const FIRST_SIZE: usize = std::mem::size_of::<nlc_scores>();
+    // The first release ended at `has_background`; later fields are appended.
+    const FIRST_SIZE: usize = std::mem::offset_of!(nlc_scores, chroma_share);
     fn set_struct_size(&mut self, size: usize) {
         self.struct_size = size;
     }
@@ -1617,6 +1631,12 @@ pub unsafe extern "C" fn nlc_score(
             ratio: s.ratio.unwrap_or(0.0),
             local: s.local,
             has_background: u32::from(s.background_bpsp.is_some()),
+            chroma_share: s.chroma_share(),
+            channel_bpsp: s.channel_bpsp,
+            generic_channel_bpsp: s.generic_channel_bpsp,
+            quantiles: s.quantiles,
+            flat: s.flat,
+            spread: s.spread,
         };
         // SAFETY: `out` holds `size` writable bytes by contract.
         unsafe { put_sized(out, value, size) };

@@ -144,6 +144,7 @@ impl From<Error> for Failure {
                 nelloc::DeviceError::Unavailable { .. } | nelloc::DeviceError::NotBuilt { .. },
             ) => NLC_ERROR_UNSUPPORTED,
             Error::Device(_) => NLC_ERROR_DEVICE,
+            Error::Reference(_) => NLC_ERROR_INVALID_ARGUMENT,
             _ => NLC_ERROR_INTERNAL,
         };
         Failure::new(status, e.to_string())

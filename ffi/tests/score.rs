@@ -45,6 +45,12 @@ fn scores_and_bits_match_the_rust_api() {
             ratio: 0.0,
             local: 0.0,
             has_background: 0,
+            chroma_share: 0.0,
+            channel_bpsp: [0.0; 3],
+            generic_channel_bpsp: [0.0; 3],
+            quantiles: [0.0; 3],
+            flat: 0.0,
+            spread: 0.0,
         };
         assert_eq!(nlc_score(img, ptr::null(), fast.as_ptr(), &mut s), OK);
         let image = nelloc::ImageRef::new(w, h, nelloc::ColorType::Rgb8, &px).unwrap();
@@ -56,6 +62,23 @@ fn scores_and_bits_match_the_rust_api() {
         assert_eq!(s.ratio, r.ratio.unwrap());
         assert_eq!(s.local, r.local);
         assert_eq!(s.has_background, 1);
+        assert_eq!(s.chroma_share, r.chroma_share());
+        assert_eq!(s.channel_bpsp, r.channel_bpsp);
+        assert_eq!(s.generic_channel_bpsp, r.generic_channel_bpsp);
+        assert_eq!(s.quantiles, r.quantiles);
+        assert_eq!((s.flat, s.spread), (r.flat, r.spread));
+        // A caller compiled before the per-channel fields existed gets only its prefix.
+        let mut old = nlc_scores {
+            struct_size: std::mem::offset_of!(nlc_scores, chroma_share),
+            chroma_share: -1.0,
+            spread: -1.0,
+            ..s
+        };
+        assert_eq!(nlc_score(img, ptr::null(), fast.as_ptr(), &mut old), OK);
+        assert_eq!(
+            (old.bpsp, old.chroma_share, old.spread),
+            (r.bpsp, -1.0, -1.0)
+        );
 
         let n = (w * h) as usize;
         let mut bits = vec![-1.0f64; n];

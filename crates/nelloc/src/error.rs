@@ -33,6 +33,10 @@ pub enum Error {
     /// The device asked for cannot run here, or failed (see [`DeviceError`]).
     #[error("device: {0}")]
     Device(#[from] DeviceError),
+    /// An out-of-distribution reference (`nelloc::Reference`) is unreadable, was fitted
+    /// under other settings, or cannot be fitted.
+    #[error("OOD reference: {0}")]
+    Reference(#[from] ReferenceError),
     /// The worker threads asked for (`threads > 0` in the options) could not be started.
     #[error("could not start a pool of {threads} worker threads: {detail}")]
     ThreadPool {
@@ -251,4 +255,40 @@ pub enum DeviceError {
         /// The runtime's message.
         detail: String,
     },
+}
+
+/// Out-of-distribution references ([`crate::Reference`]): reading, matching, fitting.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ReferenceError {
+    /// The text is not a reference file of a version this library reads.
+    #[error("not a valid reference file: {0}")]
+    Parse(String),
+    /// The reference was fitted with another scoring model, background model or tile size:
+    /// its features would not be comparable.
+    #[error(
+        "fitted with {role} {expected}, but scoring uses {found}; fit a reference with this {role}"
+    )]
+    Mismatch {
+        /// "model", "background model" or "tile size".
+        role: &'static str,
+        /// What the reference was fitted with.
+        expected: String,
+        /// What the scoring uses.
+        found: String,
+    },
+    /// The score lacks a feature the reference uses (the ratio without a background model).
+    #[error("the score has no {0} feature (the reference was fitted with a background model)")]
+    MissingFeature(&'static str),
+    /// Fitting needs at least this many images.
+    #[error("fitting needs at least {needed} images, got {got}")]
+    TooFewImages {
+        /// Minimum.
+        needed: usize,
+        /// Given.
+        got: usize,
+    },
+    /// The shrinkage is outside [0, 1], or the shrunk covariance is singular.
+    #[error("{0}")]
+    Covariance(String),
 }

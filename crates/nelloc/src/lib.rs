@@ -43,7 +43,7 @@ pub use codec::{
     TileInfo, MAX_TILE_SIZE,
 };
 pub use container::{probe, AlphaMode, Probe, MAGIC, PROBE_BYTES};
-pub use error::{DeviceError, Error, FormatError, LimitError, ModelError, Result};
+pub use error::{DeviceError, Error, FormatError, LimitError, ModelError, ReferenceError, Result};
 pub use fsio::{read_limited, write_atomic};
 pub use image::{ColorType, Image, ImageRef, Metadata};
 pub use limits::Limits;
@@ -51,7 +51,10 @@ pub use model::Model;
 pub use options::{
     Cancel, DecodeOptions, Device, EncodeOptions, OrtProvider, Progress, DEFAULT_TILE_SIZE,
 };
-pub use score::{bits_map, generic_bits, score, BitsMap, Score, ScoreOptions};
+pub use score::{
+    bits_map, generic_bits, score, BitsMap, Reference, Score, ScoreOptions, Typicality,
+    DEFAULT_SHRINKAGE, FLAT_BITS, MIN_FIT_IMAGES,
+};
 pub use tilemode::{ModeCounts, TileMode, TileModes};
 
 /// Highest version of the `.nlc` container this library reads and writes. It writes

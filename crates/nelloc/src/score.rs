@@ -8,7 +8,13 @@
 //! words. Scores follow the OOD literature: a local model explains low-level statistics,
 //! so raw likelihood ranks simple images as "typical"; subtracting a generic coder's code
 //! length (Serrà et al., ICLR 2020) or a weaker background model's (Ren et al., NeurIPS
-//! 2019) cancels most of that.
+//! 2019) cancels most of that. Statistics of the bits map (share of bits on G and B, flat
+//! pixels, quantiles) catch what those miss, and a [`Reference`] fitted on a user's
+//! in-distribution images combines them all into one typicality distance.
+
+mod reference;
+
+pub use reference::{Reference, Typicality, DEFAULT_SHRINKAGE, MIN_FIT_IMAGES};
 
 use std::sync::Arc;
 
@@ -116,7 +122,36 @@ pub struct Score {
     /// Local complexity: the 95th percentile, over 16x16 blocks, of the block's
     /// `model - generic` bits per subpixel. Catches an anomaly that covers part of the image.
     pub local: f64,
+    /// The model's bits per sample of each colour channel (unused channels 0). Under an
+    /// RGB model a grey image's G and B are nearly free given R.
+    pub channel_bpsp: [f64; 3],
+    /// The generic coder's bits per sample of each colour channel (unused channels 0).
+    pub generic_channel_bpsp: [f64; 3],
+    /// Quantiles (50th, 90th, 99th percentile) of the per-pixel model bits per subpixel.
+    pub quantiles: [f64; 3],
+    /// Share of pixels the model codes in under [`FLAT_BITS`] bits per subpixel: flat
+    /// areas, which photographs (grain, noise) rarely have.
+    pub flat: f64,
+    /// Standard deviation over 16x16 blocks of the block's model bits per subpixel: how
+    /// unevenly the bits are spread.
+    pub spread: f64,
 }
+
+impl Score {
+    /// Share of the model's bits spent on the colour channels after the first (0 for a
+    /// one-channel model or an image that costs nothing).
+    pub fn chroma_share(&self) -> f64 {
+        let total: f64 = self.channel_bpsp.iter().sum();
+        if total > 0.0 {
+            (total - self.channel_bpsp[0]) / total
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Bits per subpixel under which [`Score::flat`] counts a pixel as flat.
+pub const FLAT_BITS: f64 = 0.25;
 
 /// Edge of the blocks of [`Score::local`].
 const LOCAL_BLOCK: usize = 16;
@@ -125,12 +160,14 @@ fn sample_bits(freq: u32) -> f64 {
     f64::from(PRECISION) - f64::from(freq).log2()
 }
 
-/// Per-pixel bits of the plane groups (first channel, channels, model) of `image`.
+/// Per-pixel bits of the plane groups (first channel, channels, model) of `image`, and
+/// the total bits of each channel of the groups (in group order). Tiles are summed in
+/// tile order, so neither depends on the thread count.
 fn pixel_bits(
     image: &ImageRef<'_>,
     groups: &[(usize, usize, &Arc<Model>)],
     options: &ScoreOptions,
-) -> Result<Vec<f64>> {
+) -> Result<(Vec<f64>, Vec<f64>)> {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let ts = options.tile_size;
     let stride = image.color().channels();
@@ -138,7 +175,8 @@ fn pixel_bits(
     let models: Vec<&Model> = groups.iter().map(|g| &**g.2).collect();
     let backend = backend::select(options.device, (w * h) as u64, &models)?;
     let backend = &*backend;
-    let per_tile: Vec<Vec<f64>> = run_in_pool(options.threads, || {
+    let channels: usize = groups.iter().map(|g| g.1).sum();
+    let per_tile: Vec<(Vec<f64>, Vec<f64>)> = run_in_pool(options.threads, || {
         rects
             .par_iter()
             .map(|r| {
@@ -153,23 +191,34 @@ fn pixel_bits(
                     stride,
                 };
                 let mut bits = vec![0f64; r.w * r.h];
+                let mut sums = vec![0f64; channels];
+                let mut at = 0;
                 for &(first, c, model) in groups {
                     let raster = plane_raster(backend, model, &tile, first)?;
                     for (b, px) in bits.iter_mut().zip(raster.chunks(c)) {
-                        *b += px.iter().map(|&(_, f)| sample_bits(f)).sum::<f64>();
+                        for (k, &(_, f)) in px.iter().enumerate() {
+                            let v = sample_bits(f);
+                            *b += v;
+                            sums[at + k] += v;
+                        }
                     }
+                    at += c;
                 }
-                Ok(bits)
+                Ok((bits, sums))
             })
             .collect::<Result<_>>()
     })??;
     let mut out = vec![0f64; w * h];
-    for (r, bits) in rects.iter().zip(&per_tile) {
+    let mut totals = vec![0f64; channels];
+    for (r, (bits, sums)) in rects.iter().zip(&per_tile) {
         for i in 0..r.h {
             out[(r.y + i) * w + r.x..][..r.w].copy_from_slice(&bits[i * r.w..][..r.w]);
         }
+        for (t, s) in totals.iter_mut().zip(sums) {
+            *t += s;
+        }
     }
-    Ok(out)
+    Ok((out, totals))
 }
 
 fn check(image: &ImageRef<'_>, options: &ScoreOptions) -> Result<()> {
@@ -222,7 +271,7 @@ pub fn bits_map(image: ImageRef<'_>, options: &ScoreOptions) -> Result<BitsMap> 
     Ok(BitsMap {
         width: image.width(),
         height: image.height(),
-        bits: pixel_bits(&image, &groups, options)?,
+        bits: pixel_bits(&image, &groups, options)?.0,
     })
 }
 
@@ -231,16 +280,17 @@ pub fn score(image: ImageRef<'_>, options: &ScoreOptions) -> Result<Score> {
     check(&image, options)?;
     let model = color_model(&image, options)?;
     let cc = image.color().color_channels();
-    let model_bits = pixel_bits(&image, &[(0, cc, &model)], options)?;
-    let generic = generic_bits(image);
+    let (model_bits, model_channels) = pixel_bits(&image, &[(0, cc, &model)], options)?;
+    let (generic, generic_channels) = generic_channel_bits(image);
     let background = match &options.background {
         Some(b) => {
             check_channels(b, cc)?;
-            Some(pixel_bits(&image, &[(0, cc, b)], options)?)
+            Some(pixel_bits(&image, &[(0, cc, b)], options)?.0)
         }
         None => None,
     };
-    let samples = model_bits.len() as u64 * cc as u64;
+    let pixels = model_bits.len();
+    let samples = pixels as u64 * cc as u64;
     let per = |bits: &[f64]| bits.iter().sum::<f64>() / samples as f64;
     let (bpsp, generic_bpsp) = (per(&model_bits), per(&generic));
     let background_bpsp = background.as_deref().map(per);
@@ -249,6 +299,23 @@ pub fn score(image: ImageRef<'_>, options: &ScoreOptions) -> Result<Score> {
         .zip(&generic)
         .map(|(m, g)| m - g)
         .collect();
+    let per_channel = |totals: &[f64]| {
+        let mut out = [0f64; 3];
+        for (o, t) in out.iter_mut().zip(totals) {
+            *o = t / pixels.max(1) as f64;
+        }
+        out
+    };
+    let w = image.width() as usize;
+    let mut sorted: Vec<f64> = model_bits.iter().map(|b| b / cc as f64).collect();
+    let flat = sorted.iter().filter(|&&b| b < FLAT_BITS).count() as f64 / pixels.max(1) as f64;
+    sorted.sort_by(f64::total_cmp);
+    let spread = {
+        let means = block_means(&model_bits, w, cc);
+        let n = means.len().max(1) as f64;
+        let mean = means.iter().sum::<f64>() / n;
+        (means.iter().map(|m| (m - mean) * (m - mean)).sum::<f64>() / n).sqrt()
+    };
     Ok(Score {
         samples,
         bpsp,
@@ -256,15 +323,36 @@ pub fn score(image: ImageRef<'_>, options: &ScoreOptions) -> Result<Score> {
         complexity: bpsp - generic_bpsp,
         background_bpsp,
         ratio: background_bpsp.map(|b| bpsp - b),
-        local: block_quantile(&diff, image.width() as usize, cc, 0.95),
+        local: quantile_sorted(&sorted_block_means(&diff, w, cc), 0.95),
+        channel_bpsp: per_channel(&model_channels),
+        generic_channel_bpsp: per_channel(&generic_channels),
+        quantiles: [0.5, 0.9, 0.99].map(|q| quantile_sorted(&sorted, q)),
+        flat,
+        spread,
     })
 }
 
-/// The `q` quantile over `LOCAL_BLOCK`-square blocks (edge blocks clipped) of the mean
-/// bits per subpixel of each block.
-fn block_quantile(bits: &[f64], w: usize, cc: usize, q: f64) -> f64 {
-    if bits.is_empty() {
+/// The `q` quantile of ascending `values` (the smallest value with at least `q` of them at
+/// or below it; 0 when empty).
+fn quantile_sorted(values: &[f64], q: f64) -> f64 {
+    if values.is_empty() {
         return 0.0;
+    }
+    let at = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len()) - 1;
+    values[at]
+}
+
+fn sorted_block_means(bits: &[f64], w: usize, cc: usize) -> Vec<f64> {
+    let mut means = block_means(bits, w, cc);
+    means.sort_by(f64::total_cmp);
+    means
+}
+
+/// Mean bits per subpixel of each `LOCAL_BLOCK`-square block (edge blocks clipped), in
+/// raster order of the blocks.
+fn block_means(bits: &[f64], w: usize, cc: usize) -> Vec<f64> {
+    if bits.is_empty() || w == 0 {
+        return Vec::new();
     }
     let h = bits.len() / w;
     let mut means = Vec::new();
@@ -277,9 +365,7 @@ fn block_quantile(bits: &[f64], w: usize, cc: usize, q: f64) -> f64 {
             means.push(sum / (bw * bh * cc) as f64);
         }
     }
-    means.sort_by(f64::total_cmp);
-    let at = ((q * means.len() as f64).ceil() as usize).clamp(1, means.len()) - 1;
-    means[at]
+    means
 }
 
 /// Per-pixel code length (colour channels) of a generic classical predictive coder: the
@@ -289,16 +375,22 @@ fn block_quantile(bits: &[f64], w: usize, cc: usize, q: f64) -> f64 {
 /// frequency table per channel and local-activity context. An ideal code length (no
 /// coder), deterministic, one sequential pass.
 pub fn generic_bits(image: ImageRef<'_>) -> Vec<f64> {
+    generic_channel_bits(image).0
+}
+
+/// [`generic_bits`] and the total bits of each colour channel.
+fn generic_channel_bits(image: ImageRef<'_>) -> (Vec<f64>, Vec<f64>) {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let (stride, cc) = (image.color().channels(), image.color().color_channels());
     let px = image.pixels();
     let at = |y: usize, x: usize, c: usize| i32::from(px[(y * w + x) * stride + c]);
     let mut tables = vec![Adaptive::new(); cc * ACTIVITY_BUCKETS * ERROR_BUCKETS];
     let mut out = vec![0f64; w * h];
+    let mut totals = vec![0f64; cc];
     for y in 0..h {
         for x in 0..w {
             let mut prev_err = 0i32;
-            for c in 0..cc {
+            for (c, total) in totals.iter_mut().enumerate() {
                 // Missing neighbours repeat the nearest known one (0 for the first pixel).
                 let wv = if x > 0 {
                     at(y, x - 1, c)
@@ -336,12 +428,14 @@ pub fn generic_bits(image: ImageRef<'_>) -> Vec<f64> {
                     } else {
                         bucket(prev_err.abs(), ERROR_BUCKETS)
                     };
-                out[y * w + x] += tables[ctx].cost_and_update(residual);
+                let bits = tables[ctx].cost_and_update(residual);
+                out[y * w + x] += bits;
+                *total += bits;
                 prev_err = v - med;
             }
         }
     }
-    out
+    (out, totals)
 }
 
 const ACTIVITY_BUCKETS: usize = 10;

@@ -3,7 +3,10 @@
 
 mod support;
 
-use nelloc::{bits_map, encode_with_stats, generic_bits, score, ColorType, ScoreOptions};
+use nelloc::{
+    bits_map, encode_with_stats, generic_bits, score, ColorType, Reference, ReferenceError,
+    ScoreOptions,
+};
 use support::*;
 
 fn opts(model: std::sync::Arc<nelloc::Model>, tile: u32, threads: usize) -> ScoreOptions {
@@ -140,4 +143,221 @@ fn bad_options_are_errors() {
         bits_map(img.as_ref(), &o),
         Err(nelloc::Error::InvalidArgument(_))
     ));
+}
+
+/// In-distribution stand-ins: 24x24 crops of the colour fixture photographs.
+fn id_crops() -> Vec<nelloc::Image> {
+    let mut out = Vec::new();
+    for name in ["boats_128x128.png", "bark_64x96.png", "sky_kite_96x64.png"] {
+        let p = load_png(&fixtures().join("photos").join(name));
+        let (w, h) = (p.width(), p.height());
+        for (x, y) in [(0, 0), (w - 24, 0), (0, h - 24), (w - 24, h - 24), (20, 16)] {
+            out.push(image(24, 24, ColorType::Rgb8, |i, j, c| {
+                p.pixels()[(((y + j) * w + x + i) * 3) as usize + c]
+            }));
+        }
+    }
+    out
+}
+
+fn scores_of(images: &[nelloc::Image], o: &ScoreOptions) -> Vec<nelloc::Score> {
+    images
+        .iter()
+        .map(|i| score(i.as_ref(), o).unwrap())
+        .collect()
+}
+
+#[test]
+fn reference_fit_is_deterministic_and_round_trips() {
+    let crops = id_crops();
+    let mut o1 = opts(test_rgb(), 16, 1);
+    o1.background = Some(test_rgb_pred());
+    let mut o3 = o1.clone();
+    o3.threads = 3;
+    let fit = |o: &ScoreOptions| {
+        Reference::fit(
+            &scores_of(&crops, o),
+            &test_rgb(),
+            Some(&test_rgb_pred()),
+            16,
+            0.5,
+        )
+        .unwrap()
+    };
+    let (r1, r3) = (fit(&o1), fit(&o3));
+    assert_eq!(r1, r3);
+    assert_eq!(r1.to_json(), r3.to_json());
+    assert_eq!(r1.images(), crops.len());
+    assert_eq!(r1.features().len(), 10);
+    // JSON keeps every float exactly: the same distances after a round trip.
+    let back = Reference::from_json(&r1.to_json()).unwrap();
+    assert_eq!(back, r1);
+    let s = score(crops[3].as_ref(), &o1).unwrap();
+    assert_eq!(back.typicality(&s).unwrap(), r1.typicality(&s).unwrap());
+    // Without a background model the ratio is not a feature; a one-channel model has no
+    // colour share.
+    let plain = Reference::fit(
+        &scores_of(&crops, &opts(test_rgb(), 16, 0)),
+        &test_rgb(),
+        None,
+        16,
+        0.5,
+    )
+    .unwrap();
+    assert!(!plain.features().contains(&"ratio"));
+    let grays: Vec<nelloc::Image> = (0..4)
+        .map(|k| {
+            image(24, 24, ColorType::Gray8, |x, y, _| {
+                ((x * 7 + y * (k + 3)) % 97) as u8
+            })
+        })
+        .collect();
+    let g = Reference::fit(
+        &scores_of(&grays, &opts(test_gray(), 16, 0)),
+        &test_gray(),
+        None,
+        16,
+        0.5,
+    )
+    .unwrap();
+    assert!(!g.features().contains(&"chroma_share"));
+}
+
+#[test]
+fn typicality_flags_images_unlike_the_fit_set() {
+    let crops = id_crops();
+    let o = opts(test_rgb(), 16, 0);
+    let r = Reference::fit(&scores_of(&crops, &o), &test_rgb(), None, 16, 0.5).unwrap();
+    let d = |img: &nelloc::Image| r.typicality(&score(img.as_ref(), &o).unwrap()).unwrap();
+    let worst_id = crops.iter().map(|c| d(c).distance).fold(0f64, f64::max);
+    let flat = image(24, 24, ColorType::Rgb8, |_, _, c| [90, 140, 60][c]);
+    // A grey crop of the first photograph: R = G = B makes G and B nearly free.
+    let gray = image(24, 24, ColorType::Rgb8, |x, y, _| {
+        let p = &crops[4].pixels()[((y * 24 + x) * 3) as usize..][..3];
+        ((u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000) as u8
+    });
+    let stripes = image(24, 24, ColorType::Rgb8, |x, _, c| {
+        if (x / 2) % 2 == 0 {
+            255
+        } else {
+            20 * c as u8
+        }
+    });
+    for (name, img) in [("flat", &flat), ("gray", &gray), ("stripes", &stripes)] {
+        let t = d(img);
+        assert!(
+            t.distance > worst_id,
+            "{name}: {} vs {worst_id}",
+            t.distance
+        );
+        assert!(t.tail > 2.0, "{name}: tail {}", t.tail);
+    }
+}
+
+#[test]
+fn references_from_other_settings_are_refused() {
+    let crops = id_crops();
+    let mut o = opts(test_rgb(), 16, 0);
+    o.background = Some(test_rgb_pred());
+    let scores = scores_of(&crops, &o);
+    let r = Reference::fit(&scores, &test_rgb(), Some(&test_rgb_pred()), 16, 0.5).unwrap();
+    r.check(&test_rgb(), Some(&test_rgb_pred()), 16).unwrap();
+    let mismatch =
+        |e: nelloc::Error| matches!(e, nelloc::Error::Reference(ReferenceError::Mismatch { .. }));
+    assert!(mismatch(
+        r.check(&test_rgb_pred(), Some(&test_rgb_pred()), 16)
+            .unwrap_err()
+    ));
+    assert!(mismatch(r.check(&test_rgb(), None, 16).unwrap_err()));
+    assert!(mismatch(
+        r.check(&test_rgb(), Some(&test_rgb()), 16).unwrap_err()
+    ));
+    assert!(mismatch(
+        r.check(&test_rgb(), Some(&test_rgb_pred()), 32)
+            .unwrap_err()
+    ));
+    let e = r
+        .check(&test_rgb_pred(), Some(&test_rgb_pred()), 16)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&test_rgb().hash_hex()) && e.contains(&test_rgb_pred().hash_hex()),
+        "{e}"
+    );
+    // A score without the ratio the reference was fitted with.
+    let plain = score(crops[0].as_ref(), &opts(test_rgb(), 16, 0)).unwrap();
+    assert!(matches!(
+        r.typicality(&plain),
+        Err(nelloc::Error::Reference(ReferenceError::MissingFeature(_)))
+    ));
+    // Unreadable, tampered or unfittable references.
+    let parse = |t: &str| {
+        matches!(
+            Reference::from_json(t),
+            Err(nelloc::Error::Reference(ReferenceError::Parse(_)))
+        )
+    };
+    let json = r.to_json();
+    assert!(parse("{}"));
+    assert!(parse(&json.replace("\"version\": 1", "\"version\": 9")));
+    assert!(parse(&json.replace("\"spread\"", "\"sparkle\"")));
+    assert!(matches!(
+        Reference::fit(&scores[..1], &test_rgb(), Some(&test_rgb_pred()), 16, 0.5),
+        Err(nelloc::Error::Reference(
+            ReferenceError::TooFewImages { .. }
+        ))
+    ));
+    assert!(matches!(
+        Reference::fit(&scores, &test_rgb(), Some(&test_rgb_pred()), 16, 1.5),
+        Err(nelloc::Error::Reference(ReferenceError::Covariance(_)))
+    ));
+    // Two images cannot span ten features: singular unless shrunk.
+    assert!(matches!(
+        Reference::fit(&scores[..2], &test_rgb(), Some(&test_rgb_pred()), 16, 0.0),
+        Err(nelloc::Error::Reference(ReferenceError::Covariance(_)))
+    ));
+    Reference::fit(&scores[..2], &test_rgb(), Some(&test_rgb_pred()), 16, 0.1).unwrap();
+}
+
+#[test]
+fn bits_map_features_are_consistent() {
+    let img = load_png(&fixtures().join("photos/boats_128x128.png"));
+    let o = opts(test_rgb(), 48, 0);
+    let s = score(img.as_ref(), &o).unwrap();
+    // Channel bits add up to the total; the generic coder's likewise.
+    let sum: f64 = s.channel_bpsp.iter().sum::<f64>() / 3.0;
+    assert!((sum - s.bpsp).abs() < 1e-9, "{sum} vs {}", s.bpsp);
+    let gsum: f64 = s.generic_channel_bpsp.iter().sum::<f64>() / 3.0;
+    assert!((gsum - s.generic_bpsp).abs() < 1e-9);
+    assert!(s.quantiles[0] <= s.quantiles[1] && s.quantiles[1] <= s.quantiles[2]);
+    assert!((0.0..=1.0).contains(&s.flat) && (0.0..1.0).contains(&s.chroma_share()));
+    // Against the bits map: the flat share and the median per-pixel bits.
+    let map = bits_map(img.as_ref(), &o).unwrap();
+    let mut per: Vec<f64> = map.bits().iter().map(|b| b / 3.0).collect();
+    let flat = per.iter().filter(|&&b| b < nelloc::FLAT_BITS).count() as f64 / per.len() as f64;
+    assert_eq!(flat, s.flat);
+    per.sort_by(f64::total_cmp);
+    assert_eq!(per[per.len() / 2 - 1], s.quantiles[0]);
+    // A grey image: the generic coder and the built-in RGB model (which, unlike the tiny
+    // test model, learned that channels move together) spend almost nothing on G and B.
+    let gray = image(64, 64, ColorType::Rgb8, |x, y, _| {
+        img.pixels()[((y * 128 + x) * 3) as usize]
+    });
+    let g = score(gray.as_ref(), &o).unwrap();
+    assert!(
+        g.generic_channel_bpsp[1] < 0.2 * g.generic_channel_bpsp[0],
+        "{g:?}"
+    );
+    let mut d = ScoreOptions::default();
+    d.model = nelloc::model::builtin_by_name("default");
+    let (gd, sd) = (
+        score(gray.as_ref(), &d).unwrap(),
+        score(img.as_ref(), &d).unwrap(),
+    );
+    assert!(
+        gd.chroma_share() < 0.1 && sd.chroma_share() > 0.3,
+        "{} vs {}",
+        gd.chroma_share(),
+        sd.chroma_share()
+    );
 }

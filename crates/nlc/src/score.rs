@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
-use nelloc::{ColorType, Image, Model, Score, ScoreOptions};
+use nelloc::{ColorType, Image, Model, Reference, Score, ScoreOptions, Typicality};
 use rayon::prelude::*;
 
 use crate::{io, CliError, Common, Result};
@@ -37,6 +37,19 @@ pub(crate) struct ScoreArgs {
     /// Tile edge, as the encoder's (contexts stop at tile edges).
     #[arg(long, default_value_t = nelloc::DEFAULT_TILE_SIZE)]
     tile_size: u32,
+    /// Adds the `typicality` and `tail` columns: distances of each image's features from
+    /// the in-distribution images of this reference (written by --save-reference).
+    #[arg(long, value_name = "REF.json", conflicts_with = "save_reference")]
+    reference: Option<PathBuf>,
+    /// Fits a reference on the inputs (in-distribution images; dozens or more) and writes
+    /// it here as JSON; the output then has the `typicality` and `tail` columns of the
+    /// inputs themselves.
+    #[arg(long, value_name = "REF.json")]
+    save_reference: Option<PathBuf>,
+    /// With --save-reference: how far the fitted correlations are pulled towards none
+    /// (0 to 1).
+    #[arg(long, default_value_t = nelloc::DEFAULT_SHRINKAGE, requires = "save_reference")]
+    shrinkage: f64,
     #[command(flatten)]
     common: Common,
 }
@@ -150,6 +163,8 @@ struct Row {
     width: u32,
     height: u32,
     score: Score,
+    /// Distances from the reference's in-distribution features, with a reference.
+    typicality: Option<Typicality>,
 }
 
 pub(crate) fn run(args: &ScoreArgs) -> Result<()> {
@@ -159,12 +174,26 @@ pub(crate) fn run(args: &ScoreArgs) -> Result<()> {
         "none" => None,
         spec => Some(model_by_name_or_path(spec)?),
     };
+    let reference = match &args.reference {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::Msg(format!("{}: {e}", path.display())))?;
+            let r = Reference::from_json(&text)
+                .and_then(|r| {
+                    r.check(&model, background.as_deref(), args.tile_size)
+                        .map(|()| r)
+                })
+                .map_err(|e| CliError::Msg(format!("{}: {e}", path.display())))?;
+            Some(r)
+        }
+        None => None,
+    };
     let mut opts = ScoreOptions::default();
     opts.tile_size = args.tile_size;
     opts.device = args.common.device;
     crate::device::set_ort_lib(args.common.ort_lib.as_deref());
     opts.model = Some(model.clone());
-    opts.background = background;
+    opts.background = background.clone();
     let bar = (!args.common.quiet && files.len() > 1 && std::io::stderr().is_terminal())
         .then(|| indicatif::ProgressBar::new(files.len() as u64));
     let channels = model.arch().channels;
@@ -180,6 +209,7 @@ pub(crate) fn run(args: &ScoreArgs) -> Result<()> {
             width: image.width(),
             height: image.height(),
             score,
+            typicality: None,
         })
     };
     // Files in parallel, each image's tiles too (one pool); results keep the input order.
@@ -207,6 +237,37 @@ pub(crate) fn run(args: &ScoreArgs) -> Result<()> {
             }
         }
     }
+    let reference = match &args.save_reference {
+        // A reference fitted on part of the inputs would silently describe other images.
+        Some(_) if failed > 0 => {
+            return Err(CliError::Msg(format!(
+                "{failed} of {} file(s) could not be scored; no reference written",
+                files.len()
+            )))
+        }
+        Some(path) => {
+            let scores: Vec<Score> = rows.iter().map(|r| r.score).collect();
+            let r = Reference::fit(
+                &scores,
+                &model,
+                background.as_deref(),
+                args.tile_size,
+                args.shrinkage,
+            )
+            .map_err(|e| CliError::Msg(e.to_string()))?;
+            crate::io::write_atomic(path, r.to_json().as_bytes())?;
+            Some(r)
+        }
+        None => reference,
+    };
+    if let Some(reference) = &reference {
+        for r in &mut rows {
+            let t = reference
+                .typicality(&r.score)
+                .map_err(|e| CliError::Msg(format!("{}: {e}", r.path.display())))?;
+            r.typicality = Some(t);
+        }
+    }
     print(&rows, args.format)?;
     if failed > 0 {
         return Err(CliError::Msg(format!(
@@ -217,22 +278,42 @@ pub(crate) fn run(args: &ScoreArgs) -> Result<()> {
     Ok(())
 }
 
-/// Column names, in output order.
-const COLUMNS: [&str; 10] = [
-    "file",
-    "width",
-    "height",
-    "samples",
-    "bpsp",
-    "generic_bpsp",
-    "complexity",
-    "background_bpsp",
-    "ratio",
-    "local",
-];
+/// The numeric columns of a row after `file`, in output order (None: not computed).
+fn columns(r: &Row) -> Vec<(&'static str, Option<f64>)> {
+    let s = &r.score;
+    let mut c = vec![
+        ("width", Some(f64::from(r.width))),
+        ("height", Some(f64::from(r.height))),
+        ("samples", Some(s.samples as f64)),
+        ("bpsp", Some(s.bpsp)),
+        ("generic_bpsp", Some(s.generic_bpsp)),
+        ("complexity", Some(s.complexity)),
+        ("background_bpsp", s.background_bpsp),
+        ("ratio", s.ratio),
+        ("local", Some(s.local)),
+        ("chroma_share", Some(s.chroma_share())),
+        ("c0_bpsp", Some(s.channel_bpsp[0])),
+        ("c1_bpsp", Some(s.channel_bpsp[1])),
+        ("c2_bpsp", Some(s.channel_bpsp[2])),
+        ("generic_c0_bpsp", Some(s.generic_channel_bpsp[0])),
+        ("generic_c1_bpsp", Some(s.generic_channel_bpsp[1])),
+        ("generic_c2_bpsp", Some(s.generic_channel_bpsp[2])),
+        ("q50", Some(s.quantiles[0])),
+        ("q90", Some(s.quantiles[1])),
+        ("q99", Some(s.quantiles[2])),
+        ("flat", Some(s.flat)),
+        ("spread", Some(s.spread)),
+    ];
+    if let Some(t) = r.typicality {
+        c.push(("typicality", Some(t.distance)));
+        c.push(("tail", Some(t.tail)));
+    }
+    c
+}
 
-fn opt(v: Option<f64>) -> String {
-    v.map_or(String::new(), |v| format!("{v:.6}"))
+/// Integer columns are printed without decimals.
+fn is_integer(name: &str) -> bool {
+    matches!(name, "width" | "height" | "samples")
 }
 
 fn print(rows: &[Row], format: Format) -> Result<()> {
@@ -241,19 +322,17 @@ fn print(rows: &[Row], format: Format) -> Result<()> {
             let list: Vec<serde_json::Value> = rows
                 .iter()
                 .map(|r| {
-                    let s = &r.score;
-                    serde_json::json!({
-                        "file": r.path.display().to_string(),
-                        "width": r.width,
-                        "height": r.height,
-                        "samples": s.samples,
-                        "bpsp": s.bpsp,
-                        "generic_bpsp": s.generic_bpsp,
-                        "complexity": s.complexity,
-                        "background_bpsp": s.background_bpsp,
-                        "ratio": s.ratio,
-                        "local": s.local,
-                    })
+                    let mut m = serde_json::Map::new();
+                    m.insert("file".into(), r.path.display().to_string().into());
+                    for (name, v) in columns(r) {
+                        let v = match v {
+                            Some(v) if is_integer(name) => (v as u64).into(),
+                            Some(v) => v.into(),
+                            None => serde_json::Value::Null,
+                        };
+                        m.insert(name.into(), v);
+                    }
+                    serde_json::Value::Object(m)
                 })
                 .collect();
             let text = serde_json::to_string_pretty(&list)
@@ -261,9 +340,12 @@ fn print(rows: &[Row], format: Format) -> Result<()> {
             outln!("{text}");
         }
         Format::Csv => {
-            outln!("{}", COLUMNS.join(","));
+            let Some(first) = rows.first() else {
+                return Ok(());
+            };
+            let names: Vec<&str> = columns(first).iter().map(|c| c.0).collect();
+            outln!("file,{}", names.join(","));
             for r in rows {
-                let s = &r.score;
                 let file = r.path.display().to_string();
                 // Quote the one free-text field when it needs it (RFC 4180).
                 let file = if file.contains([',', '"', '\n']) {
@@ -271,18 +353,15 @@ fn print(rows: &[Row], format: Format) -> Result<()> {
                 } else {
                     file
                 };
-                outln!(
-                    "{file},{},{},{},{:.6},{:.6},{:.6},{},{},{:.6}",
-                    r.width,
-                    r.height,
-                    s.samples,
-                    s.bpsp,
-                    s.generic_bpsp,
-                    s.complexity,
-                    opt(s.background_bpsp),
-                    opt(s.ratio),
-                    s.local
-                );
+                let cells: Vec<String> = columns(r)
+                    .into_iter()
+                    .map(|(name, v)| match v {
+                        Some(v) if is_integer(name) => format!("{}", v as u64),
+                        Some(v) => format!("{v:.6}"),
+                        None => String::new(),
+                    })
+                    .collect();
+                outln!("{file},{}", cells.join(","));
             }
         }
         Format::Table => {
@@ -292,8 +371,10 @@ fn print(rows: &[Row], format: Format) -> Result<()> {
                 .max()
                 .unwrap_or(4)
                 .max(4);
-            outln!(
-                "{:<name_w$} {:>11} {:>7} {:>7} {:>10} {:>10} {:>7} {:>7}",
+            // The main scores; csv and json have every feature.
+            let with_ref = rows.iter().any(|r| r.typicality.is_some());
+            let mut head = format!(
+                "{:<name_w$} {:>11} {:>7} {:>7} {:>10} {:>10} {:>7} {:>7} {:>7} {:>7}",
                 "file",
                 "size",
                 "bpsp",
@@ -301,13 +382,19 @@ fn print(rows: &[Row], format: Format) -> Result<()> {
                 "complexity",
                 "background",
                 "ratio",
-                "local"
+                "local",
+                "chroma",
+                "flat"
             );
+            if with_ref {
+                head += &format!(" {:>10} {:>7}", "typicality", "tail");
+            }
+            outln!("{head}");
             let o = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
             for r in rows {
                 let s = &r.score;
-                outln!(
-                    "{:<name_w$} {:>11} {:>7.3} {:>7.3} {:>10.3} {:>10} {:>7} {:>7.3}",
+                let mut line = format!(
+                    "{:<name_w$} {:>11} {:>7.3} {:>7.3} {:>10.3} {:>10} {:>7} {:>7.3} {:>7.3} {:>7.3}",
                     r.path.display(),
                     format!("{}x{}", r.width, r.height),
                     s.bpsp,
@@ -315,8 +402,14 @@ fn print(rows: &[Row], format: Format) -> Result<()> {
                     s.complexity,
                     o(s.background_bpsp),
                     o(s.ratio),
-                    s.local
+                    s.local,
+                    s.chroma_share(),
+                    s.flat
                 );
+                if let Some(t) = r.typicality {
+                    line += &format!(" {:>10.3} {:>7.3}", t.distance, t.tail);
+                }
+                outln!("{line}");
             }
         }
     }

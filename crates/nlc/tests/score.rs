@@ -51,7 +51,9 @@ fn score_reads_directories_and_nlc_files_alike_at_any_thread_count() {
     let lines: Vec<&str> = one.lines().collect();
     assert_eq!(
         lines[0],
-        "file,width,height,samples,bpsp,generic_bpsp,complexity,background_bpsp,ratio,local"
+        "file,width,height,samples,bpsp,generic_bpsp,complexity,background_bpsp,ratio,local,\
+         chroma_share,c0_bpsp,c1_bpsp,c2_bpsp,generic_c0_bpsp,generic_c1_bpsp,generic_c2_bpsp,\
+         q50,q90,q99,flat,spread"
     );
     assert_eq!(lines.len(), 4, "{one}");
     let values = |l: &str| l.split(',').skip(1).map(str::to_string).collect::<Vec<_>>();
@@ -79,6 +81,84 @@ fn score_reads_directories_and_nlc_files_alike_at_any_thread_count() {
     assert!(row["ratio"].is_null());
     let c = row["bpsp"].as_f64().unwrap() - row["generic_bpsp"].as_f64().unwrap();
     assert!((row["complexity"].as_f64().unwrap() - c).abs() < 1e-9);
+}
+
+#[test]
+fn reference_is_fitted_applied_and_refused_for_another_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let fit_dir = dir.path().join("fit");
+    std::fs::create_dir(&fit_dir).unwrap();
+    // Small in-distribution stand-ins: 32x32 crops of the colour fixture photographs.
+    for name in [
+        "boats_128x128.png",
+        "bark_64x96.png",
+        "sky_kite_96x64.png",
+        "dune_77x53.png",
+    ] {
+        let img = image::open(photos().join(name)).unwrap().to_rgb8();
+        for (k, (x, y)) in [(0, 0), (img.width() - 32, img.height() - 32), (8, 16)]
+            .into_iter()
+            .enumerate()
+        {
+            let crop = image::imageops::crop_imm(&img, x, y, 32, 32).to_image();
+            crop.save(fit_dir.join(format!("{name}_{k}.png"))).unwrap();
+        }
+    }
+    let flat = dir.path().join("flat.png");
+    image::RgbImage::from_pixel(32, 32, image::Rgb([90, 140, 60]))
+        .save(&flat)
+        .unwrap();
+    let refs = [dir.path().join("ref1.json"), dir.path().join("ref3.json")];
+    for (threads, r) in ["1", "3"].iter().zip(&refs) {
+        run(&[
+            "score".as_ref(),
+            "-q".as_ref(),
+            "--threads".as_ref(),
+            threads.as_ref(),
+            "--save-reference".as_ref(),
+            r.as_os_str(),
+            fit_dir.as_os_str(),
+        ]);
+    }
+    let text = std::fs::read_to_string(&refs[0]).unwrap();
+    assert_eq!(text, std::fs::read_to_string(&refs[1]).unwrap());
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["images"], 12);
+    assert_eq!(json["model"]["name"], "default");
+
+    let csv = run(&[
+        "score".as_ref(),
+        "--format".as_ref(),
+        "csv".as_ref(),
+        "--reference".as_ref(),
+        refs[0].as_os_str(),
+        fit_dir.as_os_str(),
+        flat.as_os_str(),
+    ]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].ends_with(",typicality,tail"), "{}", lines[0]);
+    let typicality = |l: &str| l.split(',').nth_back(1).unwrap().parse::<f64>().unwrap();
+    let worst_fit = lines[1..13]
+        .iter()
+        .map(|l| typicality(l))
+        .fold(0f64, f64::max);
+    assert!(typicality(lines[13]) > worst_fit, "{csv}");
+
+    // Features of another model are not comparable: refused with both models named.
+    let out = nlc()
+        .args([
+            "score".as_ref(),
+            "--builtin".as_ref(),
+            "fast".as_ref(),
+            "--reference".as_ref(),
+            refs[0].as_os_str(),
+            flat.as_os_str(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("fitted with model default"), "{err}");
 }
 
 #[test]
