@@ -94,8 +94,8 @@ fn no_internal_error(e: &Error) {
     );
 }
 
-/// Valid small streams (every colour type, container versions 1 and 2, several tile
-/// sizes) for the structure-aware target.
+/// Valid small streams (every colour type, container versions 1 to 3, several tile
+/// sizes; one set coded in the context mode only) for the structure-aware target.
 pub fn valid_streams() -> &'static [Vec<u8>] {
     static S: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     S.get_or_init(|| {
@@ -140,6 +140,7 @@ pub fn valid_streams() -> &'static [Vec<u8>] {
                 (8, TileModes::only(&[TileMode::Neural])),
                 (8, TileModes::all()),
                 (64, TileModes::all()),
+                (8, TileModes::only(&[TileMode::Context])),
             ] {
                 let mut o = EncodeOptions::default();
                 o.model = Some(m[if color.color_channels() == 3 { 0 } else { 1 }].clone());
@@ -244,7 +245,7 @@ pub fn roundtrip(data: &[u8]) {
         0 => TileModes::all(),
         1 => TileModes::only(&[TileMode::Neural]),
         2 => TileModes::only(&[TileMode::Png]),
-        _ => TileModes::only(&[TileMode::Neural, TileMode::Constant, TileMode::Gray]),
+        _ => TileModes::only(&[TileMode::Neural, TileMode::Context, TileMode::Gray]),
     };
     o.threads = 1;
     o.limits = small_limits();

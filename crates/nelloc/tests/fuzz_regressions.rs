@@ -80,6 +80,12 @@ fn structured_seeds_and_findings() {
     // Each valid base with each tile replaced by itself decodes; by another tile's
     // stream or by garbage, it fails cleanly.
     let bases = harness::valid_streams();
+    for version in 1..=3 {
+        assert!(
+            bases.iter().any(|f| f[8] == version),
+            "no version-{version} base"
+        );
+    }
     for (b, base) in bases.iter().enumerate() {
         let img = nelloc::decode(base, &harness::decode_options()).expect("base decodes");
         assert!(img.width() >= 13);
