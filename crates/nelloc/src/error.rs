@@ -173,10 +173,12 @@ pub enum LimitError {
         /// The limit.
         max: u64,
     },
-    /// Decoding would run the network over more pixels than the limit (CPU time).
-    #[error("decoding needs the network for {pixels} pixels, above the work limit of {max}")]
+    /// Decoding would run the network or the context model over more pixels than the
+    /// limit (CPU time).
+    #[error("decoding needs the network or the context model for {pixels} pixels, above the work limit of {max}")]
     Work {
-        /// Pixels (per neural plane group) the stream needs decoded through the network.
+        /// Pixels (per neural or context plane group) the stream needs decoded through the
+        /// network or the context model.
         pixels: u64,
         /// The limit.
         max: u64,

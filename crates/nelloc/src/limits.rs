@@ -23,12 +23,13 @@ pub struct Limits {
     /// output is allocated: bounds memory by what a caller can hold, whatever the colour
     /// type. Default: 2^30 (1 GiB, 2^28 RGBA pixels).
     pub max_output_bytes: u64,
-    /// Largest decoding work, in pixels decoded through the network (a tile's pixels count
-    /// once per plane group, colour or alpha, with a non-empty neural stream), checked
-    /// after the tile index and mode bytes are read and before any decoding. Neural
-    /// decoding runs at well under 1 M pixels per second per core, and a flat image codes
-    /// at almost 0 bits per pixel, so a stream of a few bytes may claim hours of work: this
-    /// is the CPU-time bound (constant, PNG-style, palette and gray tiles, and empty
+    /// Largest decoding work, in pixels decoded through the network or the context model
+    /// (a tile's pixels count once per plane group, colour or alpha, that is context-coded
+    /// or has a non-empty neural stream), checked after the tile index and mode bytes are
+    /// read and before any decoding. Neural decoding runs at well under 1 M pixels per
+    /// second per core, the context model's worst case at a few, and a flat image codes at
+    /// almost 0 bits per pixel, so a stream of a few bytes may claim hours of work: this is
+    /// the CPU-time bound (constant, PNG-style, palette and gray tiles, and empty neural
     /// streams, are fast and not counted). Default: 2^29 (no bound beyond `max_pixels`);
     /// [`Limits::strict`] is a conservative one for batch jobs and thumbnailers.
     pub max_neural_pixels: u64,
@@ -84,7 +85,7 @@ impl Limits {
         Ok(())
     }
 
-    /// Checks the decoding work (pixels through the network).
+    /// Checks the decoding work (pixels through the network or the context model).
     pub(crate) fn check_work(&self, pixels: u64) -> Result<(), LimitError> {
         if pixels > self.max_neural_pixels {
             return Err(LimitError::Work {

@@ -6,7 +6,10 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nelloc::{decode, encode, Cancel, ColorType, Error, ImageRef, Progress};
+use nelloc::{
+    decode, encode, encode_with_stats, Cancel, ColorType, Error, ImageRef, LimitError, Limits,
+    Progress, TileMode, TileModes,
+};
 use support::*;
 
 /// The 120-byte golden `flat-black-20x12.nlc` (one empty tile stream) claiming
@@ -41,6 +44,64 @@ fn an_empty_tile_stream_decodes_to_zeros_without_running_the_network() {
     assert_eq!((image.width(), image.height()), (16384, 16384));
     assert!(image.pixels().iter().all(|&v| v == 0));
     assert_eq!(*done.lock().unwrap(), 16384 * 16384);
+}
+
+#[test]
+fn context_coded_tiles_count_as_work() {
+    // Every pixel an escape (what an empty or hostile context stream makes it) costs about
+    // half a neural pixel, so a few bytes claiming a huge context tile are a CPU-time bomb
+    // like a neural one: the work bound counts them.
+    let px: Vec<u8> = (0..20 * 12 * 3).map(|i| (i * 7919 % 251) as u8).collect();
+    let image = ImageRef::new(20, 12, ColorType::Rgb8, &px).unwrap();
+    let mut e = encode_opts(test_rgb(), test_gray(), 256);
+    e.modes = TileModes::only(&[TileMode::Context]);
+    let (bytes, stats) = encode_with_stats(image, &e).unwrap();
+    assert_eq!(bytes[8], 3, "a context-coded file is version 3");
+    assert_eq!(stats.neural_pixels, 20 * 12);
+    let back = decode(&bytes, &decode_opts(&[])).unwrap();
+    assert_eq!(back.pixels(), &px[..]);
+    // The same file claiming 4200 x 4200 pixels in its one tile, header re-sealed.
+    let mut f = bytes.clone();
+    for (at, v) in [(12, 4200u32), (16, 4200), (20, 4200), (24, 4200)] {
+        f[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    let crc = crc32fast::hash(&f[..116]);
+    f[116..120].copy_from_slice(&crc.to_le_bytes());
+    let mut o = decode_opts(&[]);
+    o.limits = Limits::strict();
+    let start = Instant::now();
+    match decode(&f, &o) {
+        Err(Error::Limits(LimitError::Work { pixels, max })) => {
+            assert_eq!((pixels, max), (4200 * 4200, 1 << 24));
+        }
+        other => panic!("expected the work limit, got {other:?}"),
+    }
+    assert!(start.elapsed() < Duration::from_secs(1));
+    // Within the default limits it is decoded (and would fail its final-state check after
+    // ~17 M pixels); a cancel stops it inside the one tile (the context decoder polls it
+    // every row).
+    let cancel = Cancel::new();
+    let mut o = decode_opts(&[]);
+    o.cancel = Some(cancel.clone());
+    let c = cancel.clone();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        c.cancel();
+    });
+    let start = Instant::now();
+    assert!(matches!(decode(&f, &o), Err(Error::Cancelled)));
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    canceller.join().unwrap();
+    // The encoder refuses to write what its own limits would refuse to decode.
+    e.limits.max_neural_pixels = 20 * 12 - 1;
+    assert!(matches!(
+        encode(image, &e),
+        Err(Error::Limits(LimitError::Work { .. }))
+    ));
 }
 
 #[test]

@@ -37,7 +37,8 @@ pub(crate) struct Batch {
     /// verification is on by default and costs about one decode).
     #[arg(long)]
     no_verify: bool,
-    /// Largest decoding work: pixels decoded through the network (the CPU-time bound; a
+    /// Largest decoding work: pixels decoded through the network or the context model (the
+    /// CPU-time bound; a
     /// few bytes may claim hours of it). Default: 536870912 (no bound beyond the pixel
     /// limit) for one file, 16777216 (2^24, tens of seconds of one core) in batch mode.
     #[arg(long, value_name = "N")]

@@ -28,7 +28,9 @@ use crate::image::{ColorType, Image, ImageRef, Metadata};
 use crate::model::{self, hex, Model};
 use crate::options::{Cancel, DecodeOptions, EncodeOptions};
 use crate::schedule::{tiles, TileBuf, TileRect};
-use crate::tilemode::{self, ModeCounts, Payload, TileError, TileLayout, TileMode, TileModes};
+use crate::tilemode::{
+    self, ModeCounts, Payload, PayloadError, TileError, TileLayout, TileMode, TileModes,
+};
 
 /// What `info` reports about a stream, without decoding pixels.
 #[derive(Debug, Clone)]
@@ -86,7 +88,8 @@ pub struct EncodeStats {
     /// Plane groups of tiles coded in each mode. `model_bits` and `symbols` count the
     /// neural groups only.
     pub modes: ModeCounts,
-    /// The decoding work of the file as [`crate::Limits::max_neural_pixels`] counts it.
+    /// The decoding work of the file as [`crate::Limits::max_neural_pixels`] counts it
+    /// (neural and context-coded plane groups).
     pub neural_pixels: u64,
 }
 
@@ -443,11 +446,12 @@ impl EncodeContext<'_> {
             neural_pixels: coded
                 .iter()
                 .zip(&rects)
-                .filter(|(c, _)| !c.ans.is_empty())
                 .map(|(c, r)| {
                     let groups = c.modes[..groups.len()]
                         .iter()
-                        .filter(|&&m| m == TileMode::Neural)
+                        .filter(|&&m| {
+                            (m == TileMode::Neural && !c.ans.is_empty()) || m == TileMode::Context
+                        })
                         .count();
                     (r.w * r.h * groups) as u64
                 })
@@ -657,7 +661,13 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
             trivial_tiles.push(*r);
             continue;
         }
-        work += (r.w * r.h) as u64 * neural.iter().filter(|&&n| n).count() as u64;
+        // Context-coded groups count too: their worst case (every pixel an escape, as an
+        // empty or hostile stream makes it) costs about half a neural pixel per pixel.
+        let modelled = layout.groups[..layout.n_groups]
+            .iter()
+            .filter(|p| matches!(p, Payload::Context { .. }))
+            .count();
+        work += (r.w * r.h) as u64 * (neural.iter().filter(|&&n| n).count() + modelled) as u64;
         jobs.push(TileJob {
             index: t as u32,
             rect: *r,
@@ -711,10 +721,15 @@ pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
                             &mut job.buf,
                             stride,
                             firsts[g],
+                            &|| tracker.check().is_err(),
                         )
-                        .map_err(|detail| FormatError::CorruptTile {
-                            tile: job.index,
-                            detail,
+                        .map_err(|e| match e {
+                            PayloadError::Cancelled => Error::Cancelled,
+                            PayloadError::Corrupt(detail) => FormatError::CorruptTile {
+                                tile: job.index,
+                                detail,
+                            }
+                            .into(),
                         })?;
                     }
                     if !job.neural[0] {

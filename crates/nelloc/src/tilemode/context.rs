@@ -10,6 +10,7 @@
 //! Every probability is an integer function of integer counts, so encoder and decoder
 //! agree bit for bit on any machine.
 
+use super::PayloadError;
 use crate::coder::{encode_intervals, StreamDecoder, StreamError};
 use crate::mixture::PRECISION;
 
@@ -169,8 +170,15 @@ fn med(a: i32, b: i32, c: i32) -> i32 {
 }
 
 /// Codes (or decodes into) the plane of keys `keys` (`w` per row) in raster order. The
-/// encoder passes the keys; the decoder a plane it gets overwritten.
-fn code_plane<C: BitCoder>(coder: &mut C, keys: &mut [u32], w: usize, alphabet: Alphabet) {
+/// encoder passes the keys; the decoder a plane it gets overwritten. `stop` is polled
+/// before each row; returns false if it asked to stop.
+fn code_plane<C: BitCoder>(
+    coder: &mut C,
+    keys: &mut [u32],
+    w: usize,
+    alphabet: Alphabet,
+    stop: &dyn Fn() -> bool,
+) -> bool {
     let tb = table_bits(keys.len());
     let mut tables = vec![vec![Slot::EMPTY; 1 << tb]; ORDERS];
     let mut predicted = vec![Bit::default(); ORDERS * 4 * 2 * 2 * PATTERNS];
@@ -182,6 +190,9 @@ fn code_plane<C: BitCoder>(coder: &mut C, keys: &mut [u32], w: usize, alphabet: 
     let mut escape = vec![Bit::default(); escapes];
     let h = keys.len() / w.max(1);
     for y in 0..h {
+        if stop() {
+            return false;
+        }
         for x in 0..w {
             let at = |yy: usize, xx: isize| {
                 if xx < 0 || xx as usize >= w {
@@ -300,6 +311,7 @@ fn code_plane<C: BitCoder>(coder: &mut C, keys: &mut [u32], w: usize, alphabet: 
             keys[y * w + x] = v;
         }
     }
+    true
 }
 
 /// Codes `value` (below `n` <= 2^d) bit by bit, most significant first, each bit in the
@@ -325,7 +337,7 @@ fn code_tree<C: BitCoder>(
 pub(crate) fn bits(keys: &[u32], w: usize, alphabet: Alphabet) -> f64 {
     let mut plane = keys.to_vec();
     let mut rec = Recorder(Vec::with_capacity(keys.len()));
-    code_plane(&mut rec, &mut plane, w, alphabet);
+    code_plane(&mut rec, &mut plane, w, alphabet, &|| false);
     rec.0
         .iter()
         .map(|&(_, f)| f64::from(PRECISION) - f64::from(f).log2())
@@ -336,27 +348,30 @@ pub(crate) fn bits(keys: &[u32], w: usize, alphabet: Alphabet) -> f64 {
 pub(crate) fn encode(keys: &[u32], w: usize, alphabet: Alphabet) -> Vec<u8> {
     let mut plane = keys.to_vec();
     let mut rec = Recorder(Vec::with_capacity(keys.len() + keys.len() / 4));
-    code_plane(&mut rec, &mut plane, w, alphabet);
+    code_plane(&mut rec, &mut plane, w, alphabet, &|| false);
     encode_intervals(&rec.0)
 }
 
 /// Decodes a `w` x `h` plane of keys from its ANS stream. Every key is valid for the
 /// alphabet by construction (a palette index below n, or c channel bytes). Errors: the
 /// stream is not a whole number of words, ends in a zero word, or fails the final-state
-/// check.
+/// check; or `stop` (polled before each row) asked to stop.
 pub(crate) fn decode(
     stream: &[u8],
     w: usize,
     h: usize,
     alphabet: Alphabet,
-) -> Result<Vec<u32>, &'static str> {
+    stop: &dyn Fn() -> bool,
+) -> Result<Vec<u32>, PayloadError> {
     if !stream.len().is_multiple_of(4) {
-        return Err("context stream length is not a whole number of 32-bit words");
+        return Err("context stream length is not a whole number of 32-bit words".into());
     }
     let mut dec = StreamDecoder::new(stream)
         .map_err(|_| "context stream ends in a zero word (corrupt stream)")?;
     let mut keys = vec![0u32; w * h];
-    code_plane(&mut dec, &mut keys, w, alphabet);
+    if !code_plane(&mut dec, &mut keys, w, alphabet, stop) {
+        return Err(PayloadError::Cancelled);
+    }
     dec.finish().map_err(|e| match e {
         StreamError::NotExhausted | StreamError::TrailingZeroWord => {
             "context stream fails its final-state check (corrupt stream)"
@@ -371,7 +386,7 @@ mod tests {
 
     fn roundtrip(keys: &[u32], w: usize, alphabet: Alphabet) -> usize {
         let s = encode(keys, w, alphabet);
-        let back = decode(&s, w, keys.len() / w, alphabet).expect("decodes");
+        let back = decode(&s, w, keys.len() / w, alphabet, &|| false).expect("decodes");
         assert_eq!(back, keys);
         s.len()
     }
@@ -443,12 +458,14 @@ mod tests {
         let a = Alphabet::Palette(7);
         let keys = noise(w * h, 7);
         let s = encode(&keys, w, a);
-        assert!(decode(&s[..s.len() - 1], w, h, a).is_err());
+        let go = &|| false;
+        assert!(decode(&s[..s.len() - 1], w, h, a, go).is_err());
         let mut longer = s.clone();
         longer.extend_from_slice(&[1, 0, 0, 0]);
-        assert!(decode(&longer, w, h, a).is_err());
+        assert!(decode(&longer, w, h, a, go).is_err());
         let mut zero_end = s.clone();
         zero_end.extend_from_slice(&[0, 0, 0, 0]);
-        assert!(decode(&zero_end, w, h, a).is_err());
+        assert!(decode(&zero_end, w, h, a, go).is_err());
+        assert_eq!(decode(&s, w, h, a, &|| true), Err(PayloadError::Cancelled));
     }
 }

@@ -626,8 +626,24 @@ fn index_depth(n: usize) -> usize {
 
 // ---------------------------------------------------------------- decoding
 
+/// Why a non-neural payload was not decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PayloadError {
+    /// The payload is damaged: what is wrong.
+    Corrupt(&'static str),
+    /// `stop` asked to stop (the caller cancelled).
+    Cancelled,
+}
+
+impl From<&'static str> for PayloadError {
+    fn from(s: &'static str) -> Self {
+        PayloadError::Corrupt(s)
+    }
+}
+
 /// Decodes a non-neural payload into channels `first..first+c` of a `w` x `h` tile
-/// buffer with `stride` samples per pixel.
+/// buffer with `stride` samples per pixel. `stop` is polled once per row where decoding
+/// is slow enough to need it (the context mode).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn decode_payload(
     p: &Payload<'_>,
@@ -637,7 +653,8 @@ pub(crate) fn decode_payload(
     buf: &mut [u8],
     stride: usize,
     first: usize,
-) -> Result<(), &'static str> {
+    stop: &dyn Fn() -> bool,
+) -> Result<(), PayloadError> {
     let put = |buf: &mut [u8], plane: &[u8]| {
         for (px, v) in buf.chunks_exact_mut(stride).zip(plane.chunks_exact(c)) {
             px[first..first + c].copy_from_slice(v);
@@ -682,14 +699,14 @@ pub(crate) fn decode_payload(
                 // Padding bits after the last index of a row must be zero.
                 let used = w * depth % 8;
                 if used != 0 && row[row_bytes - 1] & (0xFFu8 >> used) != 0 {
-                    return Err("palette row padding bits are not zero");
+                    return Err("palette row padding bits are not zero".into());
                 }
                 for x in 0..w {
                     let byte = row[x / per];
                     let shift = 8 - depth * (x % per + 1);
                     let idx = usize::from((byte >> shift) & mask);
                     if idx >= n {
-                        return Err("palette index beyond the palette");
+                        return Err("palette index beyond the palette".into());
                     }
                     let px = &mut buf[(y * w + x) * stride + first..][..c];
                     px.copy_from_slice(&entries[idx * c..][..c]);
@@ -709,7 +726,7 @@ pub(crate) fn decode_payload(
             } else {
                 context::Alphabet::Palette(entries.len() / per)
             };
-            let keys = context::decode(stream, w, h, alphabet)?;
+            let keys = context::decode(stream, w, h, alphabet, stop)?;
             let mut value = [0u8; 4];
             for (px, &k) in buf.chunks_exact_mut(stride).zip(&keys) {
                 let v = if direct {
@@ -967,7 +984,7 @@ mod tests {
         let tile = write_tile(&[mode], &[&payload], &[]);
         let layout = parse_tile(&tile, &[c], 3).unwrap();
         let mut buf = vec![0u8; w * h * c];
-        decode_payload(&layout.groups[0], w, h, c, &mut buf, c, 0).unwrap();
+        decode_payload(&layout.groups[0], w, h, c, &mut buf, c, 0, &|| false).unwrap();
         assert_eq!(buf, plane);
         mode
     }
