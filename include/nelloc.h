@@ -817,7 +817,8 @@ nlc_status nlc_decoder_options_set_limits(struct nlc_decoder_options *options,
 /**
  * Bounds on a decode beyond `nlc_decoder_options_set_limits`: the size of the decoded
  * image in bytes (checked before it is allocated), and the decoding work, in pixels
- * decoded through the network (a tile's pixels count once per neural plane group). A
+ * decoded through the network or the context model (a tile's pixels count once per
+ * neural or context-coded plane group). A
  * few bytes can claim hours of neural decoding: set `max_neural_pixels` when decoding
  * files from strangers unattended (thumbnailers, servers; `NLC_STRICT_MAX_NEURAL_PIXELS`
  * is a conservative choice). Streams beyond them fail with `NLC_ERROR_LIMIT` before any
