@@ -109,7 +109,7 @@ for (const [dir, level] of [["pkg", "Simd128"], ["pkg-scalar", "Scalar"]]) {
       if (t.alphaMode) modes.add(t.alphaMode);
     }
   }
-  assert.deepEqual([...modes].sort(), ["constant", "gray", "neural", "palette", "png"], `${dir}: modes covered`);
+  assert.deepEqual([...modes].sort(), ["constant", "context", "neural", "palette", "png"], `${dir}: modes covered`);
   // Raw RGBA in (a canvas's pixels): stored reduced to RGB, same bytes as the file path.
   const boats = m.readImage(encodeCases[0].bytes);
   assert.equal(boats.layout, "rgb");
