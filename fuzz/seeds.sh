@@ -24,7 +24,7 @@ for path in sorted(glob.glob(f"{fx}/golden/**/*.nlc", recursive=True)):
     data = f[at + 16 * tiles + 4:]
     for t in range(min(tiles, 4)):
         off, ln, _ = struct.unpack_from("<QII", f, at + 16 * t)
-        open(f"corpus/structured/seed-{n:03}", "wb").write(bytes([n % 12, t]) + data[off:off + ln])
+        open(f"corpus/structured/seed-{n:03}", "wb").write(bytes([n % 16, t]) + data[off:off + ln])
         n += 1
 # roundtrip: [selector, w, h, tile] + samples: flat, gradient, noise, stripes.
 import random
