@@ -15,8 +15,18 @@ use support::*;
 /// The 120-byte golden `flat-black-20x12.nlc` (one empty tile stream) claiming
 /// `w` x `h` pixels in one tile, header checksum re-sealed: a valid file.
 fn black_claiming(w: u32, h: u32) -> Vec<u8> {
-    let mut f = std::fs::read(fixtures().join("golden/flat-black-20x12.nlc")).unwrap();
+    let f = std::fs::read(fixtures().join("golden/flat-black-20x12.nlc")).unwrap();
     assert_eq!(f.len(), 120, "one tile, empty stream");
+    claiming(f, w, h)
+}
+
+/// A one-tile file without metadata re-sealed to claim `w` x `h` pixels in its tile.
+fn claiming(mut f: Vec<u8>, w: u32, h: u32) -> Vec<u8> {
+    assert_eq!(
+        &f[92..100],
+        &[0, 0, 0, 0, 1, 0, 0, 0],
+        "one tile, no chunks"
+    );
     for (at, v) in [(12, w), (16, h), (20, w), (24, h)] {
         f[at..at + 4].copy_from_slice(&v.to_le_bytes());
     }
@@ -60,13 +70,8 @@ fn context_coded_tiles_count_as_work() {
     assert_eq!(stats.neural_pixels, 20 * 12);
     let back = decode(&bytes, &decode_opts(&[])).unwrap();
     assert_eq!(back.pixels(), &px[..]);
-    // The same file claiming 4200 x 4200 pixels in its one tile, header re-sealed.
-    let mut f = bytes.clone();
-    for (at, v) in [(12, 4200u32), (16, 4200), (20, 4200), (24, 4200)] {
-        f[at..at + 4].copy_from_slice(&v.to_le_bytes());
-    }
-    let crc = crc32fast::hash(&f[..116]);
-    f[116..120].copy_from_slice(&crc.to_le_bytes());
+    // The same file claiming 4200 x 4200 pixels in its one tile.
+    let f = claiming(bytes.clone(), 4200, 4200);
     let mut o = decode_opts(&[]);
     o.limits = Limits::strict();
     let start = Instant::now();
