@@ -1,14 +1,16 @@
-//! The `context` tile mode (docs/FORMAT.md section 8, "Context-coded indices"): the
-//! palette indices of a tile, one per pixel in raster order, coded with adaptive binary
-//! models and the ANS coder. Each pixel first asks whether it repeats a neighbour (left,
-//! above, above-right, above-left: the distinct ones, in that order), each question in a
-//! context of which neighbours are equal to which; if none, its index is coded bit by bit
-//! (most significant first) in a context of the left neighbour's index. Screen content,
-//! text and diagrams are mostly repeats in a few neighbourhood shapes, which this learns
-//! per tile; deflate of filtered rows can only find them as byte strings.
+//! The `context` tile mode (docs/FORMAT.md section 8.1): the pixels of a plane group, one
+//! key per pixel in raster order (a palette index, or the channel values themselves),
+//! coded with adaptive binary models and the ANS coder. Each pixel asks, in turn: is it the
+//! key last seen after this exact 8-pixel neighbourhood, or this 4-pixel one (hashed
+//! prediction tables: repeated glyphs and UI elements cost almost nothing, which deflate
+//! finds only as byte strings)? Is it the left, upper, upper-right or upper-left
+//! neighbour, in a context of which neighbours equal which? Only then is it coded outright:
+//! a palette index bit by bit, or each channel as the residual of the LOCO-I median
+//! predictor (plus the previous channel's error), bit by bit in a context of the local
+//! activity.
 //!
-//! Every probability is an integer function of integer counts, so encoder and decoder
-//! agree bit for bit on any machine.
+//! Every probability is an integer function of integer counts, and encoder and decoder
+//! run the same loop (generic over [`BitCoder`]), so they agree bit for bit on any machine.
 
 use super::PayloadError;
 use crate::coder::{encode_intervals, StreamDecoder, StreamError};
