@@ -557,13 +557,23 @@ def parse_tile_v2(t, data, group_channels, version):
     pos = 0
     n = len(group_channels)
 
-    def need(k, what):
+    def take(k, what):
+        nonlocal pos
         if pos + k > len(data):
             raise NlcError(f"tile {t}: ends inside {what}")
+        pos += k
+        return bytes(data[pos - k:pos])
 
-    need(n, "its mode bytes")
-    modes = list(data[:n])
-    pos = n
+    def take_sized(what_len, what):
+        """A u32 length, then that many bytes."""
+        return take(struct.unpack("<I", take(4, what_len))[0], what)
+
+    def take_palette(per):
+        """The byte n - 1, then n entries of `per` bytes: (n, entries)."""
+        count = take(1, "a palette size")[0] + 1
+        return count, take(count * per, "its palette")
+
+    modes = list(take(n, "its mode bytes"))
     groups = []
     for g, (m, C) in enumerate(zip(modes, group_channels)):
         if m not in MODE_NAMES or (m == 5 and version < 3):
@@ -571,51 +581,21 @@ def parse_tile_v2(t, data, group_channels, version):
         if m == 0:
             groups.append((0, None))
         elif m == 1:
-            need(C, "a constant value")
-            groups.append((1, bytes(data[pos:pos + C])))
-            pos += C
+            groups.append((1, take(C, "a constant value")))
         elif m in (2, 4):
-            need(4, "a deflate length")
-            L = struct.unpack_from("<I", data, pos)[0]
-            pos += 4
-            need(L, "its deflate data")
-            groups.append((m, bytes(data[pos:pos + L])))
-            pos += L
+            groups.append((m, take_sized("a deflate length", "its deflate data")))
         elif m == 5:
-            need(1, "context flags")
-            flags = data[pos]
-            pos += 1
+            flags = take(1, "context flags")[0]
             grey, direct = bool(flags & 1), bool(flags & 2)
             if flags > 3 or (grey and C == 1):
                 raise NlcError(f"tile {t}: context flags {flags} invalid for {C} channel(s)")
             P = 1 if grey else C
-            entries = None
-            if not direct:
-                need(1, "a palette size")
-                count = data[pos] + 1
-                pos += 1
-                need(count * P, "its palette")
-                entries = bytes(data[pos:pos + count * P])
-                pos += count * P
-            need(4, "a context stream length")
-            L = struct.unpack_from("<I", data, pos)[0]
-            pos += 4
-            need(L, "its context stream")
-            groups.append((5, (grey, direct, P, entries, bytes(data[pos:pos + L]))))
-            pos += L
+            entries = None if direct else take_palette(P)[1]
+            stream = take_sized("a context stream length", "its context stream")
+            groups.append((5, (grey, direct, P, entries, stream)))
         else:
-            need(1, "a palette size")
-            count = data[pos] + 1
-            pos += 1
-            need(count * C, "its palette")
-            entries = bytes(data[pos:pos + count * C])
-            pos += count * C
-            need(4, "a deflate length")
-            L = struct.unpack_from("<I", data, pos)[0]
-            pos += 4
-            need(L, "its deflate data")
-            groups.append((3, (count, entries, bytes(data[pos:pos + L]))))
-            pos += L
+            count, entries = take_palette(C)
+            groups.append((3, (count, entries, take_sized("a deflate length", "its deflate data"))))
     ans = bytes(data[pos:])
     if len(ans) % 4:
         raise NlcError(f"tile {t}: neural stream length not a multiple of 4")

@@ -328,9 +328,7 @@ fn encode_passes(
     // tile edges, fewer zlib streams): the cheap modes alone are fast enough to try once
     // more. Only with the default tile size: a caller's explicit size is kept.
     let (w, h) = (image.width(), image.height());
-    let groups = first.1.modes;
-    let all_neural =
-        groups.constant + groups.png + groups.palette + groups.gray + groups.context == 0;
+    let all_neural = first.1.modes.non_neural() == 0;
     if !all_neural && ts == crate::DEFAULT_TILE_SIZE && (w > ts || h > ts) {
         let modes = TileModes::only(
             &TileMode::ALL
@@ -420,7 +418,7 @@ impl EncodeContext<'_> {
         }
         // Version 1 (readable by the first release) unless a group of a tile is not neural;
         // 3 only when the context mode is used, so that version-2 readers still read the rest.
-        let version = if modes.neural == coded.len() as u64 * groups.len() as u64 {
+        let version = if modes.non_neural() == 0 {
             1
         } else if modes.context > 0 {
             3

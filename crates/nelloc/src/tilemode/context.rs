@@ -335,12 +335,18 @@ fn code_tree<C: BitCoder>(
     (node - (1 << d)) as u32
 }
 
-/// Ideal code length in bits of a plane of keys (for tuning and benchmarks).
-pub(crate) fn bits(keys: &[u32], w: usize, alphabet: Alphabet) -> f64 {
+/// The (left, frequency) interval of every decision coding a plane of keys, in order.
+fn intervals(keys: &[u32], w: usize, alphabet: Alphabet) -> Vec<(u32, u32)> {
+    // The loop writes each key back; for the encoder that rewrites the same value.
     let mut plane = keys.to_vec();
-    let mut rec = Recorder(Vec::with_capacity(keys.len()));
+    let mut rec = Recorder(Vec::with_capacity(keys.len() + keys.len() / 4));
     code_plane(&mut rec, &mut plane, w, alphabet, &|| false);
     rec.0
+}
+
+/// Ideal code length in bits of a plane of keys (for tuning and benchmarks).
+pub(crate) fn bits(keys: &[u32], w: usize, alphabet: Alphabet) -> f64 {
+    intervals(keys, w, alphabet)
         .iter()
         .map(|&(_, f)| f64::from(PRECISION) - f64::from(f).log2())
         .sum()
@@ -348,10 +354,7 @@ pub(crate) fn bits(keys: &[u32], w: usize, alphabet: Alphabet) -> f64 {
 
 /// The ANS stream (little-endian u32 words) of a plane of keys, `w` per row.
 pub(crate) fn encode(keys: &[u32], w: usize, alphabet: Alphabet) -> Vec<u8> {
-    let mut plane = keys.to_vec();
-    let mut rec = Recorder(Vec::with_capacity(keys.len() + keys.len() / 4));
-    code_plane(&mut rec, &mut plane, w, alphabet, &|| false);
-    encode_intervals(&rec.0)
+    encode_intervals(&intervals(keys, w, alphabet))
 }
 
 /// Decodes a `w` x `h` plane of keys from its ANS stream. Every key is valid for the

@@ -27,9 +27,9 @@ pub enum TileMode {
     /// Colour planes whose channels are all equal (grey content in an RGB image): one
     /// channel, coded as `Png`, copied to every channel.
     Gray,
-    /// At most 256 distinct values: a palette plus indices coded with an adaptive context
-    /// model (repeats of neighbours, then the index bit by bit) and the ANS coder
-    /// (container version 3).
+    /// Pixels coded with an adaptive context model and the ANS coder (container version
+    /// 3): predictions from hashed neighbourhoods and repeats of neighbours, then a palette
+    /// index (at most 256 values) or the channel values themselves.
     Context,
 }
 
@@ -168,7 +168,7 @@ pub struct ModeCounts {
     pub palette: u64,
     /// Grey colour groups (all channels equal).
     pub gray: u64,
-    /// Context-coded palette groups.
+    /// Context-coded groups.
     pub context: u64,
 }
 
@@ -182,6 +182,14 @@ impl ModeCounts {
             TileMode::Gray => &mut self.gray,
             TileMode::Context => &mut self.context,
         } += 1;
+    }
+    /// Groups coded in any mode but neural.
+    pub(crate) fn non_neural(&self) -> u64 {
+        TileMode::ALL
+            .into_iter()
+            .filter(|&m| m != TileMode::Neural)
+            .map(|m| self.get(m))
+            .sum()
     }
     /// The count for `mode`.
     pub fn get(&self, mode: TileMode) -> u64 {
@@ -275,6 +283,12 @@ fn take_u32(b: &mut &[u8], what: &'static str) -> Result<usize, &'static str> {
     Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
 }
 
+/// A palette: the byte `n - 1`, then `n` entries of `per` bytes each.
+fn take_palette<'a>(b: &mut &'a [u8], per: usize) -> Result<&'a [u8], &'static str> {
+    let count = usize::from(take(b, 1, "tile ends inside a palette")?[0]) + 1;
+    take(b, count * per, "tile ends inside a palette")
+}
+
 /// Parses a version-2 or version-3 tile of a stream whose plane groups have
 /// `channels[g]` channels (one entry, or two with coded alpha). Only the structure is
 /// checked here. The context mode exists from version 3 on.
@@ -305,8 +319,7 @@ pub(crate) fn parse_tile<'a>(
                 Payload::Gray(take(&mut b, len, "deflate payload runs past the tile")?)
             }
             TileMode::Palette => {
-                let count = usize::from(take(&mut b, 1, "tile ends inside a palette")?[0]) + 1;
-                let entries = take(&mut b, count * c, "tile ends inside a palette")?;
+                let entries = take_palette(&mut b, c)?;
                 let len = take_u32(&mut b, "tile ends inside a deflate length")?;
                 let z = take(&mut b, len, "deflate payload runs past the tile")?;
                 Payload::Palette { entries, z }
@@ -320,9 +333,7 @@ pub(crate) fn parse_tile<'a>(
                 let entries = if direct {
                     &[][..]
                 } else {
-                    let count = usize::from(take(&mut b, 1, "tile ends inside a palette")?[0]) + 1;
-                    let per = if grey { 1 } else { c };
-                    take(&mut b, count * per, "tile ends inside a palette")?
+                    take_palette(&mut b, if grey { 1 } else { c })?
                 };
                 let len = take_u32(&mut b, "tile ends inside a context stream length")?;
                 let stream = take(&mut b, len, "context stream runs past the tile")?;
@@ -798,12 +809,14 @@ pub(crate) fn encode_cheap(
             // The value and luma orders are the same for grey content.
             let same_as_value = matches!(order, PaletteOrder::Luma) && (c == 1 || is_grey);
             if modes.contains(TileMode::Context) && !same_as_value {
-                let mut payload = vec![u8::from(is_grey)];
-                payload.extend(palette_head(&colours, c, is_grey));
                 let keys: Vec<u32> = idx.iter().map(|&i| u32::from(i)).collect();
-                let stream = context::encode(&keys, w, context::Alphabet::Palette(colours.len()));
-                payload.extend_from_slice(&(stream.len() as u32).to_le_bytes());
-                payload.extend_from_slice(&stream);
+                let payload = context_payload(
+                    u8::from(is_grey),
+                    palette_head(&colours, c, is_grey),
+                    &keys,
+                    w,
+                    context::Alphabet::Palette(colours.len()),
+                );
                 keep(payload.len(), TileMode::Context, Candidate::Ready(payload));
             }
         }
@@ -811,10 +824,13 @@ pub(crate) fn encode_cheap(
     if modes.contains(TileMode::Context) {
         let per = if is_grey { 1 } else { c };
         let keys: Vec<u32> = plane.chunks_exact(c).map(|p| key(&p[..per])).collect();
-        let mut payload = vec![u8::from(is_grey) | 2];
-        let stream = context::encode(&keys, w, context::Alphabet::Direct(per));
-        payload.extend_from_slice(&(stream.len() as u32).to_le_bytes());
-        payload.extend_from_slice(&stream);
+        let payload = context_payload(
+            u8::from(is_grey) | 2,
+            Vec::new(),
+            &keys,
+            w,
+            context::Alphabet::Direct(per),
+        );
         keep(payload.len(), TileMode::Context, Candidate::Ready(payload));
     }
     if is_grey && modes.contains(TileMode::Gray) {
@@ -849,6 +865,24 @@ pub(crate) fn encode_cheap(
             (mode, head)
         }
     })
+}
+
+/// A context payload: the flags byte, `head` (the palette, if any), then the length and
+/// the ANS stream of `keys`.
+fn context_payload(
+    flags: u8,
+    head: Vec<u8>,
+    keys: &[u32],
+    w: usize,
+    alphabet: context::Alphabet,
+) -> Vec<u8> {
+    let stream = context::encode(keys, w, alphabet);
+    let mut payload = Vec::with_capacity(1 + head.len() + 4 + stream.len());
+    payload.push(flags);
+    payload.extend(head);
+    payload.extend_from_slice(&(stream.len() as u32).to_le_bytes());
+    payload.extend_from_slice(&stream);
+    payload
 }
 
 /// A cheap-mode candidate of [`encode_cheap`].
