@@ -8,21 +8,6 @@ mod support;
 use nelloc::{decode, decode_batch, encode, encode_batch, Device, DeviceError, Error, OrtProvider};
 use support::*;
 
-/// Whether the ORT backend can run here; skips (visibly) unless CI requires it.
-fn ort_available() -> bool {
-    match nelloc::backend::probe(Device::Ort(OrtProvider::Cpu)) {
-        Ok(()) => true,
-        Err(e) => {
-            assert!(
-                std::env::var_os("NELLOC_REQUIRE_ORT").is_none(),
-                "NELLOC_REQUIRE_ORT is set but ONNX Runtime is unusable: {e}"
-            );
-            eprintln!("SKIPPED: ONNX Runtime backend not available ({e})");
-            false
-        }
-    }
-}
-
 fn golden_sets() -> Vec<(std::path::PathBuf, Vec<std::sync::Arc<nelloc::Model>>)> {
     let g = fixtures().join("golden");
     vec![

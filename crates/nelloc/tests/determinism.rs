@@ -21,17 +21,8 @@ use support::*;
 fn backends() -> Vec<(&'static str, Device)> {
     let mut v = vec![("cpu", Device::Cpu)];
     let best = std::env::var("NELLOC_SIMD").map_or(true, |l| l == "best");
-    let ort = Device::Ort(nelloc::OrtProvider::Cpu);
-    match nelloc::backend::probe(ort) {
-        Ok(()) if best => v.push(("ort", ort)),
-        Ok(()) => {}
-        Err(e) => {
-            assert!(
-                std::env::var_os("NELLOC_REQUIRE_ORT").is_none(),
-                "NELLOC_REQUIRE_ORT is set but ONNX Runtime is unusable: {e}"
-            );
-            eprintln!("SKIPPED: the ONNX Runtime row ({e})");
-        }
+    if best && ort_available() {
+        v.push(("ort", Device::Ort(nelloc::OrtProvider::Cpu)));
     }
     v
 }

@@ -422,3 +422,19 @@ pub fn mode_cases() -> Vec<(String, Image, u32, nelloc::TileModes)> {
         ),
     ]
 }
+
+/// Whether the ONNX Runtime backend can run here; skips (visibly) unless CI requires it
+/// with `NELLOC_REQUIRE_ORT`.
+pub fn ort_available() -> bool {
+    match nelloc::backend::probe(nelloc::Device::Ort(nelloc::OrtProvider::Cpu)) {
+        Ok(()) => true,
+        Err(e) => {
+            assert!(
+                std::env::var_os("NELLOC_REQUIRE_ORT").is_none(),
+                "NELLOC_REQUIRE_ORT is set but ONNX Runtime is unusable: {e}"
+            );
+            eprintln!("SKIPPED: ONNX Runtime backend not available ({e})");
+            false
+        }
+    }
+}
