@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use crate::coder::encode_intervals;
-use crate::mixture::{PixelDist, MAX_C, MAX_K};
+use crate::context::{bases, predict, Neighbours};
+use crate::mixture::{Bases, PixelDist, MAX_C, MAX_K};
 use crate::model::Model;
-use crate::model::{Bases, Neighbours};
 use crate::network::{forward_traced, Scratch};
 
 fn fixtures() -> PathBuf {
@@ -77,7 +77,7 @@ fn bases_from_context(arch: &crate::model::Arch, input: &[i16]) -> Option<Bases>
             ne: q(pos(1, 1)),
         };
         for (slot, p) in b[ch].iter_mut().zip(list.iter()) {
-            *slot = p.predict(&nb);
+            *slot = predict(*p, &nb);
         }
     }
     Some(b)
@@ -210,7 +210,8 @@ fn python_predictor_relative_model_agrees() {
 }
 
 fn python_check(file: &str) {
-    use crate::schedule::{gather_context, TileBuf};
+    use crate::context::gather_context;
+    use crate::schedule::TileBuf;
     use sha2::{Digest, Sha256};
     let path = fixtures().join("conformance").join(file);
     let spec: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -250,7 +251,7 @@ fn python_check(file: &str) {
         for j in 0..w {
             gather_context(&tile, i, j, arch.horizon as usize, 0, c, &mut input);
             forward_traced(&model, &input, &mut head, &mut scratch, |_, _| {});
-            let bases = arch.mean_base.bases(&tile, i, j, 0, c);
+            let bases = bases(&arch.mean_base, &tile, i, j, 0, c);
             PixelDist::new(&head, k, c, bases.as_ref())
                 .for_each_interval(&data[(i * w + j) * c..][..c], |_, f| {
                     bits -= (f64::from(f) / f64::from(1u32 << 24)).log2()

@@ -23,6 +23,7 @@ mod coder;
 #[cfg(test)]
 mod conformance;
 mod container;
+mod context;
 mod error;
 mod fsio;
 mod image;
@@ -30,6 +31,7 @@ mod kernels;
 mod limits;
 mod mixture;
 pub mod model;
+mod net;
 // The per-pixel scalar network is the reference oracle; production runs `kernels`.
 #[cfg_attr(not(test), allow(dead_code))]
 mod network;
@@ -66,7 +68,7 @@ pub const FORMAT_VERSION: u8 = 3;
 /// Entry points for benchmarks of internal stages (not a stable API).
 #[doc(hidden)]
 pub mod bench_support {
-    use crate::kernels::{forward_batch, BatchScratch, Level};
+    use crate::kernels::{forward_batch, pack_rows, Level, Scratch};
     use crate::Model;
 
     /// Seconds to evaluate the batched network (the kernels the codec uses, at the best
@@ -76,23 +78,23 @@ pub mod bench_support {
         let arch = model.arch();
         let (l, o) = (arch.input_len(), arch.output_len());
         let batch = batch.max(1);
-        let mut s = BatchScratch::default();
+        let mut s = Scratch::default();
         let mut out = vec![0i32; batch * o];
         let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let (rows, stride) = s.input_rows(model, batch);
-        for p in 0..batch {
-            for v in &mut rows[p * stride..p * stride + l] {
+        let dense: Vec<i16> = (0..batch * l)
+            .map(|_| {
                 state ^= state << 13;
                 state ^= state >> 7;
                 state ^= state << 17;
-                *v = 2 * (state % 256) as i16 - 255;
-            }
-        }
+                2 * (state % 256) as i16 - 255
+            })
+            .collect();
+        let rows = pack_rows(model, &dense, batch);
         let level = Level::detect();
         let start = std::time::Instant::now();
         let mut done = 0;
         while done < pixels {
-            forward_batch(model, level, batch, &mut out, &mut s);
+            forward_batch(model, level, &rows, batch, &mut out, &mut s);
             done += batch;
         }
         std::hint::black_box(&out);
@@ -166,13 +168,9 @@ pub mod bench_support {
                         &mut s,
                     );
                 }
-                let mut bs = BatchScratch::default();
-                let (rows, stride) = bs.input_rows(&model, n);
-                for p in 0..n {
-                    rows[p * stride..][..l].copy_from_slice(&inputs[p * l..][..l]);
-                }
+                let rows = pack_rows(&model, &inputs, n);
                 let mut got = vec![0i32; n * o];
-                forward_batch(&model, level, n, &mut got, &mut bs);
+                forward_batch(&model, level, &rows, n, &mut got, &mut Default::default());
                 if got != expected {
                     return Err(format!(
                         "{level:?} differs from the reference: {arch:?}, {n} pixels"

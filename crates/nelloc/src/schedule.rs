@@ -1,4 +1,4 @@
-//! Tiles, the wavefront symbol order inside a tile, and context gathering.
+//! Tiles and the wavefront symbol order inside a tile.
 
 /// A rectangle of the image coded as one independent stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,66 +65,6 @@ pub(crate) struct TileBuf<'a> {
     pub(crate) stride: usize,
 }
 
-/// Fills `input` with the network input of pixel (i, j) for channels
-/// `first..first+channels`: `2x - 255` inside the tile, 0 outside.
-#[inline]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn gather_context(
-    tile: &TileBuf<'_>,
-    i: usize,
-    j: usize,
-    horizon: usize,
-    first: usize,
-    channels: usize,
-    input: &mut [i16],
-) {
-    let hz = horizon;
-    // Interior pixels (the whole window inside the tile) copy row slices directly.
-    if i >= hz && j >= hz && j + hz < tile.w {
-        let mut k = 0;
-        let width = (2 * hz + 1) * channels;
-        for y in i - hz..i {
-            let row = &tile.data[(y * tile.w + j - hz) * tile.stride..];
-            for (x, px) in row.chunks(tile.stride).take(2 * hz + 1).enumerate() {
-                for c in 0..channels {
-                    input[k + x * channels + c] = 2 * i16::from(px[first + c]) - 255;
-                }
-            }
-            k += width;
-        }
-        let row = &tile.data[(i * tile.w + j - hz) * tile.stride..];
-        for (x, px) in row.chunks(tile.stride).take(hz).enumerate() {
-            for c in 0..channels {
-                input[k + x * channels + c] = 2 * i16::from(px[first + c]) - 255;
-            }
-        }
-        return;
-    }
-    let h = horizon as isize;
-    let mut k = 0;
-    let mut put = |di: isize, dj: isize, input: &mut [i16]| {
-        let (y, x) = (i as isize + di, j as isize + dj);
-        let inside = y >= 0 && x >= 0 && (x as usize) < tile.w && (y as usize) < tile.h;
-        for c in 0..channels {
-            input[k + c] = if inside {
-                let v = tile.data[(y as usize * tile.w + x as usize) * tile.stride + first + c];
-                2 * i16::from(v) - 255
-            } else {
-                0
-            };
-        }
-        k += channels;
-    };
-    for di in -h..0 {
-        for dj in -h..=h {
-            put(di, dj, input);
-        }
-    }
-    for dj in -h..0 {
-        put(0, dj, input);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,75 +92,6 @@ mod tests {
                                 assert!(rank[y as usize * w + x as usize] < rank[i * w + j]);
                             }
                         }
-                    }
-                }
-            }
-        }
-    }
-
-    /// The general (bounds-checked) gather, as the reference for the interior fast path.
-    fn gather_slow(
-        tile: &TileBuf<'_>,
-        i: usize,
-        j: usize,
-        hz: usize,
-        first: usize,
-        c: usize,
-    ) -> Vec<i16> {
-        let h = hz as isize;
-        let mut v = Vec::new();
-        let mut put = |di: isize, dj: isize| {
-            let (y, x) = (i as isize + di, j as isize + dj);
-            for ch in 0..c {
-                v.push(
-                    if y >= 0 && x >= 0 && (x as usize) < tile.w && (y as usize) < tile.h {
-                        2 * i16::from(
-                            tile.data
-                                [(y as usize * tile.w + x as usize) * tile.stride + first + ch],
-                        ) - 255
-                    } else {
-                        0
-                    },
-                );
-            }
-        };
-        for di in -h..0 {
-            for dj in -h..=h {
-                put(di, dj);
-            }
-        }
-        for dj in -h..0 {
-            put(0, dj);
-        }
-        v
-    }
-
-    #[test]
-    fn context_gathering_matches_the_definition_everywhere() {
-        for (w, h, stride, first, c) in [
-            (13, 9, 4, 0, 3),
-            (13, 9, 4, 3, 1),
-            (8, 8, 1, 0, 1),
-            (20, 5, 2, 1, 1),
-        ] {
-            let data: Vec<u8> = (0..w * h * stride).map(|i| (i * 37 % 256) as u8).collect();
-            let tile = TileBuf {
-                data: &data,
-                w,
-                h,
-                stride,
-            };
-            for hz in 1..=3 {
-                let n = (hz * (2 * hz + 1) + hz) * c;
-                let mut input = vec![7i16; n];
-                for i in 0..h {
-                    for j in 0..w {
-                        gather_context(&tile, i, j, hz, first, c, &mut input);
-                        assert_eq!(
-                            input,
-                            gather_slow(&tile, i, j, hz, first, c),
-                            "({i},{j}) h={hz}"
-                        );
                     }
                 }
             }

@@ -15,10 +15,11 @@ use cudarc::driver::{
 use cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions};
 
 use super::cuda_src::{KERNELS, KERNEL_NAMES};
-use super::Backend;
+use super::prepared::Prepared;
+use super::{Backend, Batch, RowLayout};
 use crate::error::{DeviceError, Result};
-use crate::kernels::BatchScratch;
 use crate::model::Model;
+use crate::net::{Op, Topology};
 
 struct DevLayer {
     n_in: i32,
@@ -34,7 +35,7 @@ pub(crate) struct Cuda {
     index: u32,
     stream: Arc<CudaStream>,
     funcs: Vec<CudaFunction>,
-    models: Mutex<HashMap<[u8; 32], Arc<Vec<DevLayer>>>>,
+    models: Prepared<Topology<DevLayer>>,
     /// Launches of one batch are issued from one thread at a time.
     busy: Mutex<()>,
 }
@@ -124,178 +125,138 @@ impl Cuda {
             index,
             stream: ctx.default_stream(),
             funcs,
-            models: Mutex::new(HashMap::new()),
+            models: Prepared::default(),
             busy: Mutex::new(()),
         }))
     }
 
-    fn upload(&self, model: &Model) -> Result<Vec<DevLayer>> {
+    fn upload(&self, model: &Model) -> Result<Topology<DevLayer>> {
         let s = &self.stream;
         let e = |e| failed(self.index, e);
-        model
-            .layers
-            .iter()
-            .map(|l| {
-                Ok(DevLayer {
-                    n_in: l.n_in as i32,
-                    n_out: l.n_out as i32,
-                    w: s.clone_htod(&l.weight).map_err(e)?,
-                    bias: s.clone_htod(&l.bias).map_err(e)?,
-                    mult: s.clone_htod(&l.mult).map_err(e)?,
-                    shift: s.clone_htod(&l.shift).map_err(e)?,
-                })
+        model.net().try_map(|l| {
+            Ok(DevLayer {
+                n_in: l.n_in as i32,
+                n_out: l.n_out as i32,
+                w: s.clone_htod(&l.weight).map_err(e)?,
+                bias: s.clone_htod(&l.bias).map_err(e)?,
+                mult: s.clone_htod(&l.mult).map_err(e)?,
+                shift: s.clone_htod(&l.shift).map_err(e)?,
             })
-            .collect()
+        })
     }
 
-    fn run(
-        &self,
-        layers: &[DevLayer],
-        model: &Model,
-        s: &mut BatchScratch,
-        n: usize,
-        out: &mut [i32],
-    ) -> Result<()> {
+    fn run(&self, net: &Topology<DevLayer>, model: &Model, batch: &mut Batch) -> Result<()> {
         let arch = model.arch();
-        let (l, o, w) = (arch.input_len(), arch.output_len(), arch.width as usize);
-        let (rows, rs) = s.input_rows(model, n);
-        let mut x = Vec::with_capacity(n * l);
-        for p in 0..n {
-            x.extend_from_slice(&rows[p * rs..p * rs + l]);
-        }
+        let (n, l, o, w) = (
+            batch.len(),
+            arch.input_len(),
+            arch.output_len(),
+            arch.width as usize,
+        );
         let e = |e| failed(self.index, e);
         let _busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
         let st = &self.stream;
-        let xd = st.clone_htod(&x).map_err(e)?;
-        let mut a = st.alloc_zeros::<u8>(n * w).map_err(e)?;
-        let mut t1 = st.alloc_zeros::<u8>(n * w).map_err(e)?;
-        let mut t2 = st.alloc_zeros::<u8>(n * w).map_err(e)?;
+        // Dense rows (`layout`): the first n rows are the input as it is.
+        let xd = st.clone_htod(&batch.rows()[..n * l]).map_err(e)?;
+        let mut bufs = [
+            st.alloc_zeros::<u8>(n * w).map_err(e)?,
+            st.alloc_zeros::<u8>(n * w).map_err(e)?,
+            st.alloc_zeros::<u8>(n * w).map_err(e)?,
+        ];
         let mut head = st.alloc_zeros::<i32>(n * o).map_err(e)?;
         let (ni, wi) = (n as i32, w as i32);
-        let cfg = |layer: &DevLayer| LaunchConfig::for_num_elems((n * layer.n_out as usize) as u32);
-        let nl = layers.len();
-        // SAFETY (every launch below): the arguments match the kernel's parameter list in
-        // kernels.cu in number, order and type, and every buffer holds n rows of the
-        // stride passed with it (x: input_len, activations: width, head: output_len).
-        unsafe {
-            let f = &layers[0];
-            st.launch_builder(&self.funcs[0])
-                .arg(&ni)
-                .arg(&f.n_out)
-                .arg(&xd)
-                .arg(&f.n_in)
-                .arg(&f.w)
-                .arg(&f.bias)
-                .arg(&f.mult)
-                .arg(&f.shift)
-                .arg(&mut a)
-                .arg(&wi)
-                .launch(cfg(f))
+        for step in net.steps() {
+            let f = step.layer;
+            let cfg = LaunchConfig::for_num_elems((n * f.n_out as usize) as u32);
+            // SAFETY (every launch below): the arguments match the kernel's parameter list
+            // in kernels.cu in number, order and type, and every buffer holds n rows of the
+            // stride passed with it (x: input_len, activations: width, head: output_len).
+            unsafe {
+                match step.op {
+                    Op::Input { dst } => st
+                        .launch_builder(&self.funcs[0])
+                        .arg(&ni)
+                        .arg(&f.n_out)
+                        .arg(&xd)
+                        .arg(&f.n_in)
+                        .arg(&f.w)
+                        .arg(&f.bias)
+                        .arg(&f.mult)
+                        .arg(&f.shift)
+                        .arg(&mut bufs[dst.index()])
+                        .arg(&wi)
+                        .launch(cfg),
+                    // Kernel 1 writes ReLU activations, kernel 2 adds into the trunk.
+                    Op::Relu { src, dst } | Op::Residual { src, dst } => {
+                        let func = if matches!(step.op, Op::Relu { .. }) {
+                            1
+                        } else {
+                            2
+                        };
+                        let (x, y) = src_dst(&mut bufs, src.index(), dst.index());
+                        st.launch_builder(&self.funcs[func])
+                            .arg(&ni)
+                            .arg(&f.n_out)
+                            .arg(x)
+                            .arg(&f.n_in)
+                            .arg(&wi)
+                            .arg(&f.w)
+                            .arg(&f.bias)
+                            .arg(&f.mult)
+                            .arg(&f.shift)
+                            .arg(y)
+                            .arg(&wi)
+                            .launch(cfg)
+                    }
+                    Op::Head { src } => st
+                        .launch_builder(&self.funcs[3])
+                        .arg(&ni)
+                        .arg(&f.n_out)
+                        .arg(&bufs[src.index()])
+                        .arg(&f.n_in)
+                        .arg(&wi)
+                        .arg(&f.w)
+                        .arg(&f.bias)
+                        .arg(&f.mult)
+                        .arg(&f.shift)
+                        .arg(&mut head)
+                        .launch(cfg),
+                }
                 .map_err(e)?;
-            for block in layers[1..nl - 2].chunks_exact(3) {
-                let (b0, b1, b2) = (&block[0], &block[1], &block[2]);
-                st.launch_builder(&self.funcs[1])
-                    .arg(&ni)
-                    .arg(&b0.n_out)
-                    .arg(&a)
-                    .arg(&b0.n_in)
-                    .arg(&wi)
-                    .arg(&b0.w)
-                    .arg(&b0.bias)
-                    .arg(&b0.mult)
-                    .arg(&b0.shift)
-                    .arg(&mut t1)
-                    .arg(&wi)
-                    .launch(cfg(b0))
-                    .map_err(e)?;
-                st.launch_builder(&self.funcs[1])
-                    .arg(&ni)
-                    .arg(&b1.n_out)
-                    .arg(&t1)
-                    .arg(&b1.n_in)
-                    .arg(&wi)
-                    .arg(&b1.w)
-                    .arg(&b1.bias)
-                    .arg(&b1.mult)
-                    .arg(&b1.shift)
-                    .arg(&mut t2)
-                    .arg(&wi)
-                    .launch(cfg(b1))
-                    .map_err(e)?;
-                st.launch_builder(&self.funcs[2])
-                    .arg(&ni)
-                    .arg(&b2.n_out)
-                    .arg(&t2)
-                    .arg(&b2.n_in)
-                    .arg(&wi)
-                    .arg(&b2.w)
-                    .arg(&b2.bias)
-                    .arg(&b2.mult)
-                    .arg(&b2.shift)
-                    .arg(&mut a)
-                    .arg(&wi)
-                    .launch(cfg(b2))
-                    .map_err(e)?;
             }
-            let h = &layers[nl - 2];
-            st.launch_builder(&self.funcs[1])
-                .arg(&ni)
-                .arg(&h.n_out)
-                .arg(&a)
-                .arg(&h.n_in)
-                .arg(&wi)
-                .arg(&h.w)
-                .arg(&h.bias)
-                .arg(&h.mult)
-                .arg(&h.shift)
-                .arg(&mut t1)
-                .arg(&wi)
-                .launch(cfg(h))
-                .map_err(e)?;
-            let last = &layers[nl - 1];
-            st.launch_builder(&self.funcs[3])
-                .arg(&ni)
-                .arg(&last.n_out)
-                .arg(&t1)
-                .arg(&last.n_in)
-                .arg(&wi)
-                .arg(&last.w)
-                .arg(&last.bias)
-                .arg(&last.mult)
-                .arg(&last.shift)
-                .arg(&mut head)
-                .launch(cfg(last))
-                .map_err(e)?;
         }
         let back = st.clone_dtoh(&head).map_err(e)?;
-        out[..n * o].copy_from_slice(&back);
+        batch.io().1[..n * o].copy_from_slice(&back);
         Ok(())
     }
+}
 
-    fn layers(&self, model: &Model) -> Result<Arc<Vec<DevLayer>>> {
-        self.models
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(model.hash())
-            .cloned()
-            .ok_or_else(|| failed(self.index, "the model was not prepared"))
+/// Buffer `src` to read and buffer `dst` to write (`src != dst`: the walk never reads the
+/// buffer a layer writes, except a residual's own trunk, which is `dst`).
+fn src_dst<T>(bufs: &mut [T; 3], src: usize, dst: usize) -> (&T, &mut T) {
+    assert_ne!(src, dst);
+    let (lo, hi) = bufs.split_at_mut(src.max(dst));
+    if src < dst {
+        (&lo[src], &mut hi[0])
+    } else {
+        (&hi[0], &mut lo[dst])
     }
 }
 
 impl Backend for Cuda {
     fn prepare(&self, model: &Model) -> Result<()> {
-        if self.layers(model).is_ok() {
-            return Ok(());
-        }
-        let layers = self.upload(model)?;
-        super::self_check(model, &format!("cuda:{}", self.index), |s, n, out| {
-            self.run(&layers, model, s, n, out)
-        })?;
         self.models
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(*model.hash(), Arc::new(layers));
-        Ok(())
+            .get_or_prepare(model, || {
+                let net = self.upload(model)?;
+                super::self_check(
+                    model,
+                    &format!("cuda:{}", self.index),
+                    self.layout(model),
+                    |batch| self.run(&net, model, batch),
+                )?;
+                Ok(net)
+            })
+            .map(drop)
     }
 
     fn preferred_batch(&self) -> usize {
@@ -304,15 +265,19 @@ impl Backend for Cuda {
         1 << 16
     }
 
-    fn forward(
-        &self,
-        model: &Model,
-        s: &mut BatchScratch,
-        n: usize,
-        out: &mut [i32],
-    ) -> Result<()> {
-        let layers = self.layers(model)?;
-        self.run(&layers, model, s, n, out)
+    fn layout(&self, model: &Model) -> RowLayout {
+        RowLayout {
+            stride: model.arch().input_len(),
+            rows_multiple: 1,
+        }
+    }
+
+    fn forward(&self, model: &Model, batch: &mut Batch) -> Result<()> {
+        let net = self
+            .models
+            .get(model)
+            .ok_or_else(|| failed(self.index, "the model was not prepared"))?;
+        self.run(&net, model, batch)
     }
 }
 

@@ -61,7 +61,7 @@ mod tests {
                 arch.output_len() as i32,
             ],
         );
-        for l in &model.layers {
+        for l in model.net().layers() {
             i32s(&mut input, &[l.n_in as i32, l.n_out as i32]);
             input.extend(l.weight.iter().map(|&w| w as u8));
             i32s(&mut input, &l.bias);
@@ -99,7 +99,7 @@ mod tests {
         .collect();
         // Extreme weights and shifts: saturated activations and the requantisation range.
         let mut x = Model::from_bytes(&synthetic(Arch::new(3, 3, 32, 1, 10), 5, "x")).unwrap();
-        for (i, layer) in x.layers.iter_mut().enumerate() {
+        for (i, layer) in x.net.layers_mut().enumerate() {
             for (j, w) in layer.weight.iter_mut().enumerate() {
                 *w = if (i + j) % 3 == 0 { -64 } else { 63 };
             }

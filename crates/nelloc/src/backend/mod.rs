@@ -1,12 +1,13 @@
 //! The backend layer: what evaluates the integer network for a batch of contexts.
 //!
-//! The codec's tile and wavefront scheduling (`codec/engine.rs`) fills a [`BatchScratch`]
-//! with contexts and calls [`Backend::forward`]; it never sees how or where the network
-//! runs. Backends: the CPU kernels (`cpu`, always present), ONNX Runtime (`ort`, feature
+//! The codec's tile and wavefront scheduling (`codec/engine.rs`) fills a [`Batch`] with
+//! contexts, in the row layout the backend asked for, and calls [`Backend::forward`]; it
+//! never sees how or where the network runs. Backends: the CPU kernels (`cpu`, always present), ONNX Runtime (`ort`, feature
 //! `ort`) and CUDA (`cuda`, feature `cuda`). The accelerators load their libraries at run
 //! time and check themselves against the CPU reference before their first use, so a
 //! backend that would code a different stream is refused, never used.
 
+mod buffer;
 mod cpu;
 #[cfg(feature = "cuda")]
 mod cuda;
@@ -14,16 +15,20 @@ mod cuda_src;
 pub mod onnx;
 #[cfg(feature = "ort")]
 mod ort;
+#[cfg_attr(not(any(feature = "ort", feature = "cuda")), allow(dead_code))]
+mod prepared;
+
+pub(crate) use buffer::{Batch, RowLayout};
 
 use std::sync::Arc;
 
 use crate::error::{DeviceError, Result};
-use crate::kernels::{forward_batch, BatchScratch, Level};
+use crate::kernels::{self, Level};
 use crate::model::Model;
 use crate::options::Device;
 
-/// Evaluates the network: `n` contexts written through [`BatchScratch::input_rows`] in,
-/// `n` head vectors of `arch.output_len()` out, identical to `network::forward` per pixel.
+/// Evaluates the network: the contexts of a [`Batch`] in, its head vectors of
+/// `arch.output_len()` out, identical to `network::forward` per pixel.
 pub(crate) trait Backend: Send + Sync {
     /// Compiles, uploads and checks whatever `model` needs; called once per coding call
     /// before any [`Backend::forward`] with it.
@@ -31,9 +36,10 @@ pub(crate) trait Backend: Send + Sync {
     /// Pixels per call this backend wants at least (the CPU: a tile row; accelerators:
     /// whole tiles, since a launch costs microseconds).
     fn preferred_batch(&self) -> usize;
-    /// Runs the network.
-    fn forward(&self, model: &Model, s: &mut BatchScratch, n: usize, out: &mut [i32])
-        -> Result<()>;
+    /// The row layout of the batches this backend reads for `model`.
+    fn layout(&self, model: &Model) -> RowLayout;
+    /// Runs the network on a batch filled in [`Backend::layout`].
+    fn forward(&self, model: &Model, batch: &mut Batch) -> Result<()>;
 }
 
 /// Environment variable naming the ONNX Runtime library (`libonnxruntime.so`).
@@ -53,17 +59,26 @@ static ORT_LIBRARY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 /// GPU's start-up and transfers cost more than the network saves.
 pub const AUTO_MIN_PIXELS: u64 = 4 << 20;
 
-/// The backend for `device`, for a call coding `pixels` pixels with `models`. `Auto` picks
-/// the GPU only when one is present, the work is large enough and the GPU passes its check;
-/// otherwise the CPU.
+/// What [`Device::Auto`] means for a call coding `pixels` pixels: the first GPU when one
+/// is present and the work is large enough, else the CPU.
+pub(crate) fn auto_device(pixels: u64) -> Device {
+    if pixels >= AUTO_MIN_PIXELS && probe(Device::Cuda(0)).is_ok() {
+        Device::Cuda(0)
+    } else {
+        Device::Cpu
+    }
+}
+
+/// The backend for `device`, for a call coding `pixels` pixels with `models`. `Auto`
+/// ([`auto_device`]) falls back to the CPU when the GPU fails its check on a model.
 pub(crate) fn select(device: Device, pixels: u64, models: &[&Model]) -> Result<Arc<dyn Backend>> {
     let backend: Arc<dyn Backend> = match device {
         Device::Cpu => return Ok(cpu()),
         Device::Auto => {
-            if pixels < AUTO_MIN_PIXELS {
+            let Device::Cuda(index) = auto_device(pixels) else {
                 return Ok(cpu());
-            }
-            match cuda_backend(0) {
+            };
+            match cuda_backend(index) {
                 Ok(b) if models.iter().all(|m| b.prepare(m).is_ok()) => return Ok(b),
                 _ => return Ok(cpu()),
             }
@@ -153,30 +168,29 @@ pub(crate) fn check_contexts(model: &Model) -> (Vec<i16>, usize) {
     (v, n)
 }
 
-/// Runs [`check_contexts`] through `forward` and compares with the CPU reference
-/// kernels; `device` names the backend in the error.
+/// Runs [`check_contexts`] through `forward` (rows in `layout`) and compares with the
+/// CPU reference kernels; `device` names the backend in the error.
 // Used by the accelerator backends (and tests) only.
 #[cfg_attr(not(any(feature = "ort", feature = "cuda")), allow(dead_code))]
 pub(crate) fn self_check(
     model: &Model,
     device: &str,
-    forward: impl FnOnce(&mut BatchScratch, usize, &mut [i32]) -> Result<()>,
+    layout: RowLayout,
+    forward: impl FnOnce(&mut Batch) -> Result<()>,
 ) -> Result<()> {
     let (ctx, n) = check_contexts(model);
     let (l, o) = (model.arch().input_len(), model.arch().output_len());
     let mut expected = vec![0i32; n * o];
-    let mut got = vec![0i32; n * o];
-    let mut s = BatchScratch::default();
-    let fill = |s: &mut BatchScratch| {
-        let (rows, rs) = s.input_rows(model, n);
-        for p in 0..n {
-            rows[p * rs..p * rs + l].copy_from_slice(&ctx[p * l..(p + 1) * l]);
-        }
-    };
-    fill(&mut s);
-    forward_batch(model, Level::Scalar, n, &mut expected, &mut s);
-    fill(&mut s);
-    forward(&mut s, n, &mut got)?;
+    let rows = kernels::pack_rows(model, &ctx, n);
+    let mut scratch = kernels::Scratch::default();
+    kernels::forward_batch(model, Level::Scalar, &rows, n, &mut expected, &mut scratch);
+    let mut batch = Batch::default();
+    batch.reset(model, layout, n);
+    for p in 0..n {
+        batch.row_mut(p).copy_from_slice(&ctx[p * l..][..l]);
+    }
+    forward(&mut batch)?;
+    let got = batch.heads();
     if let Some(i) = (0..n * o).find(|&i| got[i] != expected[i]) {
         return Err(DeviceError::Inexact {
             device: device.to_string(),

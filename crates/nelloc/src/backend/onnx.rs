@@ -15,7 +15,8 @@
 //!
 //! The protobuf is written here by hand: only the handful of ONNX messages a graph needs.
 
-use crate::model::{Layer, Model};
+use crate::model::Model;
+use crate::net::{Layer, Op, HEAD_LIMIT};
 
 /// Graph input: u8 pixel values of the context (0 outside the tile).
 pub const INPUT_PIXELS: &str = "pixels";
@@ -205,48 +206,51 @@ impl Graph {
 
 /// The model as a serialized ONNX `ModelProto` (see the module documentation).
 pub fn export(model: &Model) -> Vec<u8> {
-    let layers = &model.layers;
-    let nl = layers.len();
     let arch = model.arch();
     let mut g = Graph {
         nodes: Vec::new(),
         inits: Vec::new(),
         next: 0,
     };
-    // First layer: 2 W p - 255 W m.
-    let w0 = g.weights(&layers[0]);
-    let wp = g.matmul(INPUT_PIXELS, &w0);
-    let wm = g.matmul(INPUT_INSIDE, &w0);
-    let two = g.scalar("two", 2);
-    let k255 = g.scalar("k255", 255);
-    let wp2 = g.node("Mul", &[&wp, &two], None);
-    let wm255 = g.node("Mul", &[&wm, &k255], None);
-    let acc = g.node("Sub", &[&wp2, &wm255], None);
-    let mut a = g.relu_u8(&acc, &layers[0]);
-    for block in layers[1..nl - 2].chunks_exact(3) {
-        let w = g.weights(&block[0]);
-        let acc = g.matmul(&a, &w);
-        let t1 = g.relu_u8(&acc, &block[0]);
-        let w = g.weights(&block[1]);
-        let acc = g.matmul(&t1, &w);
-        let t2 = g.relu_u8(&acc, &block[1]);
-        let w = g.weights(&block[2]);
-        let acc = g.matmul(&t2, &w);
-        let r = g.requant(&acc, &block[2]);
-        let r = g.clip(&r, -255, 255);
-        let a64 = g.node("Cast", &[&a], Some(INT64));
-        let sum = g.node("Add", &[&a64, &r], None);
-        let sum = g.clip(&sum, 0, 255);
-        a = g.node("Cast", &[&sum], Some(UINT8));
+    // Node names of the three activation buffers, and of the head's last two values.
+    let mut bufs: [String; 3] = Default::default();
+    let (mut r, mut head) = (String::new(), String::new());
+    for step in model.net().steps() {
+        let l = step.layer;
+        let w = g.weights(l);
+        match step.op {
+            Op::Input { dst } => {
+                // 2 W p - 255 W m.
+                let wp = g.matmul(INPUT_PIXELS, &w);
+                let wm = g.matmul(INPUT_INSIDE, &w);
+                let two = g.scalar("two", 2);
+                let k255 = g.scalar("k255", 255);
+                let wp2 = g.node("Mul", &[&wp, &two], None);
+                let wm255 = g.node("Mul", &[&wm, &k255], None);
+                let acc = g.node("Sub", &[&wp2, &wm255], None);
+                bufs[dst.index()] = g.relu_u8(&acc, l);
+            }
+            Op::Relu { src, dst } => {
+                let acc = g.matmul(&bufs[src.index()], &w);
+                bufs[dst.index()] = g.relu_u8(&acc, l);
+            }
+            Op::Residual { src, dst } => {
+                let acc = g.matmul(&bufs[src.index()], &w);
+                let r = g.requant(&acc, l);
+                let r = g.clip(&r, -255, 255);
+                let a64 = g.node("Cast", &[&bufs[dst.index()]], Some(INT64));
+                let sum = g.node("Add", &[&a64, &r], None);
+                let sum = g.clip(&sum, 0, 255);
+                bufs[dst.index()] = g.node("Cast", &[&sum], Some(UINT8));
+            }
+            Op::Head { src } => {
+                let acc = g.matmul(&bufs[src.index()], &w);
+                let q = g.requant(&acc, l);
+                r = g.clip(&q, -HEAD_LIMIT, HEAD_LIMIT);
+                head = g.node("Cast", &[&r], Some(INT32));
+            }
+        }
     }
-    let w = g.weights(&layers[nl - 2]);
-    let acc = g.matmul(&a, &w);
-    let h = g.relu_u8(&acc, &layers[nl - 2]);
-    let w = g.weights(&layers[nl - 1]);
-    let acc = g.matmul(&h, &w);
-    let r = g.requant(&acc, &layers[nl - 1]);
-    let r = g.clip(&r, -(1 << 23), 1 << 23);
-    let head = g.node("Cast", &[&r], Some(INT32));
     // The last node's output gets the public name.
     let last = g.nodes.len() - 1;
     let mut renamed = Pb::default();
@@ -318,8 +322,6 @@ pub(crate) fn split_inputs(rows: &[i16], stride: usize, n: usize, l: usize) -> (
 /// ONNX Runtime.
 #[cfg(test)]
 pub(crate) fn evaluate_like_graph(model: &Model, pixels: &[u8], inside: &[u8]) -> Vec<i32> {
-    let layers = &model.layers;
-    let nl = layers.len();
     let rq = |acc: i64, l: &Layer, o: usize| -> i64 {
         let s = l.shift[o];
         ((acc + i64::from(l.bias[o])) * i64::from(l.mult[o]) + (1i64 << (s - 1)) + (1i64 << 62))
@@ -337,25 +339,35 @@ pub(crate) fn evaluate_like_graph(model: &Model, pixels: &[u8], inside: &[u8]) -
             .map(|o| rq(mm(x, l, o), l, o).clamp(0, 255) as u8)
             .collect()
     };
-    let l0 = &layers[0];
-    let mut a: Vec<u8> = (0..l0.n_out)
-        .map(|o| rq(2 * mm(pixels, l0, o) - 255 * mm(inside, l0, o), l0, o).clamp(0, 255) as u8)
-        .collect();
-    for block in layers[1..nl - 2].chunks_exact(3) {
-        let t1 = relu(&a, &block[0]);
-        let t2 = relu(&t1, &block[1]);
-        a = (0..block[2].n_out)
-            .map(|o| {
-                let r = rq(mm(&t2, &block[2], o), &block[2], o).clamp(-255, 255);
-                (i64::from(a[o]) + r).clamp(0, 255) as u8
-            })
-            .collect();
+    let mut bufs: [Vec<u8>; 3] = Default::default();
+    let mut head = Vec::new();
+    for step in model.net().steps() {
+        let l = step.layer;
+        match step.op {
+            Op::Input { dst } => {
+                bufs[dst.index()] = (0..l.n_out)
+                    .map(|o| rq(2 * mm(pixels, l, o) - 255 * mm(inside, l, o), l, o))
+                    .map(|v| v.clamp(0, 255) as u8)
+                    .collect();
+            }
+            Op::Relu { src, dst } => bufs[dst.index()] = relu(&bufs[src.index()], l),
+            Op::Residual { src, dst } => {
+                bufs[dst.index()] = (0..l.n_out)
+                    .map(|o| {
+                        let r = rq(mm(&bufs[src.index()], l, o), l, o).clamp(-255, 255);
+                        (i64::from(bufs[dst.index()][o]) + r).clamp(0, 255) as u8
+                    })
+                    .collect();
+            }
+            Op::Head { src } => {
+                head = (0..l.n_out)
+                    .map(|o| rq(mm(&bufs[src.index()], l, o), l, o))
+                    .map(|v| v.clamp(-HEAD_LIMIT, HEAD_LIMIT) as i32)
+                    .collect();
+            }
+        }
     }
-    let h = relu(&a, &layers[nl - 2]);
-    let last = &layers[nl - 1];
-    (0..last.n_out)
-        .map(|o| rq(mm(&h, last, o), last, o).clamp(-(1 << 23), 1 << 23) as i32)
-        .collect()
+    head
 }
 
 #[cfg(test)]

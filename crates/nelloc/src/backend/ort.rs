@@ -15,16 +15,16 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::Tensor;
 
-use super::{onnx, Backend};
+use super::prepared::Prepared;
+use super::{onnx, Backend, Batch, RowLayout};
 use crate::error::{DeviceError, Result};
-use crate::kernels::BatchScratch;
 use crate::model::Model;
 use crate::options::OrtProvider;
 
 /// One ORT backend per provider, with a checked session per model (by hash).
 pub(crate) struct Ort {
     provider: OrtProvider,
-    sessions: Mutex<HashMap<[u8; 32], Arc<Mutex<Session>>>>,
+    sessions: Prepared<Mutex<Session>>,
 }
 
 /// Outcome of loading ONNX Runtime (once per process: the runtime cannot be swapped).
@@ -118,20 +118,10 @@ impl Ort {
             .or_insert_with(|| {
                 Arc::new(Ort {
                     provider,
-                    sessions: Mutex::new(HashMap::new()),
+                    sessions: Prepared::default(),
                 })
             })
             .clone())
-    }
-
-    fn session(&self, model: &Model) -> Result<Arc<Mutex<Session>>> {
-        let map = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        map.get(model.hash()).cloned().ok_or_else(|| {
-            failed(
-                self.provider,
-                "no session for the model (prepare was not called)",
-            )
-        })
     }
 
     fn create(&self, model: &Model) -> Result<Session> {
@@ -163,18 +153,14 @@ impl Ort {
         }
     }
 
-    fn run(
-        &self,
-        session: &Mutex<Session>,
-        model: &Model,
-        s: &mut BatchScratch,
-        n: usize,
-        out: &mut [i32],
-    ) -> Result<()> {
+    fn run(&self, session: &Mutex<Session>, model: &Model, batch: &mut Batch) -> Result<()> {
         let p = self.provider;
-        let (l, o) = (model.arch().input_len(), model.arch().output_len());
-        let (rows, rs) = s.input_rows(model, n);
-        let (pixels, inside) = onnx::split_inputs(rows, rs, n, l);
+        let (n, l, o) = (
+            batch.len(),
+            model.arch().input_len(),
+            model.arch().output_len(),
+        );
+        let (pixels, inside) = onnx::split_inputs(batch.rows(), batch.stride(), n, l);
         let shape = [n, l];
         let pixels = Tensor::from_array((shape, pixels)).map_err(|e| failed(p, e))?;
         let inside = Tensor::from_array((shape, inside)).map_err(|e| failed(p, e))?;
@@ -188,31 +174,26 @@ impl Ort {
         if data.len() != n * o || got_shape.len() != 2 {
             return Err(failed(p, format!("head output of shape {got_shape:?}")));
         }
-        out[..n * o].copy_from_slice(data);
+        batch.io().1[..n * o].copy_from_slice(data);
         Ok(())
     }
 }
 
 impl Backend for Ort {
     fn prepare(&self, model: &Model) -> Result<()> {
-        if self
-            .sessions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains_key(model.hash())
-        {
-            return Ok(());
-        }
-        let session = Mutex::new(self.create(model)?);
-        // The conformance check: a provider that is not exact never codes anything.
-        super::self_check(model, &format!("ort:{}", self.provider), |s, n, out| {
-            self.run(&session, model, s, n, out)
-        })?;
         self.sessions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(*model.hash(), Arc::new(session));
-        Ok(())
+            .get_or_prepare(model, || {
+                let session = Mutex::new(self.create(model)?);
+                // The conformance check: a provider that is not exact never codes anything.
+                super::self_check(
+                    model,
+                    &format!("ort:{}", self.provider),
+                    self.layout(model),
+                    |batch| self.run(&session, model, batch),
+                )?;
+                Ok(session)
+            })
+            .map(drop)
     }
 
     fn preferred_batch(&self) -> usize {
@@ -220,14 +201,20 @@ impl Backend for Ort {
         4096
     }
 
-    fn forward(
-        &self,
-        model: &Model,
-        s: &mut BatchScratch,
-        n: usize,
-        out: &mut [i32],
-    ) -> Result<()> {
-        let session = self.session(model)?;
-        self.run(&session, model, s, n, out)
+    fn layout(&self, model: &Model) -> RowLayout {
+        RowLayout {
+            stride: model.arch().input_len(),
+            rows_multiple: 1,
+        }
+    }
+
+    fn forward(&self, model: &Model, batch: &mut Batch) -> Result<()> {
+        let session = self.sessions.get(model).ok_or_else(|| {
+            failed(
+                self.provider,
+                "no session for the model (prepare was not called)",
+            )
+        })?;
+        self.run(&session, model, batch)
     }
 }

@@ -5,15 +5,13 @@
 use rayon::prelude::*;
 
 use super::Tracker;
-use crate::backend::Backend;
+use crate::backend::{Backend, Batch};
 use crate::coder::StreamDecoder;
+use crate::context::{bases, gather_context};
 use crate::error::Result;
-use crate::kernels::BatchScratch;
 use crate::mixture::PixelDist;
 use crate::model::Model;
-use crate::schedule::{
-    gather_context, wavefront, wavefront_rows, wavefront_steps, TileBuf, TileRect,
-};
+use crate::schedule::{wavefront, wavefront_rows, wavefront_steps, TileBuf, TileRect};
 use crate::tilemode::Payload;
 
 /// Coding intervals of one plane group of a tile, in wavefront order.
@@ -63,42 +61,35 @@ fn plane_chunks(
     let hz = arch.horizon as usize;
     // Rows are independent when every pixel is known: compute chunks of rows in parallel
     // (one row per network call on the CPU, whole tiles on accelerators).
-    let l = arch.input_len();
-    let n_out = arch.output_len();
+    let layout = backend.layout(model);
     let per = backend
         .preferred_batch()
         .div_ceil(tile.w.max(1))
         .clamp(1, tile.h.max(1));
     let chunks: Chunks = (0..tile.h.div_ceil(per))
         .into_par_iter()
-        .map_init(
-            || (BatchScratch::default(), Vec::<i32>::new()),
-            |(scratch, heads), chunk| -> Result<Vec<(u32, u32)>> {
-                // One batched network call per chunk: every context is already known.
-                let rows = chunk * per..((chunk + 1) * per).min(tile.h);
-                let n = rows.len() * tile.w;
-                heads.resize(n * n_out, 0);
-                let (input, rs) = scratch.input_rows(model, n);
-                for (r, i) in rows.clone().enumerate() {
-                    for j in 0..tile.w {
-                        let p = r * tile.w + j;
-                        gather_context(tile, i, j, hz, first, c, &mut input[p * rs..p * rs + l]);
-                    }
+        .map_init(Batch::default, |batch, chunk| -> Result<Vec<(u32, u32)>> {
+            // One batched network call per chunk: every context is already known.
+            let rows = chunk * per..((chunk + 1) * per).min(tile.h);
+            let n = rows.len() * tile.w;
+            batch.reset(model, layout, n);
+            for (r, i) in rows.clone().enumerate() {
+                for j in 0..tile.w {
+                    gather_context(tile, i, j, hz, first, c, batch.row_mut(r * tile.w + j));
                 }
-                backend.forward(model, scratch, n, heads)?;
-                let mut out = Vec::with_capacity(n * c);
-                for (r, i) in rows.enumerate() {
-                    for j in 0..tile.w {
-                        let p = r * tile.w + j;
-                        let px = &tile.data[(i * tile.w + j) * tile.stride + first..][..c];
-                        let bases = arch.mean_base.bases(tile, i, j, first, c);
-                        PixelDist::new(&heads[p * n_out..(p + 1) * n_out], k, c, bases.as_ref())
-                            .for_each_interval(px, |lo, f| out.push((lo, f)));
-                    }
+            }
+            backend.forward(model, batch)?;
+            let mut out = Vec::with_capacity(n * c);
+            for (r, i) in rows.enumerate() {
+                for j in 0..tile.w {
+                    let px = &tile.data[(i * tile.w + j) * tile.stride + first..][..c];
+                    let b = bases(&arch.mean_base, tile, i, j, first, c);
+                    PixelDist::new(batch.head(r * tile.w + j), k, c, b.as_ref())
+                        .for_each_interval(px, |lo, f| out.push((lo, f)));
                 }
-                Ok(out)
-            },
-        )
+            }
+            Ok(out)
+        })
         .collect::<Result<_>>()?;
     Ok((chunks, per))
 }
@@ -138,7 +129,7 @@ pub(super) fn decode_group(
         arch.mixtures as usize,
         arch.horizon as usize,
     );
-    let (l, n_out) = (arch.input_len(), arch.output_len());
+    let layout = backend.layout(model);
     let a = hz + 1;
     let steps = jobs
         .iter()
@@ -146,26 +137,24 @@ pub(super) fn decode_group(
         .map(|j| wavefront_steps(j.rect.w, j.rect.h, hz))
         .max()
         .unwrap_or(0);
-    let mut batch: Vec<(usize, usize, usize)> = Vec::new();
-    let mut heads = Vec::new();
-    let mut scratch = BatchScratch::default();
+    let mut ready: Vec<(usize, usize, usize)> = Vec::new();
+    let mut batch = Batch::default();
     for t in 0..steps {
         // Cancelled: stop here; the caller reports it (a single huge tile is one group).
         if tracker.check().is_err() {
             return Ok(());
         }
-        batch.clear();
+        ready.clear();
         for (ji, job) in jobs.iter().enumerate().filter(|(_, j)| j.neural[g]) {
             for i in wavefront_rows(t, job.rect.w, job.rect.h, hz) {
-                batch.push((ji, i, t - a * i));
+                ready.push((ji, i, t - a * i));
             }
         }
-        if batch.is_empty() {
+        if ready.is_empty() {
             continue;
         }
-        heads.resize(batch.len() * n_out, 0);
-        let (rows, rs) = scratch.input_rows(model, batch.len());
-        for (n, &(ji, i, j)) in batch.iter().enumerate() {
+        batch.reset(model, layout, ready.len());
+        for (n, &(ji, i, j)) in ready.iter().enumerate() {
             let job = &jobs[ji];
             let tile = TileBuf {
                 data: &job.buf,
@@ -173,10 +162,10 @@ pub(super) fn decode_group(
                 h: job.rect.h,
                 stride,
             };
-            gather_context(&tile, i, j, hz, first, c, &mut rows[n * rs..n * rs + l]);
+            gather_context(&tile, i, j, hz, first, c, batch.row_mut(n));
         }
-        backend.forward(model, &mut scratch, batch.len(), &mut heads)?;
-        for (n, &(ji, i, j)) in batch.iter().enumerate() {
+        backend.forward(model, &mut batch)?;
+        for (n, &(ji, i, j)) in ready.iter().enumerate() {
             let job = &mut jobs[ji];
             let at = (i * job.rect.w + j) * stride + first;
             let tile = TileBuf {
@@ -185,13 +174,13 @@ pub(super) fn decode_group(
                 h: job.rect.h,
                 stride,
             };
-            let bases = arch.mean_base.bases(&tile, i, j, first, c);
-            let dist = PixelDist::new(&heads[n * n_out..(n + 1) * n_out], k, c, bases.as_ref());
+            let b = bases(&arch.mean_base, &tile, i, j, first, c);
+            let dist = PixelDist::new(batch.head(n), k, c, b.as_ref());
             let dec = &mut job.dec;
             let _ = dist.decode_pixel(&mut job.buf[at..at + c], |d| Ok::<u8, ()>(dec.decode(d)));
         }
         if first == 0 {
-            tracker.advance(batch.len());
+            tracker.advance(ready.len());
         }
     }
     Ok(())

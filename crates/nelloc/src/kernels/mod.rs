@@ -9,8 +9,8 @@ mod simd128;
 
 use std::sync::OnceLock;
 
-use crate::model::{Layer, Model};
-use crate::network::requant;
+use crate::model::Model;
+use crate::net::{Layer, Op, PackedLayer};
 
 /// Instruction-set levels with an exact kernel. The SIMD variants carry a token that
 /// only run-time feature detection creates (`avx2::Avx2`, `avx2::Vnni`): holding a `Level`
@@ -98,129 +98,34 @@ impl Level {
 
 /// Pixels per kernel block (batches are padded to a multiple of it).
 pub(crate) const PIXEL_BLOCK: usize = 4;
-/// Outputs per kernel block (layers are padded to a multiple of it).
-const OUT_BLOCK: usize = 16;
 
 fn round_up(v: usize, m: usize) -> usize {
     v.div_ceil(m) * m
 }
 
-// Other targets read only the weights they use (no SIMD requantisation outside x86-64).
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-/// A layer's weights re-laid for the kernels: groups of `G` consecutive inputs for every
-/// output, `[in/G][out_pad][G]`, zero-padded.
-pub(crate) struct PackedLayer {
-    pub(crate) groups: usize,
-    pub(crate) out_pad: usize,
-    /// u8-input layers: G = 4, i8 weights.
-    pub(crate) w8: Vec<i8>,
-    /// The first layer (signed i16 input): G = 2, weights widened to i16. SIMD128 builds
-    /// also keep the u8-input layers' weights here, widened (wasm has no u8 x i8 dot product).
-    pub(crate) w16: Vec<i16>,
-    /// Requantisation constants for blocks of 8 outputs: bias and multiplier as i32 in
-    /// output order; shift and rounding term 2^(S-1) as i64, even outputs of the block
-    /// first, then odd ones (the lane order of `vpmuldq`).
-    pub(crate) rq_bias: Vec<i32>,
-    pub(crate) rq_mult: Vec<i32>,
-    pub(crate) rq_shift: Vec<i64>,
-    pub(crate) rq_round: Vec<i64>,
-    /// 2^(62-S) in the same order: `(v + 2^62) >> S` minus it is `floor(v / 2^S)` for any
-    /// |v| < 2^62 using only a logical shift.
-    pub(crate) rq_off: Vec<i64>,
-}
-
-impl PackedLayer {
-    fn new(layer: &Layer, group: usize) -> Self {
-        let groups = layer.n_in.div_ceil(group);
-        let out_pad = round_up(layer.n_out, OUT_BLOCK);
-        let mut w8 = Vec::new();
-        let mut w16 = Vec::new();
-        let at = |o: usize, i: usize| {
-            if o < layer.n_out && i < layer.n_in {
-                layer.weight[o * layer.n_in + i]
-            } else {
-                0
-            }
-        };
-        for k in 0..groups {
-            for o in 0..out_pad {
-                for q in 0..group {
-                    if group == 4 {
-                        w8.push(at(o, k * group + q));
-                        if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
-                            w16.push(i16::from(at(o, k * group + q)));
-                        }
-                    } else {
-                        w16.push(i16::from(at(o, k * group + q)));
-                    }
-                }
-            }
-        }
-        let (mut rq_bias, mut rq_mult, mut rq_shift, mut rq_round, mut rq_off) =
-            (vec![], vec![], vec![], vec![], vec![]);
-        for o in 0..out_pad {
-            let (b, m) = if o < layer.n_out {
-                (layer.bias[o], layer.mult[o])
-            } else {
-                (0, 0)
-            };
-            rq_bias.push(b);
-            rq_mult.push(m);
-        }
-        for blk in 0..out_pad / 8 {
-            for o in (0..8).step_by(2).chain((1..8).step_by(2)) {
-                let o = blk * 8 + o;
-                let s = if o < layer.n_out { layer.shift[o] } else { 1 };
-                rq_shift.push(i64::from(s));
-                rq_round.push(1i64 << (s - 1));
-                rq_off.push(1i64 << (62 - s));
-            }
-        }
-        PackedLayer {
-            groups,
-            out_pad,
-            w8,
-            w16,
-            rq_bias,
-            rq_mult,
-            rq_shift,
-            rq_round,
-            rq_off,
-        }
-    }
-}
-
-/// All layers of a model, packed.
-pub(crate) struct Packed {
-    pub(crate) layers: Vec<PackedLayer>,
-}
-
-impl std::fmt::Debug for Packed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Packed({} layers)", self.layers.len())
-    }
-}
-
-impl Packed {
-    pub(crate) fn new(model: &Model) -> Self {
-        let layers = model
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(i, l)| PackedLayer::new(l, if i == 0 { 2 } else { 4 }))
-            .collect();
-        Packed { layers }
-    }
-}
-
-/// Buffers for [`forward_batch`], reused across calls.
+/// Activation and accumulator buffers of [`forward_batch`], reused across calls.
 #[derive(Default)]
-pub(crate) struct BatchScratch {
-    a: Vec<u8>,
-    t1: Vec<u8>,
-    t2: Vec<u8>,
+pub(crate) struct Scratch {
+    bufs: [Vec<u8>; 3],
     acc: Vec<i32>,
-    x16: Vec<i16>,
+}
+
+/// How the kernels want their input: rows of `.0` values (the context, then zeros), the
+/// row count a multiple of `.1`.
+pub(crate) fn input_layout(model: &Model) -> (usize, usize) {
+    (model.packed().layers[0].groups * 2, PIXEL_BLOCK)
+}
+
+/// `n` dense contexts (`input_len` values each) in the kernels' input layout.
+#[cfg_attr(not(any(test, feature = "ort", feature = "cuda")), allow(dead_code))]
+pub(crate) fn pack_rows(model: &Model, dense: &[i16], n: usize) -> Vec<i16> {
+    let l = model.arch().input_len();
+    let (stride, multiple) = input_layout(model);
+    let mut rows = vec![0i16; round_up(n.max(1), multiple) * stride];
+    for p in 0..n {
+        rows[p * stride..][..l].copy_from_slice(&dense[p * l..][..l]);
+    }
+    rows
 }
 
 /// Accumulators `W x` (without bias) of `n` (a multiple of PIXEL_BLOCK) pixels.
@@ -333,106 +238,108 @@ fn relu_rows(
         let a = &acc[px * p.out_pad..(px + 1) * p.out_pad];
         let row = &mut y[px * y_stride..px * y_stride + layer.n_out];
         for o in blocks..layer.n_out {
-            row[o] =
-                requant(a[o] + layer.bias[o], layer.mult[o], layer.shift[o]).clamp(0, 255) as u8;
+            row[o] = layer.relu(o, a[o]);
         }
     }
 }
 
-impl BatchScratch {
-    /// The input rows for a batch of `n` pixels: fill row `p` (the first
-    /// `arch.input_len()` values of `rows[p * stride..]`) with pixel p's context, then call
-    /// [`forward_batch`]. Rows keep their padding at zero.
-    pub(crate) fn input_rows(&mut self, model: &Model, n: usize) -> (&mut [i16], usize) {
-        let stride = model.packed().layers[0].groups * 2;
-        let len = round_up(n.max(1), PIXEL_BLOCK) * stride;
-        if self.x16.len() < len {
-            self.x16.resize(len, 0);
-        }
-        (&mut self.x16[..len], stride)
-    }
-}
-
-/// Evaluates the network for the `n` pixels whose contexts were written through
-/// [`BatchScratch::input_rows`]; `out` receives `n` head vectors of `arch.output_len()`.
-/// Identical to calling `network::forward` on each pixel.
+/// Evaluates the network for `n` pixels whose contexts are the rows of `x` (in the
+/// [`input_layout`]); `out` receives `n` head vectors of `arch.output_len()`. Identical to
+/// calling `network::forward` on each pixel.
 pub(crate) fn forward_batch(
     model: &Model,
     level: Level,
+    x: &[i16],
     n: usize,
     out: &mut [i32],
-    s: &mut BatchScratch,
+    s: &mut Scratch,
 ) {
     let packed = model.packed();
-    let layers = &model.layers;
-    let nl = layers.len();
-    let arch = model.arch();
     let n_pad = round_up(n.max(1), PIXEL_BLOCK);
-    let first = &packed.layers[0];
-    let x_stride = first.groups * 2;
-    let width_pad = round_up(arch.width as usize, 4);
+    let x_stride = input_layout(model).0;
+    assert!(
+        x.len() >= n_pad * x_stride,
+        "forward_batch: {} input values for {n} rows of {x_stride}",
+        x.len()
+    );
+    let width_pad = round_up(model.arch().width as usize, 4);
     let max_out = packed.layers.iter().map(|p| p.out_pad).max().unwrap_or(0);
     if s.acc.len() < n_pad * max_out {
         s.acc.resize(n_pad * max_out, 0);
     }
     // Activation buffers only grow; their padding columns are never written, so stay 0.
-    for buf in [&mut s.a, &mut s.t1, &mut s.t2] {
+    for buf in &mut s.bufs {
         if buf.len() < n_pad * width_pad {
             buf.resize(n_pad * width_pad, 0);
         }
     }
-    gemm(
-        level, &layers[0], first, &s.x16, x_stride, n_pad, &mut s.acc,
-    );
-    relu_rows(level, &layers[0], first, &s.acc, n_pad, &mut s.a, width_pad);
-    for (b, block) in layers[1..nl - 2].chunks_exact(3).enumerate() {
-        let pk = &packed.layers[1 + 3 * b..4 + 3 * b];
-        gemm(level, &block[0], &pk[0], &s.a, width_pad, n_pad, &mut s.acc);
-        relu_rows(
-            level, &block[0], &pk[0], &s.acc, n_pad, &mut s.t1, width_pad,
-        );
-        gemm(
-            level, &block[1], &pk[1], &s.t1, width_pad, n_pad, &mut s.acc,
-        );
-        relu_rows(
-            level, &block[1], &pk[1], &s.acc, n_pad, &mut s.t2, width_pad,
-        );
-        gemm(
-            level, &block[2], &pk[2], &s.t2, width_pad, n_pad, &mut s.acc,
-        );
-        let l = &block[2];
-        for px in 0..n_pad {
-            for o in 0..l.n_out {
-                let acc = s.acc[px * pk[2].out_pad + o] + l.bias[o];
-                let r = requant(acc, l.mult[o], l.shift[o]).clamp(-255, 255);
-                let a = &mut s.a[px * width_pad + o];
-                *a = (i64::from(*a) + r).clamp(0, 255) as u8;
+    for step in model.net().steps() {
+        let (l, p) = (step.layer, &packed.layers[step.index]);
+        match step.op {
+            Op::Input { dst } => {
+                gemm(level, l, p, x, x_stride, n_pad, &mut s.acc);
+                relu_rows(
+                    level,
+                    l,
+                    p,
+                    &s.acc,
+                    n_pad,
+                    &mut s.bufs[dst.index()],
+                    width_pad,
+                );
+            }
+            Op::Relu { src, dst } => {
+                gemm(
+                    level,
+                    l,
+                    p,
+                    &s.bufs[src.index()],
+                    width_pad,
+                    n_pad,
+                    &mut s.acc,
+                );
+                relu_rows(
+                    level,
+                    l,
+                    p,
+                    &s.acc,
+                    n_pad,
+                    &mut s.bufs[dst.index()],
+                    width_pad,
+                );
+            }
+            Op::Residual { src, dst } => {
+                gemm(
+                    level,
+                    l,
+                    p,
+                    &s.bufs[src.index()],
+                    width_pad,
+                    n_pad,
+                    &mut s.acc,
+                );
+                let y = &mut s.bufs[dst.index()];
+                for px in 0..n_pad {
+                    for o in 0..l.n_out {
+                        let a = &mut y[px * width_pad + o];
+                        *a = l.residual(o, s.acc[px * p.out_pad + o], *a);
+                    }
+                }
+            }
+            Op::Head { src } => {
+                gemm(
+                    level,
+                    l,
+                    p,
+                    &s.bufs[src.index()],
+                    width_pad,
+                    n_pad,
+                    &mut s.acc,
+                );
+                head_rows(level, l, p, &s.acc, n, out);
             }
         }
     }
-    let hp = &packed.layers[nl - 2];
-    gemm(
-        level,
-        &layers[nl - 2],
-        hp,
-        &s.a,
-        width_pad,
-        n_pad,
-        &mut s.acc,
-    );
-    relu_rows(
-        level,
-        &layers[nl - 2],
-        hp,
-        &s.acc,
-        n_pad,
-        &mut s.t1,
-        width_pad,
-    );
-    let lp = &packed.layers[nl - 1];
-    let last = &layers[nl - 1];
-    gemm(level, last, lp, &s.t1, width_pad, n_pad, &mut s.acc);
-    head_rows(level, last, lp, &s.acc, n, out);
 }
 
 /// Requantises `acc + bias` of `n` pixels into the signed head outputs.
@@ -462,9 +369,7 @@ fn head_rows(level: Level, last: &Layer, lp: &PackedLayer, acc: &[i32], n: usize
     };
     for px in 0..n {
         for o in blocks..n_out {
-            let a = acc[px * lp.out_pad + o] + last.bias[o];
-            out[px * n_out + o] =
-                requant(a, last.mult[o], last.shift[o]).clamp(-(1 << 23), 1 << 23) as i32;
+            out[px * n_out + o] = last.head(o, acc[px * lp.out_pad + o]);
         }
     }
 }
@@ -472,8 +377,9 @@ fn head_rows(level: Level, last: &Layer, lp: &PackedLayer, acc: &[i32], n: usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{synthetic, Arch, Layer};
-    use crate::network::{forward, Scratch};
+    use crate::model::{synthetic, Arch};
+    use crate::net::Layer;
+    use crate::network::forward;
 
     fn run_batch(
         model: &Model,
@@ -481,14 +387,9 @@ mod tests {
         inputs: &[i16],
         n: usize,
         out: &mut [i32],
-        s: &mut BatchScratch,
+        s: &mut Scratch,
     ) {
-        let l = model.arch().input_len();
-        let (rows, stride) = s.input_rows(model, n);
-        for p in 0..n {
-            rows[p * stride..p * stride + l].copy_from_slice(&inputs[p * l..(p + 1) * l]);
-        }
-        forward_batch(model, level, n, out, s);
+        forward_batch(model, level, &pack_rows(model, inputs, n), n, out, s);
     }
 
     fn check(arch: Arch, seed: u64) {
@@ -510,7 +411,7 @@ mod tests {
                 })
                 .collect();
             let mut expected = vec![0i32; n * o];
-            let mut s = Scratch::new(&model);
+            let mut s = crate::network::Scratch::new(&model);
             for px in 0..n {
                 forward(
                     &model,
@@ -521,11 +422,10 @@ mod tests {
             }
             for level in levels() {
                 let mut got = vec![0i32; n * o];
-                let mut s = BatchScratch::default();
+                let mut s = Scratch::default();
                 // Dirty the scratch with a bigger batch first: reuse must not leak state.
-                let (rows, _) = s.input_rows(&model, 40);
-                rows.fill(255);
-                forward_batch(&model, level, 40, &mut vec![0; 40 * o], &mut s);
+                let dirty = vec![255i16; 40 * input_layout(&model).0];
+                forward_batch(&model, level, &dirty, 40, &mut vec![0; 40 * o], &mut s);
                 run_batch(&model, level, &inputs, n, &mut got, &mut s);
                 assert_eq!(got, expected, "{level:?} n={n} arch={arch:?}");
             }
@@ -549,7 +449,8 @@ mod tests {
     fn every_level_matches_on_contexts_of_synthetic_images() {
         // Real contexts (borders, interior, every horizon the format allows, 1 to 32
         // components) gathered from a synthetic image, as the codec gathers them.
-        use crate::schedule::{gather_context, TileBuf};
+        use crate::context::gather_context;
+        use crate::schedule::TileBuf;
         let levels = levels();
         let (w, h) = (19usize, 11usize);
         for (hz, c, width, res, k) in [
@@ -591,7 +492,7 @@ mod tests {
                 }
             }
             let mut expected = vec![0i32; n * o];
-            let mut s = Scratch::new(&model);
+            let mut s = crate::network::Scratch::new(&model);
             for p in 0..n {
                 forward(
                     &model,
@@ -602,14 +503,7 @@ mod tests {
             }
             for &level in &levels {
                 let mut got = vec![0i32; n * o];
-                run_batch(
-                    &model,
-                    level,
-                    &inputs,
-                    n,
-                    &mut got,
-                    &mut BatchScratch::default(),
-                );
+                run_batch(&model, level, &inputs, n, &mut got, &mut Scratch::default());
                 assert_eq!(got, expected, "{level:?} arch={a:?}");
             }
         }
@@ -727,7 +621,7 @@ mod tests {
         // vpmaddubsw reach +-32640 and must not saturate.
         let arch = Arch::new(3, 3, 32, 1, 10);
         let mut model = Model::from_bytes(&synthetic(arch, 5, "x")).unwrap();
-        for (i, layer) in model.layers.iter_mut().enumerate() {
+        for (i, layer) in model.net.layers_mut().enumerate() {
             for (j, w) in layer.weight.iter_mut().enumerate() {
                 *w = if (i + j) % 3 == 0 { -64 } else { 63 };
             }
@@ -742,7 +636,7 @@ mod tests {
             .collect();
         let o = arch.output_len();
         let mut expected = vec![0; 8 * o];
-        let mut s = Scratch::new(&model);
+        let mut s = crate::network::Scratch::new(&model);
         for px in 0..8 {
             forward(
                 &model,
@@ -753,14 +647,7 @@ mod tests {
         }
         for level in Level::available() {
             let mut got = vec![0; 8 * o];
-            run_batch(
-                &model,
-                level,
-                &inputs,
-                8,
-                &mut got,
-                &mut BatchScratch::default(),
-            );
+            run_batch(&model, level, &inputs, 8, &mut got, &mut Scratch::default());
             assert_eq!(got, expected, "{level:?}");
         }
     }

@@ -11,14 +11,17 @@ mod tables;
 use tables::TABLES_SHA256;
 use tables::{EXP_NEG, INV_SCALE, SIGMOID, TANH};
 
-use crate::model::Bases;
-
 /// CDF precision in bits: symbol frequencies sum to 2^PRECISION.
 pub(crate) const PRECISION: u32 = 24;
 /// Largest mixture count a model may have.
 pub(crate) const MAX_K: usize = 32;
 /// Largest channel count a model may have.
 pub(crate) const MAX_C: usize = 3;
+
+/// Per channel and component: the Q8 base added to the head's mean and the reference the
+/// coupling subtracts from an earlier channel's value (predictor-relative models; computed
+/// by `crate::context::bases`).
+pub(crate) type Bases = [[i32; MAX_K]; MAX_C];
 
 const TOTAL: u32 = 1 << PRECISION;
 const SIG_ONE: u64 = 1 << 20;

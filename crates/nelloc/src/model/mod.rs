@@ -13,14 +13,12 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ModelError;
 use crate::mixture::{head_len, MAX_C, MAX_K};
+use crate::net::{Layer, LayerSpec, Packed, Topology, BIAS_LIMIT, WEIGHT_MAX, WEIGHT_MIN};
 
 pub use builtin::{builtin, builtin_by_name, default_for_channels};
 // Test support (not a stable API): how many model files are compiled in.
 #[doc(hidden)]
 pub use builtin::builtin_file_count;
-pub(crate) use mean_base::Bases;
-#[cfg(test)]
-pub(crate) use mean_base::Neighbours;
 pub use mean_base::{MeanBase, Predictor, Predictors};
 // Test, fuzzing and benchmark support (not a stable API): pseudo-random model files.
 #[doc(hidden)]
@@ -141,33 +139,17 @@ impl Arch {
     }
 }
 
-/// One integer layer: `y = rq(bias + W x)` with per-output multiplier and shift.
-#[derive(Debug, Clone)]
-pub(crate) struct Layer {
-    pub(crate) n_in: usize,
-    pub(crate) n_out: usize,
-    /// Row-major `[n_out][n_in]`, values in [-64, 63].
-    pub(crate) weight: Vec<i8>,
-    pub(crate) bias: Vec<i32>,
-    pub(crate) mult: Vec<i32>,
-    pub(crate) shift: Vec<i32>,
-}
-
-/// Bounds that make every accumulator provably fit in i32 and every product in i64.
-pub(crate) const WEIGHT_MIN: i8 = -64;
-pub(crate) const WEIGHT_MAX: i8 = 63;
-pub(crate) const BIAS_LIMIT: i32 = 1 << 24;
-
 /// A loaded, validated model.
 pub struct Model {
     name: String,
     hash: [u8; 32],
     arch: Arch,
-    pub(crate) layers: Vec<Layer>,
+    /// The integer layers in their roles.
+    pub(crate) net: Topology<Layer>,
     metadata: BTreeMap<String, String>,
     size: usize,
     /// Weights re-laid for the batched kernels, built on first use.
-    packed: std::sync::OnceLock<crate::kernels::Packed>,
+    packed: std::sync::OnceLock<Packed>,
 }
 
 // A model holds ~100 K weights: its Debug output names it instead of printing them.
@@ -182,27 +164,15 @@ impl std::fmt::Debug for Model {
     }
 }
 
-/// Layer names in evaluation order for an architecture.
-pub(crate) fn layer_names(arch: &Arch) -> Vec<String> {
-    let mut names = vec!["conv_in".to_string()];
-    for b in 0..arch.res_blocks {
-        for i in 0..3 {
-            names.push(format!("res{b}_{i}"));
-        }
-    }
-    names.push("hidden".into());
-    names.push("out".into());
-    names
-}
-
-fn layer_shape(arch: &Arch, index: usize, count: usize) -> (usize, usize) {
-    let w = arch.width as usize;
-    if index == 0 {
-        (arch.input_len(), w)
-    } else if index + 1 == count {
-        (w, arch.output_len())
-    } else {
-        (w, w)
+impl Arch {
+    /// Names and shapes of the model file's layers.
+    pub(crate) fn layer_specs(&self) -> Topology<LayerSpec> {
+        Topology::spec(
+            self.input_len(),
+            self.width as usize,
+            self.res_blocks as usize,
+            self.output_len(),
+        )
     }
 }
 
@@ -239,10 +209,8 @@ impl Model {
             .unwrap_or_else(|| "unnamed".into());
         let tensors = SafeTensors::deserialize(bytes)
             .map_err(|e| invalid(format!("not safetensors: {e}")))?;
-        let names = layer_names(&arch);
-        let mut layers = Vec::with_capacity(names.len());
-        for (index, lname) in names.iter().enumerate() {
-            let (n_in, n_out) = layer_shape(&arch, index, names.len());
+        let load = |spec: &LayerSpec| -> Result<Layer, ModelError> {
+            let (lname, n_in, n_out) = (&spec.name, spec.n_in, spec.n_out);
             let get = |suffix: &str, dtype: Dtype, shape: &[usize]| {
                 let tname = format!("{lname}.{suffix}");
                 let view = tensors
@@ -274,7 +242,7 @@ impl Model {
                 .find(|&&w| !(WEIGHT_MIN..=WEIGHT_MAX).contains(&w))
             {
                 return Err(invalid(format!(
-                    "{lname}.weight holds {w}, outside [-64, 63]"
+                    "{lname}.weight holds {w}, outside [{WEIGHT_MIN}, {WEIGHT_MAX}]"
                 )));
             }
             if let Some(b) = bias.iter().find(|b| b.unsigned_abs() > BIAS_LIMIT as u32) {
@@ -286,20 +254,21 @@ impl Model {
             if let Some(s) = shift.iter().find(|s| !(1..=62).contains(*s)) {
                 return Err(invalid(format!("{lname}.shift holds {s}, expected 1..=62")));
             }
-            layers.push(Layer {
+            Ok(Layer {
                 n_in,
                 n_out,
                 weight,
                 bias,
                 mult,
                 shift,
-            });
-        }
+            })
+        };
+        let net = arch.layer_specs().try_map(load)?;
         Ok(Model {
             name,
             hash: Sha256::digest(bytes).into(),
             arch,
-            layers,
+            net,
             metadata,
             size: bytes.len(),
             packed: std::sync::OnceLock::new(),
@@ -312,13 +281,17 @@ impl Model {
         Ok(Self::from_bytes(&bytes)?)
     }
 
-    /// The kernel layout of the weights.
-    pub(crate) fn packed(&self) -> &crate::kernels::Packed {
-        self.packed
-            .get_or_init(|| crate::kernels::Packed::new(self))
+    /// The integer layers in their roles.
+    pub(crate) fn net(&self) -> &Topology<Layer> {
+        &self.net
     }
 
-    /// Drops the packed weights after a test edited `layers`.
+    /// The kernel layout of the weights.
+    pub(crate) fn packed(&self) -> &Packed {
+        self.packed.get_or_init(|| Packed::new(&self.net))
+    }
+
+    /// Drops the packed weights after a test edited `net`.
     #[cfg(test)]
     pub(crate) fn reset_packed(&mut self) {
         self.packed = std::sync::OnceLock::new();
@@ -350,7 +323,7 @@ impl Model {
     }
     /// Number of parameters (weights and biases).
     pub fn parameters(&self) -> usize {
-        self.layers.iter().map(|l| l.weight.len() + l.n_out).sum()
+        self.net.parameters()
     }
 }
 

@@ -3,7 +3,7 @@
 
 use safetensors::Dtype;
 
-use super::{layer_names, layer_shape, Arch};
+use super::Arch;
 
 /// Serialises a model file with pseudo-random weights drawn from `seed`.
 pub fn synthetic(arch: Arch, seed: u64, name: &str) -> Vec<u8> {
@@ -14,11 +14,12 @@ pub fn synthetic(arch: Arch, seed: u64, name: &str) -> Vec<u8> {
         state ^= state << 17;
         state
     };
-    let names = layer_names(&arch);
+    let specs = arch.layer_specs();
+    let count = specs.len();
     let mut buffers: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
-    for (index, lname) in names.iter().enumerate() {
-        let (n_in, n_out) = layer_shape(&arch, index, names.len());
-        let last = index + 1 == names.len();
+    for (index, spec) in specs.layers().enumerate() {
+        let (lname, n_in, n_out) = (&spec.name, spec.n_in, spec.n_out);
+        let last = index + 1 == count;
         let weight: Vec<u8> = (0..n_in * n_out)
             .map(|_| ((next() % 128) as i32 - 64) as i8 as u8)
             .collect();

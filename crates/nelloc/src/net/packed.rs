@@ -1,0 +1,119 @@
+//! The weights re-laid for the batched kernels: a pure function of the layers, built
+//! once per model (`Model::packed`).
+
+use super::{Layer, Topology};
+
+/// Outputs per kernel block (layers are padded to a multiple of it).
+pub(crate) const OUT_BLOCK: usize = 16;
+
+fn round_up(v: usize, m: usize) -> usize {
+    v.div_ceil(m) * m
+}
+
+// Other targets read only the weights they use (no SIMD requantisation outside x86-64).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+/// A layer's weights re-laid for the kernels: groups of `G` consecutive inputs for every
+/// output, `[in/G][out_pad][G]`, zero-padded.
+pub(crate) struct PackedLayer {
+    pub(crate) groups: usize,
+    pub(crate) out_pad: usize,
+    /// u8-input layers: G = 4, i8 weights.
+    pub(crate) w8: Vec<i8>,
+    /// The first layer (signed i16 input): G = 2, weights widened to i16. SIMD128 builds
+    /// also keep the u8-input layers' weights here, widened (wasm has no u8 x i8 dot product).
+    pub(crate) w16: Vec<i16>,
+    /// Requantisation constants for blocks of 8 outputs: bias and multiplier as i32 in
+    /// output order; shift and rounding term 2^(S-1) as i64, even outputs of the block
+    /// first, then odd ones (the lane order of `vpmuldq`).
+    pub(crate) rq_bias: Vec<i32>,
+    pub(crate) rq_mult: Vec<i32>,
+    pub(crate) rq_shift: Vec<i64>,
+    pub(crate) rq_round: Vec<i64>,
+    /// 2^(62-S) in the same order: `(v + 2^62) >> S` minus it is `floor(v / 2^S)` for any
+    /// |v| < 2^62 using only a logical shift.
+    pub(crate) rq_off: Vec<i64>,
+}
+
+impl PackedLayer {
+    pub(crate) fn new(layer: &Layer, group: usize) -> Self {
+        let groups = layer.n_in.div_ceil(group);
+        let out_pad = round_up(layer.n_out, OUT_BLOCK);
+        let mut w8 = Vec::new();
+        let mut w16 = Vec::new();
+        let at = |o: usize, i: usize| {
+            if o < layer.n_out && i < layer.n_in {
+                layer.weight[o * layer.n_in + i]
+            } else {
+                0
+            }
+        };
+        for k in 0..groups {
+            for o in 0..out_pad {
+                for q in 0..group {
+                    if group == 4 {
+                        w8.push(at(o, k * group + q));
+                        if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+                            w16.push(i16::from(at(o, k * group + q)));
+                        }
+                    } else {
+                        w16.push(i16::from(at(o, k * group + q)));
+                    }
+                }
+            }
+        }
+        let (mut rq_bias, mut rq_mult, mut rq_shift, mut rq_round, mut rq_off) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        for o in 0..out_pad {
+            let (b, m) = if o < layer.n_out {
+                (layer.bias[o], layer.mult[o])
+            } else {
+                (0, 0)
+            };
+            rq_bias.push(b);
+            rq_mult.push(m);
+        }
+        for blk in 0..out_pad / 8 {
+            for o in (0..8).step_by(2).chain((1..8).step_by(2)) {
+                let o = blk * 8 + o;
+                let s = if o < layer.n_out { layer.shift[o] } else { 1 };
+                rq_shift.push(i64::from(s));
+                rq_round.push(1i64 << (s - 1));
+                rq_off.push(1i64 << (62 - s));
+            }
+        }
+        PackedLayer {
+            groups,
+            out_pad,
+            w8,
+            w16,
+            rq_bias,
+            rq_mult,
+            rq_shift,
+            rq_round,
+            rq_off,
+        }
+    }
+}
+
+/// All layers of a model, packed, in evaluation order (indexed by `Step::index`).
+pub(crate) struct Packed {
+    pub(crate) layers: Vec<PackedLayer>,
+}
+
+impl std::fmt::Debug for Packed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Packed({} layers)", self.layers.len())
+    }
+}
+
+impl Packed {
+    /// The input layer (signed i16 contexts) in pairs, every other layer in groups of 4.
+    pub(crate) fn new(net: &Topology<Layer>) -> Self {
+        let layers = net
+            .layers()
+            .enumerate()
+            .map(|(i, l)| PackedLayer::new(l, if i == 0 { 2 } else { 4 }))
+            .collect();
+        Packed { layers }
+    }
+}
