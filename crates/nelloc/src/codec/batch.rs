@@ -5,19 +5,16 @@
 use rayon::prelude::*;
 
 use super::pool::run_in_pool;
-use crate::backend::{self, AUTO_MIN_PIXELS};
+use crate::backend;
 use crate::error::Result;
 use crate::image::{Image, ImageRef};
 use crate::options::{DecodeOptions, Device, EncodeOptions};
 
-/// `Auto` resolved once for `pixels` in all: the GPU when present, usable and the batch is
-/// large enough, else the CPU. Other devices are kept (and fail per image if absent).
+/// `Auto` resolved once for `pixels` in all ([`backend::auto_device`]). Other devices are
+/// kept (and fail per image if absent).
 fn resolve(device: Device, pixels: u64) -> Device {
     match device {
-        Device::Auto if pixels >= AUTO_MIN_PIXELS && backend::probe(Device::Cuda(0)).is_ok() => {
-            Device::Cuda(0)
-        }
-        Device::Auto => Device::Cpu,
+        Device::Auto => backend::auto_device(pixels),
         d => d,
     }
 }
