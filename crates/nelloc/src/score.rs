@@ -2,7 +2,7 @@
 //! scores, without entropy coding.
 //!
 //! A pixel's bits are `-log2(freq / 2^24)` of the exact integer intervals the encoder
-//! codes (`codec::plane_rows`, the same tiles, network and mixture CDFs), so a
+//! codes (the encoder's plane groups, tiles, network and mixture CDFs), so a
 //! [`BitsMap`] adds up to the ideal code length of a pure-neural encode
 //! ([`crate::EncodeStats::model_bits`]); the real streams exceed it only by the ANS flush
 //! words. Scores follow the OOD literature: a local model explains low-level statistics,
@@ -18,20 +18,13 @@ pub use reference::{Reference, Typicality, DEFAULT_SHRINKAGE, MIN_FIT_IMAGES};
 
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
-use crate::backend;
-use crate::codec::{
-    builtin_for, check_channels, choose_alpha, copy_tile, plane_raster, run_in_pool,
-};
-use crate::container::AlphaMode;
+use crate::codec::{map_tiles, plane_raster, Planes};
 use crate::error::{Error, Result};
 use crate::image::ImageRef;
 use crate::limits::Limits;
 use crate::mixture::PRECISION;
 use crate::model::Model;
 use crate::options::{Cancel, Device, DEFAULT_TILE_SIZE};
-use crate::schedule::{tiles, TileBuf};
 
 /// Options of [`score`] and [`bits_map`]. Every field documents its default.
 #[derive(Debug, Clone)]
@@ -160,54 +153,45 @@ fn sample_bits(freq: u32) -> f64 {
     f64::from(PRECISION) - f64::from(freq).log2()
 }
 
-/// Per-pixel bits of the plane groups (first channel, channels, model) of `image`, and
-/// the total bits of each channel of the groups (in group order). Tiles are summed in
-/// tile order, so neither depends on the thread count.
+/// Per-pixel bits of the plane groups of `image`, and the total bits of each channel of
+/// the groups (in group order). Tiles are summed in tile order, so neither depends on the
+/// thread count.
 fn pixel_bits(
     image: &ImageRef<'_>,
-    groups: &[(usize, usize, &Arc<Model>)],
+    planes: &Planes,
     options: &ScoreOptions,
 ) -> Result<(Vec<f64>, Vec<f64>)> {
     let (w, h) = (image.width() as usize, image.height() as usize);
-    let ts = options.tile_size;
-    let stride = image.color().channels();
-    let rects = tiles(image.width(), image.height(), ts, ts);
-    let models: Vec<&Model> = groups.iter().map(|g| &**g.2).collect();
-    let backend = backend::select(options.device, (w * h) as u64, &models)?;
+    let backend = planes.backend(options.device, (w * h) as u64)?;
     let backend = &*backend;
-    let channels: usize = groups.iter().map(|g| g.1).sum();
-    let per_tile: Vec<(Vec<f64>, Vec<f64>)> = run_in_pool(options.threads, || {
-        rects
-            .par_iter()
-            .map(|r| {
-                if options.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
-                    return Err(Error::Cancelled);
-                }
-                let data = copy_tile(image, r);
-                let tile = TileBuf {
-                    data: &data,
-                    w: r.w,
-                    h: r.h,
-                    stride,
-                };
-                let mut bits = vec![0f64; r.w * r.h];
-                let mut sums = vec![0f64; channels];
-                let mut at = 0;
-                for &(first, c, model) in groups {
-                    let raster = plane_raster(backend, model, &tile, first)?;
-                    for (b, px) in bits.iter_mut().zip(raster.chunks(c)) {
-                        for (k, &(_, f)) in px.iter().enumerate() {
-                            let v = sample_bits(f);
-                            *b += v;
-                            sums[at + k] += v;
-                        }
+    let channels = planes.channels();
+    let check = || match &options.cancel {
+        Some(c) if c.is_cancelled() => Err(Error::Cancelled),
+        _ => Ok(()),
+    };
+    let (rects, per_tile) = map_tiles(
+        image,
+        options.tile_size,
+        options.threads,
+        &check,
+        |r, tile| {
+            let mut bits = vec![0f64; r.w * r.h];
+            let mut sums = vec![0f64; channels];
+            let mut at = 0;
+            for g in &planes.groups {
+                let raster = plane_raster(backend, &g.model, tile, g.first)?;
+                for (b, px) in bits.iter_mut().zip(raster.chunks(g.channels)) {
+                    for (k, &(_, f)) in px.iter().enumerate() {
+                        let v = sample_bits(f);
+                        *b += v;
+                        sums[at + k] += v;
                     }
-                    at += c;
                 }
-                Ok((bits, sums))
-            })
-            .collect::<Result<_>>()
-    })??;
+                at += g.channels;
+            }
+            Ok((bits, sums))
+        },
+    )?;
     let mut out = vec![0f64; w * h];
     let mut totals = vec![0f64; channels];
     for (r, (bits, sums)) in rects.iter().zip(&per_tile) {
@@ -235,57 +219,31 @@ fn check(image: &ImageRef<'_>, options: &ScoreOptions) -> Result<()> {
     Ok(())
 }
 
-fn color_model(image: &ImageRef<'_>, options: &ScoreOptions) -> Result<Arc<Model>> {
-    let cc = image.color().color_channels();
-    let model = match &options.model {
-        Some(m) => m.clone(),
-        None => builtin_for(cc)?,
-    };
-    check_channels(&model, cc)?;
-    Ok(model)
-}
-
 /// Per-pixel code length of `image` as a pure-neural encode with the same options would
 /// code it: colour planes with the model, alpha with the alpha model when it varies
 /// (constant alpha costs nothing). Sums to that encode's
 /// [`crate::EncodeStats::model_bits`].
 pub fn bits_map(image: ImageRef<'_>, options: &ScoreOptions) -> Result<BitsMap> {
     check(&image, options)?;
-    let model = color_model(&image, options)?;
-    let cc = image.color().color_channels();
-    let alpha_model = match choose_alpha(&image) {
-        AlphaMode::Coded => {
-            let m = match &options.alpha_model {
-                Some(m) => m.clone(),
-                None => builtin_for(1)?,
-            };
-            check_channels(&m, 1)?;
-            Some(m)
-        }
-        _ => None,
-    };
-    let mut groups = vec![(0, cc, &model)];
-    if let Some(am) = &alpha_model {
-        groups.push((cc, 1, am));
-    }
+    let planes = Planes::resolve(&image, options.model.as_ref(), options.alpha_model.as_ref())?;
     Ok(BitsMap {
         width: image.width(),
         height: image.height(),
-        bits: pixel_bits(&image, &groups, options)?.0,
+        bits: pixel_bits(&image, &planes, options)?.0,
     })
 }
 
 /// Out-of-distribution scores of `image` under `options.model` (colour channels only).
 pub fn score(image: ImageRef<'_>, options: &ScoreOptions) -> Result<Score> {
     check(&image, options)?;
-    let model = color_model(&image, options)?;
+    let planes = Planes::colour(&image, options.model.as_ref())?;
     let cc = image.color().color_channels();
-    let (model_bits, model_channels) = pixel_bits(&image, &[(0, cc, &model)], options)?;
+    let (model_bits, model_channels) = pixel_bits(&image, &planes, options)?;
     let (generic, generic_channels) = generic_channel_bits(image);
     let background = match &options.background {
         Some(b) => {
-            check_channels(b, cc)?;
-            Some(pixel_bits(&image, &[(0, cc, b)], options)?.0)
+            let planes = Planes::colour(&image, Some(b))?;
+            Some(pixel_bits(&image, &planes, options)?.0)
         }
         None => None,
     };

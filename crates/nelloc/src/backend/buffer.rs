@@ -59,6 +59,7 @@ impl Batch {
     }
 
     /// Every row (padding rows included), `stride` values each.
+    #[cfg_attr(not(any(feature = "ort", feature = "cuda")), allow(dead_code))]
     pub(crate) fn rows(&self) -> &[i16] {
         &self.inputs
     }

@@ -6,13 +6,16 @@
 mod alpha;
 mod batch;
 mod engine;
+mod planes;
 mod pool;
 
 pub use batch::{decode_batch, encode_batch};
 
-pub(crate) use alpha::choose as choose_alpha;
 pub(crate) use engine::plane_raster;
-pub(crate) use pool::run_in_pool;
+pub(crate) use planes::{map_tiles, Planes};
+
+use planes::{check_channels, PlaneGroup};
+use pool::run_in_pool;
 
 use engine::{decode_group, plane_intervals, TileJob, MAX_GROUP_TILES};
 
@@ -27,7 +30,7 @@ use crate::error::{Error, FormatError, ModelError, Result};
 use crate::image::{ColorType, Image, ImageRef, Metadata};
 use crate::model::{self, hex, Model};
 use crate::options::{Cancel, DecodeOptions, EncodeOptions};
-use crate::schedule::{tiles, TileBuf, TileRect};
+use crate::schedule::{tiles, TileBuf};
 use crate::tilemode::{
     self, ModeCounts, Payload, PayloadError, TileError, TileLayout, TileMode, TileModes,
 };
@@ -122,33 +125,6 @@ impl Tracker<'_> {
     }
 }
 
-pub(crate) fn check_channels(model: &Model, needed: usize) -> Result<()> {
-    if model.arch().channels as usize != needed {
-        return Err(ModelError::ChannelMismatch {
-            name: model.name().to_string(),
-            model: model.arch().channels,
-            needed: needed as u32,
-        }
-        .into());
-    }
-    Ok(())
-}
-
-pub(crate) fn builtin_for(channels: usize) -> Result<Arc<Model>> {
-    model::default_for_channels(channels)
-        .ok_or_else(|| Error::Unsupported(format!("no built-in model for {channels} channel(s)")))
-}
-
-pub(crate) fn copy_tile(image: &ImageRef<'_>, r: &TileRect) -> Vec<u8> {
-    let ch = image.color().channels();
-    let stride = image.width() as usize * ch;
-    let mut buf = Vec::with_capacity(r.w * r.h * ch);
-    for y in r.y..r.y + r.h {
-        buf.extend_from_slice(&image.pixels()[y * stride + r.x * ch..][..r.w * ch]);
-    }
-    buf
-}
-
 /// One tile as the encoder chose to code it.
 struct CodedTile {
     /// Per plane group (colour, alpha): the mode and its framed payload (empty if neural).
@@ -172,18 +148,11 @@ const NEURAL_OVERHEAD: f64 = 5.0;
 /// cheap mode is already near zero; the smallest wins.
 fn code_tile(
     backend: &dyn Backend,
-    data: &[u8],
-    r: &TileRect,
-    stride: usize,
-    groups: &[(usize, usize, &Arc<Model>)],
+    tile: &TileBuf<'_>,
+    groups: &[PlaneGroup],
     modes: TileModes,
 ) -> Result<CodedTile> {
-    let tile = TileBuf {
-        data,
-        w: r.w,
-        h: r.h,
-        stride,
-    };
+    let (data, stride) = (tile.data, tile.stride);
     let mut out = CodedTile {
         modes: [TileMode::Neural; 2],
         payloads: [Vec::new(), Vec::new()],
@@ -192,8 +161,9 @@ fn code_tile(
         symbols: 0,
     };
     let mut intervals = Vec::new();
-    for (g, &(first, c, model)) in groups.iter().enumerate() {
-        let samples = r.w * r.h * c;
+    for (g, group) in groups.iter().enumerate() {
+        let (first, c) = (group.first, group.channels);
+        let samples = tile.w * tile.h * c;
         let cheap = if modes == TileModes::only(&[TileMode::Neural]) {
             None
         } else {
@@ -204,14 +174,14 @@ fn code_tile(
                     .flat_map(|p| p[first..first + c].iter().copied())
                     .collect()
             };
-            tilemode::encode_cheap(&plane, r.w, r.h, c, modes)
+            tilemode::encode_cheap(&plane, tile.w, tile.h, c, modes)
         };
         let cheap_cost = cheap.as_ref().map(|(_, p)| (p.len() + 1) as f64);
         let try_neural = modes.contains(TileMode::Neural)
             && cheap_cost.is_none_or(|b| b * 8.0 > NEAR_ZERO_BPSP * samples as f64);
         if try_neural {
             let mut iv = Vec::with_capacity(samples);
-            plane_intervals(backend, model, &tile, first, &mut iv)?;
+            plane_intervals(backend, &group.model, tile, first, &mut iv)?;
             let bits: f64 = iv
                 .iter()
                 .map(|&(_, f)| f64::from(crate::mixture::PRECISION) - f64::from(f).log2())
@@ -254,25 +224,7 @@ pub fn encode_with_stats(
         .limits
         .check_dimensions(image.width(), image.height())?;
     options.limits.check_output(image.pixels().len() as u64)?;
-    let color = image.color();
-    let cc = color.color_channels();
-    let model = match &options.model {
-        Some(m) => m.clone(),
-        None => builtin_for(cc)?,
-    };
-    check_channels(&model, cc)?;
-    let alpha = alpha::choose(&image);
-    let alpha_model = match alpha {
-        AlphaMode::Coded => {
-            let m = match &options.alpha_model {
-                Some(m) => m.clone(),
-                None => builtin_for(1)?,
-            };
-            check_channels(&m, 1)?;
-            Some(m)
-        }
-        _ => None,
-    };
+    let planes = Planes::resolve(&image, options.model.as_ref(), options.alpha_model.as_ref())?;
     let metadata = image.metadata().cloned().unwrap_or_default();
     let mut metadata_bytes = 0u64;
     for chunk in [&metadata.icc, &metadata.exif, &metadata.xmp]
@@ -290,9 +242,7 @@ pub fn encode_with_stats(
         )));
     }
     let total = u64::from(image.width()) * u64::from(image.height());
-    let mut models: Vec<&Model> = vec![&model];
-    models.extend(alpha_model.as_deref());
-    let backend = backend::select(options.device, total, &models)?;
+    let backend = planes.backend(options.device, total)?;
     let tracker = Tracker {
         progress: options.progress.as_ref(),
         cancel: options.cancel.as_ref(),
@@ -302,9 +252,7 @@ pub fn encode_with_stats(
     let ctx = EncodeContext {
         backend: &*backend,
         image: &image,
-        model: &model,
-        alpha_model: alpha_model.as_ref(),
-        alpha,
+        planes: &planes,
         metadata: &metadata,
         threads: options.threads,
         tracker: &tracker,
@@ -366,9 +314,7 @@ const LARGE_TILE: u32 = 1024;
 struct EncodeContext<'a> {
     backend: &'a dyn Backend,
     image: &'a ImageRef<'a>,
-    model: &'a Arc<Model>,
-    alpha_model: Option<&'a Arc<Model>>,
-    alpha: AlphaMode,
+    planes: &'a Planes,
     metadata: &'a Metadata,
     threads: usize,
     tracker: &'a Tracker<'a>,
@@ -379,39 +325,13 @@ impl EncodeContext<'_> {
     fn code(&self, ts: u32, modes_allowed: TileModes) -> Result<(Vec<u8>, EncodeStats)> {
         let (image, tracker) = (self.image, self.tracker);
         let color = image.color();
-        let cc = color.color_channels();
-        let (model, alpha_model, alpha) = (self.model, self.alpha_model, self.alpha);
+        let groups = &self.planes.groups;
         let metadata = self.metadata.clone();
-        let rects = tiles(image.width(), image.height(), ts, ts);
-        if rects.len() > u32::MAX as usize {
-            return Err(Error::InvalidArgument(
-                "too many tiles; use a larger tile size".into(),
-            ));
-        }
-        // Plane groups: (first channel, channels, model).
-        let mut groups: Vec<(usize, usize, &Arc<Model>)> = vec![(0, cc, model)];
-        if let Some(am) = alpha_model {
-            groups.push((cc, 1, am));
-        }
-        let coded: Vec<CodedTile> = run_in_pool(self.threads, || {
-            rects
-                .par_iter()
-                .map(|r| {
-                    tracker.check()?;
-                    let data = copy_tile(image, r);
-                    let coded = code_tile(
-                        self.backend,
-                        &data,
-                        r,
-                        color.channels(),
-                        &groups,
-                        modes_allowed,
-                    )?;
-                    tracker.advance(r.w * r.h);
-                    Ok(coded)
-                })
-                .collect::<Result<_>>()
-        })??;
+        let (rects, coded) = map_tiles(image, ts, self.threads, &|| tracker.check(), |r, tile| {
+            let coded = code_tile(self.backend, tile, groups, modes_allowed)?;
+            tracker.advance(r.w * r.h);
+            Ok(coded)
+        })?;
         let mut modes = ModeCounts::default();
         for c in &coded {
             c.modes[..groups.len()].iter().for_each(|m| modes.add(*m));
@@ -461,13 +381,8 @@ impl EncodeContext<'_> {
         };
         // Version 2 names a model only when some tile codes that group with it, so a file
         // without neural tiles decodes without any model.
-        let color_model = if version == 1 || neural_in(0) {
-            *model.hash()
-        } else {
-            [0; 32]
-        };
-        let alpha_hash = match &alpha_model {
-            Some(m) if version == 1 || neural_in(1) => *m.hash(),
+        let hash = |g: usize| match groups.get(g) {
+            Some(group) if version == 1 || neural_in(g) => *group.model.hash(),
             _ => [0; 32],
         };
         let header = Header {
@@ -477,9 +392,9 @@ impl EncodeContext<'_> {
             height: image.height(),
             tile_width: ts,
             tile_height: ts,
-            alpha,
-            color_model,
-            alpha_model: alpha_hash,
+            alpha: self.planes.alpha,
+            color_model: hash(0),
+            alpha_model: hash(1),
             metadata,
             tiles: streams
                 .iter()
