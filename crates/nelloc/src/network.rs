@@ -51,27 +51,22 @@ pub(crate) fn forward_traced(
 ) {
     for step in model.net().steps() {
         let l = step.layer;
+        match step.op.src() {
+            None => matvec(l, input, &mut s.acc),
+            Some(src) => matvec(l, &s.bufs[src.index()], &mut s.acc),
+        }
         let dst = match step.op {
-            Op::Input { dst } => {
-                matvec(l, input, &mut s.acc);
+            Op::Input { dst } | Op::Relu { dst, .. } => {
                 let y = &mut s.bufs[dst.index()];
                 (0..l.n_out).for_each(|o| y[o] = l.relu(o, s.acc[o]));
                 dst
             }
-            Op::Relu { src, dst } => {
-                matvec(l, &s.bufs[src.index()], &mut s.acc);
-                let y = &mut s.bufs[dst.index()];
-                (0..l.n_out).for_each(|o| y[o] = l.relu(o, s.acc[o]));
-                dst
-            }
-            Op::Residual { src, dst } => {
-                matvec(l, &s.bufs[src.index()], &mut s.acc);
+            Op::Residual { dst, .. } => {
                 let y = &mut s.bufs[dst.index()];
                 (0..l.n_out).for_each(|o| y[o] = l.residual(o, s.acc[o], y[o]));
                 dst
             }
-            Op::Head { src } => {
-                matvec(l, &s.bufs[src.index()], &mut s.acc);
+            Op::Head { .. } => {
                 (0..l.n_out).for_each(|o| out[o] = l.head(o, s.acc[o]));
                 continue;
             }

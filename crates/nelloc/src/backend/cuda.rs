@@ -168,62 +168,36 @@ impl Cuda {
         for step in net.steps() {
             let f = step.layer;
             let cfg = LaunchConfig::for_num_elems((n * f.n_out as usize) as u32);
-            // SAFETY (every launch below): the arguments match the kernel's parameter list
-            // in kernels.cu in number, order and type, and every buffer holds n rows of the
-            // stride passed with it (x: input_len, activations: width, head: output_len).
-            unsafe {
-                match step.op {
-                    Op::Input { dst } => st
-                        .launch_builder(&self.funcs[0])
-                        .arg(&ni)
-                        .arg(&f.n_out)
-                        .arg(&xd)
-                        .arg(&f.n_in)
-                        .arg(&f.w)
-                        .arg(&f.bias)
-                        .arg(&f.mult)
-                        .arg(&f.shift)
-                        .arg(&mut bufs[dst.index()])
-                        .arg(&wi)
-                        .launch(cfg),
-                    // Kernel 1 writes ReLU activations, kernel 2 adds into the trunk.
-                    Op::Relu { src, dst } | Op::Residual { src, dst } => {
-                        let func = if matches!(step.op, Op::Relu { .. }) {
-                            1
-                        } else {
-                            2
-                        };
-                        let (x, y) = src_dst(&mut bufs, src.index(), dst.index());
-                        st.launch_builder(&self.funcs[func])
-                            .arg(&ni)
-                            .arg(&f.n_out)
-                            .arg(x)
-                            .arg(&f.n_in)
-                            .arg(&wi)
-                            .arg(&f.w)
-                            .arg(&f.bias)
-                            .arg(&f.mult)
-                            .arg(&f.shift)
-                            .arg(y)
-                            .arg(&wi)
-                            .launch(cfg)
-                    }
-                    Op::Head { src } => st
-                        .launch_builder(&self.funcs[3])
-                        .arg(&ni)
-                        .arg(&f.n_out)
-                        .arg(&bufs[src.index()])
-                        .arg(&f.n_in)
-                        .arg(&wi)
-                        .arg(&f.w)
-                        .arg(&f.bias)
-                        .arg(&f.mult)
-                        .arg(&f.shift)
-                        .arg(&mut head)
-                        .launch(cfg),
+            // Kernels: 0 input layer (i16 contexts in), 1 ReLU layer, 2 residual layer
+            // (adds into its output), 3 head (i32 out).
+            let (func, x, y) = match step.op {
+                Op::Input { dst } => (0, None, Some(&mut bufs[dst.index()])),
+                Op::Relu { src, dst } | Op::Residual { src, dst } => {
+                    let func = if matches!(step.op, Op::Relu { .. }) {
+                        1
+                    } else {
+                        2
+                    };
+                    let (x, y) = src_dst(&mut bufs, src.index(), dst.index());
+                    (func, Some(x), Some(y))
                 }
-                .map_err(e)?;
-            }
+                Op::Head { src } => (3, Some(&bufs[src.index()]), None),
+            };
+            let mut launch = st.launch_builder(&self.funcs[func]);
+            launch.arg(&ni).arg(&f.n_out);
+            match x {
+                None => launch.arg(&xd).arg(&f.n_in),
+                Some(x) => launch.arg(x).arg(&f.n_in).arg(&wi),
+            };
+            launch.arg(&f.w).arg(&f.bias).arg(&f.mult).arg(&f.shift);
+            match y {
+                Some(y) => launch.arg(y).arg(&wi),
+                None => launch.arg(&mut head),
+            };
+            // SAFETY: the arguments match the kernel's parameter list in kernels.cu in
+            // number, order and type, and every buffer holds n rows of the stride passed
+            // with it (x: input_len, activations: width, head: output_len).
+            unsafe { launch.launch(cfg) }.map_err(e)?;
         }
         let back = st.clone_dtoh(&head).map_err(e)?;
         batch.io().1[..n * o].copy_from_slice(&back);

@@ -275,49 +275,24 @@ pub(crate) fn forward_batch(
     }
     for step in model.net().steps() {
         let (l, p) = (step.layer, &packed.layers[step.index]);
+        match step.op.src() {
+            None => gemm(level, l, p, x, x_stride, n_pad, &mut s.acc),
+            Some(src) => gemm(
+                level,
+                l,
+                p,
+                &s.bufs[src.index()],
+                width_pad,
+                n_pad,
+                &mut s.acc,
+            ),
+        }
         match step.op {
-            Op::Input { dst } => {
-                gemm(level, l, p, x, x_stride, n_pad, &mut s.acc);
-                relu_rows(
-                    level,
-                    l,
-                    p,
-                    &s.acc,
-                    n_pad,
-                    &mut s.bufs[dst.index()],
-                    width_pad,
-                );
+            Op::Input { dst } | Op::Relu { dst, .. } => {
+                let y = &mut s.bufs[dst.index()];
+                relu_rows(level, l, p, &s.acc, n_pad, y, width_pad);
             }
-            Op::Relu { src, dst } => {
-                gemm(
-                    level,
-                    l,
-                    p,
-                    &s.bufs[src.index()],
-                    width_pad,
-                    n_pad,
-                    &mut s.acc,
-                );
-                relu_rows(
-                    level,
-                    l,
-                    p,
-                    &s.acc,
-                    n_pad,
-                    &mut s.bufs[dst.index()],
-                    width_pad,
-                );
-            }
-            Op::Residual { src, dst } => {
-                gemm(
-                    level,
-                    l,
-                    p,
-                    &s.bufs[src.index()],
-                    width_pad,
-                    n_pad,
-                    &mut s.acc,
-                );
+            Op::Residual { dst, .. } => {
                 let y = &mut s.bufs[dst.index()];
                 for px in 0..n_pad {
                     for o in 0..l.n_out {
@@ -326,18 +301,7 @@ pub(crate) fn forward_batch(
                     }
                 }
             }
-            Op::Head { src } => {
-                gemm(
-                    level,
-                    l,
-                    p,
-                    &s.bufs[src.index()],
-                    width_pad,
-                    n_pad,
-                    &mut s.acc,
-                );
-                head_rows(level, l, p, &s.acc, n, out);
-            }
+            Op::Head { .. } => head_rows(level, l, p, &s.acc, n, out),
         }
     }
 }

@@ -106,6 +106,16 @@ pub(crate) enum Op {
     Head { src: Buf },
 }
 
+impl Op {
+    /// The activation buffer the layer reads (`None`: the context input).
+    pub(crate) fn src(self) -> Option<Buf> {
+        match self {
+            Op::Input { .. } => None,
+            Op::Relu { src, .. } | Op::Residual { src, .. } | Op::Head { src } => Some(src),
+        }
+    }
+}
+
 /// One layer evaluation of [`Topology::steps`]. `index` is the layer's position in
 /// evaluation order (the index of [`Topology::layers`]).
 #[derive(Debug, Clone, Copy)]
