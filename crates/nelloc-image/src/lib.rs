@@ -220,7 +220,7 @@ impl NlcDecoder {
     /// Reads a stream; `options` supplies extra models, threads and nelloc's limits.
     /// Reading stops with a limit error past `options.limits.max_input_bytes`.
     pub fn with_options<R: Read>(reader: R, options: DecodeOptions) -> ImageResult<Self> {
-        let data = nelloc::read_limited(reader, &options.limits).map_err(decoding_error)?;
+        let data = nelloc::fs::read_limited(reader, &options.limits).map_err(decoding_error)?;
         Self::from_bytes(data, options)
     }
 
@@ -407,7 +407,7 @@ pub fn save_nlc(
     let pixels = nelloc::ImageRef::new(image.width(), image.height(), color, image.as_bytes())
         .map_err(encoding_error)?;
     let bytes = nelloc::encode(pixels, options).map_err(encoding_error)?;
-    nelloc::write_atomic(path, &bytes).map_err(ImageError::IoError)
+    nelloc::fs::write_atomic(path, &bytes).map_err(ImageError::IoError)
 }
 
 /// Decodes `.nlc` bytes with explicit options into a [`DynamicImage`] (without going

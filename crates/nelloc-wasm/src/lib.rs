@@ -111,18 +111,12 @@ impl EncodeSettings {
         }
         let models = load_models(&self.models)?;
         if !models.is_empty() {
-            let cc = color.color_channels() as u32;
-            o.model = Some(
-                models
-                    .iter()
-                    .find(|m| m.arch().channels == cc)
-                    .cloned()
-                    .ok_or_else(|| {
-                        WebError::Argument(format!(
-                            "none of the models has {cc} channel(s) for this {color} image"
-                        ))
-                    })?,
-            );
+            let cc = color.color_channels();
+            o.model = Some(nelloc::model::for_channels(&models, cc).ok_or_else(|| {
+                WebError::Argument(format!(
+                    "none of the models has {cc} channel(s) for this {color} image"
+                ))
+            })?);
         }
         if let Some(b) = &self.alpha_model {
             let m = Model::from_bytes(b)

@@ -74,7 +74,8 @@ pub(crate) fn decode_image_bytes(bytes: &[u8], what: &str) -> Result<Image> {
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`:
 /// a failure never leaves a partial file or clobbers an existing one.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    nelloc::write_atomic(path, bytes).map_err(|e| CliError::Msg(format!("{}: {e}", path.display())))
+    nelloc::fs::write_atomic(path, bytes)
+        .map_err(|e| CliError::Msg(format!("{}: {e}", path.display())))
 }
 
 enum OutFormat {
