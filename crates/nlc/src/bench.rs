@@ -59,7 +59,6 @@ pub(crate) struct BenchArgs {
     models: EncodeModels,
     /// Accepted for scripts (training/eval.py); bench never shows a progress bar.
     #[arg(long, short, hide = true)]
-    #[allow(dead_code)]
     quiet: bool,
 }
 
