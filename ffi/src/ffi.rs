@@ -1152,7 +1152,7 @@ pub unsafe extern "C" fn nlc_encode_file(
         let io = |e: std::io::Error| {
             Failure::new(nlc_status::NLC_ERROR_IO, format!("{}: {e}", path.display()))
         };
-        nelloc::write_atomic(&path, &encoded).map_err(io)
+        nelloc::fs::write_atomic(&path, &encoded).map_err(io)
     })
 }
 
@@ -1570,8 +1570,8 @@ impl SizedStruct for nlc_scores {
 
 /// Scoring options from encoder options: the same models, tile size and threads, so that
 /// the bits are those the encoder would code.
-fn score_options(opts: Option<&nlc_encoder_options>) -> nelloc::ScoreOptions {
-    let mut s = nelloc::ScoreOptions::default();
+fn score_options(opts: Option<&nlc_encoder_options>) -> nelloc::score::ScoreOptions {
+    let mut s = nelloc::score::ScoreOptions::default();
     if let Some(o) = opts {
         s.threads = o.inner.threads;
         s.tile_size = o.inner.tile_size;
@@ -1621,7 +1621,7 @@ pub unsafe extern "C" fn nlc_score(
                 })?),
             });
         }
-        let s = nelloc::score(img.as_ref(), &opts)?;
+        let s = nelloc::score::score(img.as_ref(), &opts)?;
         let value = nlc_scores {
             struct_size: 0,
             samples: s.samples,
@@ -1672,7 +1672,7 @@ pub unsafe extern "C" fn nlc_bits_map(
                 "count is {count}, expected width x height = {pixels}"
             )));
         }
-        let map = nelloc::bits_map(img.as_ref(), &opts)?;
+        let map = nelloc::score::bits_map(img.as_ref(), &opts)?;
         // SAFETY: `bits` is non-null and valid for `count` doubles by contract; the map
         // has exactly `count` values and the regions are distinct.
         unsafe { std::ptr::copy_nonoverlapping(map.bits().as_ptr(), bits, count) };

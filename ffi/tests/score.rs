@@ -54,9 +54,9 @@ fn scores_and_bits_match_the_rust_api() {
         };
         assert_eq!(nlc_score(img, ptr::null(), fast.as_ptr(), &mut s), OK);
         let image = nelloc::ImageRef::new(w, h, nelloc::ColorType::Rgb8, &px).unwrap();
-        let mut o = nelloc::ScoreOptions::default();
+        let mut o = nelloc::score::ScoreOptions::default();
         o.background = nelloc::model::builtin_by_name("fast");
-        let r = nelloc::score(image, &o).unwrap();
+        let r = nelloc::score::score(image, &o).unwrap();
         assert_eq!(s.samples, r.samples);
         assert_eq!(s.bpsp, r.bpsp);
         assert_eq!(s.ratio, r.ratio.unwrap());
@@ -87,7 +87,7 @@ fn scores_and_bits_match_the_rust_api() {
         assert!(bits.iter().all(|&b| b == -1.0));
         assert_ne!(nlc_bits_map(img, ptr::null(), ptr::null_mut(), n), OK);
         assert_eq!(nlc_bits_map(img, ptr::null(), bits.as_mut_ptr(), n), OK);
-        let map = nelloc::bits_map(image, &nelloc::ScoreOptions::default()).unwrap();
+        let map = nelloc::score::bits_map(image, &nelloc::score::ScoreOptions::default()).unwrap();
         assert_eq!(bits, map.bits());
 
         // Failures leave the output alone: an unknown background, NULL image, NULL out.

@@ -120,14 +120,25 @@ pub fn hook_options() -> DecodeOptions {
         .unwrap_or_default()
 }
 
-/// Converts a nelloc error met while decoding into an [`ImageError`].
-fn decoding_error(e: nelloc::Error) -> ImageError {
+/// Which side of the codec an error came from: `image` reports the two differently.
+#[derive(Clone, Copy)]
+enum Op {
+    Decode,
+    Encode,
+}
+
+/// Converts a nelloc error into an [`ImageError`] for `image`'s callers.
+fn image_error(e: nelloc::Error, op: Op) -> ImageError {
     match e {
         nelloc::Error::Io(e) => ImageError::IoError(e),
-        nelloc::Error::Limits(l) => ImageError::Limits(LimitError::from_kind(match l {
-            nelloc::LimitError::Metadata { .. }
-            | nelloc::LimitError::Input { .. }
-            | nelloc::LimitError::Output { .. } => LimitErrorKind::InsufficientMemory,
+        nelloc::Error::Limits(l) => ImageError::Limits(LimitError::from_kind(match (op, l) {
+            // Only a decoder's buffers grow with the input's claims.
+            (
+                Op::Decode,
+                nelloc::LimitError::Metadata { .. }
+                | nelloc::LimitError::Input { .. }
+                | nelloc::LimitError::Output { .. },
+            ) => LimitErrorKind::InsufficientMemory,
             _ => LimitErrorKind::DimensionError,
         })),
         nelloc::Error::Unsupported(msg) => {
@@ -139,28 +150,19 @@ fn decoding_error(e: nelloc::Error) -> ImageError {
         nelloc::Error::InvalidArgument(msg) => {
             ImageError::Parameter(ParameterError::from_kind(ParameterErrorKind::Generic(msg)))
         }
-        other => ImageError::Decoding(DecodingError::new(format_hint(), other)),
+        other => match op {
+            Op::Decode => ImageError::Decoding(DecodingError::new(format_hint(), other)),
+            Op::Encode => ImageError::Encoding(EncodingError::new(format_hint(), other)),
+        },
     }
 }
 
-/// Converts a nelloc error met while encoding into an [`ImageError`].
+fn decoding_error(e: nelloc::Error) -> ImageError {
+    image_error(e, Op::Decode)
+}
+
 fn encoding_error(e: nelloc::Error) -> ImageError {
-    match e {
-        nelloc::Error::Io(e) => ImageError::IoError(e),
-        nelloc::Error::Unsupported(msg) => {
-            ImageError::Unsupported(UnsupportedError::from_format_and_kind(
-                format_hint(),
-                UnsupportedErrorKind::GenericFeature(msg),
-            ))
-        }
-        nelloc::Error::InvalidArgument(msg) => {
-            ImageError::Parameter(ParameterError::from_kind(ParameterErrorKind::Generic(msg)))
-        }
-        nelloc::Error::Limits(_) => {
-            ImageError::Limits(LimitError::from_kind(LimitErrorKind::DimensionError))
-        }
-        other => ImageError::Encoding(EncodingError::new(format_hint(), other)),
-    }
+    image_error(e, Op::Encode)
 }
 
 fn to_image_color(color: nelloc::ColorType) -> ImageResult<ColorType> {
@@ -220,7 +222,7 @@ impl NlcDecoder {
     /// Reads a stream; `options` supplies extra models, threads and nelloc's limits.
     /// Reading stops with a limit error past `options.limits.max_input_bytes`.
     pub fn with_options<R: Read>(reader: R, options: DecodeOptions) -> ImageResult<Self> {
-        let data = nelloc::read_limited(reader, &options.limits).map_err(decoding_error)?;
+        let data = nelloc::fs::read_limited(reader, &options.limits).map_err(decoding_error)?;
         Self::from_bytes(data, options)
     }
 
@@ -407,7 +409,58 @@ pub fn save_nlc(
     let pixels = nelloc::ImageRef::new(image.width(), image.height(), color, image.as_bytes())
         .map_err(encoding_error)?;
     let bytes = nelloc::encode(pixels, options).map_err(encoding_error)?;
-    nelloc::write_atomic(path, &bytes).map_err(ImageError::IoError)
+    nelloc::fs::write_atomic(path, &bytes).map_err(ImageError::IoError)
+}
+
+/// Why [`image_from_decoder`] gave no image.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FromDecoderError {
+    /// The decoder failed, or the pixels do not fit in memory on this target.
+    #[error(transparent)]
+    Image(ImageError),
+    /// A pixel format nelloc does not code (it codes 8-bit Gray, GrayAlpha, RGB and RGBA).
+    #[error("pixel format {0:?}; nelloc codes 8-bit Gray, GrayA, RGB and RGBA only")]
+    PixelFormat(ColorType),
+    /// nelloc refused the image.
+    #[error(transparent)]
+    Codec(nelloc::Error),
+}
+
+/// Reads all of `decoder`'s pixels, with its ICC profile, EXIF and XMP, into a
+/// [`nelloc::Image`] ready to encode (what `nlc encode` and the browser package do with an
+/// image file). Other pixel formats than 8-bit Gray, GrayAlpha, RGB and RGBA are refused,
+/// not converted, so that nothing is lost silently.
+pub fn image_from_decoder(
+    mut decoder: impl ImageDecoder,
+) -> Result<nelloc::Image, FromDecoderError> {
+    let color = match decoder.color_type() {
+        ColorType::L8 => nelloc::ColorType::Gray8,
+        ColorType::La8 => nelloc::ColorType::GrayA8,
+        ColorType::Rgb8 => nelloc::ColorType::Rgb8,
+        ColorType::Rgba8 => nelloc::ColorType::Rgba8,
+        other => return Err(FromDecoderError::PixelFormat(other)),
+    };
+    let icc = decoder.icc_profile().map_err(FromDecoderError::Image)?;
+    let exif = decoder.exif_metadata().map_err(FromDecoderError::Image)?;
+    let xmp = decoder.xmp_metadata().map_err(FromDecoderError::Image)?;
+    let (w, h) = decoder.dimensions();
+    // Only a 32-bit target can fail here (more than 4 GiB of pixels).
+    let size = usize::try_from(decoder.total_bytes()).map_err(|_| {
+        FromDecoderError::Image(ImageError::Limits(LimitError::from_kind(
+            LimitErrorKind::InsufficientMemory,
+        )))
+    })?;
+    let mut pixels = vec![0u8; size];
+    decoder
+        .read_image(&mut pixels)
+        .map_err(FromDecoderError::Image)?;
+    let mut image = nelloc::Image::new(w, h, color, pixels).map_err(FromDecoderError::Codec)?;
+    let m = image.metadata_mut();
+    m.icc = icc;
+    m.exif = exif;
+    m.xmp = xmp;
+    Ok(image)
 }
 
 /// Decodes `.nlc` bytes with explicit options into a [`DynamicImage`] (without going

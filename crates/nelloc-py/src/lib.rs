@@ -343,7 +343,7 @@ fn read_file<'py>(
     let data = py
         .detach(|| {
             let f = std::fs::File::open(&path)?;
-            nelloc::read_limited(f, &l)
+            nelloc::fs::read_limited(f, &l)
         })
         .map_err(to_py)?;
     Ok(PyBytes::new(py, &data))
@@ -353,7 +353,7 @@ fn read_file<'py>(
 #[pyfunction]
 fn write_file(py: Python<'_>, path: PathBuf, data: &Bound<'_, PyBytes>) -> PyResult<()> {
     let bytes = data.as_bytes();
-    py.detach(|| nelloc::write_atomic(&path, bytes))
+    py.detach(|| nelloc::fs::write_atomic(&path, bytes))
         .map_err(PyErr::from)
 }
 

@@ -12,8 +12,9 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use image::codecs::png::PngEncoder;
-use image::{ExtendedColorType, ImageDecoder, ImageEncoder, ImageReader};
+use image::{ExtendedColorType, ImageEncoder, ImageReader};
 use nelloc::{ColorType, DecodeOptions, EncodeOptions, Image, ImageRef, Model, TileModes};
+use nelloc_image::FromDecoderError;
 
 /// Errors of the browser API; JavaScript receives them as exceptions with this message.
 #[derive(Debug, thiserror::Error)]
@@ -111,18 +112,12 @@ impl EncodeSettings {
         }
         let models = load_models(&self.models)?;
         if !models.is_empty() {
-            let cc = color.color_channels() as u32;
-            o.model = Some(
-                models
-                    .iter()
-                    .find(|m| m.arch().channels == cc)
-                    .cloned()
-                    .ok_or_else(|| {
-                        WebError::Argument(format!(
-                            "none of the models has {cc} channel(s) for this {color} image"
-                        ))
-                    })?,
-            );
+            let cc = color.color_channels();
+            o.model = Some(nelloc::model::for_channels(&models, cc).ok_or_else(|| {
+                WebError::Argument(format!(
+                    "none of the models has {cc} channel(s) for this {color} image"
+                ))
+            })?);
         }
         if let Some(b) = &self.alpha_model {
             let m = Model::from_bytes(b)
@@ -211,37 +206,21 @@ pub fn encode_pixels(
 /// `nlc encode` does; refuses formats other than 8-bit Gray, GrayA, RGB and RGBA.
 pub fn read_image_file(bytes: &[u8]) -> Result<Image> {
     let err = |e: image::ImageError| WebError::ImageFile(e.to_string());
-    let mut dec = ImageReader::new(Cursor::new(bytes))
+    let dec = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| WebError::ImageFile(e.to_string()))?
         .into_decoder()
         .map_err(err)?;
-    let color = match dec.color_type() {
-        image::ColorType::L8 => ColorType::Gray8,
-        image::ColorType::La8 => ColorType::GrayA8,
-        image::ColorType::Rgb8 => ColorType::Rgb8,
-        image::ColorType::Rgba8 => ColorType::Rgba8,
-        other => {
-            return Err(WebError::Codec(nelloc::Error::Unsupported(format!(
+    nelloc_image::image_from_decoder(dec).map_err(|e| match e {
+        FromDecoderError::PixelFormat(other) => {
+            WebError::Codec(nelloc::Error::Unsupported(format!(
                 "the image has pixel format {other:?}; nelloc codes 8-bit Gray, GrayA, RGB \
                  and RGBA only"
-            ))))
+            )))
         }
-    };
-    let icc = dec.icc_profile().map_err(err)?;
-    let exif = dec.exif_metadata().map_err(err)?;
-    let xmp = dec.xmp_metadata().map_err(err)?;
-    let (w, h) = dec.dimensions();
-    let size = usize::try_from(dec.total_bytes())
-        .map_err(|_| WebError::ImageFile("image too large".into()))?;
-    let mut pixels = vec![0u8; size];
-    dec.read_image(&mut pixels).map_err(err)?;
-    let mut image = Image::new(w, h, color, pixels)?;
-    let m = image.metadata_mut();
-    m.icc = icc;
-    m.exif = exif;
-    m.xmp = xmp;
-    Ok(image)
+        FromDecoderError::Codec(e) => WebError::Codec(e),
+        other => WebError::ImageFile(other.to_string()),
+    })
 }
 
 /// Encodes an image file to `.nlc` (the bytes `nlc encode` writes with the same options).

@@ -14,6 +14,16 @@
 //! assert_eq!(back.pixels(), &pixels[..]);
 //! # Ok::<(), nelloc::Error>(())
 //! ```
+//!
+//! The crate root is the codec: [`encode`], [`decode`], [`info`], [`probe`] and their
+//! options. Likelihood and out-of-distribution scores are a separate use of the same
+//! model and live in [`score`] (`nelloc::score::score`, [`score::bits_map`],
+//! [`score::Reference`]), model files in [`model`], accelerators in [`backend`], and the
+//! file helpers the front ends share in [`fs`].
+//!
+//! The `unstable-internals` feature adds `bench_support`, `model::synthetic` and
+//! `model::builtin_file_count` for this workspace's own tests, benchmarks and self-checks;
+//! they are not part of the semver-stable API.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -25,7 +35,7 @@ mod conformance;
 mod container;
 mod context;
 mod error;
-mod fsio;
+pub mod fs;
 mod image;
 mod kernels;
 mod limits;
@@ -37,7 +47,7 @@ mod net;
 mod network;
 mod options;
 mod schedule;
-mod score;
+pub mod score;
 mod tilemode;
 
 pub use codec::{
@@ -46,16 +56,11 @@ pub use codec::{
 };
 pub use container::{probe, AlphaMode, Probe, MAGIC, PROBE_BYTES};
 pub use error::{DeviceError, Error, FormatError, LimitError, ModelError, ReferenceError, Result};
-pub use fsio::{read_limited, write_atomic};
 pub use image::{ColorType, Image, ImageRef, Metadata};
 pub use limits::Limits;
 pub use model::Model;
 pub use options::{
     Cancel, DecodeOptions, Device, EncodeOptions, OrtProvider, Progress, DEFAULT_TILE_SIZE,
-};
-pub use score::{
-    bits_map, generic_bits, score, BitsMap, Reference, Score, ScoreOptions, Typicality,
-    DEFAULT_SHRINKAGE, FLAT_BITS, MIN_FIT_IMAGES,
 };
 pub use tilemode::{ModeCounts, TileMode, TileModes};
 
@@ -65,8 +70,9 @@ pub use tilemode::{ModeCounts, TileMode, TileModes};
 /// (docs/FORMAT.md section 8).
 pub const FORMAT_VERSION: u8 = 3;
 
-/// Entry points for benchmarks of internal stages (not a stable API).
-#[doc(hidden)]
+/// Entry points for benchmarks of internal stages. Behind the `unstable-internals`
+/// feature: not part of the semver-stable API.
+#[cfg(feature = "unstable-internals")]
 pub mod bench_support {
     use crate::kernels::{forward_batch, pack_rows, Level, Scratch};
     use crate::Model;

@@ -3,10 +3,8 @@
 
 mod support;
 
-use nelloc::{
-    bits_map, encode_with_stats, generic_bits, score, ColorType, Reference, ReferenceError,
-    ScoreOptions,
-};
+use nelloc::score::{bits_map, generic_bits, score, Reference, ScoreOptions};
+use nelloc::{encode_with_stats, ColorType, ReferenceError};
 use support::*;
 
 fn opts(model: std::sync::Arc<nelloc::Model>, tile: u32, threads: usize) -> ScoreOptions {
@@ -160,7 +158,7 @@ fn id_crops() -> Vec<nelloc::Image> {
     out
 }
 
-fn scores_of(images: &[nelloc::Image], o: &ScoreOptions) -> Vec<nelloc::Score> {
+fn scores_of(images: &[nelloc::Image], o: &ScoreOptions) -> Vec<nelloc::score::Score> {
     images
         .iter()
         .map(|i| score(i.as_ref(), o).unwrap())
@@ -334,7 +332,11 @@ fn bits_map_features_are_consistent() {
     // Against the bits map: the flat share and the median per-pixel bits.
     let map = bits_map(img.as_ref(), &o).unwrap();
     let mut per: Vec<f64> = map.bits().iter().map(|b| b / 3.0).collect();
-    let flat = per.iter().filter(|&&b| b < nelloc::FLAT_BITS).count() as f64 / per.len() as f64;
+    let flat = per
+        .iter()
+        .filter(|&&b| b < nelloc::score::FLAT_BITS)
+        .count() as f64
+        / per.len() as f64;
     assert_eq!(flat, s.flat);
     per.sort_by(f64::total_cmp);
     assert_eq!(per[per.len() / 2 - 1], s.quantiles[0]);

@@ -12,9 +12,9 @@ use std::time::Instant;
 use clap::Args;
 use nelloc::{DecodeOptions, Image, Limits};
 
-use crate::{io, CliError, Common, Result};
+use crate::{io, progress, CliError, Decoder, Encoder, Result, Run};
 
-/// Batch mode and safety options of `encode` and `decode`.
+/// Batch mode and safety options shared by `encode` and `decode`.
 #[derive(Args, Clone)]
 pub(crate) struct Batch {
     /// Batch mode: every path is an input (a directory stands for the image files, or the
@@ -30,13 +30,27 @@ pub(crate) struct Batch {
     /// Files processed at once in batch mode (0 = one per core).
     #[arg(long, default_value_t = 0)]
     jobs: usize,
-    /// Output format of `decode` in batch mode: png, tif, ppm, pgm or pam.
-    #[arg(long, value_name = "EXT", default_value = "png")]
-    format: String,
-    /// Do not decode the written file back before it replaces anything (encode only;
-    /// verification is on by default and costs about one decode).
+}
+
+/// Batch and safety options of `encode`.
+#[derive(Args, Clone)]
+pub(crate) struct EncodeBatch {
+    #[command(flatten)]
+    batch: Batch,
+    /// Do not decode the written file back before it replaces anything (verification is
+    /// on by default and costs about one decode).
     #[arg(long)]
     no_verify: bool,
+}
+
+/// Batch and decoding-bound options of `decode`.
+#[derive(Args, Clone)]
+pub(crate) struct DecodeBatch {
+    #[command(flatten)]
+    batch: Batch,
+    /// Output format in batch mode: png, tif, ppm, pgm or pam.
+    #[arg(long, value_name = "EXT", default_value = "png")]
+    format: String,
     /// Largest decoding work: pixels decoded through the network or the context model (the
     /// CPU-time bound; a
     /// few bytes may claim hours of it). Default: 536870912 (no bound beyond the pixel
@@ -45,12 +59,12 @@ pub(crate) struct Batch {
     max_work: Option<u64>,
 }
 
-impl Batch {
+impl DecodeBatch {
     /// Limits for decoding: [`Limits::strict`] in batch mode, where nobody watches each
     /// file, else `base` (the library's defaults and `--max-pixels`); the flags win.
     fn limits(&self, base: Limits, max_pixels: Option<u64>) -> Limits {
         let mut l = base;
-        if self.out_dir.is_some() {
+        if self.batch.out_dir.is_some() {
             let strict = Limits::strict();
             if max_pixels.is_none() {
                 l.max_pixels = strict.max_pixels;
@@ -70,32 +84,51 @@ impl Batch {
 }
 
 /// `nlc encode`: `INPUT OUTPUT`, or `INPUTS... --out-dir DIR`.
-pub(crate) fn encode(paths: &[PathBuf], tile_size: u32, common: &Common, b: &Batch) -> Result<()> {
-    let Some(dir) = &b.out_dir else {
+pub(crate) fn encode(
+    paths: &[PathBuf],
+    tile_size: u32,
+    encoder: &Encoder,
+    run: &Run,
+    quiet: bool,
+    b: &EncodeBatch,
+) -> Result<()> {
+    let one = |input: &Path, output: &Path, replace: bool| {
+        encode_one(input, output, tile_size, encoder, run, quiet, b, replace)
+    };
+    let Some(dir) = &b.batch.out_dir else {
         let [input, output] = two(paths, "encode")?;
-        return encode_one(input, output, tile_size, common, b, true).map(|_| ());
+        return one(input, output, true).map(|_| ());
     };
     const IMAGES: [&str; 9] = [
         "png", "tif", "tiff", "ppm", "pgm", "pam", "pnm", "jpg", "jpeg",
     ];
     let inputs = expand(paths, &IMAGES)?;
     let jobs = plan(&inputs, dir, "nlc");
-    run_batch(&jobs, b, common.quiet, |input, output| {
-        encode_one(input, output, tile_size, common, b, b.force)
+    run_batch(&jobs, &b.batch, quiet, |input, output| {
+        one(input, output, b.batch.force)
     })
 }
 
 /// `nlc decode`: `INPUT OUTPUT`, or `INPUTS... --out-dir DIR`.
-pub(crate) fn decode(paths: &[PathBuf], common: &Common, b: &Batch) -> Result<()> {
-    let Some(dir) = &b.out_dir else {
+pub(crate) fn decode(
+    paths: &[PathBuf],
+    decoder: &Decoder,
+    run: &Run,
+    quiet: bool,
+    b: &DecodeBatch,
+) -> Result<()> {
+    let one = |input: &Path, output: &Path, replace: bool| {
+        decode_one(input, output, decoder, run, quiet, b, replace)
+    };
+    let Some(dir) = &b.batch.out_dir else {
         let [input, output] = two(paths, "decode")?;
-        return decode_one(input, output, common, b, true).map(|_| ());
+        return one(input, output, true).map(|_| ());
     };
     let ext = b.format.to_ascii_lowercase();
     let inputs = expand(paths, &["nlc"])?;
     let jobs = plan(&inputs, dir, &ext);
-    run_batch(&jobs, b, common.quiet, |input, output| {
-        decode_one(input, output, common, b, b.force)
+    run_batch(&jobs, &b.batch, quiet, |input, output| {
+        one(input, output, b.batch.force)
     })
 }
 
@@ -255,19 +288,23 @@ fn check_free(output: &Path, replace: bool) -> Result<()> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn encode_one(
     input: &Path,
     output: &Path,
     tile_size: u32,
-    common: &Common,
-    b: &Batch,
+    encoder: &Encoder,
+    run: &Run,
+    quiet: bool,
+    b: &EncodeBatch,
     replace: bool,
 ) -> Result<String> {
     check_free(output, replace)?;
     let image = io::read_image(input)?;
-    let mut opts = common.encode_options(tile_size, image.color())?;
-    let bar = match b.out_dir {
-        None => common.progress(u64::from(image.width()) * u64::from(image.height())),
+    let mut opts = encoder.encode_options(tile_size, image.color())?;
+    run.apply_encode(&mut opts);
+    let bar = match b.batch.out_dir {
+        None => progress(quiet, u64::from(image.width()) * u64::from(image.height())),
         Some(_) => None,
     };
     opts.progress = bar.as_ref().map(|b| b.0.clone());
@@ -279,7 +316,8 @@ fn encode_one(
     let verify = match b.no_verify {
         true => None,
         false => {
-            let mut d = common.decode_options()?;
+            let mut d = encoder.models.files.decode_options()?;
+            run.apply_decode(&mut d);
             d.models
                 .extend(opts.model.iter().chain(&opts.alpha_model).cloned());
             d.limits = Limits::unlimited(); // the encoder's own output, already bounded
@@ -303,7 +341,7 @@ fn encode_one(
         t.elapsed().as_secs_f64(),
         if verify.is_some() { ", verified" } else { "" }
     );
-    if b.out_dir.is_none() {
+    if b.batch.out_dir.is_none() {
         eprintln!("{line}");
     }
     Ok(line)
@@ -312,19 +350,22 @@ fn encode_one(
 fn decode_one(
     input: &Path,
     output: &Path,
-    common: &Common,
-    b: &Batch,
+    decoder: &Decoder,
+    run: &Run,
+    quiet: bool,
+    b: &DecodeBatch,
     replace: bool,
 ) -> Result<String> {
     check_free(output, replace)?;
     let data = io::read_file(input)?;
-    let mut opts = common.decode_options()?;
-    opts.limits = b.limits(opts.limits, common.max_pixels);
+    let mut opts = decoder.decode_options()?;
+    run.apply_decode(&mut opts);
+    opts.limits = b.limits(opts.limits, decoder.max_pixels);
     let info = nelloc::info(&data, &opts)?;
     // Refuse an output format that cannot hold the image before spending time decoding.
     io::check_output_format(output, info.color)?;
-    let bar = match b.out_dir {
-        None => common.progress(u64::from(info.width) * u64::from(info.height)),
+    let bar = match b.batch.out_dir {
+        None => progress(quiet, u64::from(info.width) * u64::from(info.height)),
         Some(_) => None,
     };
     opts.progress = bar.as_ref().map(|b| b.0.clone());

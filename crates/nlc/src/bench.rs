@@ -17,7 +17,7 @@ use std::process::Command;
 use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 
-use crate::{io, CliError, Common, Result};
+use crate::{io, CliError, EncodeModels, Result};
 
 #[derive(Args)]
 pub(crate) struct BenchArgs {
@@ -52,8 +52,14 @@ pub(crate) struct BenchArgs {
     /// Internal: the .nlc file a child writes (encode) or reads (decode).
     #[arg(long, hide = true)]
     child_nlc: Option<PathBuf>,
+    /// Worker threads of each measured encode and decode (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
     #[command(flatten)]
-    common: Common,
+    models: EncodeModels,
+    /// Accepted for scripts (training/eval.py); bench never shows a progress bar.
+    #[arg(long, short, hide = true)]
+    quiet: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -248,13 +254,13 @@ fn effective_threads(threads: usize) -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// The colour model an encode with these options uses for an image with `cc` colour channels.
+/// The colour model an encode with these models uses for a `color` image.
 fn colour_model(
-    common: &Common,
+    models: &EncodeModels,
     tile: u32,
     color: nelloc::ColorType,
 ) -> Result<std::sync::Arc<nelloc::Model>> {
-    let opts = common.encode_options(tile, color)?;
+    let opts = models.encode_options(tile, color)?;
     match opts.model {
         Some(m) => Ok(m),
         None => nelloc::model::default_for_channels(color.color_channels())
@@ -286,15 +292,14 @@ fn spawn_child(
         .arg("--runs")
         .arg(args.runs.to_string())
         .arg("--threads")
-        .arg(args.common.threads.to_string())
-        .arg("--quiet");
-    if let Some(b) = &args.common.builtin {
+        .arg(args.threads.to_string());
+    if let Some(b) = &args.models.builtin {
         cmd.arg("--builtin").arg(b);
     }
-    for m in &args.common.models {
+    for m in &args.models.files.models {
         cmd.arg("--model").arg(m);
     }
-    if let Some(a) = &args.common.alpha_model {
+    if let Some(a) = &args.models.files.alpha_model {
         cmd.arg("--alpha-model").arg(a);
     }
     cmd.arg("--").arg(input);
@@ -327,11 +332,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
     if let Some(op) = args.child_op {
         return child::run(args, op);
     }
-    let common = Common {
-        quiet: true,
-        ..args.common.clone()
-    };
-    let threads = effective_threads(common.threads);
+    let threads = effective_threads(args.threads);
     let work =
         tempfile::tempdir().map_err(|e| CliError::Msg(format!("temporary directory: {e}")))?;
     let mut configs = Vec::new();
@@ -352,7 +353,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         let mut macs = 0f64;
         for (n, path) in args.inputs.iter().enumerate() {
             let image = io::read_image(path)?;
-            let model = colour_model(&common, tile, image.color())?;
+            let model = colour_model(&args.models, tile, image.color())?;
             macs += model.arch().macs_per_pixel() as f64
                 * f64::from(image.width())
                 * f64::from(image.height());
@@ -428,8 +429,8 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         let gm_enc = macs / total.encode_s / 1e9;
         let frac = |g: f64| args.peak_gmacs.map(|p| g / (p * threads as f64));
         let single_model = (models.len() == 1).then(|| &models[0]);
-        let mut setting = format!("nlc bench --tile-size {tile} --threads {}", common.threads);
-        if let Some(b) = &common.builtin {
+        let mut setting = format!("nlc bench --tile-size {tile} --threads {}", args.threads);
+        if let Some(b) = &args.models.builtin {
             setting.push_str(&format!(" --builtin {b}"));
         }
         configs.push(Config {

@@ -39,7 +39,7 @@ pub(crate) fn export_onnx(args: &ExportArgs) -> Result<()> {
         ),
     };
     let graph = nelloc::backend::onnx::export(&model);
-    nelloc::write_atomic(&args.output, &graph)
+    nelloc::fs::write_atomic(&args.output, &graph)
         .map_err(|e| CliError::Msg(format!("{}: {e}", args.output.display())))?;
     outln!(
         "{}: model {} ({} bytes of ONNX, opset {})",

@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use nelloc::{Image, ScoreOptions};
+use nelloc::score::ScoreOptions;
+use nelloc::Image;
 
-use crate::{io, CliError, Common, Result};
+use crate::{io, CliError, EncodeModels, Result, Run};
 
 #[derive(Args)]
 pub(crate) struct HeatmapArgs {
@@ -25,7 +26,12 @@ pub(crate) struct HeatmapArgs {
     #[arg(long, default_value_t = nelloc::DEFAULT_TILE_SIZE)]
     tile_size: u32,
     #[command(flatten)]
-    common: Common,
+    models: EncodeModels,
+    #[command(flatten)]
+    run: Run,
+    /// Do not print the summary line.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 /// Colour stops of the scale (dark = cheap, bright = expensive), evenly spaced.
@@ -175,15 +181,17 @@ pub(crate) fn run(args: &HeatmapArgs) -> Result<()> {
             return Err(CliError::Msg(format!("--max must be positive, got {max}")));
         }
     }
-    let image = crate::score::load(&args.input, &args.common)?;
+    let mut decode = args.models.files.decode_options()?;
+    args.run.apply_decode(&mut decode);
+    let image = crate::score::load(&args.input, &decode)?;
     let mut opts = ScoreOptions::default();
-    opts.threads = args.common.threads;
+    opts.threads = args.run.threads;
     opts.tile_size = args.tile_size;
-    let eo = args.common.encode_options(args.tile_size, image.color())?;
+    let eo = args.models.encode_options(args.tile_size, image.color())?;
     opts.model = eo.model;
     opts.alpha_model = eo.alpha_model;
-    opts.device = eo.device;
-    let map = nelloc::bits_map(image.as_ref(), &opts)?;
+    opts.device = args.run.device();
+    let map = nelloc::score::bits_map(image.as_ref(), &opts)?;
     let samples = image.pixels().len() as f64;
     let max = args.max.unwrap_or(6.0 * image.color().channels() as f64);
     let canvas = render(&image, map.bits(), max, args.overlay);
@@ -194,7 +202,7 @@ pub(crate) fn run(args: &HeatmapArgs) -> Result<()> {
         canvas.px,
     )?;
     io::write_image(&args.output, &out)?;
-    if !args.common.quiet {
+    if !args.quiet {
         let total = map.total_bits();
         eprintln!(
             "{}: ideal code length {:.0} bits ({:.4} bpsp); scale 0 to {} bits per pixel",

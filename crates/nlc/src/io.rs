@@ -8,6 +8,7 @@ use image::codecs::pnm::{PnmEncoder, PnmSubtype, SampleEncoding};
 use image::codecs::tiff::TiffEncoder;
 use image::{ExtendedColorType, ImageDecoder, ImageEncoder, ImageReader};
 use nelloc::{ColorType, Image};
+use nelloc_image::FromDecoderError;
 
 use crate::{CliError, Result};
 
@@ -22,31 +23,12 @@ fn unsupported(what: &str, found: impl std::fmt::Debug) -> CliError {
     )))
 }
 
-fn from_decoder(mut dec: impl ImageDecoder, what: &str) -> Result<Image> {
-    let color = match dec.color_type() {
-        image::ColorType::L8 => ColorType::Gray8,
-        image::ColorType::La8 => ColorType::GrayA8,
-        image::ColorType::Rgb8 => ColorType::Rgb8,
-        image::ColorType::Rgba8 => ColorType::Rgba8,
-        other => return Err(unsupported(what, other)),
-    };
-    let err = |e: image::ImageError| CliError::Msg(format!("{what}: {e}"));
-    let icc = dec.icc_profile().map_err(err)?;
-    let exif = dec.exif_metadata().map_err(err)?;
-    let xmp = dec.xmp_metadata().map_err(err)?;
-    let (w, h) = dec.dimensions();
-    let mut pixels = vec![
-        0u8;
-        usize::try_from(dec.total_bytes())
-            .map_err(|_| CliError::Msg(format!("{what}: too large")))?
-    ];
-    dec.read_image(&mut pixels).map_err(err)?;
-    let mut image = Image::new(w, h, color, pixels)?;
-    let m = image.metadata_mut();
-    m.icc = icc;
-    m.exif = exif;
-    m.xmp = xmp;
-    Ok(image)
+fn from_decoder(dec: impl ImageDecoder, what: &str) -> Result<Image> {
+    nelloc_image::image_from_decoder(dec).map_err(|e| match e {
+        FromDecoderError::PixelFormat(found) => unsupported(what, found),
+        FromDecoderError::Codec(e) => CliError::Codec(e),
+        other => CliError::Msg(format!("{what}: {other}")),
+    })
 }
 
 /// Reads any image the `image` crate knows, keeping ICC/EXIF/XMP; refuses non-8-bit input.
@@ -74,7 +56,8 @@ pub(crate) fn decode_image_bytes(bytes: &[u8], what: &str) -> Result<Image> {
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`:
 /// a failure never leaves a partial file or clobbers an existing one.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    nelloc::write_atomic(path, bytes).map_err(|e| CliError::Msg(format!("{}: {e}", path.display())))
+    nelloc::fs::write_atomic(path, bytes)
+        .map_err(|e| CliError::Msg(format!("{}: {e}", path.display())))
 }
 
 enum OutFormat {

@@ -52,9 +52,14 @@ enum Command {
         #[arg(long, default_value_t = nelloc::DEFAULT_TILE_SIZE)]
         tile_size: u32,
         #[command(flatten)]
-        common: Common,
+        encoder: Encoder,
         #[command(flatten)]
-        batch: batch::Batch,
+        run: Run,
+        /// Do not show a progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+        #[command(flatten)]
+        batch: batch::EncodeBatch,
     },
     /// Decompress .nlc to PNG, TIFF or PPM/PGM/PAM (chosen by the output extension).
     Decode {
@@ -63,9 +68,14 @@ enum Command {
         #[arg(required = true, value_name = "PATHS")]
         paths: Vec<PathBuf>,
         #[command(flatten)]
-        common: Common,
+        decoder: Decoder,
         #[command(flatten)]
-        batch: batch::Batch,
+        run: Run,
+        /// Do not show a progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+        #[command(flatten)]
+        batch: batch::DecodeBatch,
     },
     /// Print the header of an .nlc file.
     Info {
@@ -75,14 +85,16 @@ enum Command {
         #[arg(long)]
         tiles: bool,
         #[command(flatten)]
-        common: Common,
+        decoder: Decoder,
     },
     /// Compress and decompress a real photograph with the built-in model; print sizes and bpsp.
     Demo {
         /// Image to use instead of the built-in photograph.
         input: Option<PathBuf>,
         #[command(flatten)]
-        common: Common,
+        encoder: Encoder,
+        #[command(flatten)]
+        run: Run,
     },
     /// Encode, decode and verify images; print bpsp and time per megapixel.
     Bench(bench::BenchArgs),
@@ -96,36 +108,12 @@ enum Command {
     ExportOnnx(device::ExportArgs),
 }
 
-/// Options shared by every command.
+/// How the network runs, for every command that runs it. The output never depends on it.
 #[derive(Args, Clone)]
-struct Common {
+struct Run {
     /// Worker threads (0 = all cores). The output never depends on it.
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// External model file(s) (.safetensors). For encode, the first one with the image's
-    /// channel count codes the colour planes; for decode, models are matched by hash.
-    #[arg(long = "model", value_name = "PATH")]
-    models: Vec<PathBuf>,
-    /// Built-in model to encode the colour channels with, by name (e.g. "default",
-    /// "fast", "gray"; `nlc models` lists them). Default: "default" for RGB, "gray" for grey.
-    #[arg(long = "builtin", value_name = "NAME", conflicts_with = "models")]
-    builtin: Option<String>,
-    /// One-channel model for alpha planes (encode only).
-    #[arg(long, value_name = "PATH")]
-    alpha_model: Option<PathBuf>,
-    /// Coding modes the encoder may choose per tile (encode only): a comma-separated list
-    /// of neural, constant, png, palette, gray, context, or "all" (the default). `--modes neural` is pure
-    /// NeLLoC (container version 1, readable by the first release).
-    #[arg(long, value_name = "LIST", value_parser = parse_modes)]
-    modes: Option<nelloc::TileModes>,
-    /// Largest image, in pixels, that decode and info accept (decode only); larger streams
-    /// fail at once. For callers such as image-tool delegates that must not spin for
-    /// minutes on a tiny file claiming a huge image. Default: the library's, 2^28.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    max_pixels: Option<u64>,
-    /// Do not show a progress bar.
-    #[arg(long, short)]
-    quiet: bool,
     /// Where the network runs: cpu (default), auto (a GPU when present and the image is
     /// large), cuda[:N], ort[:cpu|:cuda[:N]] (ONNX Runtime). The output never depends on it.
     #[arg(long, value_name = "DEVICE", value_parser = device::parse_device, default_value = "cpu")]
@@ -134,6 +122,133 @@ struct Common {
     /// libonnxruntime.so on the library path).
     #[arg(long, value_name = "PATH")]
     ort_lib: Option<PathBuf>,
+}
+
+impl Run {
+    /// The device, with `--ort-lib` applied first (the runtime loads once per process).
+    fn device(&self) -> nelloc::Device {
+        device::set_ort_lib(self.ort_lib.as_deref());
+        self.device
+    }
+
+    fn apply_encode(&self, o: &mut EncodeOptions) {
+        o.threads = self.threads;
+        o.device = self.device();
+    }
+
+    fn apply_decode(&self, o: &mut DecodeOptions) {
+        o.threads = self.threads;
+        o.device = self.device();
+    }
+}
+
+/// External model files: what decoding needs beyond the built-in models.
+#[derive(Args, Clone)]
+struct Models {
+    /// External model file(s) (.safetensors). The colour planes are coded with the first
+    /// one of the image's channel count; decoding picks models by hash.
+    #[arg(long = "model", value_name = "PATH")]
+    models: Vec<PathBuf>,
+    /// One-channel model for alpha planes.
+    #[arg(long, value_name = "PATH")]
+    alpha_model: Option<PathBuf>,
+}
+
+impl Models {
+    /// Decoder options that know these models; everything else the library's defaults.
+    fn decode_options(&self) -> Result<DecodeOptions> {
+        let mut o = DecodeOptions::default();
+        o.models = load_models(&self.models)?;
+        if let Some(p) = &self.alpha_model {
+            o.models.push(load_model(p)?);
+        }
+        Ok(o)
+    }
+}
+
+/// The models an encode codes with: external files or a built-in one by name.
+#[derive(Args, Clone)]
+struct EncodeModels {
+    #[command(flatten)]
+    files: Models,
+    /// Built-in model for the colour channels, by name (e.g. "default", "fast", "gray";
+    /// `nlc models` lists them). Default: "default" for RGB, "gray" for grey.
+    #[arg(long = "builtin", value_name = "NAME", conflicts_with = "models")]
+    builtin: Option<String>,
+}
+
+impl EncodeModels {
+    /// Encoder options with these models for a `color` image; the rest the library's
+    /// defaults.
+    fn encode_options(&self, tile_size: u32, color: nelloc::ColorType) -> Result<EncodeOptions> {
+        let mut o = EncodeOptions::default();
+        o.tile_size = tile_size;
+        if let Some(name) = &self.builtin {
+            let m = nelloc::model::builtin_by_name(name).ok_or_else(|| {
+                CliError::Msg(format!(
+                    "no built-in model named {name:?}; see `nlc models`"
+                ))
+            })?;
+            o.model = Some(m);
+        }
+        let models = load_models(&self.files.models)?;
+        if !models.is_empty() {
+            let cc = color.color_channels();
+            o.model = Some(nelloc::model::for_channels(&models, cc).ok_or_else(|| {
+                CliError::Msg(format!(
+                    "none of the --model files has {cc} channel(s) for this {color} image"
+                ))
+            })?);
+        }
+        if let Some(p) = &self.files.alpha_model {
+            o.alpha_model = Some(load_model(p)?);
+        }
+        Ok(o)
+    }
+}
+
+/// Everything an encode is told: its models and the coding modes it may choose.
+#[derive(Args, Clone)]
+struct Encoder {
+    #[command(flatten)]
+    models: EncodeModels,
+    /// Coding modes the encoder may choose per tile: a comma-separated list of neural,
+    /// constant, png, palette, gray, context, or "all" (the default). `--modes neural` is
+    /// pure NeLLoC (container version 1, readable by the first release).
+    #[arg(long, value_name = "LIST", value_parser = parse_modes)]
+    modes: Option<nelloc::TileModes>,
+}
+
+impl Encoder {
+    fn encode_options(&self, tile_size: u32, color: nelloc::ColorType) -> Result<EncodeOptions> {
+        let mut o = self.models.encode_options(tile_size, color)?;
+        if let Some(m) = self.modes {
+            o.modes = m;
+        }
+        Ok(o)
+    }
+}
+
+/// Everything a decode is told: external models and the largest image it accepts.
+#[derive(Args, Clone)]
+struct Decoder {
+    #[command(flatten)]
+    models: Models,
+    /// Largest image, in pixels, accepted; larger streams fail at once. For callers such
+    /// as image-tool delegates that must not spin for minutes on a tiny file claiming a
+    /// huge image. Default: the library's, 2^28.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_pixels: Option<u64>,
+}
+
+impl Decoder {
+    fn decode_options(&self) -> Result<DecodeOptions> {
+        let mut o = self.models.decode_options()?;
+        if let Some(n) = self.max_pixels {
+            o.limits.max_pixels = n;
+        }
+        Ok(o)
+    }
 }
 
 /// Errors of the tool: the library's, or a message.
@@ -154,100 +269,40 @@ fn parse_modes(s: &str) -> std::result::Result<nelloc::TileModes, String> {
     })
 }
 
-impl Common {
-    fn load_models(&self) -> Result<Vec<Arc<Model>>> {
-        self.models
-            .iter()
-            .map(|p| {
-                Model::from_file(p)
-                    .map(Arc::new)
-                    .map_err(|e| CliError::Msg(format!("{}: {e}", p.display())))
-            })
-            .collect()
-    }
+fn load_model(path: &Path) -> Result<Arc<Model>> {
+    Model::from_file(path)
+        .map(Arc::new)
+        .map_err(|e| CliError::Msg(format!("{}: {e}", path.display())))
+}
 
-    fn progress(&self, pixels: u64) -> Option<(Progress, indicatif::ProgressBar)> {
-        // Only worth a bar for work of more than a few seconds, on a terminal.
-        if self.quiet || pixels < (1 << 18) || !std::io::stderr().is_terminal() {
-            return None;
-        }
-        let bar = indicatif::ProgressBar::new(pixels);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:40} {percent}% eta {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        let b = bar.clone();
-        Some((Progress::new(move |done, _| b.set_position(done)), bar))
-    }
+fn load_models(paths: &[PathBuf]) -> Result<Vec<Arc<Model>>> {
+    paths.iter().map(|p| load_model(p)).collect()
+}
 
-    fn encode_options(&self, tile_size: u32, color: nelloc::ColorType) -> Result<EncodeOptions> {
-        let mut o = EncodeOptions::default();
-        o.threads = self.threads;
-        o.device = self.device;
-        device::set_ort_lib(self.ort_lib.as_deref());
-        o.tile_size = tile_size;
-        if let Some(m) = self.modes {
-            o.modes = m;
-        }
-        if let Some(name) = &self.builtin {
-            let m = nelloc::model::builtin_by_name(name).ok_or_else(|| {
-                CliError::Msg(format!(
-                    "no built-in model named {name:?}; see `nlc models`"
-                ))
-            })?;
-            o.model = Some(m);
-        }
-        let models = self.load_models()?;
-        if !models.is_empty() {
-            let cc = color.color_channels() as u32;
-            o.model = Some(
-                models
-                    .iter()
-                    .find(|m| m.arch().channels == cc)
-                    .cloned()
-                    .ok_or_else(|| {
-                        CliError::Msg(format!(
-                            "none of the --model files has {cc} channel(s) for this {color} image"
-                        ))
-                    })?,
-            );
-        }
-        if let Some(p) = &self.alpha_model {
-            o.alpha_model =
-                Some(Arc::new(Model::from_file(p).map_err(|e| {
-                    CliError::Msg(format!("{}: {e}", p.display()))
-                })?));
-        }
-        Ok(o)
+/// A progress bar for `pixels` of work, unless `quiet`.
+fn progress(quiet: bool, pixels: u64) -> Option<(Progress, indicatif::ProgressBar)> {
+    // Only worth a bar for work of more than a few seconds, on a terminal.
+    if quiet || pixels < (1 << 18) || !std::io::stderr().is_terminal() {
+        return None;
     }
-
-    fn decode_options(&self) -> Result<DecodeOptions> {
-        let mut o = DecodeOptions::default();
-        o.threads = self.threads;
-        if let Some(n) = self.max_pixels {
-            o.limits.max_pixels = n;
-        }
-        o.device = self.device;
-        device::set_ort_lib(self.ort_lib.as_deref());
-        o.models = self.load_models()?;
-        if let Some(p) = &self.alpha_model {
-            o.models.push(Arc::new(
-                Model::from_file(p).map_err(|e| CliError::Msg(format!("{}: {e}", p.display())))?,
-            ));
-        }
-        Ok(o)
-    }
+    let bar = indicatif::ProgressBar::new(pixels);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {percent}% eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let b = bar.clone();
+    Some((Progress::new(move |done, _| b.set_position(done)), bar))
 }
 
 fn bpsp(bytes: usize, image: &nelloc::Image) -> f64 {
     bytes as f64 * 8.0 / image.pixels().len() as f64
 }
 
-fn cmd_info(input: &Path, tiles: bool, common: &Common) -> Result<()> {
+fn cmd_info(input: &Path, tiles: bool, decoder: &Decoder) -> Result<()> {
     let data = io::read_file(input)?;
-    let info = nelloc::info(&data, &common.decode_options()?)?;
+    let info = nelloc::info(&data, &decoder.decode_options()?)?;
     outln!("file:        {}", input.display());
     outln!(
         "size:        {} bytes ({:.3} bpsp)",
@@ -352,26 +407,29 @@ fn cmd_models() {
 /// A real photograph (a crop of a Debian wallpaper, see fixtures/SOURCES.md) for `demo`.
 const DEMO_PNG: &[u8] = include_bytes!("../../../fixtures/photos/demo.png");
 
-fn cmd_demo(input: Option<&Path>, common: &Common) -> Result<()> {
+fn cmd_demo(input: Option<&Path>, encoder: &Encoder, run: &Run) -> Result<()> {
     let image = match input {
         Some(p) => io::read_image(p)?,
         None => io::decode_image_bytes(DEMO_PNG, "built-in demo photo")?,
     };
-    let opts = common.encode_options(nelloc::DEFAULT_TILE_SIZE, image.color())?;
+    let mut opts = encoder.encode_options(nelloc::DEFAULT_TILE_SIZE, image.color())?;
+    run.apply_encode(&mut opts);
+    let mut dopts = encoder.models.files.decode_options()?;
+    run.apply_decode(&mut dopts);
     let raw = image.pixels().len();
     let png = io::png_size(&image)?;
     let t = Instant::now();
     let bytes = nelloc::encode(image.as_ref(), &opts)?;
     let te = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let back = nelloc::decode(&bytes, &common.decode_options()?)?;
+    let back = nelloc::decode(&bytes, &dopts)?;
     let td = t.elapsed().as_secs_f64();
     if back.pixels() != image.pixels() {
         return Err(CliError::Msg(
             "decoded pixels differ from the original".into(),
         ));
     }
-    let info = nelloc::info(&bytes, &common.decode_options()?)?;
+    let info = nelloc::info(&bytes, &dopts)?;
     let mp = f64::from(image.width()) * f64::from(image.height()) / 1e6;
     outln!(
         "image:   {} {}x{} {} ({} bytes raw)",
@@ -411,20 +469,28 @@ fn main() -> ExitCode {
         Command::Encode {
             paths,
             tile_size,
-            common,
+            encoder,
+            run,
+            quiet,
             batch,
-        } => batch::encode(paths, *tile_size, common, batch),
+        } => batch::encode(paths, *tile_size, encoder, run, *quiet, batch),
         Command::Decode {
             paths,
-            common,
+            decoder,
+            run,
+            quiet,
             batch,
-        } => batch::decode(paths, common, batch),
+        } => batch::decode(paths, decoder, run, *quiet, batch),
         Command::Info {
             input,
             tiles,
-            common,
-        } => cmd_info(input, *tiles, common),
-        Command::Demo { input, common } => cmd_demo(input.as_deref(), common),
+            decoder,
+        } => cmd_info(input, *tiles, decoder),
+        Command::Demo {
+            input,
+            encoder,
+            run,
+        } => cmd_demo(input.as_deref(), encoder, run),
         Command::Bench(args) => bench::run(args),
         Command::ExportOnnx(args) => device::export_onnx(args),
         Command::Models => {

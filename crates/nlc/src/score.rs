@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
-use nelloc::{ColorType, Image, Model, Reference, Score, ScoreOptions, Typicality};
+use nelloc::score::{Reference, Score, ScoreOptions, Typicality};
+use nelloc::{ColorType, DecodeOptions, Image, Model};
 use rayon::prelude::*;
 
-use crate::{io, CliError, Common, Result};
+use crate::{io, CliError, Result, Run};
 
 /// Extensions `nlc score` picks up in directories.
 const EXTENSIONS: [&str; 10] = [
@@ -48,10 +49,21 @@ pub(crate) struct ScoreArgs {
     save_reference: Option<PathBuf>,
     /// With --save-reference: how far the fitted correlations are pulled towards none
     /// (0 to 1).
-    #[arg(long, default_value_t = nelloc::DEFAULT_SHRINKAGE, requires = "save_reference")]
+    #[arg(long, default_value_t = nelloc::score::DEFAULT_SHRINKAGE, requires = "save_reference")]
     shrinkage: f64,
+    /// Scoring model: a built-in name (`nlc models`) or a .safetensors path. Default:
+    /// "default" (one model scores every image, so that the scores compare).
+    #[arg(long = "builtin", value_name = "NAME|PATH", conflicts_with = "models")]
+    builtin: Option<String>,
+    /// External model file(s) (.safetensors): the first one is the scoring model; all of
+    /// them can decode .nlc inputs (picked by hash).
+    #[arg(long = "model", value_name = "PATH")]
+    models: Vec<PathBuf>,
     #[command(flatten)]
-    common: Common,
+    run: Run,
+    /// Do not show a progress bar.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 /// Files to score: files as given, directories walked recursively in name order.
@@ -88,14 +100,15 @@ fn collect(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Reads an image file or decodes an .nlc file.
-pub(crate) fn load(path: &Path, common: &Common) -> Result<Image> {
+/// Reads an image file or decodes an .nlc file with `decode` (on the calling thread: the
+/// callers run files in parallel).
+pub(crate) fn load(path: &Path, decode: &DecodeOptions) -> Result<Image> {
     let is_nlc = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("nlc"));
     if is_nlc {
         let data = io::read_file(path)?;
-        let mut o = common.decode_options()?;
+        let mut o = decode.clone();
         o.threads = 1;
         nelloc::decode(&data, &o).map_err(|e| CliError::Msg(format!("{}: {e}", path.display())))
     } else {
@@ -146,14 +159,14 @@ fn model_by_name_or_path(spec: &str) -> Result<Arc<Model>> {
     )))
 }
 
-/// The scoring model: --builtin / --model, else the built-in RGB default (OOD scores
-/// compare images, so one model scores them all).
-pub(crate) fn score_model(common: &Common) -> Result<Arc<Model>> {
-    if let Some(name) = &common.builtin {
+/// The scoring model: --builtin, else the first --model, else the built-in RGB default
+/// (OOD scores compare images, so one model scores them all).
+fn score_model(builtin: Option<&str>, models: &[Arc<Model>]) -> Result<Arc<Model>> {
+    if let Some(name) = builtin {
         return model_by_name_or_path(name);
     }
-    if let Some(m) = common.load_models()?.into_iter().next() {
-        return Ok(m);
+    if let Some(m) = models.first() {
+        return Ok(m.clone());
     }
     model_by_name_or_path("default")
 }
@@ -169,7 +182,10 @@ struct Row {
 
 pub(crate) fn run(args: &ScoreArgs) -> Result<()> {
     let files = collect(&args.inputs)?;
-    let model = score_model(&args.common)?;
+    let mut decode = DecodeOptions::default();
+    decode.models = crate::load_models(&args.models)?;
+    args.run.apply_decode(&mut decode);
+    let model = score_model(args.builtin.as_deref(), &decode.models)?;
     let background = match args.background.as_str() {
         "none" => None,
         spec => Some(model_by_name_or_path(spec)?),
@@ -190,16 +206,15 @@ pub(crate) fn run(args: &ScoreArgs) -> Result<()> {
     };
     let mut opts = ScoreOptions::default();
     opts.tile_size = args.tile_size;
-    opts.device = args.common.device;
-    crate::device::set_ort_lib(args.common.ort_lib.as_deref());
+    opts.device = args.run.device();
     opts.model = Some(model.clone());
     opts.background = background.clone();
-    let bar = (!args.common.quiet && files.len() > 1 && std::io::stderr().is_terminal())
+    let bar = (!args.quiet && files.len() > 1 && std::io::stderr().is_terminal())
         .then(|| indicatif::ProgressBar::new(files.len() as u64));
     let channels = model.arch().channels;
     let score_one = |path: &PathBuf| -> Result<Row> {
-        let image = to_channels(&load(path, &args.common)?, channels, path)?;
-        let score = nelloc::score(image.as_ref(), &opts)
+        let image = to_channels(&load(path, &decode)?, channels, path)?;
+        let score = nelloc::score::score(image.as_ref(), &opts)
             .map_err(|e| CliError::Msg(format!("{}: {e}", path.display())))?;
         if let Some(b) = &bar {
             b.inc(1);
@@ -214,11 +229,11 @@ pub(crate) fn run(args: &ScoreArgs) -> Result<()> {
     };
     // Files in parallel, each image's tiles too (one pool); results keep the input order.
     let all = || files.par_iter().map(score_one).collect();
-    let results: Vec<Result<Row>> = if args.common.threads == 0 {
+    let results: Vec<Result<Row>> = if args.run.threads == 0 {
         all()
     } else {
         rayon::ThreadPoolBuilder::new()
-            .num_threads(args.common.threads)
+            .num_threads(args.run.threads)
             .build()
             .map_err(|e| CliError::Msg(format!("thread pool: {e}")))?
             .install(all)

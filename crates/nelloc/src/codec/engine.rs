@@ -1,6 +1,8 @@
-//! The backend seam: what runs the network over a tile's pixels. `plane_intervals` (encode:
-//! every pixel known, rows in parallel) and `decode_group` (decode: wavefront batches
-//! over several tiles) are what a GPU backend replaces; orchestration stays in `mod.rs`.
+//! The backend seam: the network over a tile's pixels. `plane_intervals` and
+//! `plane_raster` (encode and scoring: every pixel known, chunks of rows in parallel) and
+//! `decode_group` (decode: wavefront batches over several tiles) gather the contexts and
+//! hand each batch to a [`Backend`] (the CPU kernels, CUDA or ONNX Runtime), sized by its
+//! `preferred_batch`; orchestration stays in `mod.rs`.
 
 use rayon::prelude::*;
 
@@ -95,7 +97,7 @@ fn plane_chunks(
 }
 
 /// Most tiles decoded together as one wavefront batch on the CPU (accelerators take
-/// every tile of a call: see `group_tiles`).
+/// about `preferred_batch / 64` tiles per group: see `decode` in `mod.rs`).
 pub(super) const MAX_GROUP_TILES: usize = 8;
 
 /// A tile being decoded.

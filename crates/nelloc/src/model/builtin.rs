@@ -66,6 +66,7 @@ pub fn builtin_by_name(name: &str) -> Option<Arc<Model>> {
 }
 
 /// Number of model files compiled in (to check that all of them parse).
+#[cfg(feature = "unstable-internals")]
 pub fn builtin_file_count() -> usize {
     FILES.len()
 }

@@ -2,6 +2,7 @@
 
 mod builtin;
 mod mean_base;
+#[cfg(any(test, feature = "unstable-internals"))]
 mod synthetic;
 
 use std::collections::BTreeMap;
@@ -17,11 +18,11 @@ use crate::net::{Layer, LayerSpec, Packed, Topology, BIAS_LIMIT, WEIGHT_MAX, WEI
 
 pub use builtin::{builtin, builtin_by_name, default_for_channels};
 // Test support (not a stable API): how many model files are compiled in.
-#[doc(hidden)]
+#[cfg(feature = "unstable-internals")]
 pub use builtin::builtin_file_count;
 pub use mean_base::{MeanBase, Predictor, Predictors};
 // Test, fuzzing and benchmark support (not a stable API): pseudo-random model files.
-#[doc(hidden)]
+#[cfg(any(test, feature = "unstable-internals"))]
 pub use synthetic::synthetic;
 
 /// Hyper-parameters of a model, read from its file (`nelloc.arch`).
@@ -329,6 +330,17 @@ impl Model {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The first of `models` whose network codes `channels` colour channels: the one a front
+/// end given several external model files (`nlc --model`, the browser's `models`)
+/// encodes an image's colour planes with. [`default_for_channels`] is the built-in
+/// counterpart.
+pub fn for_channels(models: &[Arc<Model>], channels: usize) -> Option<Arc<Model>> {
+    models
+        .iter()
+        .find(|m| m.arch().channels as usize == channels)
+        .cloned()
 }
 
 /// Finds a model by hash among the supplied ones, then the built-in ones.

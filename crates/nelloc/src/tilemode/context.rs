@@ -345,6 +345,7 @@ fn intervals(keys: &[u32], w: usize, alphabet: Alphabet) -> Vec<(u32, u32)> {
 }
 
 /// Ideal code length in bits of a plane of keys (for tuning and benchmarks).
+#[cfg(feature = "unstable-internals")]
 pub(crate) fn bits(keys: &[u32], w: usize, alphabet: Alphabet) -> f64 {
     intervals(keys, w, alphabet)
         .iter()

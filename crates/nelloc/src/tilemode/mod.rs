@@ -5,6 +5,7 @@
 //! damage as an error, never a panic.
 
 mod context;
+#[cfg(feature = "unstable-internals")]
 pub(crate) use context::{bits as context_bits, Alphabet as ContextAlphabet};
 
 use std::collections::HashMap;

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::{BenchArgs, ChildOp, ChildReport};
-use crate::{io, CliError, Common, Result};
+use crate::{io, CliError, Result};
 
 /// A `/proc/self/status` field in KiB (Linux; `None` elsewhere).
 pub(crate) fn status_kib(field: &str) -> Option<u64> {
@@ -18,10 +18,6 @@ pub(crate) fn status_kib(field: &str) -> Option<u64> {
 }
 
 pub(super) fn run(args: &BenchArgs, op: ChildOp) -> Result<()> {
-    let common = Common {
-        quiet: true,
-        ..args.common.clone()
-    };
     let (input, tile) = match (args.inputs.as_slice(), args.tile_sizes.as_slice()) {
         ([input], [tile]) => (input, *tile),
         _ => {
@@ -41,7 +37,8 @@ pub(super) fn run(args: &BenchArgs, op: ChildOp) -> Result<()> {
     match op {
         ChildOp::Encode => {
             let image = io::read_image(input)?;
-            let opts = common.encode_options(tile, image.color())?;
+            let mut opts = args.models.encode_options(tile, image.color())?;
+            opts.threads = args.threads;
             report.base_kib = status_kib("VmRSS");
             let mut coded = None;
             for _ in 0..args.runs {
@@ -60,7 +57,8 @@ pub(super) fn run(args: &BenchArgs, op: ChildOp) -> Result<()> {
         }
         ChildOp::Decode => {
             let data = io::read_file(nlc)?;
-            let opts = common.decode_options()?;
+            let mut opts = args.models.files.decode_options()?;
+            opts.threads = args.threads;
             report.base_kib = status_kib("VmRSS");
             let mut decoded = None;
             for _ in 0..args.runs {

@@ -1,5 +1,6 @@
-//! File helpers shared by the CLI, the `image` adapter and the C library: one atomic
-//! write, one bounded read.
+//! File helpers for front ends (the CLI, the `image` adapter, the C and Python
+//! bindings): one atomic write, one bounded read. The codec itself never touches files;
+//! these live here so that every front end writes and reads `.nlc` files the same way.
 
 use std::io::Write;
 use std::path::Path;
