@@ -1,5 +1,6 @@
-//! The `.nlc` container, versions 1 and 2 (docs/FORMAT.md is the normative description;
-//! version 2 only adds per-tile coding modes, section 8).
+//! The `.nlc` container, versions 1 to 3 (docs/FORMAT.md is the normative description;
+//! versions 2 and 3 only add per-tile coding modes, section 8, whose rule
+//! [`ContainerVersion`] holds).
 //!
 //! Reading validates every length against the input size before allocating anything
 //! sized by the input.
@@ -7,6 +8,7 @@
 use crate::error::{FormatError, Result};
 use crate::image::{ColorType, Metadata};
 use crate::limits::Limits;
+use crate::tilemode::ContainerVersion;
 use crate::FORMAT_VERSION;
 
 /// The 8-byte signature: a high-bit byte (detects 7-bit channels), "NLC", CR LF
@@ -55,8 +57,8 @@ pub(crate) struct TileEntry {
 /// Everything before the tile data.
 #[derive(Debug, Clone)]
 pub(crate) struct Header {
-    /// 1: every tile is one neural stream; 2: tiles start with mode bytes (section 8).
-    pub(crate) version: u8,
+    /// What the tiles may hold (section 8).
+    pub(crate) version: ContainerVersion,
     pub(crate) color: ColorType,
     pub(crate) width: u32,
     pub(crate) height: u32,
@@ -90,8 +92,7 @@ pub(crate) fn write(header: &Header, streams: &[Vec<u8>]) -> Result<Vec<u8>> {
     debug_assert_eq!(header.tiles.len(), streams.len());
     let mut out = Vec::new();
     out.extend_from_slice(&MAGIC);
-    debug_assert!((1..=FORMAT_VERSION).contains(&header.version));
-    out.push(header.version);
+    out.push(header.version.byte());
     out.push(header.color.code());
     let (mode, value) = match header.alpha {
         AlphaMode::None => (0, 0),
@@ -197,14 +198,14 @@ fn invalid(field: &'static str, detail: String) -> crate::Error {
 }
 
 /// Version 0 never existed (a damaged file); a higher one is a newer format.
-fn check_version(version: u8) -> Result<(), FormatError> {
-    match version {
-        0 => Err(FormatError::InvalidField {
+fn check_version(version: u8) -> Result<ContainerVersion, FormatError> {
+    match ContainerVersion::from_byte(version) {
+        Some(v) => Ok(v),
+        None if version == 0 => Err(FormatError::InvalidField {
             field: "version",
             detail: format!("0 (versions start at 1; this decoder reads 1 to {FORMAT_VERSION})"),
         }),
-        1..=FORMAT_VERSION => Ok(()),
-        newer => Err(FormatError::UnsupportedVersion(newer)),
+        None => Err(FormatError::UnsupportedVersion(version)),
     }
 }
 
@@ -281,8 +282,7 @@ pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a 
     let mut r = Reader { data, pos: 0 };
     r.take(MAGIC.len() as u64, "signature")?;
     let fixed = r.take((FIXED_LEN - MAGIC.len()) as u64, "fixed header")?;
-    let version = fixed[0];
-    check_version(version)?;
+    let version = check_version(fixed[0])?;
     let le32 = |o: usize| u32::from_le_bytes([fixed[o], fixed[o + 1], fixed[o + 2], fixed[o + 3]]);
     let (color_code, mode, alpha_value) = (fixed[1], fixed[2], fixed[3]);
     let (width, height, tile_width, tile_height) = (le32(4), le32(8), le32(12), le32(16));
@@ -412,14 +412,14 @@ pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a 
         }
         // Version 1: the tile is one ANS stream of 32-bit words. Version 2: at least the
         // mode byte(s); the word rule applies to the neural part (section 8).
-        if version == 1 && length % 4 != 0 {
+        if !version.has_mode_bytes() && length % 4 != 0 {
             return Err(FormatError::CorruptTile {
                 tile: t as u32,
                 detail: "stream length is not a whole number of 32-bit words",
             }
             .into());
         }
-        if version >= 2 && length == 0 {
+        if version.has_mode_bytes() && length == 0 {
             return Err(FormatError::CorruptTile {
                 tile: t as u32,
                 detail: "a version-2 tile has no mode byte",
@@ -461,7 +461,7 @@ mod tests {
     /// A 1x1 Gray8 file (one empty tile stream) whose chunks are `chunks`, in that order.
     pub(crate) fn file_with_chunks(chunks: &[([u8; 4], Vec<u8>)]) -> Vec<u8> {
         let header = Header {
-            version: 1,
+            version: ContainerVersion::V1,
             color: ColorType::Gray8,
             width: 1,
             height: 1,

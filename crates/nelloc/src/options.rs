@@ -174,9 +174,10 @@ pub struct EncodeOptions {
     /// Where to run. Default: [`Device::Cpu`].
     pub device: Device,
     /// Coding modes the encoder may choose per tile and plane group; it keeps the
-    /// smallest. Must contain [`crate::TileMode::Neural`] or [`crate::TileMode::Png`] (the modes that
-    /// code anything). `TileModes::only(&[TileMode::Neural])` is pure NeLLoC and writes
-    /// container version 1. Default: [`TileModes::all`].
+    /// smallest. Must contain [`crate::TileMode::Neural`], [`crate::TileMode::Png`] or
+    /// [`crate::TileMode::Context`] (the modes that code any content); otherwise encoding
+    /// fails with [`crate::Error::InvalidArgument`]. `TileModes::only(&[TileMode::Neural])`
+    /// is pure NeLLoC and writes container version 1. Default: [`TileModes::all`].
     pub modes: TileModes,
 }
 

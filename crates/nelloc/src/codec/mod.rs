@@ -32,7 +32,8 @@ use crate::model::{self, hex, Model};
 use crate::options::{Cancel, DecodeOptions, EncodeOptions};
 use crate::schedule::{tiles, TileBuf};
 use crate::tilemode::{
-    self, ModeCounts, Payload, PayloadError, TileError, TileLayout, TileMode, TileModes,
+    self, ContainerVersion, ModeCounts, Payload, PayloadError, TileError, TileLayout, TileMode,
+    TileModes,
 };
 
 /// What `info` reports about a stream, without decoding pixels.
@@ -336,28 +337,20 @@ impl EncodeContext<'_> {
         for c in &coded {
             c.modes[..groups.len()].iter().for_each(|m| modes.add(*m));
         }
-        // Version 1 (readable by the first release) unless a group of a tile is not neural;
-        // 3 only when the context mode is used, so that version-2 readers still read the rest.
-        let version = if modes.non_neural() == 0 {
-            1
-        } else if modes.context > 0 {
-            3
-        } else {
-            2
-        };
+        let version = ContainerVersion::for_modes(
+            coded
+                .iter()
+                .flat_map(|c| c.modes[..groups.len()].iter().copied()),
+        );
         let neural_in = |g: usize| coded.iter().any(|c| c.modes[g] == TileMode::Neural);
         let streams: Vec<Vec<u8>> = coded
             .iter()
             .map(|c| {
-                if version == 1 {
-                    c.ans.clone()
-                } else {
-                    let payloads: Vec<&[u8]> = c.payloads[..groups.len()]
-                        .iter()
-                        .map(Vec::as_slice)
-                        .collect();
-                    tilemode::write_tile(&c.modes[..groups.len()], &payloads, &c.ans)
-                }
+                let payloads: Vec<&[u8]> = c.payloads[..groups.len()]
+                    .iter()
+                    .map(Vec::as_slice)
+                    .collect();
+                tilemode::write_tile(version, &c.modes[..groups.len()], &payloads, &c.ans)
             })
             .collect();
         let stats = EncodeStats {
@@ -382,7 +375,7 @@ impl EncodeContext<'_> {
         // Version 2 names a model only when some tile codes that group with it, so a file
         // without neural tiles decodes without any model.
         let hash = |g: usize| match groups.get(g) {
-            Some(group) if version == 1 || neural_in(g) => *group.model.hash(),
+            Some(group) if version.names_every_model() || neural_in(g) => *group.model.hash(),
             _ => [0; 32],
         };
         let header = Header {
@@ -435,7 +428,7 @@ fn group_model(
     role: &'static str,
     channels: usize,
 ) -> Result<Option<Arc<Model>>> {
-    if header.version >= 2 && *hash == [0; 32] {
+    if !header.version.names_every_model() && *hash == [0; 32] {
         return Ok(None);
     }
     let m = lookup(hash, extra, role)?;
@@ -455,20 +448,13 @@ fn group_channels(header: &Header) -> Vec<usize> {
 
 const GROUP_NAMES: [&str; 2] = ["colour", "alpha"];
 
-/// A tile's layout: version 1 is one neural stream; version 2 starts with mode bytes.
+/// Tile `t`'s layout, with a format error naming the tile.
 fn tile_layout<'a>(
     header: &Header,
     t: usize,
     bytes: &'a [u8],
     channels: &[usize],
 ) -> Result<TileLayout<'a>> {
-    if header.version == 1 {
-        return Ok(TileLayout {
-            groups: [Payload::Neural; 2],
-            n_groups: channels.len(),
-            ans: bytes,
-        });
-    }
     tilemode::parse_tile(bytes, channels, header.version).map_err(|e| tile_error(t as u32, e))
 }
 
@@ -735,7 +721,7 @@ pub fn info(data: &[u8], options: &DecodeOptions) -> Result<Info> {
         });
     }
     Ok(Info {
-        version: header.version,
+        version: header.version.byte(),
         tile_details,
         width: header.width,
         height: header.height,

@@ -1,0 +1,299 @@
+//! PNG-style row coding: the five PNG filters, the encoder's per-row filter choice, and
+//! the zlib streams the filtered rows are deflated into (and bounded inflation back).
+
+#[inline]
+fn paeth(a: u8, b: u8, c: u8) -> u8 {
+    let (ia, ib, ic) = (i16::from(a), i16::from(b), i16::from(c));
+    let p = ia + ib - ic;
+    let (pa, pb, pc) = ((p - ia).abs(), (p - ib).abs(), (p - ic).abs());
+    if pa <= pb && pa <= pc {
+        a
+    } else if pb <= pc {
+        b
+    } else {
+        c
+    }
+}
+
+/// Filters one row (`cur`, previous row `prev`, all zeros for the first) with filter
+/// type `f`, appending the filter byte and the filtered bytes.
+fn filter_row(f: u8, cur: &[u8], prev: &[u8], bpp: usize, out: &mut Vec<u8>) {
+    out.push(f);
+    for i in 0..cur.len() {
+        let a = if i >= bpp { cur[i - bpp] } else { 0 };
+        let b = prev[i];
+        let c = if i >= bpp { prev[i - bpp] } else { 0 };
+        let pred = match f {
+            0 => 0,
+            1 => a,
+            2 => b,
+            3 => ((u16::from(a) + u16::from(b)) / 2) as u8,
+            _ => paeth(a, b, c),
+        };
+        out.push(cur[i].wrapping_sub(pred));
+    }
+}
+
+/// Reverses the filters in place: `data` holds `h` rows of `1 + row_bytes` bytes; the
+/// result is `h * row_bytes` raw bytes in `out`.
+pub(super) fn unfilter(
+    data: &[u8],
+    row_bytes: usize,
+    h: usize,
+    bpp: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), &'static str> {
+    out.clear();
+    out.resize(row_bytes * h, 0);
+    for y in 0..h {
+        let row = &data[y * (row_bytes + 1)..][..row_bytes + 1];
+        let f = row[0];
+        let (done, rest) = out.split_at_mut(y * row_bytes);
+        let cur = &mut rest[..row_bytes];
+        let prev = if y > 0 {
+            &done[(y - 1) * row_bytes..]
+        } else {
+            &[][..]
+        };
+        let up = |i: usize| if y > 0 { prev[i] } else { 0 };
+        match f {
+            0 => cur.copy_from_slice(&row[1..]),
+            1 => {
+                for i in 0..row_bytes {
+                    let a = if i >= bpp { cur[i - bpp] } else { 0 };
+                    cur[i] = row[1 + i].wrapping_add(a);
+                }
+            }
+            2 => {
+                for i in 0..row_bytes {
+                    cur[i] = row[1 + i].wrapping_add(up(i));
+                }
+            }
+            3 => {
+                for i in 0..row_bytes {
+                    let a = if i >= bpp { cur[i - bpp] } else { 0 };
+                    cur[i] = row[1 + i].wrapping_add(((u16::from(a) + u16::from(up(i))) / 2) as u8);
+                }
+            }
+            4 => {
+                for i in 0..row_bytes {
+                    let a = if i >= bpp { cur[i - bpp] } else { 0 };
+                    let c = if i >= bpp { up(i - bpp) } else { 0 };
+                    cur[i] = row[1 + i].wrapping_add(paeth(a, up(i), c));
+                }
+            }
+            _ => return Err("PNG filter type above 4"),
+        }
+    }
+    Ok(())
+}
+
+/// Per-row filter choice of [`filter_all`].
+#[derive(Clone, Copy)]
+enum Strategy {
+    /// The same filter (0..=4) on every row.
+    Fixed(u8),
+    /// Smallest sum of |filtered bytes as i8| (the PNG recommendation).
+    MinSum,
+    /// Smallest Shannon entropy of the row's filtered bytes.
+    Entropy,
+    /// Fewest distinct pairs of consecutive filtered bytes.
+    Bigrams,
+}
+
+const STRATEGIES: [Strategy; 8] = [
+    Strategy::MinSum,
+    Strategy::Entropy,
+    Strategy::Bigrams,
+    Strategy::Fixed(0),
+    Strategy::Fixed(1),
+    Strategy::Fixed(2),
+    Strategy::Fixed(3),
+    Strategy::Fixed(4),
+];
+
+/// Cost of a filtered row (filter byte first) under a per-row strategy.
+fn row_cost(strategy: Strategy, row: &[u8], seen: &mut [u64]) -> u64 {
+    let bytes = &row[1..];
+    match strategy {
+        Strategy::Fixed(_) | Strategy::MinSum => bytes
+            .iter()
+            .map(|&v| u64::from((v as i8).unsigned_abs()))
+            .sum(),
+        Strategy::Entropy => {
+            let mut hist = [0u32; 256];
+            bytes.iter().for_each(|&v| hist[usize::from(v)] += 1);
+            // n*log2(n) - sum c*log2(c), in fixed point (deterministic: integer log).
+            let nlogn = |c: u32| -> u64 {
+                if c == 0 {
+                    0
+                } else {
+                    // log2 in 1/1024 units from the bit length and the next 10 bits.
+                    let b = 31 - c.leading_zeros();
+                    let frac = if b >= 10 {
+                        (c >> (b - 10)) & 1023
+                    } else {
+                        (c << (10 - b)) & 1023
+                    };
+                    u64::from(c) * (u64::from(b) * 1024 + u64::from(frac))
+                }
+            };
+            let n = bytes.len() as u32;
+            nlogn(n) - hist.iter().map(|&c| nlogn(c)).sum::<u64>().min(nlogn(n))
+        }
+        Strategy::Bigrams => {
+            // `seen` is a 65536-bit set, cleared after use.
+            let mut distinct = 0;
+            for w in bytes.windows(2) {
+                let k = usize::from(w[0]) << 8 | usize::from(w[1]);
+                let (word, bit) = (k / 64, 1u64 << (k % 64));
+                if seen[word] & bit == 0 {
+                    seen[word] |= bit;
+                    distinct += 1;
+                }
+            }
+            for w in bytes.windows(2) {
+                seen[(usize::from(w[0]) << 8 | usize::from(w[1])) / 64] = 0;
+            }
+            distinct
+        }
+    }
+}
+
+/// Filtered rows of `raw` (`h` rows of `row_bytes`) under `strategy`.
+fn filter_all(raw: &[u8], row_bytes: usize, h: usize, bpp: usize, strategy: Strategy) -> Vec<u8> {
+    let mut out = Vec::with_capacity((row_bytes + 1) * h);
+    let zeros = vec![0u8; row_bytes];
+    let mut trial = Vec::with_capacity(row_bytes + 1);
+    let mut seen = vec![0u64; 1024];
+    for y in 0..h {
+        let cur = &raw[y * row_bytes..][..row_bytes];
+        let prev = if y > 0 {
+            &raw[(y - 1) * row_bytes..][..row_bytes]
+        } else {
+            &zeros[..]
+        };
+        if let Strategy::Fixed(f) = strategy {
+            filter_row(f, cur, prev, bpp, &mut out);
+            continue;
+        }
+        let mut best = (u64::MAX, 0u8);
+        for f in 0..=4u8 {
+            trial.clear();
+            filter_row(f, cur, prev, bpp, &mut trial);
+            let cost = row_cost(strategy, &trial, &mut seen);
+            if cost < best.0 {
+                best = (cost, f);
+            }
+        }
+        filter_row(best.1, cur, prev, bpp, &mut out);
+    }
+    out
+}
+
+/// Below this many raw bytes, deflate trials cost more than they can find (each sets up
+/// a few hundred KB of compressor state): one strategy is tried, and the final deflate
+/// skips libdeflate.
+const SMALL_PLANE: usize = 64;
+
+/// The filter strategy whose rows deflate smallest at a fast level: (that size, rows).
+pub(super) fn best_filtering(
+    raw: &[u8],
+    row_bytes: usize,
+    h: usize,
+    bpp: usize,
+) -> (usize, Vec<u8>) {
+    let strategies = if raw.len() < SMALL_PLANE {
+        &STRATEGIES[..1]
+    } else {
+        &STRATEGIES[..]
+    };
+    let mut best: Option<(usize, Vec<u8>)> = None;
+    for &strategy in strategies {
+        let filtered = filter_all(raw, row_bytes, h, bpp, strategy);
+        let n = miniz_oxide::deflate::compress_to_vec_zlib(&filtered, TRIAL_LEVEL).len();
+        if best.as_ref().is_none_or(|b| n < b.0) {
+            best = Some((n, filtered));
+        }
+    }
+    best.unwrap_or_default()
+}
+
+// ---------------------------------------------------------------- zlib
+
+/// Deflate level used to compare filter strategies (miniz_oxide).
+const TRIAL_LEVEL: u8 = 6;
+
+fn deflate(data: &[u8]) -> Vec<u8> {
+    miniz_oxide::deflate::compress_to_vec_zlib(data, 9)
+}
+
+/// The final deflate of the chosen filtering: libdeflate at its best level (12), or
+/// miniz_oxide's best level if that is smaller.
+pub(super) fn deflate_final(data: &[u8]) -> Vec<u8> {
+    let fast = deflate(data);
+    if data.len() < SMALL_PLANE {
+        return fast;
+    }
+    let level = libdeflater::CompressionLvl::new(12).unwrap_or_default();
+    let mut c = libdeflater::Compressor::new(level);
+    let mut z = vec![0u8; c.zlib_compress_bound(data.len())];
+    match c.zlib_compress(data, &mut z) {
+        Ok(n) if n < fast.len() => {
+            z.truncate(n);
+            z
+        }
+        _ => fast,
+    }
+}
+
+/// Inflates a zlib stream that must produce exactly `expected` bytes and end exactly at
+/// the end of `z`. The output buffer is `expected` bytes (bounded by the tile size by the
+/// caller) and is never grown.
+pub(super) fn inflate_exact(z: &[u8], expected: usize) -> Result<Vec<u8>, &'static str> {
+    use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
+    use miniz_oxide::inflate::TINFLStatus;
+    let mut out = vec![0u8; expected];
+    let mut state = Box::<DecompressorOxide>::default();
+    let flags = inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER
+        | inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF
+        | inflate_flags::TINFL_FLAG_COMPUTE_ADLER32;
+    let (status, consumed, written) = decompress(&mut state, z, &mut out, 0, flags);
+    match status {
+        TINFLStatus::Done => {}
+        TINFLStatus::HasMoreOutput => return Err("deflate data inflates to more than the tile"),
+        TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => {
+            return Err("deflate data is truncated")
+        }
+        TINFLStatus::Adler32Mismatch => return Err("deflate data fails its Adler-32 check"),
+        _ => return Err("deflate data is invalid"),
+    }
+    if written != expected {
+        return Err("deflate data inflates to less than the tile");
+    }
+    if consumed != z.len() {
+        return Err("bytes after the end of the deflate data");
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inflate_refuses_more_less_and_trailing() {
+        let z = deflate(&[1, 2, 3, 4]);
+        assert!(inflate_exact(&z, 4).is_ok());
+        assert!(inflate_exact(&z, 3).is_err());
+        assert!(inflate_exact(&z, 5).is_err());
+        let mut t = z.clone();
+        t.push(0);
+        assert!(inflate_exact(&t, 4).is_err());
+        assert!(inflate_exact(&z[..z.len() - 1], 4).is_err());
+        let mut bad = z.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1; // Adler-32
+        assert!(inflate_exact(&bad, 4).is_err());
+    }
+}

@@ -1,0 +1,114 @@
+//! The container-version rule (docs/FORMAT.md sections 2 and 8): which version a file
+//! with a given set of tile modes is written as, and what each version's tiles may hold.
+//! The encoder, the tile layout writer and parser, and the container all ask this type,
+//! so the rule is stated once.
+
+use super::mode::TileMode;
+
+/// A version of the `.nlc` container this library reads and writes. Ordered: a later
+/// version allows everything an earlier one does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum ContainerVersion {
+    /// Every tile is one neural stream (readable by the first release).
+    V1,
+    /// Tiles start with one mode byte per plane group; every mode but context.
+    V2,
+    /// Version 2 plus the context mode.
+    V3,
+}
+
+// The public constant names the newest version; the two must not drift apart.
+const _: () = assert!(ContainerVersion::LATEST.byte() == crate::FORMAT_VERSION);
+
+impl ContainerVersion {
+    /// The newest version.
+    pub(crate) const LATEST: ContainerVersion = ContainerVersion::V3;
+
+    /// The version byte of the header.
+    pub(crate) const fn byte(self) -> u8 {
+        match self {
+            ContainerVersion::V1 => 1,
+            ContainerVersion::V2 => 2,
+            ContainerVersion::V3 => 3,
+        }
+    }
+
+    /// The version with this header byte, if this library reads it.
+    pub(crate) fn from_byte(byte: u8) -> Option<Self> {
+        [
+            ContainerVersion::V1,
+            ContainerVersion::V2,
+            ContainerVersion::V3,
+        ]
+        .into_iter()
+        .find(|v| v.byte() == byte)
+    }
+
+    /// The first version whose tiles can hold `mode`.
+    fn introducing(mode: TileMode) -> Self {
+        match mode {
+            TileMode::Neural => ContainerVersion::V1,
+            TileMode::Context => ContainerVersion::V3,
+            _ => ContainerVersion::V2,
+        }
+    }
+
+    /// The oldest version that holds every one of `modes` (the modes of all plane groups
+    /// of all tiles): the oldest readers can still read what does not need more.
+    pub(crate) fn for_modes(modes: impl IntoIterator<Item = TileMode>) -> Self {
+        modes
+            .into_iter()
+            .map(Self::introducing)
+            .max()
+            .unwrap_or(ContainerVersion::V1)
+    }
+
+    /// Whether a tile of this version may code a plane group in `mode`.
+    pub(crate) fn allows(self, mode: TileMode) -> bool {
+        self >= Self::introducing(mode)
+    }
+
+    /// Whether a tile starts with mode bytes (version 1: the tile is one ANS stream).
+    pub(crate) fn has_mode_bytes(self) -> bool {
+        self >= ContainerVersion::V2
+    }
+
+    /// Whether the header names the model of every plane group. From version 2 on, a
+    /// group that no tile codes with the network names none (an all-zero hash), so that
+    /// such a file decodes without the model.
+    pub(crate) fn names_every_model(self) -> bool {
+        self == ContainerVersion::V1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oldest_version_that_holds_the_modes() {
+        use TileMode::*;
+        let v = |m: &[TileMode]| ContainerVersion::for_modes(m.iter().copied()).byte();
+        assert_eq!(v(&[]), 1);
+        assert_eq!(v(&[Neural, Neural]), 1);
+        assert_eq!(v(&[Neural, Png]), 2);
+        assert_eq!(v(&[Constant, Palette, Gray]), 2);
+        assert_eq!(v(&[Neural, Context, Png]), 3);
+        for mode in TileMode::ALL {
+            let needed = ContainerVersion::for_modes([mode]);
+            assert!(needed.allows(mode));
+            for v in [ContainerVersion::V1, ContainerVersion::V2] {
+                assert_eq!(v.allows(mode), v >= needed, "{mode} in {v:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn header_bytes() {
+        assert_eq!(ContainerVersion::from_byte(0), None);
+        assert_eq!(ContainerVersion::from_byte(4), None);
+        for b in 1..=crate::FORMAT_VERSION {
+            assert_eq!(ContainerVersion::from_byte(b).map(|v| v.byte()), Some(b));
+        }
+    }
+}
