@@ -3,7 +3,7 @@
 
 mod support;
 
-use nelloc::{decode, encode};
+use nelloc::{decode, decode_into, encode, Error};
 use support::*;
 
 #[test]
@@ -129,6 +129,39 @@ fn every_horizon_and_mixture_count_round_trips_with_mixed_colour_and_alpha_model
                     .unwrap_or_else(|e| panic!("{what}: {e}"));
                 assert_eq!(back.pixels(), case.image.pixels(), "{what}");
             }
+        }
+    }
+}
+
+#[test]
+fn decode_into_writes_what_decode_returns_and_checks_the_buffer() {
+    let rgb = tiny(3, 1, 21);
+    let gray = tiny(1, 0, 22);
+    let opts = decode_opts(&[rgb.clone(), gray.clone()]);
+    for case in synthetic_cases() {
+        let model = if case.image.color().color_channels() == 3 {
+            rgb.clone()
+        } else {
+            gray.clone()
+        };
+        let bytes = encode(case.image.as_ref(), &encode_opts(model, gray.clone(), 5))
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let want = decode(&bytes, &opts).unwrap();
+        // A dirty buffer: nothing the caller had may survive in the decoded image.
+        let mut out = vec![0xA5u8; want.pixels().len()];
+        let metadata = decode_into(&bytes, &opts, &mut out).unwrap();
+        assert_eq!(out, want.pixels(), "{}", case.name);
+        assert_eq!(&metadata, want.metadata(), "{}", case.name);
+        for wrong in [out.len() - 1, out.len() + 1] {
+            let mut buf = vec![7u8; wrong];
+            match decode_into(&bytes, &opts, &mut buf) {
+                Err(Error::InvalidArgument(m)) => assert!(m.contains("needs"), "{m}"),
+                other => panic!("{} with {wrong} bytes: {other:?}", case.name),
+            }
+            assert!(
+                buf.iter().all(|&b| b == 7),
+                "a refused buffer is left alone"
+            );
         }
     }
 }

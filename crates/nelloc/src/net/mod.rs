@@ -127,6 +127,7 @@ pub(crate) struct Step<'a, L> {
 
 impl<L> Topology<L> {
     /// Number of layers.
+    #[cfg_attr(not(any(test, feature = "unstable-internals")), allow(dead_code))]
     pub(crate) fn len(&self) -> usize {
         3 * self.blocks.len() + 3
     }

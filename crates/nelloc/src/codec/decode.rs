@@ -1,0 +1,240 @@
+//! Decoding: the stream's models and backend, the plan, then groups of consecutive tiles
+//! decoded together (their wavefronts batched through the network) into the output.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rayon::prelude::*;
+
+use super::engine::{decode_group, TileJob, MAX_GROUP_TILES};
+use super::plan::{group_channels, plan, stream_error, Plan};
+use super::planes::check_channels;
+use super::pool::run_in_pool;
+use super::{alpha, Tracker};
+use crate::backend::{self, Backend};
+use crate::coder::StreamDecoder;
+use crate::container::{self, AlphaMode, Header};
+use crate::error::{Error, FormatError, ModelError, Result};
+use crate::image::{Image, Metadata};
+use crate::model::{self, hex, Model};
+use crate::options::DecodeOptions;
+use crate::tilemode::{self, PayloadError};
+
+/// Decodes a complete `.nlc` file.
+pub fn decode(data: &[u8], options: &DecodeOptions) -> Result<Image> {
+    let (header, tile_data) = container::parse(data, &options.limits)?;
+    let decoder = Decoder::new(&header, tile_data, options)?;
+    // Allocated once (limits were checked by `parse`, the work by the plan) and zeroed;
+    // tiles are decoded into small buffers group by group and copied in, so the peak is
+    // the image plus the tiles in flight, not twice the image.
+    let mut pixels = vec![0u8; output_len(&header)];
+    decoder.run(&mut pixels, options)?;
+    Ok(Image {
+        width: header.width,
+        height: header.height,
+        color: header.color,
+        pixels,
+        metadata: header.metadata,
+    })
+}
+
+/// Decodes a complete `.nlc` file into `out`, which must hold exactly the image:
+/// `width * height * color.channels()` bytes, rows top to bottom without padding (the
+/// size [`crate::probe`] or [`crate::info`] reports). Returns the image's metadata.
+/// Nothing is allocated for the pixels, and on an error `out` holds no partial image
+/// that could pass for one: it is zeroed before decoding starts.
+pub fn decode_into(data: &[u8], options: &DecodeOptions, out: &mut [u8]) -> Result<Metadata> {
+    let (header, tile_data) = container::parse(data, &options.limits)?;
+    let needed = output_len(&header);
+    if out.len() != needed {
+        return Err(Error::InvalidArgument(format!(
+            "decode_into: the buffer holds {} bytes, the {}x{} {:?} image needs {needed}",
+            out.len(),
+            header.width,
+            header.height,
+            header.color
+        )));
+    }
+    let decoder = Decoder::new(&header, tile_data, options)?;
+    out.fill(0);
+    decoder.run(out, options)?;
+    Ok(header.metadata)
+}
+
+fn output_len(header: &Header) -> usize {
+    header.width as usize * header.height as usize * header.color.channels()
+}
+
+/// A stream ready to decode: its models, the backend that runs them and the plan.
+struct Decoder<'h, 'a> {
+    header: &'h Header,
+    /// Per plane group (colour, alpha): the model, if the header names one.
+    models: [Option<Arc<Model>>; 2],
+    backend: Arc<dyn Backend>,
+    plan: Plan<'a>,
+}
+
+impl<'h, 'a> Decoder<'h, 'a> {
+    fn new(header: &'h Header, tile_data: &'a [u8], options: &DecodeOptions) -> Result<Self> {
+        let cc = header.color.color_channels();
+        let extra = &options.models;
+        let colour = group_model(header, &header.color_model, extra, "colour", cc)?;
+        let alpha = match header.alpha {
+            AlphaMode::Coded => group_model(header, &header.alpha_model, extra, "alpha", 1)?,
+            _ => None,
+        };
+        let models = [colour, alpha];
+        let used: Vec<&Model> = models.iter().flatten().map(|m| &**m).collect();
+        let pixels = u64::from(header.width) * u64::from(header.height);
+        let backend = backend::select(options.device, pixels, &used)?;
+        let plan = plan(header, tile_data, models.each_ref().map(Option::is_some))?;
+        options.limits.check_work(plan.work)?;
+        Ok(Decoder {
+            header,
+            models,
+            backend,
+            plan,
+        })
+    }
+
+    /// Decodes every tile into `pixels` (the zeroed output).
+    fn run(self, pixels: &mut [u8], options: &DecodeOptions) -> Result<()> {
+        let header = self.header;
+        let stride = header.color.channels();
+        let row_bytes = header.width as usize * stride;
+        let cc = header.color.color_channels();
+        let tracker = Tracker::new(
+            options.progress.as_ref(),
+            options.cancel.as_ref(),
+            u64::from(header.width) * u64::from(header.height),
+        );
+        for r in &self.plan.trivial {
+            // All zeros (alpha too, unless constant): the output is already zero.
+            if let AlphaMode::Constant(v) = header.alpha {
+                alpha::fill(pixels, row_bytes, r, stride, cc, v);
+            }
+            tracker.advance(r.w * r.h);
+        }
+        let mut jobs = self.plan.jobs;
+        let (models, backend) = (&self.models, &*self.backend);
+        let out = Mutex::new(pixels);
+        run_in_pool(options.threads, || {
+            // One group of consecutive tiles per worker; each group batches its tiles'
+            // wavefronts. The bytes decoded do not depend on the grouping.
+            // At most 8 tiles per group keeps a step's batch (up to ~64 pixels per
+            // 256-wide tile) and its activations in cache on large images.
+            // Accelerators want large batches: a step of a 256-pixel tile has ~64 pixels,
+            // so about preferred_batch / 64 tiles per group.
+            let max_group = MAX_GROUP_TILES.max(backend.preferred_batch() / 64);
+            let groups = rayon::current_num_threads().clamp(1, jobs.len().max(1));
+            let per = if max_group > MAX_GROUP_TILES {
+                max_group
+            } else {
+                jobs.len().div_ceil(groups).clamp(1, MAX_GROUP_TILES)
+            };
+            jobs.par_chunks_mut(per)
+                .try_for_each(|group| -> Result<()> {
+                    tracker.check()?;
+                    decode_tiles(header, models, backend, group, &tracker)?;
+                    let mut pixels = out.lock().unwrap_or_else(PoisonError::into_inner);
+                    for job in group.iter_mut() {
+                        let (r, tile) = (&job.rect, std::mem::take(&mut job.buf));
+                        for y in 0..r.h {
+                            pixels[(r.y + y) * row_bytes + r.x * stride..][..r.w * stride]
+                                .copy_from_slice(&tile[y * r.w * stride..][..r.w * stride]);
+                        }
+                    }
+                    Ok(())
+                })
+        })?
+    }
+}
+
+/// Decodes a group of tiles into their buffers: the non-neural payloads first, then the
+/// colour group through the network, then alpha; every stream must end exactly.
+fn decode_tiles(
+    header: &Header,
+    models: &[Option<Arc<Model>>; 2],
+    backend: &dyn Backend,
+    group: &mut [TileJob<'_>],
+    tracker: &Tracker<'_>,
+) -> Result<()> {
+    let channels = group_channels(header);
+    let stride = header.color.channels();
+    let cc = header.color.color_channels();
+    let firsts = [0, cc];
+    for job in group.iter_mut() {
+        let (w, h) = (job.rect.w, job.rect.h);
+        job.buf = vec![0u8; w * h * stride];
+        // Non-neural groups first (the network of the other group, if any, reads only
+        // its own channels).
+        for (g, &c) in channels.iter().enumerate() {
+            tilemode::decode_payload(
+                &job.payloads[g],
+                w,
+                h,
+                c,
+                &mut job.buf,
+                stride,
+                firsts[g],
+                &|| tracker.check().is_err(),
+            )
+            .map_err(|e| match e {
+                PayloadError::Cancelled => Error::Cancelled,
+                PayloadError::Corrupt(detail) => FormatError::CorruptTile {
+                    tile: job.index,
+                    detail,
+                }
+                .into(),
+            })?;
+        }
+        if !job.neural[0] {
+            tracker.advance(w * h);
+        }
+    }
+    if let Some(m) = &models[0] {
+        decode_group(backend, m, group, stride, 0, 0, tracker)?;
+    }
+    tracker.check()?;
+    match (header.alpha, &models[1]) {
+        (AlphaMode::Coded, Some(am)) => decode_group(backend, am, group, stride, cc, 1, tracker)?,
+        (AlphaMode::Constant(v), _) => {
+            for job in group.iter_mut() {
+                job.buf.chunks_exact_mut(stride).for_each(|p| p[cc] = v);
+            }
+        }
+        _ => {}
+    }
+    tracker.check()?;
+    for job in group.iter_mut() {
+        let dec = std::mem::replace(&mut job.dec, StreamDecoder::empty());
+        dec.finish().map_err(|e| stream_error(job.index, e))?;
+    }
+    Ok(())
+}
+
+fn lookup(hash: &[u8; 32], extra: &[Arc<Model>], role: &'static str) -> Result<Arc<Model>> {
+    model::find(hash, extra).ok_or_else(|| {
+        ModelError::UnknownModel {
+            hash: hex(hash),
+            role,
+        }
+        .into()
+    })
+}
+
+/// The model of a plane group: looked up by hash, except that a version-2 stream names no
+/// model (all-zero hash) when no tile codes that group with the network.
+fn group_model(
+    header: &Header,
+    hash: &[u8; 32],
+    extra: &[Arc<Model>],
+    role: &'static str,
+    channels: usize,
+) -> Result<Option<Arc<Model>>> {
+    if !header.version.names_every_model() && *hash == [0; 32] {
+        return Ok(None);
+    }
+    let m = lookup(hash, extra, role)?;
+    check_channels(&m, channels)?;
+    Ok(Some(m))
+}

@@ -1,0 +1,300 @@
+//! Encoding: per tile and plane group the cheap modes against the network, the smallest
+//! wins; then the container version the modes need, the header and the tile streams.
+
+use super::planes::{map_tiles, PlaneGroup, Planes};
+use super::{engine::plane_intervals, Tracker, MAX_TILE_SIZE};
+use crate::backend::Backend;
+use crate::coder::encode_intervals;
+use crate::container::{self, Header, TileEntry};
+use crate::error::{Error, Result};
+use crate::image::{ImageRef, Metadata};
+use crate::options::EncodeOptions;
+use crate::schedule::TileBuf;
+use crate::tilemode::{self, ContainerVersion, ModeCounts, TileMode, TileModes};
+
+/// Figures from an encode, for diagnostics and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
+pub struct EncodeStats {
+    /// Information content of all symbols under the quantized model: the sum of
+    /// -log2(freq / 2^24). The tile streams exceed it only by the ANS overhead.
+    pub model_bits: f64,
+    /// Bytes of all tile streams (file size minus header).
+    pub stream_bytes: u64,
+    /// Number of coded symbols.
+    pub symbols: u64,
+    /// Plane groups of tiles coded in each mode. `model_bits` and `symbols` count the
+    /// neural groups only.
+    pub modes: ModeCounts,
+    /// The decoding work of the file as [`crate::Limits::max_neural_pixels`] counts it
+    /// (neural and context-coded plane groups).
+    pub neural_pixels: u64,
+}
+
+/// One tile as the encoder chose to code it.
+struct CodedTile {
+    /// Per plane group (colour, alpha): the mode and its framed payload (empty if neural).
+    modes: [TileMode; 2],
+    payloads: [Vec<u8>; 2],
+    /// The ANS words of the neural groups.
+    ans: Vec<u8>,
+    bits: f64,
+    symbols: u64,
+}
+
+/// Skip the (expensive) neural trial when a cheap mode codes a group below this many
+/// bits per sample: the network cannot win by more than the trial costs.
+const NEAR_ZERO_BPSP: f64 = 0.05;
+
+/// Bytes a neural group costs beyond its information content (the mode byte and ANS
+/// flush words, on average).
+const NEURAL_OVERHEAD: f64 = 5.0;
+
+/// Codes one tile: per plane group the cheap modes first, then the network unless a
+/// cheap mode is already near zero; the smallest wins.
+fn code_tile(
+    backend: &dyn Backend,
+    tile: &TileBuf<'_>,
+    groups: &[PlaneGroup],
+    modes: TileModes,
+) -> Result<CodedTile> {
+    let (data, stride) = (tile.data, tile.stride);
+    let mut out = CodedTile {
+        modes: [TileMode::Neural; 2],
+        payloads: [Vec::new(), Vec::new()],
+        ans: Vec::new(),
+        bits: 0.0,
+        symbols: 0,
+    };
+    let mut intervals = Vec::new();
+    for (g, group) in groups.iter().enumerate() {
+        let (first, c) = (group.first, group.channels);
+        let samples = tile.w * tile.h * c;
+        let cheap = if modes == TileModes::only(&[TileMode::Neural]) {
+            None
+        } else {
+            let plane: Vec<u8> = if stride == c {
+                data.to_vec()
+            } else {
+                data.chunks_exact(stride)
+                    .flat_map(|p| p[first..first + c].iter().copied())
+                    .collect()
+            };
+            tilemode::encode_cheap(&plane, tile.w, tile.h, c, modes)
+        };
+        let cheap_cost = cheap.as_ref().map(|(_, p)| (p.len() + 1) as f64);
+        let try_neural = modes.contains(TileMode::Neural)
+            && cheap_cost.is_none_or(|b| b * 8.0 > NEAR_ZERO_BPSP * samples as f64);
+        if try_neural {
+            let mut iv = Vec::with_capacity(samples);
+            plane_intervals(backend, &group.model, tile, first, &mut iv)?;
+            let bits: f64 = iv
+                .iter()
+                .map(|&(_, f)| f64::from(crate::mixture::PRECISION) - f64::from(f).log2())
+                .sum();
+            if cheap_cost.is_none_or(|b| bits / 8.0 + NEURAL_OVERHEAD < b) {
+                out.bits += bits;
+                out.symbols += iv.len() as u64;
+                intervals.extend_from_slice(&iv);
+                continue;
+            }
+        }
+        if let Some((mode, payload)) = cheap {
+            out.modes[g] = mode;
+            out.payloads[g] = payload;
+        }
+    }
+    out.ans = encode_intervals(&intervals);
+    Ok(out)
+}
+
+/// Encodes an image into a complete `.nlc` file.
+pub fn encode(image: ImageRef<'_>, options: &EncodeOptions) -> Result<Vec<u8>> {
+    encode_with_stats(image, options).map(|(bytes, _)| bytes)
+}
+
+/// Like [`encode`], also returning [`EncodeStats`].
+pub fn encode_with_stats(
+    image: ImageRef<'_>,
+    options: &EncodeOptions,
+) -> Result<(Vec<u8>, EncodeStats)> {
+    if !(1..=MAX_TILE_SIZE).contains(&options.tile_size) {
+        return Err(Error::InvalidArgument(format!(
+            "tile_size is {}, expected 1 to {MAX_TILE_SIZE}",
+            options.tile_size
+        )));
+    }
+    // The decoder's limits apply to what the encoder writes: a file it would refuse is
+    // refused here, before any work.
+    options
+        .limits
+        .check_dimensions(image.width(), image.height())?;
+    options.limits.check_output(image.pixels().len() as u64)?;
+    let planes = Planes::resolve(&image, options.model.as_ref(), options.alpha_model.as_ref())?;
+    let metadata = image.metadata().cloned().unwrap_or_default();
+    let mut metadata_bytes = 0u64;
+    for chunk in [&metadata.icc, &metadata.exif, &metadata.xmp]
+        .into_iter()
+        .flatten()
+    {
+        container::u32_field(chunk.len(), "a metadata chunk's length")?;
+        metadata_bytes += chunk.len() as u64;
+    }
+    options.limits.check_metadata(metadata_bytes)?;
+    if !options.modes.is_complete() {
+        return Err(Error::InvalidArgument(format!(
+            "tile modes {{{}}} cannot code every tile: include neural, png or context",
+            options.modes
+        )));
+    }
+    let total = u64::from(image.width()) * u64::from(image.height());
+    let backend = planes.backend(options.device, total)?;
+    let tracker = Tracker::new(options.progress.as_ref(), options.cancel.as_ref(), total);
+    let ctx = EncodeContext {
+        backend: &*backend,
+        image: &image,
+        planes: &planes,
+        metadata: &metadata,
+        threads: options.threads,
+        tracker: &tracker,
+    };
+    let (bytes, stats) = encode_passes(&ctx, options)?;
+    // Checked on the file chosen (its work is known only once coded), so the encoder never
+    // returns a file a decoder with these limits refuses.
+    options.limits.check_work(stats.neural_pixels)?;
+    Ok((bytes, stats))
+}
+
+/// The first pass in the requested tile size and, when it helps, the large-tile pass.
+fn encode_passes(
+    ctx: &EncodeContext<'_>,
+    options: &EncodeOptions,
+) -> Result<(Vec<u8>, EncodeStats)> {
+    let (image, ctx) = (ctx.image, *ctx);
+    let first = ctx.code(options.tile_size, options.modes)?;
+    let ts = options.tile_size;
+    // When some tile is not neural, deflate may gain from larger tiles (matches across
+    // tile edges, fewer zlib streams): the cheap modes alone are fast enough to try once
+    // more. Only with the default tile size: a caller's explicit size is kept.
+    let (w, h) = (image.width(), image.height());
+    let all_neural = first.1.modes.non_neural() == 0;
+    if !all_neural && ts == crate::DEFAULT_TILE_SIZE && (w > ts || h > ts) {
+        let modes = TileModes::only(
+            &TileMode::ALL
+                .into_iter()
+                .filter(|m| *m != TileMode::Neural && options.modes.contains(*m))
+                .collect::<Vec<_>>(),
+        );
+        if modes.is_complete() {
+            // Progress was reported in full by the first pass; cancellation still applies.
+            let quiet = Tracker::new(None, options.cancel.as_ref(), 0);
+            let second = EncodeContext {
+                tracker: &quiet,
+                ..ctx
+            }
+            .code(LARGE_TILE, modes)?;
+            if second.0.len() < first.0.len() {
+                return Ok(second);
+            }
+        }
+    }
+    Ok(first)
+}
+
+/// Tile edge the encoder also tries (cheap modes only), with the default tile size, when
+/// some tile is not neural.
+const LARGE_TILE: u32 = 1024;
+
+/// What every encoding pass of one image shares.
+#[derive(Clone, Copy)]
+struct EncodeContext<'a> {
+    backend: &'a dyn Backend,
+    image: &'a ImageRef<'a>,
+    planes: &'a Planes,
+    metadata: &'a Metadata,
+    threads: usize,
+    tracker: &'a Tracker<'a>,
+}
+
+impl EncodeContext<'_> {
+    /// Codes the image in `ts`-pixel tiles with `modes`: the complete file and its stats.
+    fn code(&self, ts: u32, modes_allowed: TileModes) -> Result<(Vec<u8>, EncodeStats)> {
+        let (image, tracker) = (self.image, self.tracker);
+        let color = image.color();
+        let groups = &self.planes.groups;
+        let metadata = self.metadata.clone();
+        let (rects, coded) = map_tiles(image, ts, self.threads, &|| tracker.check(), |r, tile| {
+            let coded = code_tile(self.backend, tile, groups, modes_allowed)?;
+            tracker.advance(r.w * r.h);
+            Ok(coded)
+        })?;
+        let mut modes = ModeCounts::default();
+        for c in &coded {
+            c.modes[..groups.len()].iter().for_each(|m| modes.add(*m));
+        }
+        let version = ContainerVersion::for_modes(
+            coded
+                .iter()
+                .flat_map(|c| c.modes[..groups.len()].iter().copied()),
+        );
+        let neural_in = |g: usize| coded.iter().any(|c| c.modes[g] == TileMode::Neural);
+        let streams: Vec<Vec<u8>> = coded
+            .iter()
+            .map(|c| {
+                let payloads: Vec<&[u8]> = c.payloads[..groups.len()]
+                    .iter()
+                    .map(Vec::as_slice)
+                    .collect();
+                tilemode::write_tile(version, &c.modes[..groups.len()], &payloads, &c.ans)
+            })
+            .collect();
+        let stats = EncodeStats {
+            neural_pixels: coded
+                .iter()
+                .zip(&rects)
+                .map(|(c, r)| {
+                    let groups = c.modes[..groups.len()]
+                        .iter()
+                        .filter(|&&m| {
+                            (m == TileMode::Neural && !c.ans.is_empty()) || m == TileMode::Context
+                        })
+                        .count();
+                    (r.w * r.h * groups) as u64
+                })
+                .sum(),
+            model_bits: coded.iter().map(|c| c.bits).sum(),
+            stream_bytes: streams.iter().map(|s| s.len() as u64).sum(),
+            symbols: coded.iter().map(|c| c.symbols).sum(),
+            modes,
+        };
+        // Version 2 names a model only when some tile codes that group with it, so a file
+        // without neural tiles decodes without any model.
+        let hash = |g: usize| match groups.get(g) {
+            Some(group) if version.names_every_model() || neural_in(g) => *group.model.hash(),
+            _ => [0; 32],
+        };
+        let header = Header {
+            version,
+            color,
+            width: image.width(),
+            height: image.height(),
+            tile_width: ts,
+            tile_height: ts,
+            alpha: self.planes.alpha,
+            color_model: hash(0),
+            alpha_model: hash(1),
+            metadata,
+            tiles: streams
+                .iter()
+                .map(|s| {
+                    Ok(TileEntry {
+                        offset: 0,
+                        length: container::u32_field(s.len(), "a tile stream's length")?,
+                        crc: 0,
+                    })
+                })
+                .collect::<Result<_>>()?,
+        };
+        Ok((container::write(&header, &streams)?, stats))
+    }
+}
