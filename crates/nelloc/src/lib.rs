@@ -43,7 +43,9 @@ pub use codec::{
     TileInfo, MAX_TILE_SIZE,
 };
 pub use container::{probe, AlphaMode, Probe, MAGIC, PROBE_BYTES};
-pub use error::{DeviceError, Error, FormatError, LimitError, ModelError, ReferenceError, Result};
+pub use error::{
+    DeviceError, Error, ErrorKind, FormatError, LimitError, ModelError, ReferenceError, Result,
+};
 pub use fsio::{read_limited, write_atomic};
 pub use image::{ColorType, Image, ImageRef, Metadata};
 pub use limits::Limits;
