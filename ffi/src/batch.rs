@@ -3,8 +3,9 @@
 
 use crate::ffi::{bytes, handle, into_c_buffer, new_handle, optional};
 use crate::image::nlc_image;
-use crate::options::{decoder_or_default, encoder_or_default};
-use crate::options::{nlc_decoder_options, nlc_encoder_options};
+use crate::options::{
+    decoder_or_default, encoder_or_default, nlc_decoder_options, nlc_encoder_options,
+};
 use crate::status::{guard, nlc_status, Failure};
 
 /// Encodes `count` images in one call. On return `statuses[i]` is image i's status and,

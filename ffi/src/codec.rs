@@ -11,8 +11,9 @@ use crate::ffi::{
     out_ptr, path, put, put_sized, sized_out, SizedStruct,
 };
 use crate::image::nlc_image;
-use crate::options::nlc_encoder_options;
-use crate::options::{decoder_or_default, encoder_or_default, nlc_decoder_options};
+use crate::options::{
+    decoder_or_default, encoder_or_default, nlc_decoder_options, nlc_encoder_options,
+};
 use crate::status::{guard, guard_value, nlc_status, Failure};
 
 /// What `nlc_info` reports about a complete, validated stream. Set `struct_size` to
