@@ -529,7 +529,7 @@ typedef struct nlc_header {
      */
     size_t struct_size;
     /**
-     * Container version (1).
+     * Container version (1 to `NLC_FORMAT_VERSION`).
      */
     uint32_t version;
     /**

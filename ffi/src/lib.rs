@@ -14,17 +14,58 @@
 //!   matching free function, which accepts NULL;
 //! - a Rust panic never unwinds into C: it is caught and reported as
 //!   [`nlc_status::NLC_ERROR_PANIC`].
+//!
+//! Layout (one file per domain, as in rustls-ffi): `ffi` holds the pointer machinery
+//! (checked arguments, handles, output parameters, versioned structs, C buffers) and
+//! `status` the status codes and the panic boundary; `options`, `image`, `codec`, `probe`,
+//! `batch` and `score` export the functions of their domain; `conversions` maps the C
+//! codes.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+#![allow(non_camel_case_types)] // the C names (`nlc_image`, ...) are the API
 
+// cbindgen emits the functions in the order of these declarations (the header's order):
+// one group each, since rustfmt sorts the `mod` lines within a group.
+mod conversions;
 #[allow(unsafe_code)]
 mod ffi;
-mod probe;
+
+#[allow(unsafe_code)]
 mod status;
 
-pub use ffi::*;
-pub use probe::nlc_header;
-pub use status::nlc_status;
+#[allow(unsafe_code)]
+mod options;
+
+#[allow(unsafe_code)]
+mod image;
+
+#[allow(unsafe_code)]
+mod codec;
+
+#[allow(unsafe_code)]
+mod probe;
+
+#[allow(unsafe_code)]
+mod batch;
+
+#[allow(unsafe_code)]
+mod score;
+
+pub use batch::{nlc_decode_batch, nlc_encode_batch};
+pub use codec::{
+    nlc_decode, nlc_decode_file, nlc_encode, nlc_encode_file, nlc_free, nlc_info, nlc_info_file,
+    nlc_stream_info,
+};
+pub use image::{
+    nlc_image, nlc_image_free, nlc_image_get, nlc_image_get_metadata, nlc_image_new,
+    nlc_image_set_metadata, nlc_pixels,
+};
+pub use options::*;
+pub use probe::{nlc_header, nlc_probe};
+pub use score::{nlc_bits_map, nlc_score, nlc_scores};
+pub use status::{
+    nlc_last_error_message, nlc_status, nlc_status_message, nlc_version, nlc_version_string,
+};
 
 /// Major version of the library (`Cargo.toml`'s version; checked at compile time).
 pub const NLC_VERSION_MAJOR: u32 = 0;

@@ -1,11 +1,12 @@
-//! Status codes, the per-thread error message, and the panic boundary.
+//! Status codes, the per-thread error message, the panic boundary, and the exported
+//! version and error-message functions.
 
 use std::any::Any;
 use std::cell::RefCell;
-use std::ffi::CStr;
+use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use nelloc::{Error, FormatError, ModelError};
+use nelloc::{Error, ErrorKind, ModelError};
 
 /// Result of every fallible function. `NLC_OK` is 0; the numeric values never change once
 /// released, and new codes may be added (treat unknown non-zero values as errors).
@@ -125,29 +126,36 @@ impl Failure {
     }
 }
 
+impl nlc_status {
+    /// The status of a library error: its [`ErrorKind`], as the Python and WASM bindings
+    /// map it too (see `ErrorKind`).
+    pub(crate) fn of(kind: ErrorKind) -> Self {
+        use nlc_status::*;
+        match kind {
+            ErrorKind::Io => NLC_ERROR_IO,
+            ErrorKind::NotNlc => NLC_ERROR_NOT_NLC,
+            ErrorKind::Truncated => NLC_ERROR_TRUNCATED,
+            ErrorKind::Corrupt => NLC_ERROR_CORRUPT,
+            ErrorKind::UnsupportedVersion
+            | ErrorKind::Unsupported
+            | ErrorKind::DeviceUnavailable => NLC_ERROR_UNSUPPORTED,
+            ErrorKind::LimitExceeded => NLC_ERROR_LIMIT,
+            ErrorKind::ModelNotFound => NLC_ERROR_MODEL_NOT_FOUND,
+            ErrorKind::ModelInvalid => NLC_ERROR_MODEL_INVALID,
+            ErrorKind::InvalidArgument => NLC_ERROR_INVALID_ARGUMENT,
+            ErrorKind::Resource => NLC_ERROR_RESOURCE,
+            ErrorKind::Device => NLC_ERROR_DEVICE,
+            // No C call can be cancelled yet; kinds added later are "any other error"
+            // until they get a status.
+            ErrorKind::Cancelled => NLC_ERROR_INTERNAL,
+            _ => NLC_ERROR_INTERNAL,
+        }
+    }
+}
+
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
-        use nlc_status::*;
-        let status = match &e {
-            Error::Io(_) => NLC_ERROR_IO,
-            Error::Format(FormatError::BadMagic) => NLC_ERROR_NOT_NLC,
-            Error::Format(FormatError::Truncated { .. }) => NLC_ERROR_TRUNCATED,
-            Error::Format(FormatError::UnsupportedVersion(_)) => NLC_ERROR_UNSUPPORTED,
-            Error::Format(_) => NLC_ERROR_CORRUPT,
-            Error::Unsupported(_) => NLC_ERROR_UNSUPPORTED,
-            Error::Limits(_) => NLC_ERROR_LIMIT,
-            Error::Model(ModelError::UnknownModel { .. }) => NLC_ERROR_MODEL_NOT_FOUND,
-            Error::Model(_) => NLC_ERROR_MODEL_INVALID,
-            Error::InvalidArgument(_) => NLC_ERROR_INVALID_ARGUMENT,
-            Error::ThreadPool { .. } => NLC_ERROR_RESOURCE,
-            Error::Device(
-                nelloc::DeviceError::Unavailable { .. } | nelloc::DeviceError::NotBuilt { .. },
-            ) => NLC_ERROR_UNSUPPORTED,
-            Error::Device(_) => NLC_ERROR_DEVICE,
-            Error::Reference(_) => NLC_ERROR_INVALID_ARGUMENT,
-            _ => NLC_ERROR_INTERNAL,
-        };
-        Failure::new(status, e.to_string())
+        Failure::new(nlc_status::of(e.kind()), e.to_string())
     }
 }
 
@@ -227,6 +235,55 @@ pub(crate) fn guard_value<T>(fallback: T, f: impl FnOnce() -> T) -> T {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Exported: version and errors
+// ---------------------------------------------------------------------------------------
+
+/// The library's version as `MAJOR * 10000 + MINOR * 100 + PATCH`. Compare with
+/// `NLC_VERSION_NUMBER` to check that the header matches the library loaded at run time.
+#[no_mangle]
+pub extern "C" fn nlc_version() -> u32 {
+    guard_value(0, || crate::NLC_VERSION_NUMBER)
+}
+
+/// The library's version as a static NUL-terminated string, e.g. `"0.1.0"`.
+#[no_mangle]
+pub extern "C" fn nlc_version_string() -> *const c_char {
+    const V: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    guard_value(c"".as_ptr(), || V.as_ptr().cast())
+}
+
+/// A static, NUL-terminated English description of a status code (never NULL; unknown
+/// codes get a generic text).
+#[no_mangle]
+pub extern "C" fn nlc_status_message(status: u32) -> *const c_char {
+    guard_value(c"unknown status".as_ptr(), || {
+        nlc_status::from_u32(status)
+            .map_or(c"unknown status code", nlc_status::message)
+            .as_ptr()
+    })
+}
+
+/// Copies the detailed message of the last failed call on the calling thread into
+/// `buffer` (NUL-terminated, truncated to `capacity` bytes including the NUL) and returns
+/// the message's full length without the NUL, like `snprintf`. `buffer` may be NULL
+/// (with any `capacity`) to query the length. Calls that succeed do not clear it, so read it
+/// right after the call that returned an error.
+///
+/// # Safety
+/// If `buffer` is not NULL it must be valid for writes of `capacity` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_last_error_message(buffer: *mut c_char, capacity: usize) -> usize {
+    guard_value(0, || {
+        if buffer.is_null() || capacity == 0 || capacity > isize::MAX as usize {
+            return last_error_into(None);
+        }
+        // SAFETY: non-null, and the caller guarantees `capacity` writable bytes.
+        let out = unsafe { std::slice::from_raw_parts_mut(buffer.cast::<u8>(), capacity) };
+        last_error_into(Some(out))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +304,38 @@ mod tests {
             assert!(!s.message().to_bytes().is_empty());
         }
         assert!((count..count + 64).all(|v| nlc_status::from_u32(v).is_none()));
+    }
+
+    #[test]
+    fn library_errors_keep_their_statuses() {
+        use nelloc::{DeviceError, FormatError};
+        use nlc_status::*;
+        let st = |e: Error| Failure::from(e).status;
+        assert_eq!(st(FormatError::BadMagic.into()), NLC_ERROR_NOT_NLC);
+        assert_eq!(st(FormatError::MangledMagic.into()), NLC_ERROR_CORRUPT);
+        assert_eq!(
+            st(FormatError::UnsupportedVersion(9).into()),
+            NLC_ERROR_UNSUPPORTED
+        );
+        assert_eq!(st(Error::Unsupported("x".into())), NLC_ERROR_UNSUPPORTED);
+        let (device, missing) = ("cuda".to_string(), "x".to_string());
+        assert_eq!(
+            st(DeviceError::Unavailable { device, missing }.into()),
+            NLC_ERROR_UNSUPPORTED
+        );
+        let (device, detail) = ("cuda".to_string(), "x".to_string());
+        assert_eq!(
+            st(DeviceError::Inexact { device, detail }.into()),
+            NLC_ERROR_DEVICE
+        );
+        let e = nelloc::ReferenceError::Parse("x".into());
+        assert_eq!(st(e.into()), NLC_ERROR_INVALID_ARGUMENT);
+        let detail = "x".to_string();
+        assert_eq!(
+            st(Error::ThreadPool { threads: 2, detail }),
+            NLC_ERROR_RESOURCE
+        );
+        assert_eq!(st(Error::Cancelled), NLC_ERROR_INTERNAL);
     }
 
     #[test]

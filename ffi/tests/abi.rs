@@ -679,8 +679,9 @@ fn structs_carry_their_size_and_old_and_new_callers_are_served() {
         assert_eq!((info.struct_size, info.width), (bad, 12345));
     }
 
-    // (The old-caller side, a struct smaller than today's, is tested with the writer
-    // itself in ffi/src/ffi.rs: no caller can be older than struct_size yet.)
+    // (The old-caller side is tested next to each struct in ffi/src: a caller passing
+    // exactly the first release's size, pinned as `SizedStruct::FIRST_SIZE`, gets that
+    // prefix and no more.)
 
     // A newer caller with a bigger struct: the library fills what it knows and says so.
     #[repr(C)]

@@ -14,17 +14,19 @@ use std::sync::Arc;
 
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyTuple, PyType};
 
 use nelloc::{
-    ColorType, DecodeOptions, EncodeOptions, Limits, Metadata, Model, TileMode, TileModes,
+    ColorType, DecodeOptions, EncodeOptions, ErrorKind, Limits, Metadata, Model, TileMode,
+    TileModes,
 };
 
 pyo3::create_exception!(
     nelloc,
     Error,
     PyException,
-    "Base class of the errors nelloc raises about data, models and limits."
+    "Base class of the errors nelloc raises about data, models, limits and devices."
 );
 pyo3::create_exception!(
     nelloc,
@@ -36,7 +38,7 @@ pyo3::create_exception!(
     nelloc,
     UnsupportedError,
     Error,
-    "Valid input that this version does not support."
+    "Valid input that this version does not support (or a device that is absent here)."
 );
 pyo3::create_exception!(
     nelloc,
@@ -50,17 +52,76 @@ pyo3::create_exception!(
     Error,
     "A model could not be loaded, found, or does not fit the image."
 );
+pyo3::create_exception!(
+    nelloc,
+    DeviceError,
+    Error,
+    "The device failed while working, or its results are not bit-exact and it was refused."
+);
+pyo3::create_exception!(
+    nelloc,
+    ResourceError,
+    Error,
+    "The system refused a resource the call needs (worker threads)."
+);
 
-/// The library's errors as Python exceptions: by cause, as `nelloc::Error` groups them.
+/// `UnsupportedVersionError(FormatError, UnsupportedError)`: a container version newer
+/// than this library. It was a `FormatError` before errors were classified by
+/// `ErrorKind` and is an unsupported input for the C API; both bases keep old `except`
+/// clauses working. `create_exception!` takes one base, so it is made with `type()`.
+fn unsupported_version_error(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    static TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let ty = TYPE.get_or_try_init(py, || -> PyResult<Py<PyType>> {
+        let bases = PyTuple::new(
+            py,
+            [
+                py.get_type::<FormatError>(),
+                py.get_type::<UnsupportedError>(),
+            ],
+        )?;
+        let attrs = PyDict::new(py);
+        attrs.set_item("__module__", "nelloc")?;
+        attrs.set_item(
+            "__doc__",
+            "The container version is newer than this library (a FormatError and an \
+             UnsupportedError).",
+        )?;
+        let class = py
+            .get_type::<PyType>()
+            .call1(("UnsupportedVersionError", bases, attrs))?;
+        Ok(class.cast_into::<PyType>()?.unbind())
+    })?;
+    Ok(ty.bind(py))
+}
+
+/// The library's errors as Python exceptions: one class per `ErrorKind`, as the C status
+/// and the JavaScript `kind` name them (docs/PYTHON.md has the table).
 fn to_py(e: nelloc::Error) -> PyErr {
     let msg = e.to_string();
-    match e {
-        nelloc::Error::Io(io) => io.into(),
-        nelloc::Error::Format(_) => FormatError::new_err(msg),
-        nelloc::Error::Unsupported(_) => UnsupportedError::new_err(msg),
-        nelloc::Error::Limits(_) => LimitsError::new_err(msg),
-        nelloc::Error::Model(_) => ModelError::new_err(msg),
-        nelloc::Error::InvalidArgument(_) => PyValueError::new_err(msg),
+    py_error(e, msg)
+}
+
+/// `to_py` with the message given: I/O errors stay the `OSError` subclass of their errno
+/// (`FileNotFoundError`, ...).
+fn py_error(e: nelloc::Error, msg: String) -> PyErr {
+    let kind = e.kind();
+    if let nelloc::Error::Io(io) = e {
+        return io.into();
+    }
+    match kind {
+        ErrorKind::NotNlc | ErrorKind::Truncated | ErrorKind::Corrupt => FormatError::new_err(msg),
+        ErrorKind::UnsupportedVersion => Python::attach(|py| {
+            unsupported_version_error(py).map_or_else(|e| e, |ty| PyErr::from_type(ty.clone(), msg))
+        }),
+        ErrorKind::Unsupported | ErrorKind::DeviceUnavailable => UnsupportedError::new_err(msg),
+        ErrorKind::LimitExceeded => LimitsError::new_err(msg),
+        ErrorKind::ModelNotFound | ErrorKind::ModelInvalid => ModelError::new_err(msg),
+        ErrorKind::InvalidArgument => PyValueError::new_err(msg),
+        ErrorKind::Device => DeviceError::new_err(msg),
+        ErrorKind::Resource => ResourceError::new_err(msg),
+        // Python has no way to cancel; later kinds are plain `nelloc.Error` until they
+        // get a class.
+        ErrorKind::Io | ErrorKind::Cancelled => Error::new_err(msg),
         _ => Error::new_err(msg),
     }
 }
@@ -95,11 +156,8 @@ fn load_model(name: Option<&str>, file: Option<PathBuf>) -> PyResult<Option<Arc<
         (None, Some(p)) => Model::from_file(&p)
             .map(|m| Some(Arc::new(m)))
             .map_err(|e| {
-                let shown = p.display().to_string();
-                match e {
-                    nelloc::Error::Io(io) => io.into(),
-                    e => ModelError::new_err(format!("{shown}: {e}")),
-                }
+                let msg = format!("{}: {e}", p.display());
+                py_error(e, msg)
             }),
         (None, None) => Ok(None),
     }
@@ -381,6 +439,9 @@ fn _nelloc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("UnsupportedError", py.get_type::<UnsupportedError>())?;
     m.add("LimitsError", py.get_type::<LimitsError>())?;
     m.add("ModelError", py.get_type::<ModelError>())?;
+    m.add("DeviceError", py.get_type::<DeviceError>())?;
+    m.add("ResourceError", py.get_type::<ResourceError>())?;
+    m.add("UnsupportedVersionError", unsupported_version_error(py)?)?;
     m.add("MAGIC", PyBytes::new(py, &nelloc::MAGIC))?;
     m.add("PROBE_BYTES", nelloc::PROBE_BYTES)?;
     m.add("FORMAT_VERSION", nelloc::FORMAT_VERSION)?;

@@ -83,6 +83,20 @@ def test_bad_data_raises_the_right_exception(image, fixtures):
     # The hierarchy: every codec error is a nelloc.Error.
     for e in (nelloc.FormatError, nelloc.UnsupportedError, nelloc.LimitsError, nelloc.ModelError):
         assert issubclass(e, nelloc.Error) and e.__module__ == "nelloc"
+    for e in (nelloc.DeviceError, nelloc.ResourceError, nelloc.UnsupportedVersionError):
+        assert issubclass(e, nelloc.Error) and e.__module__ == "nelloc"
+
+
+def test_a_newer_container_version_is_format_and_unsupported(image):
+    # UnsupportedVersionError is both: old `except FormatError` clauses still catch it, and
+    # it is unsupported input as for the C API (NLC_ERROR_UNSUPPORTED).
+    newer = bytearray(nelloc.encode(image(8, 8, 3)))
+    newer[8] = nelloc.FORMAT_VERSION + 1
+    for call in (nelloc.decode, nelloc.info):
+        with pytest.raises(nelloc.UnsupportedVersionError, match="newer than this decoder") as e:
+            call(bytes(newer))
+        assert isinstance(e.value, nelloc.FormatError)
+        assert isinstance(e.value, nelloc.UnsupportedError)
 
 
 def test_models(image, fixtures, tmp_path):

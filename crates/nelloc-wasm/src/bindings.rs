@@ -1,5 +1,6 @@
 //! The JavaScript API (wasm-bindgen). Errors become JS exceptions carrying the library's
-//! message. Options are plain objects; every field is optional.
+//! message and a `kind` (see `js_kind`). Options are plain objects; every field is
+//! optional.
 //!
 //! Progress: the core crate calls its progress callback from the thread that runs the
 //! work, and wasm32-unknown-unknown has one thread (rayon falls back to it), so the JS
@@ -11,11 +12,14 @@ use js_sys::{Array, Function, Object, Reflect, Uint8Array};
 use nelloc::{ColorType, Image, Progress};
 use wasm_bindgen::prelude::*;
 
-use crate::{EncodeSettings, WebError};
+use crate::{js_kind, EncodeSettings, WebError};
 
 impl From<WebError> for JsValue {
     fn from(e: WebError) -> JsValue {
-        js_sys::Error::new(&e.to_string()).into()
+        let error = js_sys::Error::new(&e.to_string());
+        // Setting a property on a fresh plain object cannot fail.
+        let _ = Reflect::set(&error, &"kind".into(), &js_kind(e.kind()).into());
+        error.into()
     }
 }
 

@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use image::codecs::png::PngEncoder;
 use image::{ExtendedColorType, ImageEncoder, ImageReader};
-use nelloc::{ColorType, DecodeOptions, EncodeOptions, Image, ImageRef, Model, TileModes};
+use nelloc::{
+    ColorType, DecodeOptions, EncodeOptions, ErrorKind, Image, ImageRef, Model, TileModes,
+};
 use nelloc_image::FromDecoderError;
 
 /// Errors of the browser API; JavaScript receives them as exceptions with this message.
@@ -29,6 +31,41 @@ pub enum WebError {
     /// A bad option or argument from JavaScript.
     #[error("{0}")]
     Argument(String),
+}
+
+impl WebError {
+    /// The cause group, as the C status and the Python exception class report it: the
+    /// JavaScript error's `kind` property is its [`js_kind`].
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            WebError::Codec(e) => e.kind(),
+            // An image file or an option the caller passed is not usable.
+            WebError::ImageFile(_) | WebError::Argument(_) => ErrorKind::InvalidArgument,
+        }
+    }
+}
+
+/// The `kind` property of the exceptions JavaScript receives: a stable name per
+/// [`ErrorKind`] (the message stays free text).
+pub fn js_kind(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Io => "io",
+        ErrorKind::NotNlc => "not_nlc",
+        ErrorKind::Truncated => "truncated",
+        ErrorKind::Corrupt => "corrupt",
+        ErrorKind::UnsupportedVersion => "unsupported_version",
+        ErrorKind::Unsupported => "unsupported",
+        ErrorKind::DeviceUnavailable => "device_unavailable",
+        ErrorKind::LimitExceeded => "limit_exceeded",
+        ErrorKind::ModelNotFound => "model_not_found",
+        ErrorKind::ModelInvalid => "model_invalid",
+        ErrorKind::Device => "device",
+        ErrorKind::Resource => "resource",
+        ErrorKind::InvalidArgument => "invalid_argument",
+        ErrorKind::Cancelled => "cancelled",
+        // Kinds added to the library later, until they get a name here.
+        _ => "other",
+    }
 }
 
 /// Result of this crate.
@@ -362,5 +399,21 @@ mod tests {
         assert!(e.contains("needs 4 bytes"), "{e}");
         assert!(read_image_file(b"not an image").is_err());
         assert!(decode_options(&[b"junk".to_vec()]).is_err());
+    }
+
+    #[test]
+    fn errors_carry_the_kind_c_and_python_report() {
+        let kind = |e: WebError| js_kind(e.kind());
+        assert_eq!(kind(parse_layout("cmyk").unwrap_err()), "invalid_argument");
+        let e = nelloc::decode(b"\x89PNG\r\n\x1a\n", &DecodeOptions::default()).unwrap_err();
+        assert_eq!(kind(e.into()), "not_nlc");
+        let mut newer = encode_pixels(&[0; 4], 1, 1, &EncodeSettings::default(), None).unwrap();
+        newer[8] = nelloc::FORMAT_VERSION + 1;
+        let e = nelloc::decode(&newer, &DecodeOptions::default()).unwrap_err();
+        assert_eq!(kind(e.into()), "unsupported_version");
+        assert_eq!(
+            kind(read_image_file(b"not an image").unwrap_err()),
+            "invalid_argument"
+        );
     }
 }

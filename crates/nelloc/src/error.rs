@@ -47,6 +47,90 @@ pub enum Error {
     },
 }
 
+/// What a binding needs to know about an [`Error`] to report it in its own terms (a C
+/// status, a Python exception class, a JavaScript error kind): one value per cause that a
+/// caller may handle differently. [`Error::kind`] gives it; the message stays
+/// `Error`'s `Display`.
+///
+/// Every frontend maps errors through this one classification, so that C, Python and
+/// JavaScript report the same cause the same way. New kinds may be added: match with a
+/// fallback arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Reading or writing a file failed ([`Error::Io`]).
+    Io,
+    /// The data does not start with the `.nlc` signature: not our format.
+    NotNlc,
+    /// The data ends before the structure it announces (more bytes may fix it).
+    Truncated,
+    /// `.nlc` data that is damaged: a checksum, a field, a tile, a signature altered in
+    /// transfer, bytes after the end.
+    Corrupt,
+    /// A container version newer than this decoder.
+    UnsupportedVersion,
+    /// Valid input or a request this version does not support ([`Error::Unsupported`]).
+    Unsupported,
+    /// A configured limit was exceeded ([`Error::Limits`]).
+    LimitExceeded,
+    /// The stream needs a model that is neither built in nor supplied.
+    ModelNotFound,
+    /// A model file is invalid or does not fit the image.
+    ModelInvalid,
+    /// The device asked for is not built in or is missing on this machine.
+    DeviceUnavailable,
+    /// The device failed while working, or was refused for not being bit-exact.
+    Device,
+    /// The caller's arguments are inconsistent, including an out-of-distribution reference
+    /// that is unreadable or does not fit the scoring settings ([`Error::Reference`]).
+    InvalidArgument,
+    /// The system refused a resource the call needs (worker threads).
+    Resource,
+    /// The operation was cancelled ([`Error::Cancelled`]).
+    Cancelled,
+}
+
+impl Error {
+    /// The cause group of this error, for bindings that map errors to their own codes or
+    /// exception classes (see [`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        // Inner enums are matched in full: a new variant must choose its kind here.
+        match self {
+            Error::Io(_) => ErrorKind::Io,
+            Error::Format(f) => match f {
+                FormatError::BadMagic => ErrorKind::NotNlc,
+                FormatError::Truncated { .. } => ErrorKind::Truncated,
+                FormatError::UnsupportedVersion(_) => ErrorKind::UnsupportedVersion,
+                FormatError::MangledMagic
+                | FormatError::HeaderChecksum { .. }
+                | FormatError::InvalidField { .. }
+                | FormatError::TileOutOfBounds { .. }
+                | FormatError::TrailingData(_)
+                | FormatError::TileChecksum { .. }
+                | FormatError::UnknownTileMode { .. }
+                | FormatError::CorruptTile { .. } => ErrorKind::Corrupt,
+            },
+            Error::Unsupported(_) => ErrorKind::Unsupported,
+            Error::Limits(_) => ErrorKind::LimitExceeded,
+            Error::Model(m) => match m {
+                ModelError::UnknownModel { .. } => ErrorKind::ModelNotFound,
+                ModelError::Invalid(_) | ModelError::ChannelMismatch { .. } => {
+                    ErrorKind::ModelInvalid
+                }
+            },
+            Error::InvalidArgument(_) | Error::Reference(_) => ErrorKind::InvalidArgument,
+            Error::Cancelled => ErrorKind::Cancelled,
+            Error::Device(d) => match d {
+                DeviceError::NotBuilt { .. } | DeviceError::Unavailable { .. } => {
+                    ErrorKind::DeviceUnavailable
+                }
+                DeviceError::Inexact { .. } | DeviceError::Failed { .. } => ErrorKind::Device,
+            },
+            Error::ThreadPool { .. } => ErrorKind::Resource,
+        }
+    }
+}
+
 /// The stream is malformed: each variant names what was expected.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -59,7 +143,10 @@ pub enum FormatError {
     MangledMagic,
     /// The container version is newer than this decoder (version 0, which never existed,
     /// is an [`FormatError::InvalidField`]).
-    #[error("container version {0} is newer than this decoder (it reads versions 1 and 2)")]
+    #[error(
+        "container version {0} is newer than this decoder (it reads versions 1 to {max})",
+        max = crate::FORMAT_VERSION
+    )]
     UnsupportedVersion(u8),
     /// The data ends before the structure it announces.
     #[error("truncated: {what} needs {needed} bytes, only {available} available")]
@@ -114,8 +201,8 @@ pub enum FormatError {
         /// CRC-32 of the tile bytes.
         computed: u32,
     },
-    /// A tile declares a coding mode this decoder does not know (container version 2).
-    #[error("tile {tile}: unknown {group} coding mode {mode} (expected 0 neural, 1 constant, 2 png, 3 palette or 4 gray)")]
+    /// A tile declares a coding mode this decoder does not know (container versions 2 and 3).
+    #[error("tile {tile}: unknown {group} coding mode {mode} (expected 0 neural, 1 constant, 2 png, 3 palette, 4 gray or 5 context)")]
     UnknownTileMode {
         /// Tile number in raster order.
         tile: u32,
@@ -293,4 +380,100 @@ pub enum ReferenceError {
     /// The shrinkage is outside [0, 1], or the shrunk covariance is singular.
     #[error("{0}")]
     Covariance(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_group_the_causes_bindings_tell_apart() {
+        let cases: Vec<(Error, ErrorKind)> = vec![
+            (std::io::Error::other("x").into(), ErrorKind::Io),
+            (FormatError::BadMagic.into(), ErrorKind::NotNlc),
+            (
+                FormatError::Truncated {
+                    what: "header",
+                    needed: 2,
+                    available: 1,
+                }
+                .into(),
+                ErrorKind::Truncated,
+            ),
+            (FormatError::MangledMagic.into(), ErrorKind::Corrupt),
+            (FormatError::TrailingData(1).into(), ErrorKind::Corrupt),
+            (
+                FormatError::UnsupportedVersion(9).into(),
+                ErrorKind::UnsupportedVersion,
+            ),
+            (Error::Unsupported("x".into()), ErrorKind::Unsupported),
+            (
+                LimitError::Input { bytes: 2, max: 1 }.into(),
+                ErrorKind::LimitExceeded,
+            ),
+            (
+                ModelError::UnknownModel {
+                    hash: "00".into(),
+                    role: "colour",
+                }
+                .into(),
+                ErrorKind::ModelNotFound,
+            ),
+            (
+                ModelError::Invalid("x".into()).into(),
+                ErrorKind::ModelInvalid,
+            ),
+            (
+                DeviceError::NotBuilt {
+                    device: "cuda".into(),
+                    feature: "cuda",
+                }
+                .into(),
+                ErrorKind::DeviceUnavailable,
+            ),
+            (
+                DeviceError::Failed {
+                    device: "cuda".into(),
+                    detail: "x".into(),
+                }
+                .into(),
+                ErrorKind::Device,
+            ),
+            (
+                Error::InvalidArgument("x".into()),
+                ErrorKind::InvalidArgument,
+            ),
+            (
+                ReferenceError::Parse("x".into()).into(),
+                ErrorKind::InvalidArgument,
+            ),
+            (
+                Error::ThreadPool {
+                    threads: 2,
+                    detail: "x".into(),
+                },
+                ErrorKind::Resource,
+            ),
+            (Error::Cancelled, ErrorKind::Cancelled),
+        ];
+        for (e, kind) in cases {
+            assert_eq!(e.kind(), kind, "{e}");
+        }
+    }
+
+    #[test]
+    fn messages_name_what_this_decoder_reads() {
+        let e = FormatError::UnsupportedVersion(9).to_string();
+        assert!(
+            e.contains(&format!("1 to {}", crate::FORMAT_VERSION)),
+            "{e}"
+        );
+        let e = FormatError::UnknownTileMode {
+            tile: 0,
+            group: "colour",
+            mode: 9,
+        }
+        .to_string();
+        assert!(e.contains("5 context"), "{e}");
+    }
 }

@@ -55,7 +55,9 @@ pub use codec::{
     Info, TileInfo, MAX_TILE_SIZE,
 };
 pub use container::{probe, AlphaMode, Probe, MAGIC, PROBE_BYTES};
-pub use error::{DeviceError, Error, FormatError, LimitError, ModelError, ReferenceError, Result};
+pub use error::{
+    DeviceError, Error, ErrorKind, FormatError, LimitError, ModelError, ReferenceError, Result,
+};
 pub use image::{ColorType, Image, ImageRef, Metadata};
 pub use limits::Limits;
 pub use model::Model;
