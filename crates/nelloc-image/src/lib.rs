@@ -268,8 +268,8 @@ impl ImageDecoder for NlcDecoder {
 
     /// Checks the dimensions against `limits` now, and keeps the memory limit for
     /// `read_image`, which reserves what decoding allocates besides the caller's buffer (the
-    /// decoded image and the per-tile buffers, together twice `total_bytes`) before
-    /// allocating anything. Asking only for the dimensions never fails on memory.
+    /// per-tile buffers in flight, at most `total_bytes`) before allocating anything.
+    /// Asking only for the dimensions never fails on memory.
     fn set_limits(&mut self, limits: image::Limits) -> ImageResult<()> {
         limits.check_support(&image::LimitSupport::default())?;
         let (w, h) = self.dimensions();
@@ -284,10 +284,9 @@ impl ImageDecoder for NlcDecoder {
                 ParameterErrorKind::DimensionMismatch,
             )));
         }
-        let working = self.total_bytes().saturating_mul(2);
-        self.limits.reserve(working)?;
-        let image = nelloc::decode(&self.data, &self.options).map_err(decoding_error)?;
-        buf.copy_from_slice(image.pixels());
+        // Pixels go straight into `buf` (nelloc::decode_into): no second image-sized copy.
+        self.limits.reserve(self.total_bytes())?;
+        nelloc::decode_into(&self.data, &self.options, buf).map_err(decoding_error)?;
         Ok(())
     }
 

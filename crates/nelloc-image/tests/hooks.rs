@@ -172,10 +172,11 @@ fn limits_are_checked_before_decoding() {
     reader.limits(small);
     assert!(matches!(reader.decode(), Err(ImageError::Limits(_))));
 
-    // The decoded image plus nelloc's working buffers must fit max_alloc.
+    // nelloc's working buffers (the tiles in flight: pixels are decoded into the caller's
+    // buffer, never into a second image) must fit max_alloc.
     let total = 40 * 30 * 3;
     let mut tight = Limits::default();
-    tight.max_alloc = Some(2 * total - 1);
+    tight.max_alloc = Some(total - 1);
     let mut decoder = NlcDecoder::with_options(Cursor::new(&bytes), decode_options()).unwrap();
     decoder.set_limits(tight.clone()).unwrap();
     let mut buf = vec![0; total as usize];
@@ -191,14 +192,16 @@ fn limits_are_checked_before_decoding() {
     tiny.max_alloc = Some(1);
     reader.limits(tiny);
     assert_eq!(reader.into_dimensions().unwrap(), (40, 30));
-    // Through ImageReader::decode: its own buffer plus nelloc's two.
+    // Through ImageReader::decode: its own buffer plus nelloc's working buffers.
     let mut reader = ImageReader::new(Cursor::new(&bytes))
         .with_guessed_format()
         .unwrap();
+    let mut tight = Limits::default();
+    tight.max_alloc = Some(2 * total - 1);
     reader.limits(tight);
     assert!(matches!(reader.decode(), Err(ImageError::Limits(_))));
     let mut enough = Limits::default();
-    enough.max_alloc = Some(3 * total);
+    enough.max_alloc = Some(2 * total);
     let mut reader = ImageReader::new(Cursor::new(&bytes))
         .with_guessed_format()
         .unwrap();
