@@ -185,7 +185,7 @@ enum nlc_status
     NLC_ERROR_CORRUPT = 6,
     /**
      * Valid input or a request this version does not support (a newer container version,
-     * the CUDA device).
+     * a device this build or machine lacks: CUDA, ONNX Runtime).
      */
     NLC_ERROR_UNSUPPORTED = 7,
     /**

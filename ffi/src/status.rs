@@ -32,7 +32,7 @@ pub enum nlc_status {
     /// The data is an `.nlc` stream but damaged (checksum, invalid field, corrupt tile).
     NLC_ERROR_CORRUPT = 6,
     /// Valid input or a request this version does not support (a newer container version,
-    /// the CUDA device).
+    /// a device this build or machine lacks: CUDA, ONNX Runtime).
     NLC_ERROR_UNSUPPORTED = 7,
     /// The input exceeds a configured limit (see `nlc_decoder_options_set_limits`).
     NLC_ERROR_LIMIT = 8,
