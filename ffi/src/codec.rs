@@ -7,8 +7,8 @@ use nelloc::DecodeOptions;
 
 use crate::conversions::{alpha_code, color_code, hash_field};
 use crate::ffi::{
-    bytes, first_size, free_c_buffer, handle, into_c_buffer, max_align, new_handle, optional,
-    out_ptr, path, put, put_sized, sized_out, SizedStruct,
+    first_size, free_c_buffer, handle, into_c_buffer, max_align, new_handle, optional, out_ptr,
+    path, put, put_sized, sized_out, stream, SizedStruct,
 };
 use crate::image::nlc_image;
 use crate::options::{
@@ -189,11 +189,8 @@ pub unsafe extern "C" fn nlc_decode(
     out: *mut *mut nlc_image,
 ) -> nlc_status {
     guard(|| {
-        if data.is_null() {
-            return Err(Failure::null("data"));
-        }
         // SAFETY: see the function's contract.
-        let data = unsafe { bytes(data, size, "data") }?;
+        let data = unsafe { stream(data, size) }?;
         // SAFETY: see the function's contract.
         let opts = decoder_or_default(unsafe { optional(options) });
         out_ptr(out, "out")?;
@@ -276,11 +273,8 @@ pub unsafe extern "C" fn nlc_info(
     out: *mut nlc_stream_info,
 ) -> nlc_status {
     guard(|| {
-        if data.is_null() {
-            return Err(Failure::null("data"));
-        }
         // SAFETY: see the function's contract.
-        let data = unsafe { bytes(data, size, "data") }?;
+        let data = unsafe { stream(data, size) }?;
         // SAFETY: see the function's contract.
         let opts = decoder_or_default(unsafe { optional(options) });
         // SAFETY: see the function's contract.

@@ -39,6 +39,18 @@ pub(crate) unsafe fn bytes<'a>(
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
+/// A complete `.nlc` stream the caller must supply (NULL is an error even with size 0).
+///
+/// # Safety
+/// As [`bytes`].
+pub(crate) unsafe fn stream<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], Failure> {
+    if ptr.is_null() {
+        return Err(Failure::null("data"));
+    }
+    // SAFETY: the caller's contract is `bytes`'.
+    unsafe { bytes(ptr, len, "data") }
+}
+
 /// A path from a NUL-terminated C string (bytes on Unix, UTF-8 elsewhere).
 ///
 /// # Safety
