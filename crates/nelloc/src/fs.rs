@@ -14,6 +14,18 @@ use std::path::Path;
 /// `raw_os_error`, not naming a temporary file); callers add the path.
 pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> std::io::Result<()> {
     let path = path.as_ref();
+    let mut tmp = temp_file_beside(path)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// The temporary file [`write_atomic`] writes before renaming it over `path`, for front
+/// ends that check the file before the rename (`nlc encode` decodes it back): in `path`'s
+/// directory, with the mode `path` will have (the umask's default for a new file, the
+/// mode of the file it replaces), removed when dropped unless persisted.
+pub fn temp_file_beside(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -24,16 +36,13 @@ pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> std::io::Result<()>
     // kernel applies the umask to it as it does there.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut tmp = builder.tempfile_in(dir).map_err(|e| create_error(e, dir))?;
+    let tmp = builder.tempfile_in(dir).map_err(|e| create_error(e, dir))?;
     if let Ok(old) = std::fs::metadata(path) {
         if old.is_file() {
             tmp.as_file().set_permissions(old.permissions())?;
         }
     }
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    Ok(tmp)
 }
 
 /// A failure to create the temporary file in `dir`: `tempfile` wraps the system's error

@@ -146,8 +146,10 @@ mod tests {
     fn stream() -> Vec<u8> {
         let pixels: Vec<u8> = (0..40 * 24 * 3).map(|i| (i * 7 % 251) as u8).collect();
         let image = ImageRef::new(40, 24, ColorType::Rgb8, &pixels).unwrap();
-        let mut o = EncodeOptions::default();
-        o.tile_size = 16;
+        let o = EncodeOptions {
+            tile_size: 16,
+            ..Default::default()
+        };
         crate::encode(image, &o).unwrap()
     }
 
