@@ -9,17 +9,17 @@
 //! releasing the GIL sound (nobody can write to it while the codec reads it).
 #![deny(unsafe_code)]
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::exceptions::{PyException, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyTuple, PyType};
 
 use nelloc::{
-    ColorType, DecodeOptions, EncodeOptions, ErrorKind, Limits, Metadata, Model, TileMode,
-    TileModes,
+    Cancel, ColorType, DecodeOptions, EncodeOptions, ErrorKind, FormatError as NlcFormatError,
+    Limits, Metadata, Model, Progress, TileMode, TileModes,
 };
 
 pyo3::create_exception!(
@@ -106,7 +106,7 @@ fn to_py(e: nelloc::Error) -> PyErr {
 fn py_error(e: nelloc::Error, msg: String) -> PyErr {
     let kind = e.kind();
     if let nelloc::Error::Io(io) = e {
-        return io.into();
+        return os_error(io, None);
     }
     match kind {
         ErrorKind::NotNlc | ErrorKind::Truncated | ErrorKind::Corrupt => FormatError::new_err(msg),
@@ -123,6 +123,80 @@ fn py_error(e: nelloc::Error, msg: String) -> PyErr {
         // get a class.
         ErrorKind::Io | ErrorKind::Cancelled => Error::new_err(msg),
         _ => Error::new_err(msg),
+    }
+}
+
+/// An I/O error as Python's `OSError(errno, strerror, filename)`, which is the subclass
+/// of its errno (`FileNotFoundError`, `PermissionError`...) with `errno`, `strerror` and
+/// `filename` set. Errors without an errno keep PyO3's mapping by kind.
+fn os_error(e: std::io::Error, filename: Option<&Path>) -> PyErr {
+    let Some(code) = e.raw_os_error() else {
+        return e.into();
+    };
+    let text = e.to_string();
+    let strerror = text
+        .strip_suffix(&format!(" (os error {code})"))
+        .unwrap_or(&text)
+        .to_string();
+    Python::attach(|py| {
+        let args = (code, strerror, filename.map(|p| p.as_os_str().to_owned()));
+        match py.get_type::<PyOSError>().call1(args) {
+            Ok(value) => PyErr::from_value(value),
+            Err(e) => e,
+        }
+    })
+}
+
+/// `to_py`, with `path` as the `filename` of an I/O error.
+fn file_error(e: nelloc::Error, path: &Path) -> PyErr {
+    match e {
+        nelloc::Error::Io(io) => os_error(io, Some(path)),
+        e => to_py(e),
+    }
+}
+
+/// A Python `progress(done, total)` callable as the library's progress callback. It is
+/// called on worker threads with the GIL taken; the first exception it raises cancels
+/// the call, which then raises it.
+struct Hook {
+    progress: Progress,
+    cancel: Cancel,
+    error: Arc<Mutex<Option<PyErr>>>,
+}
+
+impl Hook {
+    fn new(callback: Option<Py<PyAny>>) -> Option<Hook> {
+        let callback = callback?;
+        let cancel = Cancel::new();
+        let error: Arc<Mutex<Option<PyErr>>> = Arc::default();
+        let (c, err) = (cancel.clone(), error.clone());
+        let progress = Progress::new(move |done, total| {
+            if c.is_cancelled() {
+                return;
+            }
+            if let Err(e) = Python::attach(|py| callback.call1(py, (done, total)).map(drop)) {
+                err.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_or_insert(e);
+                c.cancel();
+            }
+        });
+        Some(Hook {
+            progress,
+            cancel,
+            error,
+        })
+    }
+
+    /// The callback's exception, if it raised one (it is what cancelled the call).
+    fn raised(hook: Option<Hook>) -> PyResult<()> {
+        let raised = hook.and_then(|h| {
+            h.error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+        });
+        raised.map_or(Ok(()), Err)
     }
 }
 
@@ -147,7 +221,7 @@ fn load_model(name: Option<&str>, file: Option<PathBuf>) -> PyResult<Option<Arc<
             "pass either model (a built-in name) or model_file, not both",
         )),
         (Some(n), None) => nelloc::model::builtin_by_name(n).map(Some).ok_or_else(|| {
-            let names: Vec<&str> = nelloc::model::builtin().iter().map(|m| m.name()).collect();
+            let names: Vec<String> = builtin_groups().into_iter().map(|g| g.0).collect();
             PyValueError::new_err(format!(
                 "no built-in model {n:?}; the built-in models are {}",
                 names.join(", ")
@@ -155,9 +229,12 @@ fn load_model(name: Option<&str>, file: Option<PathBuf>) -> PyResult<Option<Arc<
         }),
         (None, Some(p)) => Model::from_file(&p)
             .map(|m| Some(Arc::new(m)))
-            .map_err(|e| {
-                let msg = format!("{}: {e}", p.display());
-                py_error(e, msg)
+            .map_err(|e| match e {
+                nelloc::Error::Io(io) => os_error(io, Some(&p)),
+                e => {
+                    let msg = format!("{}: {e}", p.display());
+                    py_error(e, msg)
+                }
             }),
         (None, None) => Ok(None),
     }
@@ -219,7 +296,7 @@ fn encode_options(
 #[pyfunction]
 #[pyo3(signature = (pixels, width, height, channels, *, model=None, model_file=None,
     alpha_model_file=None, tile_size=nelloc::DEFAULT_TILE_SIZE, threads=0, modes=None,
-    icc=None, exif=None, xmp=None, max_pixels=None))]
+    icc=None, exif=None, xmp=None, max_pixels=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn encode<'py>(
     py: Python<'py>,
@@ -237,9 +314,10 @@ fn encode<'py>(
     exif: Option<&Bound<'py, PyBytes>>,
     xmp: Option<&Bound<'py, PyBytes>>,
     max_pixels: Option<u64>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let color = color_type(channels)?;
-    let options = encode_options(
+    let mut options = encode_options(
         model,
         model_file,
         alpha_model_file,
@@ -253,14 +331,18 @@ fn encode<'py>(
         exif: opt_bytes(exif),
         xmp: opt_bytes(xmp),
     };
+    let hook = Hook::new(progress);
+    if let Some(h) = &hook {
+        options.progress = Some(h.progress.clone());
+        options.cancel = Some(h.cancel.clone());
+    }
     let data = pixels.as_bytes();
-    let out = py
-        .detach(|| {
-            let image = nelloc::ImageRef::new(width, height, color, data)?.with_metadata(&metadata);
-            nelloc::encode(image, &options)
-        })
-        .map_err(to_py)?;
-    Ok(PyBytes::new(py, &out))
+    let out = py.detach(|| {
+        let image = nelloc::ImageRef::new(width, height, color, data)?.with_metadata(&metadata);
+        nelloc::encode(image, &options)
+    });
+    Hook::raised(hook)?;
+    Ok(PyBytes::new(py, &out.map_err(to_py)?))
 }
 
 /// score(pixels, width, height, channels, *, ...) -> float: the image's information
@@ -306,10 +388,10 @@ fn score(
     Ok(stats.model_bits / samples)
 }
 
-/// decode(data, *, threads=0, models=(), max_pixels=None)
+/// decode(data, *, threads=0, models=(), max_pixels=None, progress=None)
 /// -> (width, height, channels, pixels: bytearray, icc, exif, xmp)
 #[pyfunction]
-#[pyo3(signature = (data, *, threads=0, models=Vec::new(), max_pixels=None))]
+#[pyo3(signature = (data, *, threads=0, models=Vec::new(), max_pixels=None, progress=None))]
 #[allow(clippy::type_complexity)]
 fn decode<'py>(
     py: Python<'py>,
@@ -317,6 +399,7 @@ fn decode<'py>(
     threads: usize,
     models: Vec<PathBuf>,
     max_pixels: Option<u64>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<(
     u32,
     u32,
@@ -326,11 +409,16 @@ fn decode<'py>(
     Option<Bound<'py, PyBytes>>,
     Option<Bound<'py, PyBytes>>,
 )> {
-    let options = decode_options(threads, models, max_pixels)?;
+    let mut options = decode_options(threads, models, max_pixels)?;
+    let hook = Hook::new(progress);
+    if let Some(h) = &hook {
+        options.progress = Some(h.progress.clone());
+        options.cancel = Some(h.cancel.clone());
+    }
     let bytes = data.as_bytes();
-    let image = py
-        .detach(|| nelloc::decode(bytes, &options))
-        .map_err(to_py)?;
+    let image = py.detach(|| nelloc::decode(bytes, &options));
+    Hook::raised(hook)?;
+    let image = image.map_err(to_py)?;
     let m = image.metadata();
     let chunk = |c: &Option<Vec<u8>>| c.as_deref().map(|b| PyBytes::new(py, b));
     // A bytearray, so that the NumPy array made on it is writable without another copy.
@@ -355,7 +443,52 @@ fn info<'py>(
     max_pixels: Option<u64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let options = decode_options(0, models, max_pixels)?;
-    let i = nelloc::info(data.as_bytes(), &options).map_err(to_py)?;
+    let bytes = data.as_bytes();
+    let i = py.detach(|| nelloc::info(bytes, &options)).map_err(to_py)?;
+    info_dict(py, &i)
+}
+
+/// info_file(path, *, models=(), max_pixels=None) -> dict: the header, reading only as
+/// much of the file as it takes (a partial file reports the size of the complete one).
+#[pyfunction]
+#[pyo3(signature = (path, *, models=Vec::new(), max_pixels=None))]
+fn info_file<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    models: Vec<PathBuf>,
+    max_pixels: Option<u64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let options = decode_options(0, models, max_pixels)?;
+    let i = py
+        .detach(|| read_header(&path, &options))
+        .map_err(|e| file_error(e, &path))?;
+    info_dict(py, &i)
+}
+
+/// `nelloc::info_header` of the start of a file: reads 64 KiB, and more only when the
+/// header (metadata, tile index) is longer.
+fn read_header(path: &Path, options: &DecodeOptions) -> nelloc::Result<nelloc::Info> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut head = Vec::new();
+    let mut want: u64 = 64 << 10;
+    loop {
+        let have = head.len() as u64;
+        (&mut file).take(want - have).read_to_end(&mut head)?;
+        match nelloc::info_header(&head, options) {
+            // The file has more bytes than were read: read as many as the header needs.
+            Err(nelloc::Error::Format(NlcFormatError::Truncated {
+                needed, available, ..
+            })) if head.len() as u64 == want && want <= options.limits.max_input_bytes => {
+                let total = (head.len() as u64 - available).saturating_add(needed);
+                want = total.max(want.saturating_mul(2));
+            }
+            r => return r,
+        }
+    }
+}
+
+fn info_dict<'py>(py: Python<'py>, i: &nelloc::Info) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("width", i.width)?;
     d.set_item("height", i.height)?;
@@ -403,7 +536,7 @@ fn read_file<'py>(
             let f = std::fs::File::open(&path)?;
             nelloc::fs::read_limited(f, &l)
         })
-        .map_err(to_py)?;
+        .map_err(|e| file_error(e, &path))?;
     Ok(PyBytes::new(py, &data))
 }
 
@@ -412,23 +545,46 @@ fn read_file<'py>(
 fn write_file(py: Python<'_>, path: PathBuf, data: &Bound<'_, PyBytes>) -> PyResult<()> {
     let bytes = data.as_bytes();
     py.detach(|| nelloc::fs::write_atomic(&path, bytes))
-        .map_err(PyErr::from)
+        .map_err(|e| {
+            // A missing directory is named as such (not the file that could not be made in it).
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            let missing = e.kind() == std::io::ErrorKind::NotFound && !dir.is_dir();
+            os_error(e, Some(if missing { dir } else { &path }))
+        })
 }
 
-/// builtin_models() -> list of (name, channels, hex SHA-256, multiply-adds per pixel).
-#[pyfunction]
-fn builtin_models() -> Vec<(String, u32, String, u64)> {
-    nelloc::model::builtin()
-        .iter()
-        .map(|m| {
-            (
+/// The built-in models by name, in order of first release: (name, channels, hex SHA-256,
+/// multiply-adds per pixel) of the newest model of that name (the one `model=name`
+/// codes with), and the hashes of all of them, oldest first (older files name those).
+fn builtin_groups() -> Vec<(String, u32, String, u64, Vec<String>)> {
+    let mut groups: Vec<(String, u32, String, u64, Vec<String>)> = Vec::new();
+    for m in nelloc::model::builtin() {
+        let (channels, hash, macs) = (m.arch().channels, m.hash_hex(), m.arch().macs_per_pixel());
+        match groups.iter_mut().find(|g| g.0 == m.name()) {
+            Some(g) => {
+                (g.1, g.2, g.3) = (channels, hash.clone(), macs);
+                g.4.push(hash);
+            }
+            None => groups.push((
                 m.name().to_string(),
-                m.arch().channels,
-                m.hash_hex(),
-                m.arch().macs_per_pixel(),
-            )
-        })
-        .collect()
+                channels,
+                hash.clone(),
+                macs,
+                vec![hash],
+            )),
+        }
+    }
+    groups
+}
+
+/// builtin_models() -> list of (name, channels, hex SHA-256, multiply-adds per pixel,
+/// hashes of every version, oldest first): one entry per name, described by its newest model.
+#[pyfunction]
+fn builtin_models() -> Vec<(String, u32, String, u64, Vec<String>)> {
+    builtin_groups()
 }
 
 #[pymodule]
@@ -449,6 +605,7 @@ fn _nelloc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode, m)?)?;
     m.add_function(wrap_pyfunction!(decode, m)?)?;
     m.add_function(wrap_pyfunction!(info, m)?)?;
+    m.add_function(wrap_pyfunction!(info_file, m)?)?;
     m.add_function(wrap_pyfunction!(score, m)?)?;
     m.add_function(wrap_pyfunction!(probe, m)?)?;
     m.add_function(wrap_pyfunction!(read_file, m)?)?;

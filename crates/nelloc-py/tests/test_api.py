@@ -234,3 +234,155 @@ def test_score(image):
         len(nelloc.encode(smooth, modes="neural")) * 8 / smooth.size, rel=0.05
     )
     assert nelloc.score(smooth[..., 0]) > 0
+
+
+def test_calls_from_two_threads_are_inside_the_library_at_once(image):
+    # Each call's progress callback waits for the other call's: both must be running at
+    # once (with one shared 1-thread pool the second waited for the first, whose barrier
+    # then broke). No timing is measured.
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(2, timeout=30)
+
+    def meet():
+        waited = []
+
+        def progress(done, total):
+            assert 0 < done <= total
+            if not waited:
+                waited.append(True)
+                barrier.wait()
+
+        return progress
+
+    a = image(40, 48, 3)
+    data = nelloc.encode(a)
+    with ThreadPoolExecutor(2) as pool:
+        enc = pool.submit(nelloc.encode, a, threads=1, progress=meet())
+        dec = pool.submit(nelloc.decode, data, threads=1, progress=meet())
+        assert enc.result() == data
+        assert np.array_equal(dec.result(), a)
+
+
+def test_an_exception_in_progress_stops_the_call(image):
+    class Stop(Exception):
+        pass
+
+    def progress(done, total):
+        raise Stop(f"{done}/{total}")
+
+    a = image(64, 64, 3)
+    with pytest.raises(Stop):
+        nelloc.encode(a, tile_size=16, progress=progress)
+    with pytest.raises(Stop):
+        nelloc.decode(nelloc.encode(a, tile_size=16), progress=progress)
+    with pytest.raises(TypeError, match="callable"):
+        nelloc.encode(a, progress=1)
+
+
+def test_file_errors_name_the_file_with_errno(image, tmp_path):
+    import errno
+
+    a = image(8, 8, 3)
+    missing = tmp_path / "missing.nlc"
+    for call in (nelloc.read, nelloc.info):
+        with pytest.raises(FileNotFoundError) as e:
+            call(missing)
+        assert (e.value.errno, e.value.filename) == (errno.ENOENT, str(missing)), call
+    with pytest.raises(FileNotFoundError) as e:
+        nelloc.encode(a, model_file=tmp_path / "missing.safetensors")
+    assert e.value.errno == errno.ENOENT
+    assert e.value.filename == str(tmp_path / "missing.safetensors")
+    # A missing output directory is named, not the temporary file made in it.
+    with pytest.raises(FileNotFoundError) as e:
+        nelloc.write(tmp_path / "no" / "such" / "x.nlc", a)
+    assert (e.value.errno, e.value.filename) == (errno.ENOENT, str(tmp_path / "no" / "such"))
+    assert ".nlc-tmp" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda a, d: nelloc.encode(a, threads=-1),
+        lambda a, d: nelloc.encode(a, tile_size=-8),
+        lambda a, d: nelloc.encode(a, max_pixels=-1),
+        lambda a, d: nelloc.score(a, threads=-2),
+        lambda a, d: nelloc.decode(d, threads=-1),
+        lambda a, d: nelloc.decode(d, max_pixels=-5),
+        lambda a, d: nelloc.info(d, max_pixels=-5),
+    ],
+)
+def test_negative_arguments_are_value_errors(image, call):
+    a = image(8, 8, 3)
+    with pytest.raises(ValueError, match="at least 0"):
+        call(a, nelloc.encode(a))
+
+
+def test_builtin_models_once_per_name_with_versions():
+    models = nelloc.builtin_models()
+    names = [m.name for m in models]
+    assert len(names) == len(set(names)) and {"default", "fast", "gray"} <= set(names)
+    for m in models:
+        assert m.versions[-1] == m.sha256 and len(set(m.versions)) == len(m.versions)
+    default = next(m for m in models if m.name == "default")
+    assert len(default.versions) > 1
+    with pytest.raises(ValueError) as e:
+        nelloc.encode(np.zeros((4, 4, 3), np.uint8), model="nope")
+    listed = str(e.value).split("built-in models are ")[1]
+    assert sorted(listed.split(", ")) == sorted(names)
+
+
+def test_new_files_get_the_umask_mode_and_replaced_ones_keep_theirs(image, tmp_path):
+    import os
+    import stat
+
+    a = image(8, 8, 3)
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"x")
+    mode = lambda p: stat.S_IMODE(os.stat(p).st_mode)  # noqa: E731
+    out = tmp_path / "x.nlc"
+    nelloc.write(out, a)
+    assert mode(out) == mode(plain)
+    os.chmod(out, 0o640)
+    nelloc.write(out, a, tile_size=4)
+    assert mode(out) == 0o640 and nelloc.info(out).tile_width == 4
+
+
+def test_info_of_a_path_reads_the_header_only(image, tmp_path):
+    a = image(30, 50, 3)
+    data = nelloc.encode(a, tile_size=16, icc=b"profile")
+    path = tmp_path / "partial.nlc"
+    path.write_bytes(data[: len(data) - 40])  # still downloading
+    i = nelloc.info(path)
+    assert (i.width, i.height, i.tiles, i.icc) == (50, 30, 8, b"profile")
+    assert i.file_size == len(data) == nelloc.info(data).file_size
+    with pytest.raises(nelloc.FormatError, match="truncated"):
+        nelloc.info(path.read_bytes())  # bytes are checked whole
+    damaged = bytearray(data)
+    damaged[-2] ^= 4
+    with pytest.raises(nelloc.FormatError, match="checksum"):
+        nelloc.info(bytes(damaged))
+    path.write_bytes(data[:50])
+    with pytest.raises(nelloc.FormatError, match="truncated"):
+        nelloc.info(path)
+
+
+def test_read_write_file_objects_and_metadata(image):
+    import io
+
+    a = image(12, 14, 4)
+    buf = io.BytesIO()
+    n = nelloc.write(buf, a, icc=b"icc", exif=b"Exif\x00\x00II*\x00", xmp=b"<x/>")
+    assert n == len(buf.getvalue())
+    buf.seek(0)
+    assert np.array_equal(nelloc.read(buf), a)
+    buf.seek(0)
+    back, meta = nelloc.read(buf, with_metadata=True)
+    assert np.array_equal(back, a)
+    assert meta == nelloc.Metadata(icc=b"icc", exif=b"II*\x00", xmp=b"<x/>")
+    again = nelloc.encode(back, **meta._asdict())
+    assert again == buf.getvalue()
+    _, none = nelloc.decode(nelloc.encode(a), with_metadata=True)
+    assert none == (None, None, None)
+    with pytest.raises(TypeError, match="file object"):
+        nelloc.read(42)

@@ -70,11 +70,20 @@ def test_compress_verify_score_resume(tree, tmp_path):
             assert np.array_equal(nelloc.read(j.dst), exact), j.src
     assert str(s).count("failed:") == 2 and "bpsp" in s.line()
 
-    # A second run does nothing but report; a lost output is redone.
+    # A second run does nothing but report; a lost, truncated or damaged output is
+    # redone (its header alone is valid: resume checks sizes and tile CRCs).
     (out / "a" / "dune_77x53.png.nlc").unlink()
+    cut = out / "a" / "b" / "wood_gray_64x64.png.nlc"
+    cut.write_bytes(cut.read_bytes()[:-10])
+    flipped = out / "bark_64x96.png.nlc"
+    damaged = bytearray(flipped.read_bytes())
+    damaged[-1] ^= 1
+    flipped.write_bytes(bytes(damaged))
+    assert nelloc.info(cut).width == 64  # the header is intact
     again = dataset.run(jobs, progress=False, threads=1)
-    assert (again.done, again.skipped, again.failed) == (1, 3, 2)
+    assert (again.done, again.skipped, again.failed) == (3, 1, 2)
     assert again.bytes_out == s.bytes_out and again.samples == s.samples
+    assert nelloc.info(cut.read_bytes()).file_size == cut.stat().st_size
 
     v = dataset.run(jobs, "verify", progress=False)
     assert (v.ok, v.failed) == (4, 2)

@@ -82,9 +82,19 @@ def test_not_nlc_data(tmp_path, fixtures):
     fake.write_bytes(b"hello, not an image at all")
     with pytest.raises(UnidentifiedImageError):
         Image.open(fake)
-    # A damaged .nlc file is an error on load, not a crash.
-    data = bytearray((fixtures / "golden" / "boats_128x128.nlc").read_bytes())
-    data[-5] ^= 1
-    with Image.open(io.BytesIO(bytes(data))) as im:
-        with pytest.raises(nelloc.FormatError):
-            im.load()
+    # A damaged or truncated .nlc file is Pillow's error, chained to nelloc's reason.
+    good = (fixtures / "golden" / "boats_128x128.nlc").read_bytes()
+    damaged = bytearray(good)
+    damaged[-5] ^= 1
+    for data, words in [(bytes(damaged), "checksum"), (good[:-9], "truncated")]:
+        with pytest.raises(UnidentifiedImageError, match=words) as e:
+            Image.open(io.BytesIO(data))
+        assert isinstance(e.value.__cause__, nelloc.FormatError), e.value.__cause__
+        assert words in str(e.value.__cause__)
+    newer = bytearray(nelloc.encode(np.zeros((4, 4, 3), np.uint8)))
+    newer[8] = nelloc.FORMAT_VERSION + 1
+    path = tmp_path / "newer.nlc"
+    path.write_bytes(bytes(newer))
+    with pytest.raises(UnidentifiedImageError, match="newer.nlc") as e:
+        Image.open(path)
+    assert isinstance(e.value.__cause__, nelloc.UnsupportedVersionError)

@@ -278,6 +278,24 @@ pub fn probe(data: &[u8]) -> Result<Probe> {
 /// Parses and validates the header; returns it with the tile data area.
 pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a [u8])> {
     limits.check_input(data.len() as u64)?;
+    parse_prefix(data, limits, true)
+}
+
+/// Parses and validates the header from a prefix of a stream holding at least the
+/// header: the tile index is checked for consistency (contiguous, no overflow) but not
+/// against tile data, which may be absent. Returns the header and the size of the
+/// complete stream the index describes.
+pub(crate) fn parse_header(head: &[u8], limits: &Limits) -> Result<(Header, u64)> {
+    let (header, tile_data) = parse_prefix(head, limits, false)?;
+    let data_start = (head.len() - tile_data.len()) as u64;
+    let tiles: u64 = header.tiles.iter().map(|t| u64::from(t.length)).sum();
+    let size = data_start.saturating_add(tiles);
+    limits.check_input(size)?;
+    Ok((header, size))
+}
+
+/// `parse` (`whole`: `data` is the complete stream) or `parse_header`.
+fn parse_prefix<'a>(data: &'a [u8], limits: &Limits, whole: bool) -> Result<(Header, &'a [u8])> {
     check_magic(data)?;
     let mut r = Reader { data, pos: 0 };
     r.take(MAGIC.len() as u64, "signature")?;
@@ -383,7 +401,12 @@ pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a 
     }
 
     let tile_data = &data[header_end + 4..];
-    let data_len = tile_data.len() as u64;
+    // Without the tile data only the index's own consistency is checked.
+    let data_len = if whole {
+        tile_data.len() as u64
+    } else {
+        u64::MAX
+    };
     let mut tiles = Vec::with_capacity(n_tiles as usize);
     let mut expected_offset = 0u64;
     for (t, e) in index.chunks_exact(TILE_ENTRY_LEN as usize).enumerate() {
@@ -433,7 +456,7 @@ pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits) -> Result<(Header, &'a 
             crc,
         });
     }
-    if expected_offset != data_len {
+    if whole && expected_offset != data_len {
         return Err(FormatError::TrailingData(data_len - expected_offset).into());
     }
     Ok((

@@ -7,19 +7,55 @@ use std::path::Path;
 
 /// Writes `bytes` to a temporary file beside `path` (flushed to disk), then renames it over
 /// `path`: a failure never leaves a partial file or clobbers an existing one.
+///
+/// The file gets the mode a plain [`std::fs::write`] would give it: a new file the
+/// default mode under the process's umask (`0644` under the usual `022`), a replaced one
+/// the mode it had. A missing directory is the operating system's error for it (with its
+/// `raw_os_error`, not naming a temporary file); callers add the path.
 pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> std::io::Result<()> {
     let path = path.as_ref();
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".nlc-tmp-")
-        .tempfile_in(dir)?;
+    let mut tmp = temp_file_beside(path)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// The temporary file [`write_atomic`] writes before renaming it over `path`, for front
+/// ends that check the file before the rename (`nlc encode` decodes it back): in `path`'s
+/// directory, with the mode `path` will have (the umask's default for a new file, the
+/// mode of the file it replaces), removed when dropped unless persisted.
+pub fn temp_file_beside(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".nlc-tmp-");
+    // tempfile creates files 0600; 0666 here is what `File::create` asks for, and the
+    // kernel applies the umask to it as it does there.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let tmp = builder.tempfile_in(dir).map_err(|e| create_error(e, dir))?;
+    if let Ok(old) = std::fs::metadata(path) {
+        if old.is_file() {
+            tmp.as_file().set_permissions(old.permissions())?;
+        }
+    }
+    Ok(tmp)
+}
+
+/// A failure to create the temporary file in `dir`: `tempfile` wraps the system's error
+/// with the temporary file's path (and no errno), so the usual cause, a directory that is
+/// missing or not a directory, is reported from the directory itself.
+fn create_error(e: std::io::Error, dir: &Path) -> std::io::Error {
+    if e.raw_os_error().is_some() {
+        return e;
+    }
+    match std::fs::metadata(dir) {
+        Err(d) if d.raw_os_error().is_some() => d,
+        _ => e,
+    }
 }
 
 /// Reads a whole `.nlc` stream from `reader`, stopping with [`crate::LimitError::Input`]
@@ -55,6 +91,33 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 2, "{names:?}");
+        assert_eq!(std::fs::read(&file).unwrap(), b"second");
+    }
+
+    #[test]
+    fn a_missing_directory_is_the_os_error_without_the_temporary_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = write_atomic(dir.path().join("no/such/x.nlc"), b"x").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+        assert!(e.raw_os_error().is_some(), "{e:?}");
+        assert!(!e.to_string().contains(".nlc-tmp-"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_files_get_the_umask_mode_and_replaced_files_keep_theirs() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let dir = tempfile::tempdir().unwrap();
+        // What a plain write gets under this process's umask.
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, b"x").unwrap();
+        let file = dir.path().join("out.nlc");
+        write_atomic(&file, b"first").unwrap();
+        assert_eq!(mode(&file), mode(&plain));
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&file, b"second").unwrap();
+        assert_eq!(mode(&file), 0o640);
         assert_eq!(std::fs::read(&file).unwrap(), b"second");
     }
 }

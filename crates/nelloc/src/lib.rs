@@ -51,8 +51,8 @@ pub mod score;
 mod tilemode;
 
 pub use codec::{
-    decode, decode_batch, decode_into, encode, encode_batch, encode_with_stats, info, EncodeStats,
-    Info, TileInfo, MAX_TILE_SIZE,
+    decode, decode_batch, decode_into, encode, encode_batch, encode_with_stats, info, info_header,
+    EncodeStats, Info, TileInfo, MAX_TILE_SIZE,
 };
 pub use container::{probe, AlphaMode, Probe, MAGIC, PROBE_BYTES};
 pub use error::{

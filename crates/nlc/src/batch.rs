@@ -395,14 +395,8 @@ fn write_file(
     replace: bool,
 ) -> Result<()> {
     let err = |e: std::io::Error| CliError::Msg(format!("{}: {e}", path.display()));
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".nlc-tmp-")
-        .tempfile_in(dir)
-        .map_err(err)?;
+    // The mode a plain write gives (or the replaced file's), not the temporary file's 0600.
+    let mut tmp = nelloc::fs::temp_file_beside(path).map_err(err)?;
     tmp.write_all(bytes).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
     if let Some((original, opts)) = verify {

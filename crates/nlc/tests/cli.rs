@@ -392,3 +392,33 @@ fn max_pixels_refuses_larger_images_before_decoding() {
         Some(2)
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn outputs_get_the_umask_mode_and_replaced_outputs_keep_theirs() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let dir = tmpdir();
+    let plain = dir.path().join("plain");
+    std::fs::write(&plain, b"x").unwrap();
+    let out = dir.path().join("dune.nlc");
+    encode_fixture("dune_77x53.png", &out);
+    assert_eq!(mode(&out), mode(&plain), "not the mode of a plain write");
+    let png = dir.path().join("dune.png");
+    let st = nlc().arg("decode").arg(&out).arg(&png).status().unwrap();
+    assert!(st.success());
+    assert_eq!(mode(&png), mode(&plain));
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o640)).unwrap();
+    encode_fixture("dune_77x53.png", &out);
+    assert_eq!(mode(&out), 0o640);
+    // A missing directory is named by the error, not a temporary file in it.
+    let missing = dir.path().join("no/such/x.nlc");
+    let o = nlc()
+        .arg("encode")
+        .arg(fixture("dune_77x53.png"))
+        .arg(&missing)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && !err.contains(".nlc-tmp-"), "{err}");
+}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import IO, Any, Callable, Iterable, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -52,6 +52,7 @@ __all__ = [
     "UnsupportedError",
     "UnsupportedVersionError",
     "Info",
+    "Metadata",
     "BuiltinModel",
     "encode",
     "decode",
@@ -65,6 +66,9 @@ __all__ = [
 __version__ = "0.1.0"
 
 PathLike = Union[str, "os.PathLike[str]"]
+#: ``progress(done, total)``: pixels coded so far and in all, called from worker threads
+#: as tiles finish; an exception it raises stops the call and is raised from it.
+ProgressCallback = Callable[[int, int], Any]
 _SHAPES = "(H, W) grey, (H, W, 2) grey+alpha, (H, W, 3) RGB or (H, W, 4) RGBA"
 _EXIF_PREFIX = b"Exif\x00\x00"
 
@@ -97,6 +101,27 @@ def _bytes(data: object, what: str) -> bytes:
     if isinstance(data, (bytearray, memoryview)):
         return bytes(data)
     raise TypeError(f"{what} must be bytes, bytearray or memoryview, got {type(data).__name__}")
+
+
+def _count(value: object, what: str, *, optional: bool = False) -> Optional[int]:
+    """A non-negative int argument (``None`` too when ``optional``)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{what} must be at least 0, got {value}")
+    return value
+
+
+def _progress(progress: object) -> Optional[ProgressCallback]:
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable, got {type(progress).__name__}")
+    return progress  # type: ignore[return-value]
+
+
+def _is_path(target: object) -> bool:
+    return isinstance(target, (str, os.PathLike))
 
 
 def _opt_bytes(data: object, what: str) -> Optional[bytes]:
@@ -133,6 +158,7 @@ def encode(
     exif: Optional[bytes] = None,
     xmp: Optional[bytes] = None,
     max_pixels: Optional[int] = None,
+    progress: Optional[ProgressCallback] = None,
 ) -> bytes:
     """Compresses an image array losslessly into the bytes of a complete ``.nlc`` file.
 
@@ -144,6 +170,9 @@ def encode(
     ``modes``: the per-tile coding modes allowed, e.g. ``"neural"`` or
     ``["neural", "png"]`` (default: all). ``icc``, ``exif`` (TIFF structure, with or
     without the ``Exif\\0\\0`` prefix), ``xmp``: metadata stored with the image.
+    ``max_pixels``: the largest image accepted (default 2**28). ``progress``: called as
+    ``progress(done, total)`` (pixels) from worker threads as tiles finish; an exception
+    it raises stops the encode and is raised here.
     """
     pixels, width, height, channels = _pixels(array)
     exif_b = _opt_bytes(exif, "exif")
@@ -157,14 +186,25 @@ def encode(
         model=model,
         model_file=None if model_file is None else os.fspath(model_file),
         alpha_model_file=None if alpha_model_file is None else os.fspath(alpha_model_file),
-        tile_size=tile_size,
-        threads=threads,
+        tile_size=_count(tile_size, "tile_size"),
+        threads=_count(threads, "threads"),
         modes=_modes(modes),
         icc=_opt_bytes(icc, "icc"),
         exif=exif_b,
         xmp=_opt_bytes(xmp, "xmp"),
-        max_pixels=max_pixels,
+        max_pixels=_count(max_pixels, "max_pixels", optional=True),
+        progress=_progress(progress),
     )
+
+
+class Metadata(NamedTuple):
+    """The metadata stored with an image (``None`` where absent): the ICC profile, EXIF
+    (the TIFF structure, without the ``Exif\\0\\0`` prefix) and XMP, as ``encode``
+    takes them."""
+
+    icc: Optional[bytes]
+    exif: Optional[bytes]
+    xmp: Optional[bytes]
 
 
 def decode(
@@ -173,14 +213,24 @@ def decode(
     threads: int = 0,
     models: Sequence[PathLike] = (),
     max_pixels: Optional[int] = None,
-) -> np.ndarray:
+    with_metadata: bool = False,
+    progress: Optional[ProgressCallback] = None,
+) -> Any:
     """Decodes ``.nlc`` bytes into a writable ``uint8`` array, (H, W) for grey images and
     (H, W, C) otherwise, bit-exact. ``models``: model files to look up by hash before the
-    built-in ones. ``max_pixels`` bounds the image size accepted (default 2**28)."""
-    w, h, c, pixels, _, _, _ = _nelloc.decode(
-        _bytes(data, "data"), threads=threads, models=_paths(models), max_pixels=max_pixels
+    built-in ones. ``max_pixels`` bounds the image size accepted (default 2**28).
+    ``with_metadata=True`` returns ``(array, Metadata(icc, exif, xmp))`` instead, the
+    metadata ready to pass back to ``encode(array, **metadata._asdict())``.
+    ``progress``: as for ``encode``."""
+    w, h, c, pixels, icc, exif, xmp = _nelloc.decode(
+        _bytes(data, "data"),
+        threads=_count(threads, "threads"),
+        models=_paths(models),
+        max_pixels=_count(max_pixels, "max_pixels", optional=True),
+        progress=_progress(progress),
     )
-    return _array(w, h, c, pixels)
+    array = _array(w, h, c, pixels)
+    return (array, Metadata(icc, exif, xmp)) if with_metadata else array
 
 
 @dataclass(frozen=True)
@@ -213,9 +263,26 @@ class Info:
         return (self.height, self.width, self.channels)
 
 
-def info(data: bytes, *, models: Sequence[PathLike] = (), max_pixels: Optional[int] = None) -> Info:
-    """The header of ``.nlc`` bytes: size, colour type, tiles, models, metadata."""
-    return Info(**_nelloc.info(_bytes(data, "data"), models=_paths(models), max_pixels=max_pixels))
+def info(
+    data: "bytes | PathLike",
+    *,
+    models: Sequence[PathLike] = (),
+    max_pixels: Optional[int] = None,
+) -> Info:
+    """The header of a ``.nlc`` stream: size, colour type, tiles, models, metadata.
+
+    Given bytes (the whole stream), the stream is checked too: the header, the tile
+    index and every tile's CRC-32, without decoding pixels; a truncated or damaged stream
+    raises ``FormatError``. Given a path, only the header is read (a few KiB, more when
+    the metadata is large) and the tile data is not checked: a partly written or
+    downloaded file reports its header, ``file_size`` being the size of the complete file
+    (compare it with the file's size on disk)."""
+    paths, limit = _paths(models), _count(max_pixels, "max_pixels", optional=True)
+    if _is_path(data):
+        header = _nelloc.info_file(os.fspath(data), models=paths, max_pixels=limit)  # type: ignore[arg-type]
+    else:
+        header = _nelloc.info(_bytes(data, "data"), models=paths, max_pixels=limit)
+    return Info(**header)
 
 
 def score(
@@ -241,46 +308,71 @@ def score(
         model=model,
         model_file=None if model_file is None else os.fspath(model_file),
         alpha_model_file=None if alpha_model_file is None else os.fspath(alpha_model_file),
-        tile_size=tile_size,
-        threads=threads,
-        max_pixels=max_pixels,
+        tile_size=_count(tile_size, "tile_size"),
+        threads=_count(threads, "threads"),
+        max_pixels=_count(max_pixels, "max_pixels", optional=True),
     )
 
 
 def read(
-    path: PathLike,
+    file: "PathLike | IO[bytes]",
     *,
     threads: int = 0,
     models: Sequence[PathLike] = (),
     max_pixels: Optional[int] = None,
-) -> np.ndarray:
-    """Decodes a ``.nlc`` file into an array (as ``decode``)."""
+    with_metadata: bool = False,
+    progress: Optional[ProgressCallback] = None,
+) -> Any:
+    """Decodes a ``.nlc`` file, a path or a binary file object read to its end, into an
+    array (as ``decode``, same options)."""
+    if _is_path(file):
+        data = _nelloc.read_file(os.fspath(file))  # type: ignore[arg-type]
+    elif hasattr(file, "read"):
+        data = _bytes(file.read(), "the data read from the file")  # type: ignore[union-attr]
+    else:
+        raise TypeError(f"expected a path or a binary file object, got {type(file).__name__}")
     return decode(
-        _nelloc.read_file(os.fspath(path)),
+        data,
         threads=threads,
         models=models,
         max_pixels=max_pixels,
+        with_metadata=with_metadata,
+        progress=progress,
     )
 
 
-def write(path: PathLike, array: np.ndarray, **options) -> int:
-    """Encodes ``array`` (as ``encode``, same keyword options) into the file ``path``
-    atomically: a temporary file beside it, flushed, then renamed, so a failure never
-    leaves a partial file or clobbers an existing one. Returns the bytes written."""
+def write(file: "PathLike | IO[bytes]", array: np.ndarray, **options) -> int:
+    """Encodes ``array`` (as ``encode``, same keyword options) into ``file`` and returns
+    the bytes written. A path is written atomically: a temporary file beside it, flushed,
+    then renamed, so a failure never leaves a partial file or clobbers an existing one
+    (a new file gets the usual mode under the umask, a replaced one keeps its mode). A
+    binary file object gets the bytes with one ``write``, after encoding succeeded."""
+    if not _is_path(file) and not hasattr(file, "write"):
+        raise TypeError(f"expected a path or a binary file object, got {type(file).__name__}")
     data = encode(array, **options)
-    _nelloc.write_file(os.fspath(path), data)
+    if _is_path(file):
+        _nelloc.write_file(os.fspath(file), data)  # type: ignore[arg-type]
+    else:
+        file.write(data)  # type: ignore[union-attr]
     return len(data)
 
 
 class BuiltinModel(NamedTuple):
-    """A model compiled into the library."""
+    """A model compiled into the library, by name: ``channels``, ``sha256`` and
+    ``macs_per_pixel`` are those of its newest version (what ``model=name`` codes with);
+    ``versions`` the SHA-256 of every version, oldest first (files coded with an older
+    one name it and keep decoding)."""
 
     name: str
     channels: int
     sha256: str
     macs_per_pixel: int
+    versions: Tuple[str, ...]
 
 
 def builtin_models() -> list:
-    """The built-in models (``model=`` takes their names)."""
-    return [BuiltinModel(*m) for m in _nelloc.builtin_models()]
+    """The built-in models, one per name (``model=`` takes the names)."""
+    return [
+        BuiltinModel(name, channels, sha, macs, tuple(versions))
+        for name, channels, sha, macs, versions in _nelloc.builtin_models()
+    ]

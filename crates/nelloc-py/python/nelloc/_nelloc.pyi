@@ -1,7 +1,7 @@
 """Type stubs of the native module (crates/nelloc-py/src/lib.rs). Use the wrappers in
 ``nelloc``: they check NumPy arrays and build them."""
 
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 MAGIC: bytes
 PROBE_BYTES: int
@@ -33,6 +33,7 @@ def encode(
     exif: Optional[bytes] = None,
     xmp: Optional[bytes] = None,
     max_pixels: Optional[int] = None,
+    progress: Optional[Callable[[int, int], Any]] = None,
 ) -> bytes: ...
 def score(
     pixels: bytes,
@@ -53,9 +54,13 @@ def decode(
     threads: int = 0,
     models: Sequence[str] = ...,
     max_pixels: Optional[int] = None,
+    progress: Optional[Callable[[int, int], Any]] = None,
 ) -> Tuple[int, int, int, bytearray, Optional[bytes], Optional[bytes], Optional[bytes]]: ...
 def info(data: bytes, *, models: Sequence[str] = ..., max_pixels: Optional[int] = None) -> dict: ...
+def info_file(
+    path: str, *, models: Sequence[str] = ..., max_pixels: Optional[int] = None
+) -> dict: ...
 def probe(head: bytes) -> Tuple[int, int, int]: ...
 def read_file(path: str, max_bytes: Optional[int] = None) -> bytes: ...
 def write_file(path: str, data: bytes) -> None: ...
-def builtin_models() -> List[Tuple[str, int, str, int]]: ...
+def builtin_models() -> List[Tuple[str, int, str, int, List[str]]]: ...

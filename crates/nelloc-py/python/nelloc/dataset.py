@@ -9,8 +9,9 @@ process) — keeping a bounded number in flight, with a progress report and a ``
 
 Outputs mirror the input tree: ``SRC/a/b.png`` becomes ``DST/a/b.png.nlc`` (the full
 name is kept, so ``b.png`` and ``b.jpg`` never collide). Runs are idempotent and
-resumable: an output that exists with a valid header is skipped (outputs are written
-atomically, so an interrupted run leaves none half-written), and a failed image is
+resumable: an output that exists and passes ``nelloc.info``'s integrity check (header,
+size, every tile's CRC; no decoding) is skipped, and any other is redone (outputs are
+written atomically, so an interrupted run leaves none half-written), and a failed image is
 reported in the summary without stopping the others. Paths may be local or fsspec URIs
 (``s3://bucket/x``, ``gs://...``, ``memory://...``), where fsspec and its backend are
 installed. docs/PYTHON.md explains running this on a cluster.
@@ -173,23 +174,22 @@ def _write(path: str, data: bytes) -> None:
 
 
 def _existing(path: str) -> Optional[tuple]:
-    """(bytes, samples) of a complete-looking output, or None."""
+    """(bytes, samples) of a complete, undamaged output, or None. ``nelloc.info`` checks
+    the header, that the file has exactly the bytes its tile index describes and every
+    tile's CRC-32, without decoding pixels (a pass over the file's bytes): a truncated
+    or damaged output is redone, not skipped."""
     try:
         if _is_uri(path):
             fs, p = _fs(path)
             if not fs.exists(p):
                 return None
-            size = fs.size(p)
-            with fs.open(p, "rb") as f:
-                head = f.read(_nelloc.PROBE_BYTES)
-        else:
-            size = os.path.getsize(path)
-            with open(path, "rb") as f:
-                head = f.read(_nelloc.PROBE_BYTES)
-        w, h, c = _nelloc.probe(head)
+        elif not os.path.exists(path):
+            return None
+        data = _read(path)
+        header = _nelloc.info(data)
     except (OSError, Error):
         return None
-    return size, w * h * c
+    return len(data), header["width"] * header["height"] * header["channels"]
 
 
 def load_image(data: bytes):

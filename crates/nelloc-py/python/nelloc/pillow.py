@@ -11,13 +11,17 @@ Modes L, LA, RGB and RGBA are coded as they are; saving any other mode raises
 and XMP (``info["xmp"]``) are carried both ways; on save, keyword arguments of the same
 names override the image's own. Further save options: ``tile_size``, ``threads``,
 ``model``, ``modes`` (as ``nelloc.encode``). ``DECODE_THREADS`` sets the decoding threads.
+
+A file with the ``.nlc`` signature that is damaged, truncated or of a newer version
+raises Pillow's ``UnidentifiedImageError`` on open, its ``__cause__`` the ``nelloc``
+error that explains it (``FormatError``, ``UnsupportedVersionError``...).
 """
 
 from __future__ import annotations
 
 from typing import IO
 
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from . import _nelloc, encode
 
@@ -51,8 +55,13 @@ class NlcImageFile(ImageFile.ImageFile):
         try:
             header = _nelloc.info(data)
         except _nelloc.Error as e:
-            # Pillow's way of saying "not this format" (or a damaged one).
-            raise SyntaxError(f"not a valid .nlc file: {e}") from e
+            # The signature matched (or the caller asked for NLC), so no other plugin
+            # would read it: Pillow's "cannot identify" error, with nelloc's reason in the
+            # message and chained as its cause. (A SyntaxError would make Pillow drop it.)
+            name = self.filename if self.filename else self.fp
+            raise UnidentifiedImageError(
+                f"cannot identify image file {name!r}: not a valid .nlc file: {e}"
+            ) from e
         self._mode = _MODES[header["channels"]]
         self._size = (header["width"], header["height"])
         if header["icc"] is not None:

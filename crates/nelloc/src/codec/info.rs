@@ -1,6 +1,6 @@
 //! `info`: a stream's header and every tile's coding modes, without decoding pixels.
 
-use super::plan::{group_channels, tile_layout};
+use super::plan::{group_channels, tile_bytes, tile_layout};
 use crate::container::{self, AlphaMode};
 use crate::error::Result;
 use crate::image::{ColorType, Metadata};
@@ -71,7 +71,10 @@ pub struct TileInfo {
     pub bytes: u32,
 }
 
-/// Reads a stream's header (validated and checksummed) without decoding pixels.
+/// Reads a stream's header without decoding pixels, and checks the stream's integrity:
+/// the header validated and checksummed, the tile index against the data, and every
+/// tile's CRC-32 (a pass over the bytes, far cheaper than decoding): a stream that passes
+/// is complete and undamaged as written.
 pub fn info(data: &[u8], options: &DecodeOptions) -> Result<Info> {
     let (header, tile_data) = container::parse(data, &options.limits)?;
     let channels = group_channels(&header);
@@ -83,7 +86,7 @@ pub fn info(data: &[u8], options: &DecodeOptions) -> Result<Info> {
     );
     let mut tile_details = Vec::with_capacity(rects.len());
     for (t, (r, entry)) in rects.iter().zip(&header.tiles).enumerate() {
-        let bytes = &tile_data[entry.offset as usize..][..entry.length as usize];
+        let bytes = tile_bytes(tile_data, t, entry)?;
         let layout = tile_layout(&header, t, bytes, &channels)?;
         tile_details.push(TileInfo {
             x: r.x as u32,
@@ -95,7 +98,27 @@ pub fn info(data: &[u8], options: &DecodeOptions) -> Result<Info> {
             bytes: entry.length,
         });
     }
-    Ok(Info {
+    Ok(summary(header, tile_details, data.len(), options))
+}
+
+/// The header of a stream from its first bytes: the whole stream, or any prefix holding
+/// the header (a partly downloaded file), validated and checksummed as [`info`] does it,
+/// without the tile data (neither read nor checked). `tile_details` is empty, and
+/// `file_size` is the size of the complete stream as its tile index gives it. Fewer bytes
+/// than the header are [`crate::FormatError::Truncated`].
+pub fn info_header(head: &[u8], options: &DecodeOptions) -> Result<Info> {
+    let (header, size) = container::parse_header(head, &options.limits)?;
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    Ok(summary(header, Vec::new(), size, options))
+}
+
+fn summary(
+    header: container::Header,
+    tile_details: Vec<TileInfo>,
+    file_size: usize,
+    options: &DecodeOptions,
+) -> Info {
+    Info {
         version: header.version.byte(),
         tile_details,
         width: header.width,
@@ -109,6 +132,65 @@ pub fn info(data: &[u8], options: &DecodeOptions) -> Result<Info> {
         alpha: header.alpha,
         alpha_model_hash: (header.alpha == AlphaMode::Coded).then(|| hex(&header.alpha_model)),
         metadata: header.metadata,
-        file_size: data.len(),
-    })
+        file_size,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{Error, FormatError};
+    use crate::image::ImageRef;
+    use crate::options::EncodeOptions;
+
+    fn stream() -> Vec<u8> {
+        let pixels: Vec<u8> = (0..40 * 24 * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let image = ImageRef::new(40, 24, ColorType::Rgb8, &pixels).unwrap();
+        let o = EncodeOptions {
+            tile_size: 16,
+            ..Default::default()
+        };
+        crate::encode(image, &o).unwrap()
+    }
+
+    #[test]
+    fn info_checks_every_tile_crc() {
+        let mut data = stream();
+        let d = DecodeOptions::default();
+        assert_eq!(info(&data, &d).unwrap().tiles, 6);
+        let last = data.len() - 1;
+        data[last] ^= 0x10;
+        assert!(
+            matches!(
+                info(&data, &d),
+                Err(Error::Format(FormatError::TileChecksum { tile: 5, .. }))
+            ),
+            "a damaged tile passed info"
+        );
+    }
+
+    #[test]
+    fn info_header_reads_a_partial_stream() {
+        let data = stream();
+        let d = DecodeOptions::default();
+        let full = info(&data, &d).unwrap();
+        let part = &data[..data.len() - 5];
+        assert!(matches!(
+            info(part, &d),
+            Err(Error::Format(FormatError::Truncated { .. }))
+        ));
+        for head in [part, &data[..]] {
+            let i = info_header(head, &d).unwrap();
+            assert_eq!((i.width, i.height, i.tiles), (40, 24, 6));
+            assert_eq!(
+                (i.file_size, i.model_hash.as_str()),
+                (data.len(), full.model_hash.as_str())
+            );
+            assert!(i.tile_details.is_empty());
+        }
+        assert!(matches!(
+            info_header(&data[..100], &d),
+            Err(Error::Format(FormatError::Truncated { .. }))
+        ));
+    }
 }

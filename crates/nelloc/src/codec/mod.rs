@@ -20,7 +20,7 @@ mod pool;
 pub use batch::{decode_batch, encode_batch};
 pub use decode::{decode, decode_into};
 pub use encode::{encode, encode_with_stats, EncodeStats};
-pub use info::{info, Info, TileInfo};
+pub use info::{info, info_header, Info, TileInfo};
 
 pub(crate) use engine::plane_raster;
 pub(crate) use planes::{map_tiles, Planes};

@@ -3,7 +3,7 @@
 
 use super::engine::TileJob;
 use crate::coder::{StreamDecoder, StreamError};
-use crate::container::{AlphaMode, Header};
+use crate::container::{AlphaMode, Header, TileEntry};
 use crate::error::{Error, FormatError, Result};
 use crate::schedule::{tiles, TileRect};
 use crate::tilemode::{self, Payload, TileError, TileLayout};
@@ -39,16 +39,7 @@ pub(super) fn plan<'a>(
         work: 0,
     };
     for (t, (r, entry)) in rects.iter().zip(&header.tiles).enumerate() {
-        let bytes = &tile_data[entry.offset as usize..][..entry.length as usize];
-        let computed = crc32fast::hash(bytes);
-        if computed != entry.crc {
-            return Err(FormatError::TileChecksum {
-                tile: t as u32,
-                stored: entry.crc,
-                computed,
-            }
-            .into());
-        }
+        let bytes = tile_bytes(tile_data, t, entry)?;
         let layout = tile_layout(header, t, bytes, &channels)?;
         let groups = &layout.groups[..layout.n_groups];
         let mut neural = [false; 2];
@@ -115,6 +106,22 @@ pub(super) fn group_channels(header: &Header) -> Vec<usize> {
 const GROUP_NAMES: [&str; 2] = ["colour", "alpha"];
 
 /// Tile `t`'s layout, with a format error naming the tile.
+/// The data of tile `t` (`entry` of the index `container::parse` checked against
+/// `tile_data`), its CRC-32 checked.
+pub(super) fn tile_bytes<'a>(tile_data: &'a [u8], t: usize, entry: &TileEntry) -> Result<&'a [u8]> {
+    let bytes = &tile_data[entry.offset as usize..][..entry.length as usize];
+    let computed = crc32fast::hash(bytes);
+    if computed != entry.crc {
+        return Err(FormatError::TileChecksum {
+            tile: t as u32,
+            stored: entry.crc,
+            computed,
+        }
+        .into());
+    }
+    Ok(bytes)
+}
+
 pub(super) fn tile_layout<'a>(
     header: &Header,
     t: usize,
