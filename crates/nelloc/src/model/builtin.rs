@@ -36,6 +36,12 @@ static FILES: &[(&str, &[u8])] = &[
         "default",
         include_bytes!("../../models/default-v5.safetensors"),
     ),
+    // Trained on to 7.8 h (522,880 steps; same recipe and export): -1.6% real coded size
+    // on the validation crops against default-v5.
+    (
+        "default",
+        include_bytes!("../../models/default-v6.safetensors"),
+    ),
 ];
 
 /// All built-in models, parsed once. (A file that fails to parse would be a build
