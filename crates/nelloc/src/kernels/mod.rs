@@ -4,6 +4,8 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
 
@@ -12,17 +14,45 @@ use std::sync::OnceLock;
 use crate::model::Model;
 use crate::net::{Layer, Op, PackedLayer};
 
-/// Instruction-set levels with an exact kernel. The SIMD variants carry a token that
-/// only run-time feature detection creates (`avx2::Avx2`, `avx2::Vnni`): holding a `Level`
-/// is proof that its kernels may run here.
+/// Instruction-set levels with an exact kernel, lowest first. The SIMD variants carry a
+/// token that only run-time feature detection creates (`avx2::Avx2`, `avx512::Avx512Bw`,
+/// `avx2::AvxVnni`, `avx2::Vnni`, `avx512::VnniZmm`): holding a `Level` is proof that its
+/// kernels may run here.
+///
+/// [`Level::detect`] picks the highest level the CPU has; `NELLOC_SIMD=<name>` caps it at
+/// the named level (the highest available level at or below it in this order):
+///
+/// | `NELLOC_SIMD` | level | GEMM instructions | needs |
+/// |---|---|---|---|
+/// | `scalar` | `Scalar` | none (the reference loops) | nothing |
+/// | `avx2` | `Avx2` | `vpmaddubsw` + `vpmaddwd` on ymm | AVX2 |
+/// | `avx512bw` | `Avx512Bw` | `vpmaddubsw` + `vpmaddwd` on zmm | AVX-512 F, BW, VL |
+/// | `avxvnni` | `AvxVnni` | VEX `vpdpbusd` / `vpdpwssd` on ymm | AVX-VNNI |
+/// | `avx512vnni-ymm` | `Avx512VnniYmm` | EVEX `vpdpbusd` / `vpdpwssd` on ymm | AVX-512 F, VL, VNNI |
+/// | `avx512vnni-zmm` (or `avx512vnni`) | `Avx512VnniZmm` | `vpdpbusd` / `vpdpwssd` on zmm | AVX-512 F, BW, VL, VNNI |
+/// | `best`, unset or anything else | the highest available | | |
+///
+/// Every level gives the same bits; the cap is for comparisons and for working around a
+/// suspected kernel bug. On WebAssembly the only SIMD level is `Simd128` (a build-time
+/// choice); there only `scalar` caps anything.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Level {
     Scalar,
     #[cfg(target_arch = "x86_64")]
     Avx2(avx2::Avx2),
-    /// AVX2 plus AVX-512 VNNI on 256-bit vectors (vpdpbusd / vpdpwssd).
+    /// AVX-512 BW without VNNI (Skylake-SP class): the AVX2 instruction mix on zmm.
     #[cfg(target_arch = "x86_64")]
-    Avx512Vnni(avx2::Vnni),
+    Avx512Bw(avx512::Avx512Bw),
+    /// AVX-VNNI: VEX-encoded 256-bit VNNI (Intel client cores without AVX-512).
+    #[cfg(target_arch = "x86_64")]
+    AvxVnni(avx2::AvxVnni),
+    /// AVX2 plus AVX-512 VNNI on 256-bit vectors (vpdpbusd / vpdpwssd); kept for CPUs
+    /// with 256-bit datapaths (Zen 4), where zmm brings no more multiplies per cycle.
+    #[cfg(target_arch = "x86_64")]
+    Avx512VnniYmm(avx2::Vnni),
+    /// AVX-512 VNNI on 512-bit vectors.
+    #[cfg(target_arch = "x86_64")]
+    Avx512VnniZmm(avx512::VnniZmm),
     /// WebAssembly SIMD128 (a build-time choice: wasm has no run-time detection).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     Simd128(simd128::Simd128),
@@ -35,63 +65,104 @@ impl std::fmt::Debug for Level {
             #[cfg(target_arch = "x86_64")]
             Level::Avx2(_) => "Avx2",
             #[cfg(target_arch = "x86_64")]
-            Level::Avx512Vnni(_) => "Avx512Vnni",
+            Level::Avx512Bw(_) => "Avx512Bw",
+            #[cfg(target_arch = "x86_64")]
+            Level::AvxVnni(_) => "AvxVnni",
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512VnniYmm(_) => "Avx512VnniYmm",
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512VnniZmm(_) => "Avx512VnniZmm",
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             Level::Simd128(_) => "Simd128",
         })
     }
 }
 
+/// The `NELLOC_SIMD` names of the levels, lowest first (the order of [`Level::rank`]).
+const NAMES: [&str; 6] = [
+    "scalar",
+    "avx2",
+    "avx512bw",
+    "avxvnni",
+    "avx512vnni-ymm",
+    "avx512vnni-zmm",
+];
+
 impl Level {
-    /// The best level this CPU supports; NELLOC_SIMD=scalar or =avx2 caps it (for
-    /// comparisons and for working around a suspected kernel bug).
+    /// The best level this CPU supports, capped by `NELLOC_SIMD` (see [`Level`]).
     pub(crate) fn detect() -> Level {
         static LEVEL: OnceLock<Level> = OnceLock::new();
         *LEVEL.get_or_init(|| {
             let cap = std::env::var("NELLOC_SIMD").unwrap_or_default();
-            if cap == "scalar" {
-                return Level::Scalar;
-            }
-            #[cfg(target_arch = "x86_64")]
-            {
-                if cap != "avx2" {
-                    if let Some(t) = avx2::Vnni::detect() {
-                        return Level::Avx512Vnni(t);
-                    }
-                }
-                if let Some(t) = avx2::Avx2::detect() {
-                    return Level::Avx2(t);
-                }
-            }
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            if let Some(t) = simd128::Simd128::detect() {
-                return Level::Simd128(t);
-            }
-            Level::Scalar
+            Level::capped(&cap)
         })
     }
 
-    /// Every level usable here, reference first (for tests and benchmarks).
-    #[cfg(test)]
-    pub(crate) fn available() -> Vec<Level> {
+    /// The highest available level at or below the one named `cap` (any name that is not
+    /// a level's: no cap).
+    fn capped(cap: &str) -> Level {
+        let cap = match cap {
+            "avx512vnni" => NAMES.len() - 1,
+            _ => NAMES.iter().position(|&n| n == cap).unwrap_or(usize::MAX),
+        };
+        Level::all()
+            .into_iter()
+            .rfind(|l| l.rank() <= cap)
+            .unwrap_or(Level::Scalar)
+    }
+
+    /// Position in the order of `NAMES` (the SIMD128 level ranks above scalar only).
+    fn rank(self) -> usize {
+        match self {
+            Level::Scalar => 0,
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2(_) => 1,
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512Bw(_) => 2,
+            #[cfg(target_arch = "x86_64")]
+            Level::AvxVnni(_) => 3,
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512VnniYmm(_) => 4,
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512VnniZmm(_) => 5,
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Level::Simd128(_) => 1,
+        }
+    }
+
+    /// Every level usable here, reference first, in ascending order.
+    fn all() -> Vec<Level> {
         let mut v = vec![Level::Scalar];
         #[cfg(target_arch = "x86_64")]
         {
             v.extend(avx2::Avx2::detect().map(Level::Avx2));
-            v.extend(avx2::Vnni::detect().map(Level::Avx512Vnni));
+            v.extend(avx512::Avx512Bw::detect().map(Level::Avx512Bw));
+            v.extend(avx2::AvxVnni::detect().map(Level::AvxVnni));
+            v.extend(avx2::Vnni::detect().map(Level::Avx512VnniYmm));
+            v.extend(avx512::VnniZmm::detect().map(Level::Avx512VnniZmm));
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         v.extend(simd128::Simd128::detect().map(Level::Simd128));
         v
     }
 
-    /// The AVX2 token of an AVX2 or VNNI level (their requantisation kernels are AVX2).
+    /// Every level usable here, reference first (for tests and benchmarks).
+    #[cfg(test)]
+    pub(crate) fn available() -> Vec<Level> {
+        Level::all()
+    }
+
+    /// The AVX2 token of an x86-64 SIMD level (every one implies AVX2; the requantisation
+    /// kernels are AVX2).
     #[cfg(target_arch = "x86_64")]
     fn avx2(self) -> Option<avx2::Avx2> {
         match self {
             Level::Scalar => None,
             Level::Avx2(t) => Some(t),
-            Level::Avx512Vnni(t) => Some(t.avx2()),
+            Level::Avx512Bw(t) => Some(t.avx2()),
+            Level::AvxVnni(t) => Some(t.avx2()),
+            Level::Avx512VnniYmm(t) => Some(t.avx2()),
+            Level::Avx512VnniZmm(t) => Some(t.avx512bw().avx2()),
         }
     }
 }
@@ -140,9 +211,15 @@ fn gemm<T: Copy + Into<i32> + Simd>(
 ) {
     match level {
         #[cfg(target_arch = "x86_64")]
-        Level::Avx2(t) => T::avx2(t, p, x, x_stride, n, acc),
+        Level::Avx2(t) => (T::X86.avx2)(t, p, x, x_stride, n, acc),
         #[cfg(target_arch = "x86_64")]
-        Level::Avx512Vnni(t) => T::vnni(t, p, x, x_stride, n, acc),
+        Level::Avx512Bw(t) => (T::X86.avx512bw)(t, p, x, x_stride, n, acc),
+        #[cfg(target_arch = "x86_64")]
+        Level::AvxVnni(t) => (T::X86.avxvnni)(t, p, x, x_stride, n, acc),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512VnniYmm(t) => (T::X86.vnni_ymm)(t, p, x, x_stride, n, acc),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512VnniZmm(t) => (T::X86.vnni_zmm)(t, p, x, x_stride, n, acc),
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         Level::Simd128(t) => T::simd128(t, p, x, x_stride, n, acc),
         Level::Scalar => {
@@ -162,32 +239,40 @@ fn gemm<T: Copy + Into<i32> + Simd>(
     }
 }
 
-/// Input element types with an AVX2 kernel.
+/// A GEMM kernel of one level for inputs of type `X`.
 #[cfg(target_arch = "x86_64")]
-type Avx2 = avx2::Avx2;
+type Kernel<Token, X> = fn(Token, &PackedLayer, &[X], usize, usize, &mut [i32]);
+
+/// The x86-64 kernels for inputs of type `X`, one per level.
 #[cfg(target_arch = "x86_64")]
-type Vnni = avx2::Vnni;
+struct X86<X> {
+    avx2: Kernel<avx2::Avx2, X>,
+    avx512bw: Kernel<avx512::Avx512Bw, X>,
+    avxvnni: Kernel<avx2::AvxVnni, X>,
+    vnni_ymm: Kernel<avx2::Vnni, X>,
+    vnni_zmm: Kernel<avx512::VnniZmm, X>,
+}
+
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 type Simd128 = simd128::Simd128;
 
+/// Input element types with SIMD kernels.
 trait Simd: Sized {
     #[cfg(target_arch = "x86_64")]
-    fn avx2(t: Avx2, p: &PackedLayer, x: &[Self], x_stride: usize, n: usize, acc: &mut [i32]);
-    #[cfg(target_arch = "x86_64")]
-    fn vnni(t: Vnni, p: &PackedLayer, x: &[Self], x_stride: usize, n: usize, acc: &mut [i32]);
+    const X86: X86<Self>;
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn simd128(t: Simd128, p: &PackedLayer, x: &[Self], x_stride: usize, n: usize, acc: &mut [i32]);
 }
 
 impl Simd for u8 {
     #[cfg(target_arch = "x86_64")]
-    fn avx2(t: Avx2, p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
-        avx2::gemm_u8(t, p, x, x_stride, n, acc)
-    }
-    #[cfg(target_arch = "x86_64")]
-    fn vnni(t: Vnni, p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
-        avx2::gemm_u8_vnni(t, p, x, x_stride, n, acc)
-    }
+    const X86: X86<u8> = X86 {
+        avx2: avx2::gemm_u8,
+        avx512bw: avx512::gemm_u8_bw,
+        avxvnni: avx2::gemm_u8_avxvnni,
+        vnni_ymm: avx2::gemm_u8_vnni,
+        vnni_zmm: avx512::gemm_u8_vnni_zmm,
+    };
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn simd128(t: Simd128, p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
         simd128::gemm_u8(t, p, x, x_stride, n, acc)
@@ -196,13 +281,13 @@ impl Simd for u8 {
 
 impl Simd for i16 {
     #[cfg(target_arch = "x86_64")]
-    fn avx2(t: Avx2, p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
-        avx2::gemm_i16(t, p, x, x_stride, n, acc)
-    }
-    #[cfg(target_arch = "x86_64")]
-    fn vnni(t: Vnni, p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
-        avx2::gemm_i16_vnni(t, p, x, x_stride, n, acc)
-    }
+    const X86: X86<i16> = X86 {
+        avx2: avx2::gemm_i16,
+        avx512bw: avx512::gemm_i16_bw,
+        avxvnni: avx2::gemm_i16_avxvnni,
+        vnni_ymm: avx2::gemm_i16_vnni,
+        vnni_zmm: avx512::gemm_i16_vnni_zmm,
+    };
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn simd128(t: Simd128, p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
         simd128::gemm_i16(t, p, x, x_stride, n, acc)

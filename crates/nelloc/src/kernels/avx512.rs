@@ -1,0 +1,177 @@
+//! x86-64 kernels on 512-bit vectors: AVX-512 VNNI (`vpdpbusd` / `vpdpwssd` on zmm) and
+//! AVX-512 BW without VNNI (`vpmaddubsw` + `vpmaddwd` on zmm, exact for the same reason as
+//! the AVX2 kernel: weights in [-64, 63] bound every i16 pair sum by 2*255*64 = 32640).
+//!
+//! The packed weights of 16 outputs x one group of G inputs are 64 bytes: one zmm. A tile
+//! is `P` pixels x `V` such vectors (16V outputs, P*V independent accumulators); per group
+//! of G inputs, V weight loads and P broadcasts of the pixels' G inputs (4 bytes).
+#![allow(unsafe_code)]
+
+use std::arch::x86_64::*;
+
+use super::avx2::Avx2;
+use super::{PackedLayer, PIXEL_BLOCK};
+
+/// Proof that the CPU (and OS) support AVX2 and AVX-512 F, BW and VL: only
+/// [`Avx512Bw::detect`] creates one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Avx512Bw(Avx2);
+
+impl Avx512Bw {
+    pub(crate) fn detect() -> Option<Self> {
+        let avx2 = Avx2::detect()?;
+        (is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512vl"))
+        .then_some(Avx512Bw(avx2))
+    }
+
+    /// The AVX2 token `detect` obtained.
+    pub(crate) fn avx2(self) -> Avx2 {
+        self.0
+    }
+}
+
+/// Proof that the CPU has AVX2 and AVX-512 F, BW, VL and VNNI (zmm kernels): only
+/// [`VnniZmm::detect`] creates one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct VnniZmm(Avx512Bw);
+
+impl VnniZmm {
+    pub(crate) fn detect() -> Option<Self> {
+        let bw = Avx512Bw::detect()?;
+        is_x86_feature_detected!("avx512vnni").then_some(VnniZmm(bw))
+    }
+
+    /// The AVX-512 BW token `detect` obtained.
+    pub(crate) fn avx512bw(self) -> Avx512Bw {
+        self.0
+    }
+}
+
+/// Pixels per tile of the main loop (a remainder of `PIXEL_BLOCK` pixels runs a smaller tile).
+const TILE_PIXELS: usize = 8;
+/// 16-output vectors per tile of the main loop (a remainder of 16 outputs runs V = 1).
+const TILE_VECTORS: usize = 2;
+
+/// Generates a zmm GEMM kernel: a safe entry point that checks every bound the loops use,
+/// and its `#[target_feature]` body; `$step(acc, inputs, weights)` accumulates one vector.
+macro_rules! gemm_kernel_512 {
+    ($(#[$doc:meta])* $name:ident, $body:ident, $token:ty, $features:literal, $x:ty, $w:ident, $group:literal, $step:expr) => {
+        $(#[$doc])*
+        pub(super) fn $name(_: $token, p: &PackedLayer, x: &[$x], x_stride: usize, n: usize, acc: &mut [i32]) {
+            assert!(n.is_multiple_of(PIXEL_BLOCK) && x.len() >= n * x_stride && x_stride >= p.groups * $group);
+            assert!(acc.len() >= n * p.out_pad && p.$w.len() == p.groups * p.out_pad * $group);
+            assert!(p.out_pad.is_multiple_of(16));
+            // SAFETY: the token exists only if run-time detection found the CPU features in
+            // `$features`; the asserts above bound every load and store inside.
+            unsafe { $body(p, x, x_stride, n, acc) }
+        }
+
+        #[target_feature(enable = $features)]
+        unsafe fn $body(p: &PackedLayer, x: &[$x], x_stride: usize, n: usize, acc: &mut [i32]) {
+            /// One tile: pixels `p0..p0 + P`, outputs `ob..ob + 16 V`.
+            ///
+            /// # Safety
+            /// The CPU has `$features`; `p0 + P <= n` and `ob + 16 V <= out_pad` for the
+            /// bounds asserted by the entry point (`x`, `acc`, the packed weights).
+            #[target_feature(enable = $features)]
+            #[inline]
+            unsafe fn tile<const P: usize, const V: usize>(
+                p: &PackedLayer,
+                x: &[$x],
+                x_stride: usize,
+                acc: &mut [i32],
+                p0: usize,
+                ob: usize,
+            ) {
+                let w = p.$w.as_ptr();
+                let xp = x.as_ptr();
+                let mut a = [[_mm512_setzero_si512(); V]; P];
+                for k in 0..p.groups {
+                    // SAFETY: k < groups and ob + 16 V <= out_pad: the V loads of 16 * G
+                    // values lie inside the packed weights (groups * out_pad * G values).
+                    let wp = unsafe { w.add((k * p.out_pad + ob) * $group) };
+                    let mut wv = [_mm512_setzero_si512(); V];
+                    for (v, wv) in wv.iter_mut().enumerate() {
+                        // SAFETY: as above.
+                        *wv = unsafe { _mm512_loadu_si512(wp.add(v * 16 * $group) as *const _) };
+                    }
+                    for (q, a) in a.iter_mut().enumerate() {
+                        // SAFETY: pixel p0 + q < n and G(k + 1) <= x_stride: inside x.
+                        let xv = unsafe { (xp.add((p0 + q) * x_stride + $group * k) as *const i32).read_unaligned() };
+                        let xb = _mm512_set1_epi32(xv);
+                        for (a, &wv) in a.iter_mut().zip(&wv) {
+                            *a = $step(*a, xb, wv);
+                        }
+                    }
+                }
+                let ap = acc.as_mut_ptr();
+                for (q, a) in a.iter().enumerate() {
+                    for (v, &a) in a.iter().enumerate() {
+                        // SAFETY: (p0 + q) * out_pad + ob + 16 (v + 1) <= n * out_pad <= acc.len().
+                        unsafe {
+                            let dst = ap.add((p0 + q) * p.out_pad + ob + 16 * v);
+                            _mm512_storeu_si512(dst as *mut _, a);
+                        }
+                    }
+                }
+            }
+
+            /// Every output of pixels `p0..p0 + P`.
+            ///
+            /// # Safety
+            /// As `tile`, for `p0 + P <= n`.
+            #[target_feature(enable = $features)]
+            #[inline]
+            unsafe fn rows<const P: usize>(p: &PackedLayer, x: &[$x], x_stride: usize, acc: &mut [i32], p0: usize) {
+                let mut ob = 0;
+                while ob + 16 * TILE_VECTORS <= p.out_pad {
+                    // SAFETY: ob + 16 TILE_VECTORS <= out_pad; the caller's p0 + P <= n.
+                    unsafe { tile::<P, TILE_VECTORS>(p, x, x_stride, acc, p0, ob) };
+                    ob += 16 * TILE_VECTORS;
+                }
+                while ob < p.out_pad {
+                    // SAFETY: out_pad is a multiple of 16 (asserted): ob + 16 <= out_pad.
+                    unsafe { tile::<P, 1>(p, x, x_stride, acc, p0, ob) };
+                    ob += 16;
+                }
+            }
+
+            let mut p0 = 0;
+            while p0 + TILE_PIXELS <= n {
+                // SAFETY: p0 + TILE_PIXELS <= n.
+                unsafe { rows::<TILE_PIXELS>(p, x, x_stride, acc, p0) };
+                p0 += TILE_PIXELS;
+            }
+            while p0 < n {
+                // SAFETY: n is a multiple of PIXEL_BLOCK (asserted): p0 + PIXEL_BLOCK <= n.
+                unsafe { rows::<PIXEL_BLOCK>(p, x, x_stride, acc, p0) };
+                p0 += PIXEL_BLOCK;
+            }
+        }
+    };
+}
+
+gemm_kernel_512!(
+    /// AVX-512 VNNI on zmm: `vpdpbusd` adds four u8*i8 products into each i32 lane without
+    /// intermediate saturation (exact for any weights).
+    gemm_u8_vnni_zmm, gemm_u8_vnni_zmm_impl, VnniZmm, "avx2,avx512f,avx512bw,avx512vl,avx512vnni", u8, w8, 4,
+    |a, x, w| _mm512_dpbusd_epi32(a, x, w)
+);
+gemm_kernel_512!(
+    /// AVX-512 VNNI on zmm: `vpdpwssd` adds two i16*i16 products into each i32 lane.
+    gemm_i16_vnni_zmm, gemm_i16_vnni_zmm_impl, VnniZmm, "avx2,avx512f,avx512bw,avx512vl,avx512vnni", i16, w16, 2,
+    |a, x, w| _mm512_dpwssd_epi32(a, x, w)
+);
+gemm_kernel_512!(
+    /// AVX-512 BW on zmm: `vpmaddubsw` pair sums are exact in i16 because |weights| <= 64,
+    /// then `vpmaddwd` with ones widens to i32.
+    gemm_u8_bw, gemm_u8_bw_impl, Avx512Bw, "avx2,avx512f,avx512bw,avx512vl", u8, w8, 4,
+    |a, x, w| _mm512_add_epi32(a, _mm512_madd_epi16(_mm512_maddubs_epi16(x, w), _mm512_set1_epi16(1)))
+);
+gemm_kernel_512!(
+    /// AVX-512 BW on zmm, i16 inputs (the first layer, |v| <= 255): exact `vpmaddwd`.
+    gemm_i16_bw, gemm_i16_bw_impl, Avx512Bw, "avx2,avx512f,avx512bw,avx512vl", i16, w16, 2,
+    |a, x, w| _mm512_add_epi32(a, _mm512_madd_epi16(x, w))
+);
