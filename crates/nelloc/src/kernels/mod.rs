@@ -559,6 +559,152 @@ mod tests {
     }
 
     #[test]
+    fn every_level_matches_on_widths_and_batches_that_split_the_tiles() {
+        // Widths around and above every tile size (16, 32 and 64 outputs), heads whose
+        // n_out is not a multiple of 32, and every batch size from 1 to 37 pixels.
+        let levels = levels();
+        let mut heads_off_32 = 0;
+        for (width, res, k) in [
+            (7, 1, 3),
+            (20, 1, 5),
+            (33, 0, 10),
+            (256, 0, 7),
+            (1024, 0, 2),
+        ] {
+            let a = arch(3, 3, width, res, k);
+            heads_off_32 += usize::from(!a.output_len().is_multiple_of(32));
+            let model = Model::from_bytes(&synthetic(a, u64::from(width), "w")).unwrap();
+            let (l, o) = (a.input_len(), a.output_len());
+            let mut st = u64::from(width) | 1;
+            let inputs: Vec<i16> = (0..37 * l)
+                .map(|_| {
+                    st ^= st << 13;
+                    st ^= st >> 7;
+                    st ^= st << 17;
+                    2 * (st % 256) as i16 - 255
+                })
+                .collect();
+            let mut expected = vec![0i32; 37 * o];
+            let mut s = crate::network::Scratch::new(&model);
+            for px in 0..37 {
+                forward(
+                    &model,
+                    &inputs[px * l..(px + 1) * l],
+                    &mut expected[px * o..(px + 1) * o],
+                    &mut s,
+                );
+            }
+            for &level in &levels {
+                let mut s = Scratch::default();
+                for n in 1..=37 {
+                    let mut got = vec![0i32; n * o];
+                    run_batch(&model, level, &inputs[..n * l], n, &mut got, &mut s);
+                    assert_eq!(got, expected[..n * o], "{level:?} n={n} width={width}");
+                }
+            }
+        }
+        assert!(heads_off_32 >= 3, "too few heads off the 32-output tiles");
+    }
+
+    #[test]
+    fn every_gemm_matches_on_layer_shapes_that_split_the_tiles() {
+        // One layer at a time, u8 and i16 inputs: n_out on both sides of 16, 32, 48 and
+        // 64 (the zmm tiles and their tails), n_in not a multiple of the group.
+        let mut st = 0x0dd5_1ce5_u64;
+        let mut rnd = move || {
+            st ^= st << 13;
+            st ^= st >> 7;
+            st ^= st << 17;
+            st
+        };
+        for n_out in [
+            1, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 80, 100, 112, 129,
+        ] {
+            for n_in in [1, 3, 6, 33, 72] {
+                let layer = Layer {
+                    n_in,
+                    n_out,
+                    weight: (0..n_in * n_out)
+                        .map(|_| (rnd() % 128) as i8 - 64)
+                        .collect(),
+                    bias: vec![0; n_out],
+                    mult: vec![1; n_out],
+                    shift: vec![1; n_out],
+                };
+                for n in [4, 8, 12, 36] {
+                    let p8 = PackedLayer::new(&layer, 4);
+                    let p16 = PackedLayer::new(&layer, 2);
+                    let s8 = p8.groups * 4;
+                    let s16 = p16.groups * 2;
+                    // Padding inputs are zero (as the kernels' buffers keep them).
+                    let x8: Vec<u8> = (0..n * s8)
+                        .map(|i| if i % s8 < n_in { rnd() as u8 } else { 0 })
+                        .collect();
+                    let x16: Vec<i16> = (0..n * s16)
+                        .map(|i| {
+                            if i % s16 < n_in {
+                                2 * (rnd() % 256) as i16 - 255
+                            } else {
+                                0
+                            }
+                        })
+                        .collect();
+                    let mut want8 = vec![0; n * p8.out_pad];
+                    gemm(Level::Scalar, &layer, &p8, &x8, s8, n, &mut want8);
+                    let mut want16 = vec![0; n * p16.out_pad];
+                    gemm(Level::Scalar, &layer, &p16, &x16, s16, n, &mut want16);
+                    for level in levels() {
+                        let mut got = vec![0; n * p8.out_pad];
+                        gemm(level, &layer, &p8, &x8, s8, n, &mut got);
+                        for px in 0..n {
+                            let r = px * p8.out_pad..px * p8.out_pad + n_out;
+                            assert_eq!(
+                                got[r.clone()],
+                                want8[r],
+                                "u8 {level:?} {n_in}x{n_out} n={n}"
+                            );
+                        }
+                        let mut got = vec![0; n * p16.out_pad];
+                        gemm(level, &layer, &p16, &x16, s16, n, &mut got);
+                        for px in 0..n {
+                            let r = px * p16.out_pad..px * p16.out_pad + n_out;
+                            assert_eq!(
+                                got[r.clone()],
+                                want16[r],
+                                "i16 {level:?} {n_in}x{n_out} n={n}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nelloc_simd_caps_the_level_by_name() {
+        let all = Level::available();
+        let best = *all.last().unwrap();
+        assert_eq!(Level::capped(""), best);
+        assert_eq!(Level::capped("best"), best);
+        assert_eq!(Level::capped("scalar"), Level::Scalar);
+        for (i, name) in NAMES.iter().enumerate() {
+            let l = Level::capped(name);
+            assert!(l.rank() <= i, "{name} gave {l:?}");
+            // The highest available level at or below the cap.
+            assert!(all.iter().all(|a| a.rank() > i || a.rank() <= l.rank()));
+            if let Some(&exact) = all.iter().find(|a| a.rank() == i) {
+                assert_eq!(l, exact, "{name}");
+            }
+        }
+        assert_eq!(Level::capped("avx512vnni"), Level::capped("avx512vnni-zmm"));
+        // Every level this CPU has is reachable by its name, each once.
+        for (i, l) in all.iter().enumerate() {
+            assert_eq!(l.rank(), all[..=i].iter().map(|a| a.rank()).max().unwrap());
+            assert_eq!(Level::capped(NAMES[l.rank()]), *l);
+        }
+    }
+
+    #[test]
     fn simd_requantisation_asserts_every_table_it_loads() {
         #[cfg(target_arch = "x86_64")]
         {
