@@ -6,20 +6,24 @@
 //! cargo run --release -p nelloc --example int8_peak -- 0.1     # seconds per measurement
 //! ```
 //!
-//! 1 MAC = one u8 x i8 (or, for the first layer, i16 x i16) multiply-add. The kernels' inner
-//! step, per 4-byte input group and 4 pixels x 16 outputs, is 4 `vpbroadcastd` (activations,
-//! from L1) and then, into 8 independent i32 accumulators:
+//! 1 MAC = one u8 x i8 (or, for the first layer, i16 x i16) multiply-add. The ymm kernels'
+//! inner step, per 4-byte input group and 4 pixels x 16 outputs, is 4 `vpbroadcastd`
+//! (activations, from L1) and then, into 8 independent i32 accumulators:
 //! - AVX2, u8 layers: 8 `vpmaddubsw` (u8 x i8 pairs summed in i16) + 8 `vpmaddwd` by ones +
 //!   8 `vpaddd`: 256 MACs; first layer (i16 pairs): 8 `vpmaddwd` + 8 `vpaddd`: 128 MACs;
 //! - AVX-512 VNNI on 256-bit vectors, u8 layers: 8 `vpdpbusd`: 256 MACs; first layer:
-//!   8 `vpdpwssd`: 128 MACs.
+//!   8 `vpdpwssd`: 128 MACs; AVX-VNNI: the same with the VEX `vpdpbusd`.
+//!
+//! The zmm kernels (`kernels/avx512.rs`) keep 16 accumulators; their rows here run 8
+//! `vpbroadcastd` and 16 `vpdpbusd` zmm (1024 MACs; `vpdpwssd`: 512), or 16 x (`vpmaddubsw` +
+//! `vpmaddwd` + `vpaddd`) zmm for AVX-512 BW.
 //!
 //! The loops below run exactly those instructions on register-resident weights (the kernels
-//! add two 32-byte weight loads per step), unrolled twice. Two rows are for comparison only:
+//! add the weight loads per step), unrolled twice. Two rows are for comparison only:
 //! the AVX2 mix without broadcasts, and `vpmaddubsw + vpaddw` (i16 accumulation: inexact for
 //! the network, the multiply port's ceiling). The last lines, `PEAK_GMACS_PER_CORE*=`, are
 //! for scripts: `PEAK_GMACS_PER_CORE` is the 1-thread peak of the u8 mix of the level the
-//! library picks here (VNNI when the CPU has AVX-512 VNNI unless `NELLOC_SIMD=avx2`), the
+//! library picks here (`nelloc::bench_support::simd_level`, capped by `NELLOC_SIMD`), the
 //! figure `nlc bench --peak-gmacs` takes.
 #![allow(unsafe_code)]
 

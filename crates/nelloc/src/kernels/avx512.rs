@@ -182,3 +182,145 @@ gemm_kernel_512!(
     gemm_i16_bw, gemm_i16_bw_impl, Avx512Bw, "avx2,avx512f,avx512bw,avx512vl", i16, w16, 2,
     |a, x, w| _mm512_add_epi32(a, _mm512_madd_epi16(x, w))
 );
+
+/// Loads the i64 table entries of the even (`odd = false`) or odd outputs of the 16
+/// outputs from `16 c`: the two 8-output blocks' halves, in the lane order of `vpmuldq` on
+/// zmm (lane j: output 16 c + 2 j (+ 1)).
+///
+/// # Safety
+/// AVX-512 F; `table.len() >= 16 (c + 1)`.
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
+#[inline]
+unsafe fn halves(table: &[i64], c: usize, odd: bool) -> __m512i {
+    let at = 16 * c + if odd { 4 } else { 0 };
+    // SAFETY: at + 12 <= 16 (c + 1) <= table.len() (caller): both 4-lane loads in bounds.
+    unsafe {
+        let lo = _mm256_loadu_si256(table.as_ptr().add(at) as *const __m256i);
+        let hi = _mm256_loadu_si256(table.as_ptr().add(at + 8) as *const __m256i);
+        _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1)
+    }
+}
+
+/// Requantises the first `blocks * 16` outputs of `n` pixels with ReLU into u8 on zmm:
+/// `clamp(((acc + bias) * M + 2^(S-1)) >> S, 0, 255)`, the shift arithmetic (`vpsravq`) as
+/// in the reference and the clamp in i64 (`vpmaxsq` / `vpminsq`): exact.
+pub(super) fn requant_relu(
+    _: Avx512Bw,
+    p: &PackedLayer,
+    acc: &[i32],
+    n: usize,
+    blocks: usize,
+    y: &mut [u8],
+    y_stride: usize,
+) {
+    assert!(blocks * 16 <= p.out_pad && acc.len() >= n * p.out_pad);
+    assert!(n == 0 || y.len() >= (n - 1) * y_stride + blocks * 16);
+    for table in [p.rq_shift.len(), p.rq_round.len()] {
+        assert!(table >= blocks * 16);
+    }
+    assert!(p.rq_bias.len() >= blocks * 16 && p.rq_mult.len() >= blocks * 16);
+    // SAFETY: the token proves AVX-512 F/BW/VL; the asserts bound every load (acc, rq_bias,
+    // rq_mult, rq_shift, rq_round); `y` is written through bounds-checked slices.
+    unsafe { requant_relu_zmm(p, acc, n, blocks, y, y_stride) }
+}
+
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
+unsafe fn requant_relu_zmm(
+    p: &PackedLayer,
+    acc: &[i32],
+    n: usize,
+    blocks: usize,
+    y: &mut [u8],
+    y_stride: usize,
+) {
+    let zero = _mm512_setzero_si512();
+    let max = _mm512_set1_epi64(255);
+    for c in 0..blocks {
+        // SAFETY: c < blocks and the asserts in `requant_relu`: 16 i32 / 16 i64 in bounds.
+        let (bias, m, s_even, s_odd, r_even, r_odd) = unsafe {
+            (
+                _mm512_loadu_si512(p.rq_bias.as_ptr().add(16 * c) as *const _),
+                _mm512_loadu_si512(p.rq_mult.as_ptr().add(16 * c) as *const _),
+                halves(&p.rq_shift, c, false),
+                halves(&p.rq_shift, c, true),
+                halves(&p.rq_round, c, false),
+                halves(&p.rq_round, c, true),
+            )
+        };
+        let m_odd = _mm512_srli_epi64(m, 32);
+        for px in 0..n {
+            // SAFETY: px < n, 16c + 16 <= out_pad: inside acc (n * out_pad values).
+            let a = unsafe {
+                _mm512_loadu_si512(acc.as_ptr().add(px * p.out_pad + 16 * c) as *const _)
+            };
+            let a = _mm512_add_epi32(a, bias);
+            let even = _mm512_add_epi64(_mm512_mul_epi32(a, m), r_even);
+            let odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), m_odd), r_odd);
+            let fix = |v: __m512i, s: __m512i| {
+                _mm512_min_epi64(_mm512_max_epi64(_mm512_srav_epi64(v, s), zero), max)
+            };
+            let q = _mm512_or_si512(fix(even, s_even), _mm512_slli_epi64(fix(odd, s_odd), 32));
+            let bytes = _mm512_cvtepi32_epi8(q);
+            let at = px * y_stride + 16 * c;
+            let dst = &mut y[at..at + 16];
+            // SAFETY: `dst` is 16 bytes: one unaligned 16-byte store fits.
+            unsafe { _mm_storeu_si128(dst.as_mut_ptr() as *mut __m128i, bytes) };
+        }
+    }
+}
+
+/// Requantises the first `blocks * 16` head outputs of one pixel on zmm:
+/// `clamp(((acc + bias) * M + 2^(S-1)) >> S, -2^23, 2^23)` with the arithmetic `vpsravq`.
+pub(super) fn requant_head(
+    _: Avx512Bw,
+    p: &PackedLayer,
+    acc: &[i32],
+    blocks: usize,
+    out: &mut [i32],
+) {
+    assert!(acc.len() >= blocks * 16 && out.len() >= blocks * 16);
+    assert!(p.rq_bias.len() >= blocks * 16 && p.rq_mult.len() >= blocks * 16);
+    for table in [p.rq_shift.len(), p.rq_round.len()] {
+        assert!(table >= blocks * 16);
+    }
+    // SAFETY: the token proves AVX-512 F/BW/VL; the asserts bound every load (acc, rq_bias,
+    // rq_mult, rq_shift, rq_round) and the store into `out`.
+    unsafe { requant_head_zmm(p, acc, blocks, out) }
+}
+
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
+unsafe fn requant_head_zmm(p: &PackedLayer, acc: &[i32], blocks: usize, out: &mut [i32]) {
+    let hi = _mm512_set1_epi64(1 << 23);
+    let lo = _mm512_set1_epi64(-(1 << 23));
+    for c in 0..blocks {
+        // SAFETY: c < blocks and the asserts in `requant_head`: all loads in bounds.
+        let (a, bias, m, s_even, s_odd, r_even, r_odd) = unsafe {
+            (
+                _mm512_loadu_si512(acc.as_ptr().add(16 * c) as *const _),
+                _mm512_loadu_si512(p.rq_bias.as_ptr().add(16 * c) as *const _),
+                _mm512_loadu_si512(p.rq_mult.as_ptr().add(16 * c) as *const _),
+                halves(&p.rq_shift, c, false),
+                halves(&p.rq_shift, c, true),
+                halves(&p.rq_round, c, false),
+                halves(&p.rq_round, c, true),
+            )
+        };
+        let a = _mm512_add_epi32(a, bias);
+        let even = _mm512_add_epi64(_mm512_mul_epi32(a, m), r_even);
+        let odd = _mm512_add_epi64(
+            _mm512_mul_epi32(_mm512_srli_epi64(a, 32), _mm512_srli_epi64(m, 32)),
+            r_odd,
+        );
+        let fix = |v: __m512i, s: __m512i| {
+            _mm512_min_epi64(_mm512_max_epi64(_mm512_srav_epi64(v, s), lo), hi)
+        };
+        // Low dwords of the even results, odd results moved into the high dwords.
+        let q = _mm512_mask_blend_epi32(
+            0b1010_1010_1010_1010,
+            fix(even, s_even),
+            _mm512_slli_epi64(fix(odd, s_odd), 32),
+        );
+        // SAFETY: 16 * c + 16 <= out.len() by the assert above.
+        unsafe { _mm512_storeu_si512(out.as_mut_ptr().add(16 * c) as *mut _, q) };
+    }
+}

@@ -152,6 +152,16 @@ impl Level {
         Level::all()
     }
 
+    /// The AVX-512 BW token of a zmm level (their requantisation kernels are zmm too).
+    #[cfg(target_arch = "x86_64")]
+    fn avx512bw(self) -> Option<avx512::Avx512Bw> {
+        match self {
+            Level::Avx512Bw(t) => Some(t),
+            Level::Avx512VnniZmm(t) => Some(t.avx512bw()),
+            _ => None,
+        }
+    }
+
     /// The AVX2 token of an x86-64 SIMD level (every one implies AVX2; the requantisation
     /// kernels are AVX2).
     #[cfg(target_arch = "x86_64")]
@@ -306,13 +316,18 @@ fn relu_rows(
     y_stride: usize,
 ) {
     #[cfg(target_arch = "x86_64")]
-    let blocks = match level.avx2() {
-        Some(t) => {
+    let blocks = match (level.avx512bw(), level.avx2()) {
+        (Some(t), _) => {
+            let full = layer.n_out / 16;
+            avx512::requant_relu(t, p, acc, n, full, y, y_stride);
+            full * 16
+        }
+        (None, Some(t)) => {
             let full = layer.n_out / 8;
             avx2::requant_relu(t, p, acc, n, full, y, y_stride);
             full * 8
         }
-        None => 0,
+        (None, None) => 0,
     };
     #[cfg(not(target_arch = "x86_64"))]
     let blocks = {
@@ -395,8 +410,21 @@ pub(crate) fn forward_batch(
 fn head_rows(level: Level, last: &Layer, lp: &PackedLayer, acc: &[i32], n: usize, out: &mut [i32]) {
     let n_out = last.n_out;
     #[cfg(target_arch = "x86_64")]
-    let blocks = match level.avx2() {
-        Some(t) => {
+    let blocks = match (level.avx512bw(), level.avx2()) {
+        (Some(t), _) => {
+            let full = n_out / 16;
+            for px in 0..n {
+                avx512::requant_head(
+                    t,
+                    lp,
+                    &acc[px * lp.out_pad..(px + 1) * lp.out_pad],
+                    full,
+                    &mut out[px * n_out..],
+                );
+            }
+            full * 16
+        }
+        (None, Some(t)) => {
             let full = n_out / 8;
             for px in 0..n {
                 avx2::requant_head(
@@ -409,7 +437,7 @@ fn head_rows(level: Level, last: &Layer, lp: &PackedLayer, acc: &[i32], n: usize
             }
             full * 8
         }
-        None => 0,
+        (None, None) => 0,
     };
     #[cfg(not(target_arch = "x86_64"))]
     let blocks = {
@@ -744,6 +772,45 @@ mod tests {
                     assert!(relu.is_err(), "requant_relu with a short {name}");
                 }
                 assert!(head.is_err(), "requant_head with a short {name}");
+                // The zmm kernels: one block of 16 (they do not read rq_off).
+                let Some(z) = avx512::Avx512Bw::detect() else {
+                    continue;
+                };
+                let relu = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    avx512::requant_relu(z, &p, &acc, 4, 1, &mut [0u8; 64], 16)
+                }));
+                let head = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    avx512::requant_head(z, &p, &acc, 1, &mut [0i32; 16])
+                }));
+                assert_eq!(relu.is_err(), name != "rq_off", "zmm requant_relu, {name}");
+                assert_eq!(head.is_err(), name != "rq_off", "zmm requant_head, {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn simd_gemm_asserts_every_bound_it_uses() {
+        // A 4-pixel batch of a 16x16 layer; each cut makes one buffer too short for the
+        // loads or stores of every SIMD level's kernel, which must panic instead.
+        let layer = Layer {
+            n_in: 16,
+            n_out: 16,
+            weight: vec![1; 256],
+            bias: vec![0; 16],
+            mult: vec![1; 16],
+            shift: vec![1; 16],
+        };
+        for level in levels().into_iter().filter(|&l| l != Level::Scalar) {
+            for (cut_w, x_len, acc_len) in [(true, 64, 64), (false, 63, 64), (false, 64, 63)] {
+                let mut p = PackedLayer::new(&layer, 4);
+                if cut_w {
+                    p.w8.pop();
+                }
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut acc = vec![0; acc_len];
+                    gemm(level, &layer, &p, &vec![1u8; x_len], 16, 4, &mut acc)
+                }));
+                assert!(r.is_err(), "{level:?}: w {cut_w} x {x_len} acc {acc_len}");
             }
         }
     }
@@ -767,7 +834,7 @@ mod tests {
             st ^= st << 17;
             st
         };
-        for n_out in [8usize, 13, 256] {
+        for n_out in [8usize, 13, 16, 24, 31, 48, 100, 256] {
             let layer = Layer {
                 n_in: 1,
                 n_out,
