@@ -132,6 +132,7 @@ impl Level {
 
     /// Every level usable here, reference first, in ascending order.
     fn all() -> Vec<Level> {
+        #[allow(unused_mut)] // targets without SIMD levels add nothing
         let mut v = vec![Level::Scalar];
         #[cfg(target_arch = "x86_64")]
         {
