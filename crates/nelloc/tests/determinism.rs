@@ -28,9 +28,18 @@ fn backends() -> Vec<(&'static str, Device)> {
 }
 const THREADS: [usize; 3] = [1, 2, 8];
 const TILES: [u32; 3] = [7, 32, 256];
-/// Levels `NELLOC_SIMD` can select; those this CPU lacks fall back and are de-duplicated
-/// by the level the child reports.
-const SIMD: [&str; 3] = ["scalar", "avx2", "best"];
+/// Levels `NELLOC_SIMD` can select (the names of `kernels::Level`, lowest first); those
+/// this CPU lacks fall back to a lower one and are de-duplicated by the level the child
+/// reports.
+const SIMD: [&str; 7] = [
+    "scalar",
+    "avx2",
+    "avx512bw",
+    "avxvnni",
+    "avx512vnni-ymm",
+    "avx512vnni-zmm",
+    "best",
+];
 
 /// 64-bit FNV-1a: a fingerprint to compare across processes.
 fn fingerprint(bytes: &[u8]) -> u64 {

@@ -1,4 +1,4 @@
-//! x86-64 kernels: AVX2 and AVX-512 VNNI (on 256-bit vectors). AVX2 `vpmaddubsw`
+//! x86-64 kernels on 256-bit vectors: AVX2, AVX-VNNI and AVX-512 VNNI. AVX2 `vpmaddubsw`
 //! multiplies u8 activations by i8 weights and adds adjacent pairs in i16 with saturation;
 //! weights in [-64, 63] bound each pair by 2*255*64 = 32640, so it never saturates and the
 //! result equals the scalar reference exactly. VNNI accumulates in i32 directly.
@@ -35,6 +35,23 @@ impl Vnni {
     /// VNNI support implies AVX2 (`detect` checked it).
     pub(crate) fn avx2(self) -> Avx2 {
         Avx2(())
+    }
+}
+
+/// Proof that the CPU has AVX2 and AVX-VNNI (the VEX-encoded 256-bit `vpdpbusd` of Intel
+/// client cores without AVX-512): only [`AvxVnni::detect`] creates one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AvxVnni(Avx2);
+
+impl AvxVnni {
+    pub(crate) fn detect() -> Option<Self> {
+        let avx2 = Avx2::detect()?;
+        is_x86_feature_detected!("avxvnni").then_some(AvxVnni(avx2))
+    }
+
+    /// The AVX2 token `detect` obtained.
+    pub(crate) fn avx2(self) -> Avx2 {
+        self.0
     }
 }
 
@@ -113,6 +130,17 @@ gemm_kernel!(
     /// AVX-512 VNNI: `vpdpwssd` adds two i16*i16 products into each i32 lane.
     gemm_i16_vnni, gemm_i16_vnni_impl, Vnni, "avx2,avx512f,avx512vl,avx512vnni", i16, w16, 2,
     |a, x, w| _mm256_dpwssd_epi32(a, x, w)
+);
+
+gemm_kernel!(
+    /// AVX-VNNI (VEX, 256-bit): `vpdpbusd` as in the AVX-512 VNNI kernel, exact.
+    gemm_u8_avxvnni, gemm_u8_avxvnni_impl, AvxVnni, "avx2,avxvnni", u8, w8, 4,
+    |a, x, w| _mm256_dpbusd_avx_epi32(a, x, w)
+);
+gemm_kernel!(
+    /// AVX-VNNI (VEX, 256-bit): `vpdpwssd` adds two i16*i16 products into each i32 lane.
+    gemm_i16_avxvnni, gemm_i16_avxvnni_impl, AvxVnni, "avx2,avxvnni", i16, w16, 2,
+    |a, x, w| _mm256_dpwssd_avx_epi32(a, x, w)
 );
 
 /// Requantises the first `blocks * 8` outputs of `n` pixels with ReLU into u8:

@@ -4,6 +4,8 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
 
@@ -12,17 +14,45 @@ use std::sync::OnceLock;
 use crate::model::Model;
 use crate::net::{Layer, Op, PackedLayer};
 
-/// Instruction-set levels with an exact kernel. The SIMD variants carry a token that
-/// only run-time feature detection creates (`avx2::Avx2`, `avx2::Vnni`): holding a `Level`
-/// is proof that its kernels may run here.
+/// Instruction-set levels with an exact kernel, lowest first. The SIMD variants carry a
+/// token that only run-time feature detection creates (`avx2::Avx2`, `avx512::Avx512Bw`,
+/// `avx2::AvxVnni`, `avx2::Vnni`, `avx512::VnniZmm`): holding a `Level` is proof that its
+/// kernels may run here.
+///
+/// [`Level::detect`] picks the highest level the CPU has; `NELLOC_SIMD=<name>` caps it at
+/// the named level (the highest available level at or below it in this order):
+///
+/// | `NELLOC_SIMD` | level | GEMM instructions | needs |
+/// |---|---|---|---|
+/// | `scalar` | `Scalar` | none (the reference loops) | nothing |
+/// | `avx2` | `Avx2` | `vpmaddubsw` + `vpmaddwd` on ymm | AVX2 |
+/// | `avx512bw` | `Avx512Bw` | `vpmaddubsw` + `vpmaddwd` on zmm | AVX-512 F, BW, VL |
+/// | `avxvnni` | `AvxVnni` | VEX `vpdpbusd` / `vpdpwssd` on ymm | AVX-VNNI |
+/// | `avx512vnni-ymm` | `Avx512VnniYmm` | EVEX `vpdpbusd` / `vpdpwssd` on ymm | AVX-512 F, VL, VNNI |
+/// | `avx512vnni-zmm` (or `avx512vnni`) | `Avx512VnniZmm` | `vpdpbusd` / `vpdpwssd` on zmm | AVX-512 F, BW, VL, VNNI |
+/// | `best`, unset or anything else | the highest available | | |
+///
+/// Every level gives the same bits; the cap is for comparisons and for working around a
+/// suspected kernel bug. On WebAssembly the only SIMD level is `Simd128` (a build-time
+/// choice); there only `scalar` caps anything.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Level {
     Scalar,
     #[cfg(target_arch = "x86_64")]
     Avx2(avx2::Avx2),
-    /// AVX2 plus AVX-512 VNNI on 256-bit vectors (vpdpbusd / vpdpwssd).
+    /// AVX-512 BW without VNNI (Skylake-SP class): the AVX2 instruction mix on zmm.
     #[cfg(target_arch = "x86_64")]
-    Avx512Vnni(avx2::Vnni),
+    Avx512Bw(avx512::Avx512Bw),
+    /// AVX-VNNI: VEX-encoded 256-bit VNNI (Intel client cores without AVX-512).
+    #[cfg(target_arch = "x86_64")]
+    AvxVnni(avx2::AvxVnni),
+    /// AVX2 plus AVX-512 VNNI on 256-bit vectors (vpdpbusd / vpdpwssd); kept for CPUs
+    /// with 256-bit datapaths (Zen 4), where zmm brings no more multiplies per cycle.
+    #[cfg(target_arch = "x86_64")]
+    Avx512VnniYmm(avx2::Vnni),
+    /// AVX-512 VNNI on 512-bit vectors.
+    #[cfg(target_arch = "x86_64")]
+    Avx512VnniZmm(avx512::VnniZmm),
     /// WebAssembly SIMD128 (a build-time choice: wasm has no run-time detection).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     Simd128(simd128::Simd128),
@@ -35,63 +65,115 @@ impl std::fmt::Debug for Level {
             #[cfg(target_arch = "x86_64")]
             Level::Avx2(_) => "Avx2",
             #[cfg(target_arch = "x86_64")]
-            Level::Avx512Vnni(_) => "Avx512Vnni",
+            Level::Avx512Bw(_) => "Avx512Bw",
+            #[cfg(target_arch = "x86_64")]
+            Level::AvxVnni(_) => "AvxVnni",
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512VnniYmm(_) => "Avx512VnniYmm",
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512VnniZmm(_) => "Avx512VnniZmm",
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             Level::Simd128(_) => "Simd128",
         })
     }
 }
 
+/// The `NELLOC_SIMD` names of the levels, lowest first (the order of [`Level::rank`]).
+const NAMES: [&str; 6] = [
+    "scalar",
+    "avx2",
+    "avx512bw",
+    "avxvnni",
+    "avx512vnni-ymm",
+    "avx512vnni-zmm",
+];
+
 impl Level {
-    /// The best level this CPU supports; NELLOC_SIMD=scalar or =avx2 caps it (for
-    /// comparisons and for working around a suspected kernel bug).
+    /// The best level this CPU supports, capped by `NELLOC_SIMD` (see [`Level`]).
     pub(crate) fn detect() -> Level {
         static LEVEL: OnceLock<Level> = OnceLock::new();
         *LEVEL.get_or_init(|| {
             let cap = std::env::var("NELLOC_SIMD").unwrap_or_default();
-            if cap == "scalar" {
-                return Level::Scalar;
-            }
-            #[cfg(target_arch = "x86_64")]
-            {
-                if cap != "avx2" {
-                    if let Some(t) = avx2::Vnni::detect() {
-                        return Level::Avx512Vnni(t);
-                    }
-                }
-                if let Some(t) = avx2::Avx2::detect() {
-                    return Level::Avx2(t);
-                }
-            }
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            if let Some(t) = simd128::Simd128::detect() {
-                return Level::Simd128(t);
-            }
-            Level::Scalar
+            Level::capped(&cap)
         })
     }
 
-    /// Every level usable here, reference first (for tests and benchmarks).
-    #[cfg(test)]
-    pub(crate) fn available() -> Vec<Level> {
+    /// The highest available level at or below the one named `cap` (any name that is not
+    /// a level's: no cap).
+    fn capped(cap: &str) -> Level {
+        let cap = match cap {
+            "avx512vnni" => NAMES.len() - 1,
+            _ => NAMES.iter().position(|&n| n == cap).unwrap_or(usize::MAX),
+        };
+        Level::all()
+            .into_iter()
+            .rfind(|l| l.rank() <= cap)
+            .unwrap_or(Level::Scalar)
+    }
+
+    /// Position in the order of `NAMES` (the SIMD128 level ranks above scalar only).
+    fn rank(self) -> usize {
+        match self {
+            Level::Scalar => 0,
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2(_) => 1,
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512Bw(_) => 2,
+            #[cfg(target_arch = "x86_64")]
+            Level::AvxVnni(_) => 3,
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512VnniYmm(_) => 4,
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512VnniZmm(_) => 5,
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Level::Simd128(_) => 1,
+        }
+    }
+
+    /// Every level usable here, reference first, in ascending order.
+    fn all() -> Vec<Level> {
+        #[allow(unused_mut)] // targets without SIMD levels add nothing
         let mut v = vec![Level::Scalar];
         #[cfg(target_arch = "x86_64")]
         {
             v.extend(avx2::Avx2::detect().map(Level::Avx2));
-            v.extend(avx2::Vnni::detect().map(Level::Avx512Vnni));
+            v.extend(avx512::Avx512Bw::detect().map(Level::Avx512Bw));
+            v.extend(avx2::AvxVnni::detect().map(Level::AvxVnni));
+            v.extend(avx2::Vnni::detect().map(Level::Avx512VnniYmm));
+            v.extend(avx512::VnniZmm::detect().map(Level::Avx512VnniZmm));
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         v.extend(simd128::Simd128::detect().map(Level::Simd128));
         v
     }
 
-    /// The AVX2 token of an AVX2 or VNNI level (their requantisation kernels are AVX2).
+    /// Every level usable here, reference first (for tests and benchmarks).
+    #[cfg(test)]
+    pub(crate) fn available() -> Vec<Level> {
+        Level::all()
+    }
+
+    /// The AVX-512 BW token of a zmm level (their requantisation kernels are zmm too).
+    #[cfg(target_arch = "x86_64")]
+    fn avx512bw(self) -> Option<avx512::Avx512Bw> {
+        match self {
+            Level::Avx512Bw(t) => Some(t),
+            Level::Avx512VnniZmm(t) => Some(t.avx512bw()),
+            _ => None,
+        }
+    }
+
+    /// The AVX2 token of an x86-64 SIMD level (every one implies AVX2; the requantisation
+    /// kernels are AVX2).
     #[cfg(target_arch = "x86_64")]
     fn avx2(self) -> Option<avx2::Avx2> {
         match self {
             Level::Scalar => None,
             Level::Avx2(t) => Some(t),
-            Level::Avx512Vnni(t) => Some(t.avx2()),
+            Level::Avx512Bw(t) => Some(t.avx2()),
+            Level::AvxVnni(t) => Some(t.avx2()),
+            Level::Avx512VnniYmm(t) => Some(t.avx2()),
+            Level::Avx512VnniZmm(t) => Some(t.avx512bw().avx2()),
         }
     }
 }
@@ -140,9 +222,15 @@ fn gemm<T: Copy + Into<i32> + Simd>(
 ) {
     match level {
         #[cfg(target_arch = "x86_64")]
-        Level::Avx2(t) => T::avx2(t, p, x, x_stride, n, acc),
+        Level::Avx2(t) => (T::X86.avx2)(t, p, x, x_stride, n, acc),
         #[cfg(target_arch = "x86_64")]
-        Level::Avx512Vnni(t) => T::vnni(t, p, x, x_stride, n, acc),
+        Level::Avx512Bw(t) => (T::X86.avx512bw)(t, p, x, x_stride, n, acc),
+        #[cfg(target_arch = "x86_64")]
+        Level::AvxVnni(t) => (T::X86.avxvnni)(t, p, x, x_stride, n, acc),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512VnniYmm(t) => (T::X86.vnni_ymm)(t, p, x, x_stride, n, acc),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512VnniZmm(t) => (T::X86.vnni_zmm)(t, p, x, x_stride, n, acc),
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         Level::Simd128(t) => T::simd128(t, p, x, x_stride, n, acc),
         Level::Scalar => {
@@ -162,32 +250,40 @@ fn gemm<T: Copy + Into<i32> + Simd>(
     }
 }
 
-/// Input element types with an AVX2 kernel.
+/// A GEMM kernel of one level for inputs of type `X`.
 #[cfg(target_arch = "x86_64")]
-type Avx2 = avx2::Avx2;
+type Kernel<Token, X> = fn(Token, &PackedLayer, &[X], usize, usize, &mut [i32]);
+
+/// The x86-64 kernels for inputs of type `X`, one per level.
 #[cfg(target_arch = "x86_64")]
-type Vnni = avx2::Vnni;
+struct X86<X> {
+    avx2: Kernel<avx2::Avx2, X>,
+    avx512bw: Kernel<avx512::Avx512Bw, X>,
+    avxvnni: Kernel<avx2::AvxVnni, X>,
+    vnni_ymm: Kernel<avx2::Vnni, X>,
+    vnni_zmm: Kernel<avx512::VnniZmm, X>,
+}
+
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 type Simd128 = simd128::Simd128;
 
+/// Input element types with SIMD kernels.
 trait Simd: Sized {
     #[cfg(target_arch = "x86_64")]
-    fn avx2(t: Avx2, p: &PackedLayer, x: &[Self], x_stride: usize, n: usize, acc: &mut [i32]);
-    #[cfg(target_arch = "x86_64")]
-    fn vnni(t: Vnni, p: &PackedLayer, x: &[Self], x_stride: usize, n: usize, acc: &mut [i32]);
+    const X86: X86<Self>;
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn simd128(t: Simd128, p: &PackedLayer, x: &[Self], x_stride: usize, n: usize, acc: &mut [i32]);
 }
 
 impl Simd for u8 {
     #[cfg(target_arch = "x86_64")]
-    fn avx2(t: Avx2, p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
-        avx2::gemm_u8(t, p, x, x_stride, n, acc)
-    }
-    #[cfg(target_arch = "x86_64")]
-    fn vnni(t: Vnni, p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
-        avx2::gemm_u8_vnni(t, p, x, x_stride, n, acc)
-    }
+    const X86: X86<u8> = X86 {
+        avx2: avx2::gemm_u8,
+        avx512bw: avx512::gemm_u8_bw,
+        avxvnni: avx2::gemm_u8_avxvnni,
+        vnni_ymm: avx2::gemm_u8_vnni,
+        vnni_zmm: avx512::gemm_u8_vnni_zmm,
+    };
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn simd128(t: Simd128, p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
         simd128::gemm_u8(t, p, x, x_stride, n, acc)
@@ -196,13 +292,13 @@ impl Simd for u8 {
 
 impl Simd for i16 {
     #[cfg(target_arch = "x86_64")]
-    fn avx2(t: Avx2, p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
-        avx2::gemm_i16(t, p, x, x_stride, n, acc)
-    }
-    #[cfg(target_arch = "x86_64")]
-    fn vnni(t: Vnni, p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
-        avx2::gemm_i16_vnni(t, p, x, x_stride, n, acc)
-    }
+    const X86: X86<i16> = X86 {
+        avx2: avx2::gemm_i16,
+        avx512bw: avx512::gemm_i16_bw,
+        avxvnni: avx2::gemm_i16_avxvnni,
+        vnni_ymm: avx2::gemm_i16_vnni,
+        vnni_zmm: avx512::gemm_i16_vnni_zmm,
+    };
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn simd128(t: Simd128, p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
         simd128::gemm_i16(t, p, x, x_stride, n, acc)
@@ -221,13 +317,18 @@ fn relu_rows(
     y_stride: usize,
 ) {
     #[cfg(target_arch = "x86_64")]
-    let blocks = match level.avx2() {
-        Some(t) => {
+    let blocks = match (level.avx512bw(), level.avx2()) {
+        (Some(t), _) => {
+            let full = layer.n_out / 16;
+            avx512::requant_relu(t, p, acc, n, full, y, y_stride);
+            full * 16
+        }
+        (None, Some(t)) => {
             let full = layer.n_out / 8;
             avx2::requant_relu(t, p, acc, n, full, y, y_stride);
             full * 8
         }
-        None => 0,
+        (None, None) => 0,
     };
     #[cfg(not(target_arch = "x86_64"))]
     let blocks = {
@@ -310,8 +411,21 @@ pub(crate) fn forward_batch(
 fn head_rows(level: Level, last: &Layer, lp: &PackedLayer, acc: &[i32], n: usize, out: &mut [i32]) {
     let n_out = last.n_out;
     #[cfg(target_arch = "x86_64")]
-    let blocks = match level.avx2() {
-        Some(t) => {
+    let blocks = match (level.avx512bw(), level.avx2()) {
+        (Some(t), _) => {
+            let full = n_out / 16;
+            for px in 0..n {
+                avx512::requant_head(
+                    t,
+                    lp,
+                    &acc[px * lp.out_pad..(px + 1) * lp.out_pad],
+                    full,
+                    &mut out[px * n_out..],
+                );
+            }
+            full * 16
+        }
+        (None, Some(t)) => {
             let full = n_out / 8;
             for px in 0..n {
                 avx2::requant_head(
@@ -324,7 +438,7 @@ fn head_rows(level: Level, last: &Layer, lp: &PackedLayer, acc: &[i32], n: usize
             }
             full * 8
         }
-        None => 0,
+        (None, None) => 0,
     };
     #[cfg(not(target_arch = "x86_64"))]
     let blocks = {
@@ -474,6 +588,152 @@ mod tests {
     }
 
     #[test]
+    fn every_level_matches_on_widths_and_batches_that_split_the_tiles() {
+        // Widths around and above every tile size (16, 32 and 64 outputs), heads whose
+        // n_out is not a multiple of 32, and every batch size from 1 to 37 pixels.
+        let levels = levels();
+        let mut heads_off_32 = 0;
+        for (width, res, k) in [
+            (7, 1, 3),
+            (20, 1, 5),
+            (33, 0, 10),
+            (256, 0, 7),
+            (1024, 0, 2),
+        ] {
+            let a = arch(3, 3, width, res, k);
+            heads_off_32 += usize::from(!a.output_len().is_multiple_of(32));
+            let model = Model::from_bytes(&synthetic(a, u64::from(width), "w")).unwrap();
+            let (l, o) = (a.input_len(), a.output_len());
+            let mut st = u64::from(width) | 1;
+            let inputs: Vec<i16> = (0..37 * l)
+                .map(|_| {
+                    st ^= st << 13;
+                    st ^= st >> 7;
+                    st ^= st << 17;
+                    2 * (st % 256) as i16 - 255
+                })
+                .collect();
+            let mut expected = vec![0i32; 37 * o];
+            let mut s = crate::network::Scratch::new(&model);
+            for px in 0..37 {
+                forward(
+                    &model,
+                    &inputs[px * l..(px + 1) * l],
+                    &mut expected[px * o..(px + 1) * o],
+                    &mut s,
+                );
+            }
+            for &level in &levels {
+                let mut s = Scratch::default();
+                for n in 1..=37 {
+                    let mut got = vec![0i32; n * o];
+                    run_batch(&model, level, &inputs[..n * l], n, &mut got, &mut s);
+                    assert_eq!(got, expected[..n * o], "{level:?} n={n} width={width}");
+                }
+            }
+        }
+        assert!(heads_off_32 >= 3, "too few heads off the 32-output tiles");
+    }
+
+    #[test]
+    fn every_gemm_matches_on_layer_shapes_that_split_the_tiles() {
+        // One layer at a time, u8 and i16 inputs: n_out on both sides of 16, 32, 48 and
+        // 64 (the zmm tiles and their tails), n_in not a multiple of the group.
+        let mut st = 0x0dd5_1ce5_u64;
+        let mut rnd = move || {
+            st ^= st << 13;
+            st ^= st >> 7;
+            st ^= st << 17;
+            st
+        };
+        for n_out in [
+            1, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 80, 100, 112, 129,
+        ] {
+            for n_in in [1, 3, 6, 33, 72] {
+                let layer = Layer {
+                    n_in,
+                    n_out,
+                    weight: (0..n_in * n_out)
+                        .map(|_| (rnd() % 128) as i8 - 64)
+                        .collect(),
+                    bias: vec![0; n_out],
+                    mult: vec![1; n_out],
+                    shift: vec![1; n_out],
+                };
+                for n in [4, 8, 12, 36] {
+                    let p8 = PackedLayer::new(&layer, 4);
+                    let p16 = PackedLayer::new(&layer, 2);
+                    let s8 = p8.groups * 4;
+                    let s16 = p16.groups * 2;
+                    // Padding inputs are zero (as the kernels' buffers keep them).
+                    let x8: Vec<u8> = (0..n * s8)
+                        .map(|i| if i % s8 < n_in { rnd() as u8 } else { 0 })
+                        .collect();
+                    let x16: Vec<i16> = (0..n * s16)
+                        .map(|i| {
+                            if i % s16 < n_in {
+                                2 * (rnd() % 256) as i16 - 255
+                            } else {
+                                0
+                            }
+                        })
+                        .collect();
+                    let mut want8 = vec![0; n * p8.out_pad];
+                    gemm(Level::Scalar, &layer, &p8, &x8, s8, n, &mut want8);
+                    let mut want16 = vec![0; n * p16.out_pad];
+                    gemm(Level::Scalar, &layer, &p16, &x16, s16, n, &mut want16);
+                    for level in levels() {
+                        let mut got = vec![0; n * p8.out_pad];
+                        gemm(level, &layer, &p8, &x8, s8, n, &mut got);
+                        for px in 0..n {
+                            let r = px * p8.out_pad..px * p8.out_pad + n_out;
+                            assert_eq!(
+                                got[r.clone()],
+                                want8[r],
+                                "u8 {level:?} {n_in}x{n_out} n={n}"
+                            );
+                        }
+                        let mut got = vec![0; n * p16.out_pad];
+                        gemm(level, &layer, &p16, &x16, s16, n, &mut got);
+                        for px in 0..n {
+                            let r = px * p16.out_pad..px * p16.out_pad + n_out;
+                            assert_eq!(
+                                got[r.clone()],
+                                want16[r],
+                                "i16 {level:?} {n_in}x{n_out} n={n}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nelloc_simd_caps_the_level_by_name() {
+        let all = Level::available();
+        let best = *all.last().unwrap();
+        assert_eq!(Level::capped(""), best);
+        assert_eq!(Level::capped("best"), best);
+        assert_eq!(Level::capped("scalar"), Level::Scalar);
+        for (i, name) in NAMES.iter().enumerate() {
+            let l = Level::capped(name);
+            assert!(l.rank() <= i, "{name} gave {l:?}");
+            // The highest available level at or below the cap.
+            assert!(all.iter().all(|a| a.rank() > i || a.rank() <= l.rank()));
+            if let Some(&exact) = all.iter().find(|a| a.rank() == i) {
+                assert_eq!(l, exact, "{name}");
+            }
+        }
+        assert_eq!(Level::capped("avx512vnni"), Level::capped("avx512vnni-zmm"));
+        // Every level this CPU has is reachable by its name, each once.
+        for (i, l) in all.iter().enumerate() {
+            assert_eq!(l.rank(), all[..=i].iter().map(|a| a.rank()).max().unwrap());
+            assert_eq!(Level::capped(NAMES[l.rank()]), *l);
+        }
+    }
+
+    #[test]
     fn simd_requantisation_asserts_every_table_it_loads() {
         #[cfg(target_arch = "x86_64")]
         {
@@ -513,6 +773,45 @@ mod tests {
                     assert!(relu.is_err(), "requant_relu with a short {name}");
                 }
                 assert!(head.is_err(), "requant_head with a short {name}");
+                // The zmm kernels: one block of 16 (they do not read rq_off).
+                let Some(z) = avx512::Avx512Bw::detect() else {
+                    continue;
+                };
+                let relu = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    avx512::requant_relu(z, &p, &acc, 4, 1, &mut [0u8; 64], 16)
+                }));
+                let head = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    avx512::requant_head(z, &p, &acc, 1, &mut [0i32; 16])
+                }));
+                assert_eq!(relu.is_err(), name != "rq_off", "zmm requant_relu, {name}");
+                assert_eq!(head.is_err(), name != "rq_off", "zmm requant_head, {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn simd_gemm_asserts_every_bound_it_uses() {
+        // A 4-pixel batch of a 16x16 layer; each cut makes one buffer too short for the
+        // loads or stores of every SIMD level's kernel, which must panic instead.
+        let layer = Layer {
+            n_in: 16,
+            n_out: 16,
+            weight: vec![1; 256],
+            bias: vec![0; 16],
+            mult: vec![1; 16],
+            shift: vec![1; 16],
+        };
+        for level in levels().into_iter().filter(|&l| l != Level::Scalar) {
+            for (cut_w, x_len, acc_len) in [(true, 64, 64), (false, 63, 64), (false, 64, 63)] {
+                let mut p = PackedLayer::new(&layer, 4);
+                if cut_w {
+                    p.w8.pop();
+                }
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut acc = vec![0; acc_len];
+                    gemm(level, &layer, &p, &vec![1u8; x_len], 16, 4, &mut acc)
+                }));
+                assert!(r.is_err(), "{level:?}: w {cut_w} x {x_len} acc {acc_len}");
             }
         }
     }
@@ -536,7 +835,7 @@ mod tests {
             st ^= st << 17;
             st
         };
-        for n_out in [8usize, 13, 256] {
+        for n_out in [8usize, 13, 16, 24, 31, 48, 100, 256] {
             let layer = Layer {
                 n_in: 1,
                 n_out,
