@@ -69,10 +69,13 @@ thumb=$("$check" load thumb.png)
 [ "$thumb" = "32x22" ] || die "thumbnail is $thumb, expected 32x22"
 ok "gdk-pixbuf-thumbnailer -s 32 rgb.nlc: a ${thumb} PNG"
 # Scaled loads (thumbnails) run under their own, smaller pixel budget.
-NELLOC_THUMBNAIL_MAX_PIXELS=4000 gdk-pixbuf-thumbnailer -s 32 rgb.nlc thumb2.png 2>/dev/null &&
+NELLOC_THUMBNAIL_MAX_PIXELS=4000 gdk-pixbuf-thumbnailer -s 32 rgb.nlc thumb2.png 2>err.txt &&
   die "thumbnail of a 77x53 image made under a 4000-pixel thumbnail limit"
+# The refusal names the variable that raises this limit (NELLOC_MAX_PIXELS would not).
+grep -q "limit of 4000 pixels (raise it with NELLOC_THUMBNAIL_MAX_PIXELS)" err.txt ||
+  die "thumbnail refusal does not name NELLOC_THUMBNAIL_MAX_PIXELS: $(cat err.txt)"
 NELLOC_THUMBNAIL_MAX_PIXELS=4000 "$check" load rgb.nlc >/dev/null || die "full-size load refused by the thumbnail limit"
-ok "NELLOC_THUMBNAIL_MAX_PIXELS=4000 refuses the 4081-pixel thumbnail, not the full-size load"
+ok "NELLOC_THUMBNAIL_MAX_PIXELS=4000 refuses the 4081-pixel thumbnail, not the full-size load: $(grep -o "NLC image.*" err.txt | head -1)"
 
 "$NLC" encode -q "$ROOT/fixtures/photos/wood_gray_64x64.png" one.nlc >/dev/null 2>&1
 make_bad_inputs one.nlc
@@ -91,5 +94,8 @@ for bad in corrupt truncated huge; do
   done
   ok "$bad.nlc: load, incremental load and thumbnailer fail at once: $(head -1 err.txt)"
 done
-grep -q "limit" <("$check" load huge.nlc 2>&1) || die "huge.nlc: not refused by the pixel limit"
+"$check" load huge.nlc >/dev/null 2>err.txt && die "huge.nlc loaded"
+grep -q "limit of $((16 << 20)) pixels (raise it with NELLOC_MAX_PIXELS)" err.txt ||
+  die "huge.nlc: not refused by the full-size pixel limit, naming NELLOC_MAX_PIXELS: $(cat err.txt)"
+ok "huge.nlc (full size): $(head -1 err.txt)"
 echo "gdk-pixbuf: all checks passed"

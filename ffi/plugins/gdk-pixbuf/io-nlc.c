@@ -38,13 +38,15 @@ static void set_nlc_error(GError **error, int code, const char *what, nlc_status
     g_set_error(error, GDK_PIXBUF_ERROR, code, "%s: %s", what, text);
 }
 
-/* Refuses a header whose pixel count is over the budget before anything is decoded. */
-static gboolean check_size(uint32_t width, uint32_t height, uint64_t budget, GError **error) {
+/* Refuses a header whose pixel count is over the budget before anything is decoded;
+ * `variable` is the environment variable that sets this budget, named in the message. */
+static gboolean check_size(uint32_t width, uint32_t height, uint64_t budget,
+                           const char *variable, GError **error) {
     if ((uint64_t)width * height > budget) {
         g_set_error(error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_INSUFFICIENT_MEMORY,
                     "NLC image %ux%u is over the loader's limit of %" G_GUINT64_FORMAT
-                    " pixels (raise it with NELLOC_MAX_PIXELS)",
-                    width, height, budget);
+                    " pixels (raise it with %s)",
+                    width, height, budget, variable);
         return FALSE;
     }
     return TRUE;
@@ -75,7 +77,8 @@ static gboolean load_increment(gpointer context, const guchar *buf, guint size, 
             set_nlc_error(error, GDK_PIXBUF_ERROR_CORRUPT_IMAGE, "Not a readable NLC image", st);
             return FALSE;
         }
-        if (!check_size(h.width, h.height, nlcp_max_pixels(NLCP_VIEWER_MAX_PIXELS), error))
+        if (!check_size(h.width, h.height, nlcp_max_pixels(NLCP_VIEWER_MAX_PIXELS),
+                        "NELLOC_MAX_PIXELS", error))
             return FALSE;
         ctx->checked_header = TRUE;
     }
@@ -94,6 +97,7 @@ static GdkPixbuf *decode(const guint8 *data, gsize size, GdkPixbufModuleSizeFunc
         return NULL;
     }
     uint64_t budget = nlcp_max_pixels(NLCP_VIEWER_MAX_PIXELS);
+    const char *variable = "NELLOC_MAX_PIXELS";
     if (size_func != NULL) {
         gint w = (gint)MIN(h.width, (uint32_t)G_MAXINT), hh = (gint)MIN(h.height, (uint32_t)G_MAXINT);
         size_func(&w, &hh, user_data);
@@ -101,10 +105,13 @@ static GdkPixbuf *decode(const guint8 *data, gsize size, GdkPixbufModuleSizeFunc
         /* A smaller size than the image's was asked for: a thumbnail or preview. */
         if ((uint32_t)w < h.width || (uint32_t)hh < h.height) {
             uint64_t thumb = nlcp_thumbnail_max_pixels();
-            if (thumb < budget) budget = thumb;
+            if (thumb < budget) {
+                budget = thumb;
+                variable = "NELLOC_THUMBNAIL_MAX_PIXELS";
+            }
         }
     }
-    if (!check_size(h.width, h.height, budget, error)) return NULL;
+    if (!check_size(h.width, h.height, budget, variable, error)) return NULL;
 
     nlc_decoder_options *opts = NULL;
     nlc_image *img = NULL;
