@@ -9,14 +9,24 @@ command -v "$CONVERT" >/dev/null || die "$CONVERT not found (apt-get install ima
 
 echo "ImageMagick: $("$CONVERT" -version | head -1)"
 im=$WORK/im
-make -s -C ffi/plugins/imagemagick clean all >/dev/null
-make -s -C ffi/plugins/imagemagick install CODERDIR="$im/coders" CONFIGDIR="$im/config" >/dev/null
+# Built and installed with PKG_CONFIG_PATH as a make variable and not in the environment,
+# as `sudo make install PKG_CONFIG_PATH=...` runs (sudo drops the environment's).
+pc_path=$NELLOC_PREFIX/lib/pkgconfig
+imake() { env -u PKG_CONFIG_PATH make -s -C ffi/plugins/imagemagick "$@"; }
+if ! env -u PKG_CONFIG_PATH pkg-config --exists nelloc; then # (unless installed system-wide)
+  imake clean all >/dev/null 2>"$WORK/make-err.txt" && die "built without finding nelloc.pc"
+  grep -q "pass PKG_CONFIG_PATH=PREFIX/lib/pkgconfig" "$WORK/make-err.txt" || die "no hint for a missing nelloc.pc: $(cat "$WORK/make-err.txt")"
+fi
+imake clean all PKG_CONFIG_PATH="$pc_path" >/dev/null
+imake install CODERDIR="$im/coders" CONFIGDIR="$im/config" PKG_CONFIG_PATH="$pc_path" >/dev/null
+readelf -d ffi/plugins/imagemagick/nlc.so | grep -q "R.*PATH.*\[$NELLOC_PREFIX/lib\]" ||
+  die "nlc.so has no rpath to $NELLOC_PREFIX/lib"
 system_coders=$("$CONVERT" -list configure | sed -n 's/^CODER_PATH *//p')
 [ -n "$system_coders" ] || die "cannot find ImageMagick's coder path"
 export MAGICK_CODER_MODULE_PATH=$im/coders:$system_coders
 export MAGICK_CONFIGURE_PATH=$im/config
 # (convert -list format lists only the system coder directory, so it cannot check this.)
-ok "coder module installed in $im/coders"
+ok "coder module built and installed in $im/coders with PKG_CONFIG_PATH as a make variable only"
 
 make_inputs
 cd "$WORK"
