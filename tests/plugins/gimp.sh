@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# GIMP 2.10: the file-nlc plug-in (ffi/plugins/gimp) installed with gimptool-2.0
-# --install-bin into a scratch HOME, driven by Script-Fu in one batch run of GIMP:
-# load .nlc by extension and by magic (no extension), export to PNG keeping the colour of
-# transparent pixels, export PNG to .nlc (gimp-file-save, by extension), the ICC profile
-# both ways, the thumbnail loader, 16-bit refused, bad files as GIMP errors.
+# GIMP 2.10: the file-nlc plug-in (ffi/plugins/gimp) installed with make install
+# (gimptool-2.0 --install-bin) into a fresh scratch HOME, driven by Script-Fu in one batch
+# run of GIMP: load .nlc by extension and by magic (no extension), export to PNG keeping
+# the colour of transparent pixels, export PNG to .nlc (gimp-file-save, by extension), the
+# ICC profile both ways, the thumbnail loader, 16-bit refused, bad files as GIMP errors.
 source "$(dirname "$0")/lib.sh"
 GIMP=${GIMP:-gimp-console-2.10}
 command -v "$GIMP" >/dev/null || die "$GIMP not found (apt-get install gimp)"
@@ -13,9 +13,14 @@ echo "GIMP $("$GIMP" --version | sed 's/.*version //')"
 export HOME=$WORK/home XDG_CONFIG_HOME=$WORK/home/.config XDG_CACHE_HOME=$WORK/home/.cache
 mkdir -p "$HOME"
 make -s -C ffi/plugins/gimp clean all >/dev/null
-gimptool-2.0 --install-bin ffi/plugins/gimp/file-nlc >/dev/null
-[ -x "$XDG_CONFIG_HOME/GIMP/2.10/plug-ins/file-nlc/file-nlc" ] || die "gimptool did not install the plug-in"
-ok "installed with gimptool-2.0 --install-bin into a scratch HOME"
+# A fresh HOME, as before GIMP's first start: make install has GIMP create its profile
+# before it installs the plug-in into it (else GIMP would skip creating the profile).
+make -s -C ffi/plugins/gimp install GIMP_CONSOLE="$GIMP" >/dev/null
+[ -x "$XDG_CONFIG_HOME/GIMP/2.10/plug-ins/file-nlc/file-nlc" ] || die "make install did not install the plug-in"
+for d in brushes gradients palettes patterns; do
+  [ -d "$XDG_CONFIG_HOME/GIMP/2.10/$d" ] || die "make install into a fresh HOME: GIMP's profile has no $d folder"
+done
+ok "make install (gimptool-2.0 --install-bin) into a fresh HOME, GIMP's profile created first"
 
 make_inputs
 cd "$WORK"
@@ -75,6 +80,7 @@ timeout 300 "$GIMP" -i -d -f --batch-interpreter plug-in-script-fu-eval \
   -b "$(bad huge.nlc)" -b '(gimp-quit 0)' >gimp.log 2>&1 || { cat gimp.log; die "GIMP failed"; }
 echo "  (one GIMP batch run: $(($(date +%s) - start)) s)"
 [ -f done.txt ] || { cat gimp.log; die "the Script-Fu test did not finish"; }
+! grep -q "writable data folder" gimp.log || die "GIMP's profile is incomplete: $(grep "writable data folder" gimp.log)"
 
 for t in gray graya rgb rgba; do
   same_pixels "in/$t.png" "$t.gimp.png"
