@@ -16,16 +16,56 @@ pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> std::io::Result<()>
     let path = path.as_ref();
     let mut tmp = temp_file_beside(path)?;
     tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    tmp.sync()?;
+    tmp.persist(path)
+}
+
+/// A temporary file beside its destination (see [`temp_file_beside`]): write it, check
+/// it, then [`TempFile::persist`] it; dropped unpersisted, it is removed.
+#[derive(Debug)]
+pub struct TempFile(tempfile::NamedTempFile);
+
+impl TempFile {
+    /// Where the temporary file is now.
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    /// Flushes the file's data to the disk.
+    pub fn sync(&self) -> std::io::Result<()> {
+        self.0.as_file().sync_all()
+    }
+
+    /// Renames the file to `path`, replacing what is there.
+    pub fn persist(self, path: &Path) -> std::io::Result<()> {
+        self.0.persist(path).map(drop).map_err(|e| e.error)
+    }
+
+    /// Renames the file to `path` unless something exists there (atomically: a file
+    /// created meanwhile by someone else is kept, and this is an error).
+    pub fn persist_noclobber(self, path: &Path) -> std::io::Result<()> {
+        self.0
+            .persist_noclobber(path)
+            .map(drop)
+            .map_err(|e| e.error)
+    }
+}
+
+impl Write for TempFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// The temporary file [`write_atomic`] writes before renaming it over `path`, for front
 /// ends that check the file before the rename (`nlc encode` decodes it back): in `path`'s
 /// directory, with the mode `path` will have (the umask's default for a new file, the
 /// mode of the file it replaces), removed when dropped unless persisted.
-pub fn temp_file_beside(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+pub fn temp_file_beside(path: &Path) -> std::io::Result<TempFile> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -42,7 +82,7 @@ pub fn temp_file_beside(path: &Path) -> std::io::Result<tempfile::NamedTempFile>
             tmp.as_file().set_permissions(old.permissions())?;
         }
     }
-    Ok(tmp)
+    Ok(TempFile(tmp))
 }
 
 /// A failure to create the temporary file in `dir`: `tempfile` wraps the system's error

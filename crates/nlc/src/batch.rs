@@ -398,7 +398,7 @@ fn write_file(
     // The mode a plain write gives (or the replaced file's), not the temporary file's 0600.
     let mut tmp = nelloc::fs::temp_file_beside(path).map_err(err)?;
     tmp.write_all(bytes).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
+    tmp.sync().map_err(err)?;
     if let Some((original, opts)) = verify {
         inject_fault(tmp.path());
         let written = std::fs::read(tmp.path()).map_err(err)?;
@@ -427,10 +427,10 @@ fn write_file(
         }
     }
     if replace {
-        tmp.persist(path).map_err(|e| err(e.error))?;
+        tmp.persist(path).map_err(err)?;
     } else {
         // Atomic no-clobber: an output created meanwhile by someone else is kept.
-        tmp.persist_noclobber(path).map_err(|e| err(e.error))?;
+        tmp.persist_noclobber(path).map_err(err)?;
     }
     Ok(())
 }
