@@ -106,7 +106,12 @@ function convertAll(files) {
 
 const drop = document.getElementById("drop");
 const input = document.getElementById("files");
-input.addEventListener("change", () => convertAll([...input.files]));
+input.addEventListener("change", () => {
+  const files = [...input.files];
+  // Cleared so that choosing the same file again is a change too (and converts again).
+  input.value = "";
+  convertAll(files);
+});
 drop.addEventListener("dragover", (e) => {
   e.preventDefault();
   drop.classList.add("over");

@@ -1,6 +1,7 @@
 // <nlc-img src="photo.nlc" alt="..."> : fetches an .nlc file, decodes it in a Web Worker
 // and shows it on a canvas (intrinsic size unless width/height attributes or CSS say
-// otherwise). Fires "load" or "error" like <img>. Usage:
+// otherwise). Fires "load" or "error" like <img>; when the image cannot be shown (missing
+// file, not an .nlc stream) the alt text is shown in its place, as <img> does. Usage:
 //   <script type="module" src="nlc-img.js"></script>
 import { sharedWorker } from "./client.js";
 
@@ -11,14 +12,19 @@ class NlcImg extends HTMLElement {
     super();
     const root = this.attachShadow({ mode: "open" });
     root.innerHTML =
-      "<style>:host{display:inline-block}canvas{display:block;width:100%;height:100%}</style>" +
-      '<canvas part="canvas" role="img"></canvas>';
+      "<style>:host{display:inline-block}canvas{display:block;width:100%;height:100%}" +
+      "[hidden]{display:none}</style>" +
+      '<canvas part="canvas" role="img"></canvas><span part="alt" hidden></span>';
     this.canvas = root.querySelector("canvas");
+    this.altText = root.querySelector("span");
     this.token = 0;
   }
 
   attributeChangedCallback(name) {
-    if (name === "alt") this.canvas.setAttribute("aria-label", this.getAttribute("alt") ?? "");
+    if (name === "alt") {
+      this.canvas.setAttribute("aria-label", this.getAttribute("alt") ?? "");
+      this.altText.textContent = this.getAttribute("alt") ?? "";
+    }
     else if (name === "src") this.load();
     else this.size();
   }
@@ -44,6 +50,8 @@ class NlcImg extends HTMLElement {
       this.canvas.height = image.height;
       const data = new ImageData(new Uint8ClampedArray(image.rgba.buffer), image.width, image.height);
       this.canvas.getContext("2d").putImageData(data, 0, 0);
+      this.canvas.hidden = false;
+      this.altText.hidden = true;
       this.naturalWidth = image.width;
       this.naturalHeight = image.height;
       this.size();
@@ -51,6 +59,9 @@ class NlcImg extends HTMLElement {
     } catch (err) {
       if (token !== this.token) return;
       this.error = err;
+      // Like a broken <img>: the alt text instead of an empty box.
+      this.canvas.hidden = true;
+      this.altText.hidden = false;
       console.error("nlc-img:", err);
       this.dispatchEvent(new Event("error"));
     }

@@ -122,6 +122,15 @@ try {
   assert.ok(Buffer.from(b.download).equals(readFileSync(join(tmp, "demo.png"))), "the PNG differs from nlc decode's");
   console.log(`page: PNG -> .nlc and .nlc -> PNG exact\n${b.text}`);
 
+  // Choosing the same file again converts it again: a browser fires "change" only when the
+  // input's value changes, so the page clears it after every choice.
+  assert.equal(await page.$eval("#files", (i) => i.value), "", "the file input keeps its last choice");
+  const cards = () => page.$$eval("#results .card", (c) => c.length);
+  const before = await cards();
+  const again = await convert(photo);
+  assert.equal(again.state, "done", again.error);
+  assert.equal(await cards(), before + 1, "choosing the same file twice did nothing");
+
   // A file that is neither: an error on its card, the page still works.
   const bad = join(tmp, "bad.nlc");
   execFileSync("sh", ["-c", `printf 'not an image' > ${bad}`]);
@@ -154,6 +163,20 @@ try {
   });
   assert.equal(px.w, 128);
   assert.ok(Buffer.from(px.rgba).equals(Buffer.from(boats.rgba)), "<nlc-img> pixels differ");
+
+  // A missing file: the error event, and the alt text shown instead of a blank box.
+  const broken = await embed.evaluate(async () => {
+    const el = document.createElement("nlc-img");
+    el.setAttribute("alt", "a kite over the dunes");
+    const failed = new Promise((ok) => el.addEventListener("error", ok));
+    el.setAttribute("src", "/tmp/missing.nlc");
+    document.body.append(el);
+    await failed;
+    const alt = el.shadowRoot.querySelector("[part=alt]");
+    return { text: alt.textContent, shown: !alt.hidden && alt.getClientRects().length > 0 };
+  });
+  assert.deepEqual(broken, { text: "a kite over the dunes", shown: true }, "<nlc-img> with a missing file");
+  console.log("page: the same file twice converts twice; a missing <nlc-img> shows its alt text");
 
   if (args.includes("--bench")) {
     const navigator_cores = (await import("node:os")).availableParallelism();
