@@ -156,12 +156,7 @@ pub(super) fn requant_relu(
     y: &mut [u8],
     y_stride: usize,
 ) {
-    assert!(blocks * 8 <= p.out_pad && acc.len() >= n * p.out_pad);
-    assert!(n == 0 || y.len() >= (n - 1) * y_stride + blocks * 8);
-    for table in [p.rq_shift.len(), p.rq_round.len()] {
-        assert!(table >= blocks * 8);
-    }
-    assert!(p.rq_bias.len() >= blocks * 8 && p.rq_mult.len() >= blocks * 8);
+    super::assert_relu_bounds(p, acc, n, blocks * 8, y, y_stride);
     // SAFETY: the token proves AVX2; the asserts bound every load (acc, rq_bias, rq_mult,
     // rq_shift, rq_round); `y` is written through bounds-checked slices.
     unsafe { requant_relu_avx2(p, acc, n, blocks, y, y_stride) }
@@ -223,11 +218,7 @@ unsafe fn requant_relu_avx2(
 /// computed as `((v + 2^62) >>> S) - 2^(62-S)` (exact: |v| < 2^62, and 2^62 is a multiple
 /// of 2^S, so the offset passes through the floor unchanged).
 pub(super) fn requant_head(_: Avx2, p: &PackedLayer, acc: &[i32], blocks: usize, out: &mut [i32]) {
-    assert!(acc.len() >= blocks * 8 && out.len() >= blocks * 8);
-    assert!(p.rq_bias.len() >= blocks * 8 && p.rq_mult.len() >= blocks * 8);
-    for table in [p.rq_shift.len(), p.rq_round.len(), p.rq_off.len()] {
-        assert!(table >= blocks * 8);
-    }
+    super::assert_head_bounds(p, acc, blocks * 8, out, true);
     // SAFETY: the token proves AVX2; the asserts bound every load (acc, rq_bias, rq_mult,
     // rq_shift, rq_round, rq_off) and the store into `out`.
     unsafe { requant_head_avx2(p, acc, blocks, out) }

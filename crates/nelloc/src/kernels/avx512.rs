@@ -213,12 +213,7 @@ pub(super) fn requant_relu(
     y: &mut [u8],
     y_stride: usize,
 ) {
-    assert!(blocks * 16 <= p.out_pad && acc.len() >= n * p.out_pad);
-    assert!(n == 0 || y.len() >= (n - 1) * y_stride + blocks * 16);
-    for table in [p.rq_shift.len(), p.rq_round.len()] {
-        assert!(table >= blocks * 16);
-    }
-    assert!(p.rq_bias.len() >= blocks * 16 && p.rq_mult.len() >= blocks * 16);
+    super::assert_relu_bounds(p, acc, n, blocks * 16, y, y_stride);
     // SAFETY: the token proves AVX-512 F/BW/VL; the asserts bound every load (acc, rq_bias,
     // rq_mult, rq_shift, rq_round); `y` is written through bounds-checked slices.
     unsafe { requant_relu_zmm(p, acc, n, blocks, y, y_stride) }
@@ -278,11 +273,7 @@ pub(super) fn requant_head(
     blocks: usize,
     out: &mut [i32],
 ) {
-    assert!(acc.len() >= blocks * 16 && out.len() >= blocks * 16);
-    assert!(p.rq_bias.len() >= blocks * 16 && p.rq_mult.len() >= blocks * 16);
-    for table in [p.rq_shift.len(), p.rq_round.len()] {
-        assert!(table >= blocks * 16);
-    }
+    super::assert_head_bounds(p, acc, blocks * 16, out, false);
     // SAFETY: the token proves AVX-512 F/BW/VL; the asserts bound every load (acc, rq_bias,
     // rq_mult, rq_shift, rq_round) and the store into `out`.
     unsafe { requant_head_zmm(p, acc, blocks, out) }

@@ -181,6 +181,39 @@ impl Level {
 /// Pixels per kernel block (batches are padded to a multiple of it).
 pub(crate) const PIXEL_BLOCK: usize = 4;
 
+/// What the SIMD ReLU requantisations of the first `outputs` outputs of `n` pixels load and
+/// store: `acc` rows of `out_pad`, `y` rows of `y_stride`, and the packed tables. Panics
+/// when a bound fails (the unsafe loops rely on every one).
+#[cfg(target_arch = "x86_64")]
+fn assert_relu_bounds(
+    p: &PackedLayer,
+    acc: &[i32],
+    n: usize,
+    outputs: usize,
+    y: &[u8],
+    y_stride: usize,
+) {
+    assert!(outputs <= p.out_pad && acc.len() >= n * p.out_pad);
+    assert!(n == 0 || y.len() >= (n - 1) * y_stride + outputs);
+    assert_rq_tables(p, outputs, false);
+}
+
+/// What the SIMD head requantisations of the first `outputs` outputs of one pixel load and
+/// store; `with_off`: the kernel also reads `rq_off`.
+#[cfg(target_arch = "x86_64")]
+fn assert_head_bounds(p: &PackedLayer, acc: &[i32], outputs: usize, out: &[i32], with_off: bool) {
+    assert!(acc.len() >= outputs && out.len() >= outputs);
+    assert_rq_tables(p, outputs, with_off);
+}
+
+/// The requantisation tables hold the first `outputs` outputs.
+#[cfg(target_arch = "x86_64")]
+fn assert_rq_tables(p: &PackedLayer, outputs: usize, with_off: bool) {
+    assert!(p.rq_bias.len() >= outputs && p.rq_mult.len() >= outputs);
+    assert!(p.rq_shift.len() >= outputs && p.rq_round.len() >= outputs);
+    assert!(!with_off || p.rq_off.len() >= outputs);
+}
+
 fn round_up(v: usize, m: usize) -> usize {
     v.div_ceil(m) * m
 }
