@@ -123,6 +123,11 @@ pub mod bench_support {
         format!("{:?}", Level::detect())
     }
 
+    /// The names `NELLOC_SIMD` accepts for the kernel levels, lowest first.
+    pub fn simd_level_names() -> &'static [&'static str] {
+        &crate::kernels::NAMES
+    }
+
     /// Compares the batched kernels at the level in use here with the per-pixel scalar
     /// reference (`network.rs`) on synthetic models and contexts, extremes included; returns
     /// the number of pixels compared. For targets where `cargo test` cannot run the unit

@@ -28,18 +28,6 @@ fn backends() -> Vec<(&'static str, Device)> {
 }
 const THREADS: [usize; 3] = [1, 2, 8];
 const TILES: [u32; 3] = [7, 32, 256];
-/// Levels `NELLOC_SIMD` can select (the names of `kernels::Level`, lowest first); those
-/// this CPU lacks fall back to a lower one and are de-duplicated by the level the child
-/// reports.
-const SIMD: [&str; 7] = [
-    "scalar",
-    "avx2",
-    "avx512bw",
-    "avxvnni",
-    "avx512vnni-ymm",
-    "avx512vnni-zmm",
-    "best",
-];
 
 /// 64-bit FNV-1a: a fingerprint to compare across processes.
 fn fingerprint(bytes: &[u8]) -> u64 {
@@ -167,7 +155,12 @@ fn determinism_matrix() {
     let exe = std::env::current_exe().unwrap();
     let mut by_level: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut other_rows = 0;
-    for simd in SIMD {
+    // Every level `NELLOC_SIMD` can select, lowest first, then the default; those this CPU
+    // lacks fall back to a lower one and are de-duplicated by the level the child reports.
+    let simd = nelloc::bench_support::simd_level_names()
+        .iter()
+        .chain(&["best"]);
+    for simd in simd {
         let out = Command::new(&exe)
             .args(["--exact", "matrix_child", "--ignored", "--nocapture"])
             .env("NELLOC_SIMD", simd)

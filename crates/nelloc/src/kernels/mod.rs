@@ -79,7 +79,7 @@ impl std::fmt::Debug for Level {
 }
 
 /// The `NELLOC_SIMD` names of the levels, lowest first (the order of [`Level::rank`]).
-const NAMES: [&str; 6] = [
+pub(crate) const NAMES: [&str; 6] = [
     "scalar",
     "avx2",
     "avx512bw",
