@@ -105,7 +105,6 @@ pub(super) fn group_channels(header: &Header) -> Vec<usize> {
 
 const GROUP_NAMES: [&str; 2] = ["colour", "alpha"];
 
-/// Tile `t`'s layout, with a format error naming the tile.
 /// The data of tile `t` (`entry` of the index `container::parse` checked against
 /// `tile_data`), its CRC-32 checked.
 pub(super) fn tile_bytes<'a>(tile_data: &'a [u8], t: usize, entry: &TileEntry) -> Result<&'a [u8]> {
@@ -122,6 +121,7 @@ pub(super) fn tile_bytes<'a>(tile_data: &'a [u8], t: usize, entry: &TileEntry) -
     Ok(bytes)
 }
 
+/// Tile `t`'s layout, with a format error naming the tile.
 pub(super) fn tile_layout<'a>(
     header: &Header,
     t: usize,
