@@ -6,6 +6,7 @@
 //! sized by the input.
 
 use crate::error::{FormatError, Result};
+use crate::head_adapt::{self, HeadDelta};
 use crate::image::{ColorType, Metadata};
 use crate::limits::Limits;
 use crate::tilemode::ContainerVersion;
@@ -68,7 +69,17 @@ pub(crate) struct Header {
     pub(crate) color_model: [u8; 32],
     pub(crate) alpha_model: [u8; 32],
     pub(crate) metadata: Metadata,
+    /// Adapted heads (`ADPT` chunks, version 4), at most one per plane group, in group
+    /// order.
+    pub(crate) heads: Vec<HeadDelta>,
     pub(crate) tiles: Vec<TileEntry>,
+}
+
+impl Header {
+    /// The adapted head of plane group `g` (0 colour, 1 alpha), if the stream has one.
+    pub(crate) fn head(&self, g: usize) -> Option<&HeadDelta> {
+        self.heads.iter().find(|h| usize::from(h.group) == g)
+    }
 }
 
 /// Number of tiles for an image and tile size.
@@ -111,21 +122,23 @@ pub(crate) fn write(header: &Header, streams: &[Vec<u8>]) -> Result<Vec<u8>> {
     }
     out.extend_from_slice(&header.color_model);
     out.extend_from_slice(&header.alpha_model);
-    let chunks: Vec<([u8; 4], &Vec<u8>)> = [
+    let chunks: Vec<([u8; 4], Vec<u8>)> = [
         (TAG_ICC, &header.metadata.icc),
         (TAG_EXIF, &header.metadata.exif),
         (TAG_XMP, &header.metadata.xmp),
     ]
     .into_iter()
-    .filter_map(|(tag, c)| c.as_ref().map(|c| (tag, c)))
+    .filter_map(|(tag, c)| c.as_ref().map(|c| (tag, c.clone())))
+    .chain(header.heads.iter().map(|h| (head_adapt::TAG, h.to_chunk())))
     .collect();
+    debug_assert!(header.heads.is_empty() || header.version.has_adapted_heads());
     out.extend_from_slice(&u32_field(chunks.len(), "the chunk count")?.to_le_bytes());
     out.extend_from_slice(&u32_field(streams.len(), "the tile count")?.to_le_bytes());
     debug_assert_eq!(out.len(), FIXED_LEN);
     for (tag, data) in chunks {
         out.extend_from_slice(&tag);
         out.extend_from_slice(&u32_field(data.len(), "a metadata chunk's length")?.to_le_bytes());
-        out.extend_from_slice(data);
+        out.extend_from_slice(&data);
     }
     let mut offset = 0u64;
     for s in streams {
@@ -380,7 +393,28 @@ fn parse_prefix<'a>(data: &'a [u8], limits: &Limits, whole: bool) -> Result<(Hea
 
     let mut metadata = Metadata::default();
     let mut total_meta = 0u64;
+    let mut heads: Vec<HeadDelta> = Vec::new();
     for (tag, body) in chunks {
+        // From version 4 on an adapted head changes decoding; before, the tag is unknown
+        // and skipped, as the decoders of those versions did.
+        if tag == head_adapt::TAG && version.has_adapted_heads() {
+            let head = HeadDelta::from_chunk(body).map_err(|e| invalid("ADPT chunk", e.0))?;
+            let g = head.group;
+            if heads.iter().any(|h| h.group == g) {
+                return Err(invalid(
+                    "ADPT chunk",
+                    format!("a second one for plane group {g}"),
+                ));
+            }
+            if g == 1 && alpha != AlphaMode::Coded {
+                return Err(invalid(
+                    "ADPT chunk",
+                    "for the alpha group, but alpha is not coded".into(),
+                ));
+            }
+            heads.push(head);
+            continue;
+        }
         let slot = match tag {
             TAG_ICC => &mut metadata.icc,
             TAG_EXIF => &mut metadata.exif,
@@ -471,6 +505,7 @@ fn parse_prefix<'a>(data: &'a [u8], limits: &Limits, whole: bool) -> Result<(Hea
             color_model,
             alpha_model,
             metadata,
+            heads,
             tiles,
         },
         tile_data,
@@ -494,6 +529,7 @@ mod tests {
             color_model: [7; 32],
             alpha_model: [0; 32],
             metadata: Metadata::default(),
+            heads: Vec::new(),
             tiles: vec![TileEntry {
                 offset: 0,
                 length: 0,

@@ -36,6 +36,7 @@ mod container;
 mod context;
 mod error;
 pub mod fs;
+mod head_adapt;
 mod image;
 mod kernels;
 mod limits;
@@ -58,6 +59,7 @@ pub use container::{probe, AlphaMode, Probe, MAGIC, PROBE_BYTES};
 pub use error::{
     DeviceError, Error, ErrorKind, FormatError, LimitError, ModelError, ReferenceError, Result,
 };
+pub use head_adapt::fit::AdaptHead;
 pub use image::{ColorType, Image, ImageRef, Metadata};
 pub use limits::Limits;
 pub use model::Model;
@@ -69,8 +71,9 @@ pub use tilemode::{ModeCounts, TileMode, TileModes};
 /// Highest version of the `.nlc` container this library reads and writes. It writes
 /// version 1 (readable by the first release) when every tile is neural, version 3 when a
 /// tile uses the context mode, and version 2 when tiles use other coding modes
-/// (docs/FORMAT.md section 8).
-pub const FORMAT_VERSION: u8 = 3;
+/// (docs/FORMAT.md section 8); version 4 when the stream has an adapted head (section 9),
+/// which [`EncodeOptions::adapt_head`] writes by default on photographs.
+pub const FORMAT_VERSION: u8 = 4;
 
 /// Entry points for benchmarks of internal stages. Behind the `unstable-internals`
 /// feature: not part of the semver-stable API.

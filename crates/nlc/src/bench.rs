@@ -57,6 +57,10 @@ pub(crate) struct BenchArgs {
     threads: usize,
     #[command(flatten)]
     models: EncodeModels,
+    /// Adapted heads in the measured encodes: auto (the default), always or off (see
+    /// `nlc encode --help`).
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = crate::parse_adapt_head)]
+    adapt_head: nelloc::AdaptHead,
     /// Accepted for scripts (training/eval.py); bench never shows a progress bar.
     #[arg(long, short, hide = true)]
     quiet: bool,
@@ -292,7 +296,9 @@ fn spawn_child(
         .arg("--runs")
         .arg(args.runs.to_string())
         .arg("--threads")
-        .arg(args.threads.to_string());
+        .arg(args.threads.to_string())
+        .arg("--adapt-head")
+        .arg(args.adapt_head.to_string());
     if let Some(b) = &args.models.builtin {
         cmd.arg("--builtin").arg(b);
     }

@@ -217,6 +217,11 @@ struct Encoder {
     /// pure NeLLoC (container version 1, readable by the first release).
     #[arg(long, value_name = "LIST", value_parser = parse_modes)]
     modes: Option<nelloc::TileModes>,
+    /// Fit an adapted head to each image (integer offsets of the network's outputs stored
+    /// in the file, container version 4; no decoding cost): auto (when it pays, the
+    /// default), always, or off (files readable by decoders of versions 1 to 3).
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = parse_adapt_head)]
+    adapt_head: nelloc::AdaptHead,
 }
 
 impl Encoder {
@@ -225,6 +230,7 @@ impl Encoder {
         if let Some(m) = self.modes {
             o.modes = m;
         }
+        o.adapt_head = self.adapt_head;
         Ok(o)
     }
 }
@@ -264,6 +270,13 @@ type Result<T> = std::result::Result<T, CliError>;
 
 fn parse_modes(s: &str) -> std::result::Result<nelloc::TileModes, String> {
     s.parse::<nelloc::TileModes>().map_err(|e| match e {
+        nelloc::Error::InvalidArgument(m) => m,
+        other => other.to_string(),
+    })
+}
+
+fn parse_adapt_head(s: &str) -> std::result::Result<nelloc::AdaptHead, String> {
+    s.parse().map_err(|e: nelloc::Error| match e {
         nelloc::Error::InvalidArgument(m) => m,
         other => other.to_string(),
     })

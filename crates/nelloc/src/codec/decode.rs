@@ -83,6 +83,7 @@ impl<'h, 'a> Decoder<'h, 'a> {
             _ => None,
         };
         let models = [colour, alpha];
+        check_heads(header, &models)?;
         let used: Vec<&Model> = models.iter().flatten().map(|m| &**m).collect();
         let pixels = u64::from(header.width) * u64::from(header.height);
         let backend = backend::select(options.device, pixels, &used)?;
@@ -192,11 +193,13 @@ fn decode_tiles(
         }
     }
     if let Some(m) = &models[0] {
-        decode_group(backend, m, group, stride, 0, 0, tracker)?;
+        decode_group(backend, m, header.head(0), group, stride, 0, 0, tracker)?;
     }
     tracker.check()?;
     match (header.alpha, &models[1]) {
-        (AlphaMode::Coded, Some(am)) => decode_group(backend, am, group, stride, cc, 1, tracker)?,
+        (AlphaMode::Coded, Some(am)) => {
+            decode_group(backend, am, header.head(1), group, stride, cc, 1, tracker)?
+        }
         (AlphaMode::Constant(v), _) => {
             for job in group.iter_mut() {
                 job.buf.chunks_exact_mut(stride).for_each(|p| p[cc] = v);
@@ -220,6 +223,29 @@ fn lookup(hash: &[u8; 32], extra: &[Arc<Model>], role: &'static str) -> Result<A
         }
         .into()
     })
+}
+
+/// Every adapted head must belong to a group the stream names a model for, one offset per
+/// head value of that model (FORMAT.md section 9).
+fn check_heads(header: &Header, models: &[Option<Arc<Model>>; 2]) -> Result<()> {
+    for head in &header.heads {
+        let g = usize::from(head.group);
+        let detail = match &models[g] {
+            None => {
+                format!("an adapted head for plane group {g}, for which the stream names no model")
+            }
+            Some(m) => match head.check_model(m.arch().output_len()) {
+                Ok(()) => continue,
+                Err(e) => e.0,
+            },
+        };
+        return Err(FormatError::InvalidField {
+            field: "ADPT chunk",
+            detail,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// The model of a plane group: looked up by hash, except that a version-2 stream names no

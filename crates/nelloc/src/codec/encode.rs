@@ -1,12 +1,16 @@
 //! Encoding: per tile and plane group the cheap modes against the network, the smallest
 //! wins; then the container version the modes need, the header and the tile streams.
 
+use super::engine::{plane_intervals, sample_heads};
 use super::planes::{map_tiles, PlaneGroup, Planes};
-use super::{engine::plane_intervals, Tracker, MAX_TILE_SIZE};
+use super::pool::run_in_pool;
+use super::{Tracker, MAX_TILE_SIZE};
 use crate::backend::Backend;
 use crate::coder::encode_intervals;
 use crate::container::{self, Header, TileEntry};
 use crate::error::{Error, Result};
+use crate::head_adapt::fit::{self, Samples};
+use crate::head_adapt::HeadDelta;
 use crate::image::{ImageRef, Metadata};
 use crate::options::EncodeOptions;
 use crate::schedule::TileBuf;
@@ -56,6 +60,7 @@ fn code_tile(
     backend: &dyn Backend,
     tile: &TileBuf<'_>,
     groups: &[PlaneGroup],
+    heads: &[Option<HeadDelta>],
     modes: TileModes,
 ) -> Result<CodedTile> {
     let (data, stride) = (tile.data, tile.stride);
@@ -87,7 +92,8 @@ fn code_tile(
             && cheap_cost.is_none_or(|b| b * 8.0 > NEAR_ZERO_BPSP * samples as f64);
         if try_neural {
             let mut iv = Vec::with_capacity(samples);
-            plane_intervals(backend, &group.model, tile, first, &mut iv)?;
+            let head = heads.get(g).and_then(Option::as_ref);
+            plane_intervals(backend, &group.model, head, tile, first, &mut iv)?;
             let bits: f64 = iv
                 .iter()
                 .map(|&(_, f)| f64::from(crate::mixture::PRECISION) - f64::from(f).log2())
@@ -150,10 +156,16 @@ pub fn encode_with_stats(
     let total = u64::from(image.width()) * u64::from(image.height());
     let backend = planes.backend(options.device, total)?;
     let tracker = Tracker::new(options.progress.as_ref(), options.cancel.as_ref(), total);
+    let heads = if options.modes.contains(TileMode::Neural) {
+        fit_heads(&*backend, &image, &planes, options)?
+    } else {
+        Vec::new()
+    };
     let ctx = EncodeContext {
         backend: &*backend,
         image: &image,
         planes: &planes,
+        heads: &heads,
         metadata: &metadata,
         threads: options.threads,
         tracker: &tracker,
@@ -163,6 +175,57 @@ pub fn encode_with_stats(
     // returns a file a decoder with these limits refuses.
     options.limits.check_work(stats.neural_pixels)?;
     Ok((bytes, stats))
+}
+
+/// Per plane group, the adapted head fitted to `image` in the tiles of the first pass
+/// (`None` where it does not pay or the options say off).
+fn fit_heads(
+    backend: &dyn Backend,
+    image: &ImageRef<'_>,
+    planes: &Planes,
+    options: &EncodeOptions,
+) -> Result<Vec<Option<HeadDelta>>> {
+    let pixels = u64::from(image.width()) * u64::from(image.height());
+    if !fit::worth_sampling(pixels, options.adapt_head) {
+        return Ok(vec![None; planes.groups.len()]);
+    }
+    let step = fit::sample_step(pixels);
+    let cancel = || match &options.cancel {
+        Some(c) if c.is_cancelled() => Err(Error::Cancelled),
+        _ => Ok(()),
+    };
+    let mut heads = Vec::new();
+    for (g, group) in planes.groups.iter().enumerate() {
+        let (rects, parts) = map_tiles(
+            image,
+            options.tile_size,
+            options.threads,
+            &cancel,
+            |r, tile| {
+                sample_heads(
+                    backend,
+                    &group.model,
+                    tile,
+                    (r.x, r.y),
+                    group.first,
+                    |x, y| fit::is_sampled(x, y, step),
+                )
+            },
+        )?;
+        debug_assert_eq!(rects.len(), parts.len());
+        let arch = group.model.arch();
+        let mut samples = Samples::new(
+            arch.mixtures as usize,
+            group.channels,
+            matches!(arch.mean_base, crate::model::MeanBase::Predicted(_)),
+        );
+        parts.into_iter().for_each(|p| samples.append(p));
+        let policy = options.adapt_head;
+        heads.push(run_in_pool(options.threads, || {
+            fit::fit(&samples, g, pixels, policy)
+        })?);
+    }
+    Ok(heads)
 }
 
 /// The first pass in the requested tile size and, when it helps, the large-tile pass.
@@ -211,6 +274,8 @@ struct EncodeContext<'a> {
     backend: &'a dyn Backend,
     image: &'a ImageRef<'a>,
     planes: &'a Planes,
+    /// Per plane group, its adapted head (neural modes only).
+    heads: &'a [Option<HeadDelta>],
     metadata: &'a Metadata,
     threads: usize,
     tracker: &'a Tracker<'a>,
@@ -224,7 +289,12 @@ impl EncodeContext<'_> {
         let groups = &self.planes.groups;
         let metadata = self.metadata.clone();
         let (rects, coded) = map_tiles(image, ts, self.threads, &|| tracker.check(), |r, tile| {
-            let coded = code_tile(self.backend, tile, groups, modes_allowed)?;
+            let heads = if modes_allowed.contains(TileMode::Neural) {
+                self.heads
+            } else {
+                &[]
+            };
+            let coded = code_tile(self.backend, tile, groups, heads, modes_allowed)?;
             tracker.advance(r.w * r.h);
             Ok(coded)
         })?;
@@ -232,12 +302,24 @@ impl EncodeContext<'_> {
         for c in &coded {
             c.modes[..groups.len()].iter().for_each(|m| modes.add(*m));
         }
-        let version = ContainerVersion::for_modes(
+        let neural_in = |g: usize| coded.iter().any(|c| c.modes[g] == TileMode::Neural);
+        // An adapted head is written only for a group some tile codes with the network.
+        let heads: Vec<HeadDelta> = if modes_allowed.contains(TileMode::Neural) {
+            self.heads
+                .iter()
+                .enumerate()
+                .filter(|&(g, _)| neural_in(g))
+                .filter_map(|(_, h)| h.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let version = ContainerVersion::for_file(
             coded
                 .iter()
                 .flat_map(|c| c.modes[..groups.len()].iter().copied()),
+            !heads.is_empty(),
         );
-        let neural_in = |g: usize| coded.iter().any(|c| c.modes[g] == TileMode::Neural);
         let streams: Vec<Vec<u8>> = coded
             .iter()
             .map(|c| {
@@ -284,6 +366,7 @@ impl EncodeContext<'_> {
             color_model: hash(0),
             alpha_model: hash(1),
             metadata,
+            heads,
             tiles: streams
                 .iter()
                 .map(|s| {

@@ -11,22 +11,25 @@ use crate::backend::{Backend, Batch};
 use crate::coder::StreamDecoder;
 use crate::context::{bases, gather_context};
 use crate::error::Result;
+use crate::head_adapt::{fit::Samples, HeadDelta, MAX_HEAD};
 use crate::mixture::PixelDist;
-use crate::model::Model;
+use crate::model::{MeanBase, Model};
 use crate::schedule::{wavefront, wavefront_rows, wavefront_steps, TileBuf, TileRect};
 use crate::tilemode::Payload;
 
 /// Coding intervals of one plane group of a tile, in wavefront order.
+/// `delta`: the stream's adapted head for the group, if any.
 pub(super) fn plane_intervals(
     backend: &dyn Backend,
     model: &Model,
+    delta: Option<&HeadDelta>,
     tile: &TileBuf<'_>,
     first: usize,
     out: &mut Vec<(u32, u32)>,
 ) -> Result<()> {
     let c = model.arch().channels as usize;
     let hz = model.arch().horizon as usize;
-    let (chunks, per) = plane_chunks(backend, model, tile, first)?;
+    let (chunks, per) = plane_chunks(backend, model, delta, tile, first)?;
     for (i, j) in wavefront(tile.w, tile.h, hz) {
         let at = ((i % per) * tile.w + j) * c;
         out.extend_from_slice(&chunks[i / per][at..at + c]);
@@ -43,7 +46,7 @@ pub(crate) fn plane_raster(
     tile: &TileBuf<'_>,
     first: usize,
 ) -> Result<Vec<(u32, u32)>> {
-    Ok(plane_chunks(backend, model, tile, first)?.0.concat())
+    Ok(plane_chunks(backend, model, None, tile, first)?.0.concat())
 }
 
 /// Coding intervals `(left, freq)` of consecutive chunks of rows, raster order within each.
@@ -54,6 +57,7 @@ type Chunks = Vec<Vec<(u32, u32)>>;
 fn plane_chunks(
     backend: &dyn Backend,
     model: &Model,
+    delta: Option<&HeadDelta>,
     tile: &TileBuf<'_>,
     first: usize,
 ) -> Result<(Chunks, usize)> {
@@ -82,11 +86,14 @@ fn plane_chunks(
             }
             backend.forward(model, batch)?;
             let mut out = Vec::with_capacity(n * c);
+            let mut adapted = [0i32; MAX_HEAD];
             for (r, i) in rows.enumerate() {
                 for j in 0..tile.w {
                     let px = &tile.data[(i * tile.w + j) * tile.stride + first..][..c];
                     let b = bases(&arch.mean_base, tile, i, j, first, c);
-                    PixelDist::new(batch.head(r * tile.w + j), k, c, b.as_ref())
+                    let head = batch.head(r * tile.w + j);
+                    let head = delta.map_or(head, |d| d.apply(head, &mut adapted));
+                    PixelDist::new(head, k, c, b.as_ref())
                         .for_each_interval(px, |lo, f| out.push((lo, f)));
                 }
             }
@@ -119,6 +126,7 @@ pub(super) struct TileJob<'a> {
 pub(super) fn decode_group(
     backend: &dyn Backend,
     model: &Model,
+    delta: Option<&HeadDelta>,
     jobs: &mut [TileJob<'_>],
     stride: usize,
     first: usize,
@@ -141,6 +149,7 @@ pub(super) fn decode_group(
         .unwrap_or(0);
     let mut ready: Vec<(usize, usize, usize)> = Vec::new();
     let mut batch = Batch::default();
+    let mut adapted = [0i32; MAX_HEAD];
     for t in 0..steps {
         // Cancelled: stop here; the caller reports it (a single huge tile is one group).
         if tracker.check().is_err() {
@@ -177,7 +186,9 @@ pub(super) fn decode_group(
                 stride,
             };
             let b = bases(&arch.mean_base, &tile, i, j, first, c);
-            let dist = PixelDist::new(batch.head(n), k, c, b.as_ref());
+            let head = batch.head(n);
+            let head = delta.map_or(head, |d| d.apply(head, &mut adapted));
+            let dist = PixelDist::new(head, k, c, b.as_ref());
             let dec = &mut job.dec;
             let _ = dist.decode_pixel(&mut job.buf[at..at + c], |d| Ok::<u8, ()>(dec.decode(d)));
         }
@@ -186,4 +197,46 @@ pub(super) fn decode_group(
         }
     }
     Ok(())
+}
+
+/// The network's outputs at the pixels of `tile` (at `x0, y0` in the image) that
+/// `sampled(x, y)` picks: what the encoder fits an adapted head to.
+pub(super) fn sample_heads(
+    backend: &dyn Backend,
+    model: &Model,
+    tile: &TileBuf<'_>,
+    (x0, y0): (usize, usize),
+    first: usize,
+    sampled: impl Fn(usize, usize) -> bool,
+) -> Result<Samples> {
+    let arch = model.arch();
+    let (c, k, hz) = (
+        arch.channels as usize,
+        arch.mixtures as usize,
+        arch.horizon as usize,
+    );
+    let mut at = Vec::new();
+    for i in 0..tile.h {
+        for j in 0..tile.w {
+            if sampled(x0 + j, y0 + i) {
+                at.push((i, j));
+            }
+        }
+    }
+    let mut samples = Samples::new(k, c, matches!(arch.mean_base, MeanBase::Predicted(_)));
+    if at.is_empty() {
+        return Ok(samples);
+    }
+    let mut batch = Batch::default();
+    batch.reset(model, backend.layout(model), at.len());
+    for (n, &(i, j)) in at.iter().enumerate() {
+        gather_context(tile, i, j, hz, first, c, batch.row_mut(n));
+    }
+    backend.forward(model, &mut batch)?;
+    for (n, &(i, j)) in at.iter().enumerate() {
+        let b = bases(&arch.mean_base, tile, i, j, first, c);
+        let px = &tile.data[(i * tile.w + j) * tile.stride + first..][..c];
+        samples.push(batch.head(n), b.as_ref(), px);
+    }
+    Ok(samples)
 }

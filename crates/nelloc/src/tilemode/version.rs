@@ -15,6 +15,8 @@ pub(crate) enum ContainerVersion {
     V2,
     /// Version 2 plus the context mode.
     V3,
+    /// Version 3 plus adapted heads (`ADPT` chunks, FORMAT.md section 9).
+    V4,
 }
 
 // The public constant names the newest version; the two must not drift apart.
@@ -22,7 +24,7 @@ const _: () = assert!(ContainerVersion::LATEST.byte() == crate::FORMAT_VERSION);
 
 impl ContainerVersion {
     /// The newest version.
-    pub(crate) const LATEST: ContainerVersion = ContainerVersion::V3;
+    pub(crate) const LATEST: ContainerVersion = ContainerVersion::V4;
 
     /// The version byte of the header.
     pub(crate) const fn byte(self) -> u8 {
@@ -30,6 +32,7 @@ impl ContainerVersion {
             ContainerVersion::V1 => 1,
             ContainerVersion::V2 => 2,
             ContainerVersion::V3 => 3,
+            ContainerVersion::V4 => 4,
         }
     }
 
@@ -39,6 +42,7 @@ impl ContainerVersion {
             ContainerVersion::V1,
             ContainerVersion::V2,
             ContainerVersion::V3,
+            ContainerVersion::V4,
         ]
         .into_iter()
         .find(|v| v.byte() == byte)
@@ -66,6 +70,23 @@ impl ContainerVersion {
     /// Whether a tile of this version may code a plane group in `mode`.
     pub(crate) fn allows(self, mode: TileMode) -> bool {
         self >= Self::introducing(mode)
+    }
+
+    /// Whether `ADPT` chunks are adapted heads (before version 4 the tag is unknown and
+    /// skipped).
+    pub(crate) fn has_adapted_heads(self) -> bool {
+        self >= ContainerVersion::V4
+    }
+
+    /// The version a file with tiles in `modes` and, if `adapted`, adapted heads is
+    /// written as.
+    pub(crate) fn for_file(modes: impl IntoIterator<Item = TileMode>, adapted: bool) -> Self {
+        let v = Self::for_modes(modes);
+        if adapted {
+            v.max(ContainerVersion::V4)
+        } else {
+            v
+        }
     }
 
     /// Whether a tile starts with mode bytes (version 1: the tile is one ANS stream).
@@ -97,7 +118,11 @@ mod tests {
         for mode in TileMode::ALL {
             let needed = ContainerVersion::for_modes([mode]);
             assert!(needed.allows(mode));
-            for v in [ContainerVersion::V1, ContainerVersion::V2] {
+            for v in [
+                ContainerVersion::V1,
+                ContainerVersion::V2,
+                ContainerVersion::V4,
+            ] {
                 assert_eq!(v.allows(mode), v >= needed, "{mode} in {v:?}");
             }
         }
@@ -106,7 +131,9 @@ mod tests {
     #[test]
     fn header_bytes() {
         assert_eq!(ContainerVersion::from_byte(0), None);
-        assert_eq!(ContainerVersion::from_byte(4), None);
+        assert_eq!(ContainerVersion::from_byte(5), None);
+        assert!(ContainerVersion::for_file([TileMode::Neural], true).has_adapted_heads());
+        assert_eq!(ContainerVersion::for_file([TileMode::Png], false).byte(), 2);
         for b in 1..=crate::FORMAT_VERSION {
             assert_eq!(ContainerVersion::from_byte(b).map(|v| v.byte()), Some(b));
         }

@@ -39,6 +39,7 @@ pub(super) fn run(args: &BenchArgs, op: ChildOp) -> Result<()> {
             let image = io::read_image(input)?;
             let mut opts = args.models.encode_options(tile, image.color())?;
             opts.threads = args.threads;
+            opts.adapt_head = args.adapt_head;
             report.base_kib = status_kib("VmRSS");
             let mut coded = None;
             for _ in 0..args.runs {
