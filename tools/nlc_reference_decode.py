@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Independent reference decoder for the `.nlc` image format, versions 1 to 3 (tile modes).
+"""Independent reference decoder for the `.nlc` image format, versions 1 to 4 (tile modes,
+adapted heads).
 
 Written from docs/FORMAT.md alone (the lookup tables of section 4 are rebuilt from their
 formulas and checked against the SHA-256 given there), to check that the specification is
@@ -381,6 +382,42 @@ class Container:
     pass
 
 
+def parse_adpt(data):
+    """§9: an ADPT chunk -> (plane group, offsets D as an int64 array)."""
+    if len(data) < 4:
+        raise NlcError("ADPT chunk: shorter than 4 bytes")
+    g, shift = data[0], data[1]
+    count = struct.unpack_from("<H", data, 2)[0]
+    if g > 1:
+        raise NlcError(f"ADPT chunk: plane group {g}")
+    if shift > 8:
+        raise NlcError(f"ADPT chunk: shift {shift}")
+    if not 1 <= count <= 320:
+        raise NlcError(f"ADPT chunk: {count} values")
+    pos, vals = 4, []
+    for n in range(count):
+        z, k = 0, 0
+        while True:
+            if pos >= len(data):
+                raise NlcError(f"ADPT chunk: value {n} is cut off")
+            b = data[pos]
+            pos += 1
+            z |= (b & 0x7F) << (7 * k)
+            k += 1
+            if not b & 0x80:
+                break
+            if k == 3:
+                raise NlcError(f"ADPT chunk: value {n} is longer than 3 bytes")
+        q = (z >> 1) ^ -(z & 1)
+        v = q * (1 << shift)
+        if abs(v) > 65536:
+            raise NlcError(f"ADPT chunk: value {n} is {v}, above 65536")
+        vals.append(v)
+    if pos != len(data):
+        raise NlcError("ADPT chunk: bytes after the last value")
+    return g, np.array(vals, dtype=np.int64)
+
+
 def parse_container(buf):
     n = len(buf)
     # 1. signature. FORMAT.md: "a reader that finds NLC at bytes 1..4 with damaged
@@ -397,7 +434,7 @@ def parse_container(buf):
     #    FORMAT.md puts the version check before any truncation check)
     if n < 100:
         raise NlcError(f"truncated: fixed header needs 92 bytes after the signature, only {n - 8} available")
-    if buf[8] not in (1, 2, 3):
+    if buf[8] not in (1, 2, 3, 4):
         raise NlcError(f"unsupported version {buf[8]}")
     # 3. structural lengths against the input length
     c = Container()
@@ -467,6 +504,17 @@ def parse_container(buf):
     if sum(len(d) for t, d in chunks if t in KNOWN_CHUNKS) > MAX_METADATA:
         raise NlcError("limit: metadata above 16 MiB")
     c.chunks = [(t, d) for t, d in chunks if t in KNOWN_CHUNKS]
+    # §9: in version 4, ADPT chunks are adapted heads (before, an unknown tag, skipped)
+    c.heads = {}
+    if c.version >= 4:
+        for tag, data in chunks:
+            if tag == b"ADPT":
+                g, D = parse_adpt(data)
+                if g in c.heads:
+                    raise NlcError(f"ADPT chunk: a second one for plane group {g}")
+                if g == 1 and c.alpha_mode != 2:
+                    raise NlcError("ADPT chunk: for the alpha group, but alpha is not coded")
+                c.heads[g] = D
     # 6. tile index bounds and contiguity (and the multiple-of-4 length, entry by entry)
     tiles = []
     expect = 0
@@ -505,9 +553,10 @@ def wavefront_steps(w, h, H):
     return steps
 
 
-def decode_group(model, mix, tiles_geom, decoders, C, out_planes):
+def decode_group(model, mix, tiles_geom, decoders, C, out_planes, head=None):
     """Decodes one plane group of every tile. tiles_geom: list of (x0, y0, w, h);
-    out_planes: uint8 array [height, width, C] written in place."""
+    out_planes: uint8 array [height, width, C] written in place; head: the group's
+    adapted-head offsets (§9) or None."""
     H, K = model.H, model.K
     # per tile, the network-scale values padded by H zeros on top, left and right
     pads = [np.zeros((h + H, w + 2 * H, C), dtype=np.int64) for (_, _, w, h) in tiles_geom]
@@ -529,6 +578,8 @@ def decode_group(model, mix, tiles_geom, decoders, C, out_planes):
             X[b, :above.size] = above
             X[b, above.size:] = left
         O = model.forward(X)
+        if head is not None:
+            O = O + head[None, :]                              # §9: o' = o + D
         base, ref = model.bases(X)
         for b, (ti, i, j) in enumerate(batch):
             w_, mu, inv, a = mix.pixel_params(O[b], K, C, base[b])
@@ -848,6 +899,11 @@ def decode(buf, models, tables):
     amodel = need_model(c.alpha_model, "alpha", 1) if c.alpha_mode == 2 else None
     group_channels = [n_color] + ([1] if c.alpha_mode == 2 else [])
     group_models = [cmodel, amodel]
+    for g, D in c.heads.items():
+        if group_models[g] is None:
+            raise NlcError(f"ADPT chunk for plane group {g}, for which the stream names no model")
+        if len(D) != group_models[g].n_out:
+            raise NlcError(f"ADPT chunk: {len(D)} values, the model has {group_models[g].n_out} head values")
     # per tile: CRC, then the tile layout (§8) and the stream framing (last word non-zero);
     # all tiles before any decoding
     geoms, decoders, layouts = [], [], []
@@ -883,7 +939,7 @@ def decode(buf, models, tables):
                 planes[g][y0:y0 + h, x0:x0 + w, :] = decode_payload(t, m, payload, w, h, C)
         if nt:
             decode_group(group_models[g], mix, [geoms[t] for t in nt], [decoders[t] for t in nt],
-                         C, planes[g])
+                         C, planes[g], c.heads.get(g))
     color = planes[0]
     alpha = None
     if c.alpha_mode == 2:
@@ -1003,7 +1059,7 @@ def compare(img, color_type, ref_path):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Independent .nlc reference decoder, versions 1 to 3 (from docs/FORMAT.md)")
+    ap = argparse.ArgumentParser(description="Independent .nlc reference decoder, versions 1 to 4 (from docs/FORMAT.md)")
     ap.add_argument("input", nargs="?")
     ap.add_argument("output", nargs="?", help="PNG to write")
     ap.add_argument("--model", action="append", default=[], help="model file (.safetensors), repeatable")

@@ -59,6 +59,12 @@ for nlc in fixtures/golden/modes/*.nlc; do
     run_cases "${MODELS[@]}" -- "$nlc fixtures/golden/modes/expected/$(basename "$nlc" .nlc).png"
 done
 
+# Adapted heads (container version 4, FORMAT.md section 9): ADPT chunks for colour and
+# alpha, absolute and predictor-relative models, among constant tiles.
+for nlc in fixtures/golden/adapted/*.nlc; do
+    run_cases "${MODELS[@]}" "${PRED_MODELS[@]}" -- "$nlc fixtures/golden/adapted/expected/$(basename "$nlc" .nlc).png"
+done
+
 # Every predictor-relative golden file once, without a reference image: it must decode
 # without error and pass the final-state check of every tile (one process for all files).
 if ! "$PY" tools/nlc_reference_decode.py "${PRED_MODELS[@]}" --decode-only fixtures/golden/pred/*.nlc; then

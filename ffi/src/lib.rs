@@ -80,8 +80,9 @@ pub const NLC_VERSION_NUMBER: u32 =
     NLC_VERSION_MAJOR * 10000 + NLC_VERSION_MINOR * 100 + NLC_VERSION_PATCH;
 
 /// Highest `.nlc` container version this library reads and writes (it writes version 1,
-/// readable by the first release, when every tile is neural).
-pub const NLC_FORMAT_VERSION: u32 = 3;
+/// readable by the first release, when every tile is neural; version 4 when it stores an
+/// adapted head).
+pub const NLC_FORMAT_VERSION: u32 = 4;
 /// Length of the `.nlc` signature `8B 4E 4C 43 0D 0A 1A 0A`.
 pub const NLC_MAGIC_LENGTH: u32 = 8;
 /// Bytes `nlc_probe` needs to report the dimensions and colour type.

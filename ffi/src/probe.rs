@@ -134,7 +134,8 @@ mod tests {
         let mut mangled = header(1, 3, 1, 1);
         mangled[4] = b'\n';
         assert_eq!(st(&mangled), Err(NLC_ERROR_CORRUPT));
-        assert_eq!(st(&header(4, 3, 1, 1)), Err(NLC_ERROR_UNSUPPORTED));
+        assert_eq!(st(&header(5, 3, 1, 1)), Err(NLC_ERROR_UNSUPPORTED));
+        assert!(st(&header(4, 3, 1, 1)).is_ok()); // version 4: adapted heads
         assert!(st(&header(2, 3, 1, 1)).is_ok()); // version 2: tile modes
         assert!(st(&header(3, 3, 1, 1)).is_ok()); // version 3: the context mode
         assert_eq!(st(&header(0, 3, 1, 1)), Err(NLC_ERROR_CORRUPT));

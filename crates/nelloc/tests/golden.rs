@@ -150,3 +150,82 @@ fn tile_mode_golden_files_decode_bit_exactly() {
     }
     assert_eq!(versions, [2u8, 3].into_iter().collect());
 }
+
+/// Adapted heads (docs/FORMAT.md section 9, container version 4): `ADPT` chunks for the
+/// colour group, for both groups of a coded-alpha image, with absolute and
+/// predictor-relative models, and among other tile modes. Forced on (`Always`): these
+/// images are below the size at which the encoder's `Auto` fits.
+#[test]
+fn adapted_head_golden_files_decode_bit_exactly() {
+    use nelloc::AdaptHead;
+    let dir = golden_dir().join("adapted");
+    let bless = std::env::var_os("NELLOC_BLESS").is_some();
+    let photo = |n: &str| load_png(&fixtures().join(format!("photos/{n}.png")));
+    let synthetic = |n: &str| {
+        synthetic_cases()
+            .into_iter()
+            .find(|c| c.name == n)
+            .unwrap_or_else(|| panic!("no synthetic case {n}"))
+            .image
+    };
+    let (mixed_name, mixed, mixed_tile, mixed_modes) = mode_cases()
+        .into_iter()
+        .find(|c| c.0 == "neural-constant-rgb-37x29")
+        .expect("neural-constant-rgb-37x29");
+    let cases = vec![
+        ("dune_77x53", photo("dune_77x53"), test_rgb(), 32, None),
+        ("boats_128x128-pred", photo("boats_128x128"), test_rgb_pred(), 64, None),
+        ("wood_gray_64x64-pred", photo("wood_gray_64x64"), test_gray_pred(), 32, None),
+        (
+            "rgba-varying-alpha-21x14",
+            synthetic("rgba-varying-alpha-21x14"),
+            test_rgb(),
+            16,
+            None,
+        ),
+        (
+            mixed_name.as_str(),
+            mixed,
+            test_rgb(),
+            mixed_tile,
+            Some(mixed_modes),
+        ),
+    ];
+    let gray = test_gray();
+    for (name, image, model, tile, modes) in cases {
+        let models = [model.clone(), gray.clone()];
+        let mut opts = encode_opts(model, gray.clone(), tile);
+        if let Some(m) = modes {
+            opts.modes = m;
+        }
+        opts.adapt_head = AdaptHead::Always;
+        let path = dir.join(format!("{name}.nlc"));
+        if bless && !path.exists() {
+            std::fs::create_dir_all(dir.join("expected")).unwrap();
+            std::fs::write(&path, encode(image.as_ref(), &opts).unwrap()).unwrap();
+            let ct = match image.color() {
+                nelloc::ColorType::Gray8 => image::ExtendedColorType::L8,
+                nelloc::ColorType::GrayA8 => image::ExtendedColorType::La8,
+                nelloc::ColorType::Rgb8 => image::ExtendedColorType::Rgb8,
+                _ => image::ExtendedColorType::Rgba8,
+            };
+            let png = dir.join(format!("expected/{name}.png"));
+            image::save_buffer(png, image.pixels(), image.width(), image.height(), ct).unwrap();
+        }
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let info = nelloc::info(&bytes, &decode_opts(&models)).unwrap();
+        assert_eq!(info.version, 4, "{name}");
+        assert!(info.adapted_heads[0], "{name}: no colour ADPT chunk");
+        if image.color() == nelloc::ColorType::Rgba8 {
+            assert!(info.adapted_heads[1], "{name}: no alpha ADPT chunk");
+        }
+        let back = decode(&bytes, &decode_opts(&models)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(back.pixels(), image.pixels(), "{name}");
+        let again = encode(image.as_ref(), &opts).unwrap();
+        assert_eq!(again, bytes, "{name}: encoder output changed");
+        // Without its offsets the stream decodes to other pixels (or fails): they are used.
+        let mut off = opts.clone();
+        off.adapt_head = AdaptHead::Off;
+        assert_ne!(encode(image.as_ref(), &off).unwrap(), bytes, "{name}");
+    }
+}

@@ -332,6 +332,14 @@ fn cmd_info(input: &Path, tiles: bool, decoder: &Decoder) -> Result<()> {
         info.tile_height
     );
     outln!("version:     {}", info.version);
+    let adapted: Vec<&str> = ["colour", "alpha"]
+        .into_iter()
+        .zip(info.adapted_heads)
+        .filter_map(|(g, a)| a.then_some(g))
+        .collect();
+    if !adapted.is_empty() {
+        outln!("adapted head: {}", adapted.join(", "));
+    }
     if info.model_hash.bytes().all(|b| b == b'0') {
         outln!("model:       none (no tile is neural)");
     } else {

@@ -37,8 +37,11 @@ pub struct Info {
     pub metadata: Metadata,
     /// Total file size in bytes.
     pub file_size: usize,
-    /// Container version (1: every tile neural; 2: per-tile modes; 3: with context mode).
+    /// Container version (1: every tile neural; 2: per-tile modes; 3: with context mode;
+    /// 4: with an adapted head).
     pub version: u8,
+    /// Plane groups with an adapted head (container version 4): `[colour, alpha]`.
+    pub adapted_heads: [bool; 2],
     /// Every tile, in raster order, with its coding modes and size.
     pub tile_details: Vec<TileInfo>,
 }
@@ -120,6 +123,7 @@ fn summary(
 ) -> Info {
     Info {
         version: header.version.byte(),
+        adapted_heads: [header.head(0).is_some(), header.head(1).is_some()],
         tile_details,
         width: header.width,
         height: header.height,
