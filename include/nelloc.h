@@ -50,9 +50,10 @@
 
 /**
  * Highest `.nlc` container version this library reads and writes (it writes version 1,
- * readable by the first release, when every tile is neural).
+ * readable by the first release, when every tile is neural; version 4 when it stores an
+ * adapted head).
  */
-#define NLC_FORMAT_VERSION 3
+#define NLC_FORMAT_VERSION 4
 
 /**
  * Length of the `.nlc` signature `8B 4E 4C 43 0D 0A 1A 0A`.

@@ -174,8 +174,20 @@ fn adapted_head_golden_files_decode_bit_exactly() {
         .expect("neural-constant-rgb-37x29");
     let cases = vec![
         ("dune_77x53", photo("dune_77x53"), test_rgb(), 32, None),
-        ("boats_128x128-pred", photo("boats_128x128"), test_rgb_pred(), 64, None),
-        ("wood_gray_64x64-pred", photo("wood_gray_64x64"), test_gray_pred(), 32, None),
+        (
+            "boats_128x128-pred",
+            photo("boats_128x128"),
+            test_rgb_pred(),
+            64,
+            None,
+        ),
+        (
+            "wood_gray_64x64-pred",
+            photo("wood_gray_64x64"),
+            test_gray_pred(),
+            32,
+            None,
+        ),
         (
             "rgba-varying-alpha-21x14",
             synthetic("rgba-varying-alpha-21x14"),
