@@ -608,7 +608,7 @@ fn probe_and_info_agree_on_every_damaged_prefix() {
     let crc_at = 100 + 16 * n_tiles;
     let cases: [(usize, u8); 10] = [
         (8, 0),     // version 0: corrupt for both (it once was UNSUPPORTED for nlc_info)
-        (8, 4),     // newer version
+        (8, 5),     // newer version
         (9, 0),     // colour type
         (9, 9),     //
         (12, 0),    // width (low byte of 5 -> 0)
