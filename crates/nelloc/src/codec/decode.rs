@@ -193,12 +193,12 @@ fn decode_tiles(
         }
     }
     if let Some(m) = &models[0] {
-        decode_group(backend, m, header.head(0), group, stride, 0, 0, tracker)?;
+        decode_group(backend, (m, header.head(0)), group, stride, 0, 0, tracker)?;
     }
     tracker.check()?;
     match (header.alpha, &models[1]) {
         (AlphaMode::Coded, Some(am)) => {
-            decode_group(backend, am, header.head(1), group, stride, cc, 1, tracker)?
+            decode_group(backend, (am, header.head(1)), group, stride, cc, 1, tracker)?
         }
         (AlphaMode::Constant(v), _) => {
             for job in group.iter_mut() {

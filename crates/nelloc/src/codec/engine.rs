@@ -119,14 +119,13 @@ pub(super) struct TileJob<'a> {
     pub(super) payloads: [Payload<'a>; 2],
 }
 
-/// Decodes one plane group (channels `first..first+C` of `model`, group number `g`: 0
-/// colour, 1 alpha) of several tiles at once: at every wavefront step the ready pixels of
+/// Decodes one plane group (channels `first..first+C` of `model` with the stream's
+/// adapted head `delta` for it, if any; group number `g`: 0 colour, 1 alpha) of several tiles at once: at every wavefront step the ready pixels of
 /// all tiles whose group `g` is neural form one batch for the network, then each tile's
 /// symbols are popped in its own stream order.
 pub(super) fn decode_group(
     backend: &dyn Backend,
-    model: &Model,
-    delta: Option<&HeadDelta>,
+    (model, delta): (&Model, Option<&HeadDelta>),
     jobs: &mut [TileJob<'_>],
     stride: usize,
     first: usize,

@@ -7,6 +7,10 @@
 //! Everything is deterministic for any thread count and CPU: fixed sample positions,
 //! fixed-size chunks summed in order, and [`super::fmath`] instead of libm.
 
+// The fit is index arithmetic over parallel arrays (head layout, components, channels):
+// index loops say it more plainly than zipped iterators.
+#![allow(clippy::needless_range_loop)]
+
 use rayon::prelude::*;
 
 use super::fmath::{exp, ln};
@@ -152,7 +156,7 @@ pub(crate) fn worth_sampling(pixels: u64, policy: AdaptHead) -> bool {
 
 /// Whether the fit samples image pixel (x, y).
 pub(crate) fn is_sampled(x: usize, y: usize, step: usize) -> bool {
-    y % step == 0 && x % step == (y / step * 3) % step
+    y.is_multiple_of(step) && x % step == (y / step * 3) % step
 }
 
 /// The offsets of plane group `g` fitted to `s`, the samples of an image of `pixels`
