@@ -98,10 +98,11 @@ doctor_ok "ImageMagick 6"
 ok "make install-user: a new login session (no variables set) writes a real .nlc and reads it back by its signature; installed twice, one ~/.profile block; nlc doctor: ok"
 (cd "$ROOT" && HOME=$USER_HOME imake uninstall-user) >/dev/null
 ! grep -q "nelloc imagemagick" "$USER_HOME/.profile" || die "uninstall-user left the ~/.profile block"
-login_shell "'$NLC' doctor" | grep -q "^missing  *ImageMagick 6 " || die "after uninstall-user, nlc doctor does not say missing"
+doctor_says "^missing  *ImageMagick 6 "
 (cd "$ROOT" && HOME=$USER_HOME imake install-user PKG_CONFIG_PATH="$pc_path" EDIT_PROFILE=no) >install-user.txt
 ! grep -q "nelloc imagemagick" "$USER_HOME/.profile" || die "EDIT_PROFILE=no wrote ~/.profile"
 grep -q "export" install-user.txt || die "EDIT_PROFILE=no: no export shown"
-login_shell "'$NLC' doctor" | grep -q "^broken  *ImageMagick 6 .*MAGICK_CODER_MODULE_PATH" || die "nlc doctor does not see the coder the variable does not name"
+doctor_says "^broken  *ImageMagick 6 .*MAGICK_CODER_MODULE_PATH does not name"
+login_shell "'$NLC' doctor" >/dev/null 2>&1 && die "nlc doctor exits 0 with a broken installation"
 ok "uninstall-user removes the block; EDIT_PROFILE=no leaves ~/.profile alone (nlc doctor: broken, names the variable)"
 echo "imagemagick: all checks passed"

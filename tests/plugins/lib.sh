@@ -123,11 +123,12 @@ is_nlc() { # is_nlc FILE
     die "$1 is not an .nlc file: $(file -b "$1" 2>/dev/null || head -c 8 "$1" | od -An -tx1)"
 }
 
-# Fails unless `nlc doctor` in a login shell reports WHAT as ok.
-doctor_ok() { # doctor_ok WHAT
+# Fails unless `nlc doctor` in a login shell has a line matching the regex PATTERN.
+doctor_says() { # doctor_says PATTERN
   login_shell "'$NLC' doctor" >"$WORK/doctor.txt" 2>&1 || true
-  grep -q "^ok  *$1 " "$WORK/doctor.txt" || die "nlc doctor does not report $1 ok: $(cat "$WORK/doctor.txt")"
+  grep -q "$1" "$WORK/doctor.txt" || die "nlc doctor: no line matching '$1': $(cat "$WORK/doctor.txt")"
 }
+doctor_ok() { doctor_says "^ok  *$1 "; } # doctor_ok WHAT: reports WHAT as ok
 
 # Fails unless PROFILE holds exactly one nelloc block NAME.
 one_block() { # one_block PROFILE NAME
