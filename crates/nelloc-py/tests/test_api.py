@@ -196,7 +196,9 @@ assert got == nelloc.encode(a, model_file={str(model)!r}, modes="neural")
 print("ok")
 """
     try:
-        r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("encode holds the GIL while it reads the model file (deadlock)")
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
