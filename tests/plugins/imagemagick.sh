@@ -96,8 +96,18 @@ same_pixels in/rgb.png user.nlc
 same_pixels in/rgb.png user.png
 doctor_ok "ImageMagick 6"
 ok "make install-user: a new login session (no variables set) writes a real .nlc and reads it back by its signature; installed twice, one ~/.profile block; nlc doctor: ok"
+# A shell that has not read ~/.profile (no MAGICK_CODER_MODULE_PATH): the nlc CLI
+# delegates in ~/.config/ImageMagick/delegates.xml write and read .nlc, pixels exact.
+grep -q "nelloc: .nlc through the nlc CLI" "$USER_HOME/.config/ImageMagick/delegates.xml" || die "no delegates.xml fallback"
+env -i HOME="$USER_HOME" PATH=/usr/bin:/bin bash -c "cd '$WORK' && $CONVERT in/rgba.png fallback.nlc 2>err.txt && $CONVERT fallback.nlc fallback.png"
+[ ! -s err.txt ] || die "the delegate fallback printed on stderr: $(cat err.txt)"
+is_nlc fallback.nlc
+same_pixels in/rgba.png fallback.nlc
+same_pixels in/rgba.png fallback.png
+ok "a shell without ~/.profile: the delegate fallback (~/.config/ImageMagick/delegates.xml) writes a real .nlc, silently, and reads it; pixels exact"
 (cd "$ROOT" && HOME=$USER_HOME imake uninstall-user) >/dev/null
 ! grep -q "nelloc imagemagick" "$USER_HOME/.profile" || die "uninstall-user left the ~/.profile block"
+[ ! -e "$USER_HOME/.config/ImageMagick/delegates.xml" ] || die "uninstall-user left delegates.xml"
 doctor_says "^missing  *ImageMagick 6 "
 (cd "$ROOT" && HOME=$USER_HOME imake install-user PKG_CONFIG_PATH="$pc_path" EDIT_PROFILE=no) >install-user.txt
 ! grep -q "nelloc imagemagick" "$USER_HOME/.profile" || die "EDIT_PROFILE=no wrote ~/.profile"

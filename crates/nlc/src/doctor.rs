@@ -237,21 +237,55 @@ fn imagemagick(home: Option<&Path>) -> Report {
         .map(|d| d.join("nlc.la"))
         .filter(|p| p.exists())
         .collect();
-    // The real test: does convert write an .nlc?
-    let written = output(&convert, ["-size", "1x1", "xc:red", "-depth", "8", "nlc:-"]);
+    // The real test: does convert write an .nlc? (-debug Module says whether the coder
+    // module wrote it or the nlc CLI delegates that install-user adds as a fallback; those
+    // cannot write to stdout, so a file.)
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => return Report::new(what, State::Broken, format!("no temporary directory: {e}")),
+    };
+    let out = dir.path().join("doctor.nlc");
+    let args = ["-debug", "Module", "-size", "1x1", "xc:red", "-depth", "8"];
+    let written = output(
+        &convert,
+        args.iter().map(OsStr::new).chain([out.as_os_str()]),
+    )
+    .map(|(_, log, ok)| (std::fs::read(&out).unwrap_or_default(), log, ok));
     match written {
-        Some((o, _, true)) if o.starts_with(SIGNATURE) => Report::new(
-            what,
-            State::Ok,
-            format!(
-                "NLC coder{} ({} writes .nlc)",
-                found
-                    .first()
-                    .map(|p| format!(" in {}", show(p.parent().unwrap_or(p), home)))
-                    .unwrap_or_default(),
-                convert.display()
-            ),
-        ),
+        Some((o, log, true)) if o.starts_with(SIGNATURE) => {
+            let module = log
+                .lines()
+                .any(|l| l.contains("Opening module at path") && l.contains("nlc.la"));
+            match found.first() {
+                _ if module => Report::new(
+                    what,
+                    State::Ok,
+                    format!(
+                        "NLC coder{} ({} writes .nlc)",
+                        found
+                            .first()
+                            .map(|p| format!(" in {}", show(p.parent().unwrap_or(p), home)))
+                            .unwrap_or_default(),
+                        convert.display()
+                    ),
+                ),
+                Some(p) => Report::new(
+                    what,
+                    State::Broken,
+                    format!(
+                        "only the nlc CLI delegates write .nlc (pixels only: no ICC/EXIF/XMP, no -define nlc:*): {} is installed but MAGICK_CODER_MODULE_PATH does not name {}",
+                        show(p, home),
+                        show(p.parent().unwrap_or(p), home)
+                    ),
+                )
+                .fix(PROFILE_HINT),
+                None => Report::new(
+                    what,
+                    State::Ok,
+                    "NLC delegates calling the nlc CLI (pixels only; the coder module, make -C ffi/plugins/imagemagick install-user, keeps metadata)",
+                ),
+            }
+        }
         result => {
             let err = result
                 .map(|(_, e, _)| first_line(&e).to_string())
