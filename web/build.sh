@@ -3,6 +3,7 @@
 # web/pkg-scalar (for engines without SIMD), release wasm32 + wasm-bindgen --target web.
 # Needs: rustup target add wasm32-unknown-unknown; clang and llvm-ar (Debian: clang llvm)
 # for libdeflate; wasm-bindgen-cli at the version of the wasm-bindgen crate (Cargo.toml).
+# Each package gets web/nelloc_wasm.d.ts as its TypeScript declarations.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}
@@ -22,5 +23,7 @@ for variant in simd scalar; do
   rm -rf "$out"
   wasm-bindgen --target web --no-typescript --out-dir "$out" \
     "$target/wasm-$variant/wasm32-unknown-unknown/release/nelloc_wasm.wasm"
+  # Hand-written types (wasm-bindgen's would type every options object as any).
+  cp web/nelloc_wasm.d.ts "$out/nelloc_wasm.d.ts"
   echo "$out: $(du -k "$out/nelloc_wasm_bg.wasm" | cut -f1) KiB"
 done

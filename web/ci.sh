@@ -31,6 +31,9 @@ fi
 t "build (release wasm32: SIMD128 and scalar)"
 web/build.sh
 
+t "TypeScript declarations vs the modules (and tsc --noEmit)"
+node web/test/types.mjs
+
 t "Node: golden decodes and encodes vs native nlc, kernels vs reference, both builds"
 node web/test/node.mjs
 

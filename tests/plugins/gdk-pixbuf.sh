@@ -98,4 +98,22 @@ done
 grep -q "limit of $((16 << 20)) pixels (raise it with NELLOC_MAX_PIXELS)" err.txt ||
   die "huge.nlc: not refused by the full-size pixel limit, naming NELLOC_MAX_PIXELS: $(cat err.txt)"
 ok "huge.nlc (full size): $(head -1 err.txt)"
+# make install-user stays installed: gdk-pixbuf has no per-user loader cache (it reads
+# GDK_PIXBUF_MODULE_FILE or the system cache only), so install-user writes the variable
+# into ~/.profile. A new login session with none of the variables set saves a real .nlc
+# (before: "Image type nlc is not supported") and thumbnails it; nlc doctor says ok.
+pmake() { (cd "$ROOT" && env -u XDG_DATA_HOME -u GDK_PIXBUF_MODULE_FILE HOME="$USER_HOME" make -s -C ffi/plugins/gdk-pixbuf "$@"); }
+pmake install-user >install-user.txt
+grep -q "wrote to $USER_HOME/.profile" install-user.txt || die "install-user did not say it wrote ~/.profile: $(cat install-user.txt)"
+pmake install-user >/dev/null
+one_block "$USER_HOME/.profile" gdk-pixbuf
+login_shell "cd '$WORK' && '$check' save in/rgb.png user.nlc nlc && '$check' compare user.nlc in/rgb.png && gdk-pixbuf-thumbnailer -s 32 user.nlc user-thumb.png"
+is_nlc user.nlc
+same_pixels in/rgb.png user.nlc
+[ "$("$check" load user-thumb.png)" = "32x22" ] || die "thumbnail in a login shell"
+doctor_ok gdk-pixbuf
+ok "make install-user: a new login session (no variables set) saves a real .nlc, loads and thumbnails it; installed twice, one ~/.profile block; nlc doctor: ok"
+pmake uninstall-user >/dev/null
+! grep -q "nelloc gdk-pixbuf" "$USER_HOME/.profile" || die "uninstall-user left the ~/.profile block"
+ok "uninstall-user removes the loader, the MIME type and the ~/.profile block"
 echo "gdk-pixbuf: all checks passed"

@@ -21,6 +21,8 @@ for d in brushes gradients palettes patterns; do
   [ -d "$XDG_CONFIG_HOME/GIMP/2.10/$d" ] || die "make install into a fresh HOME: GIMP's profile has no $d folder"
 done
 ok "make install (gimptool-2.0 --install-bin) into a fresh HOME, GIMP's profile created first"
+doctor_ok "GIMP 2.10"
+ok "nlc doctor (a login shell in that HOME): GIMP 2.10 ok"
 
 make_inputs
 cd "$WORK"

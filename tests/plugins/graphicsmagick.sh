@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 command -v gm >/dev/null || die "gm not found (apt-get install graphicsmagick)"
 echo "$(gm version | head -1)"
-make -s -C ffi/plugins/graphicsmagick install NLC="$NLC" CONFIGDIR="$WORK/gm" MAX_PIXELS=1000000 >/dev/null
+make -s -C ffi/plugins/graphicsmagick install NLC="$NLC" CONFIGDIR="$WORK/gm" MAX_PIXELS=1000000 EDIT_PROFILE=no >/dev/null
 export MAGICK_CONFIGURE_PATH=$WORK/gm
 gm convert -list delegates | grep -q '^ *nlc =>' || die "the NLC delegates are not in use"
 ok "delegates installed in $WORK/gm (system delegates.mgk + NLC), listed by gm convert -list delegates"
@@ -45,4 +45,24 @@ for bad in corrupt truncated huge; do
   ok "$bad.nlc: GraphicsMagick error in ${secs}s: $(grep -m1 'nlc: error' err.txt || head -1 err.txt)"
 done
 grep -q "limit" <(gm convert huge.nlc huge.png 2>&1) || die "huge.nlc: not refused by the pixel limit"
+# The install stays installed: into a fresh HOME with the default CONFIGDIR
+# (~/.config/nelloc/gm), then a new login session with none of the variables set writes a
+# real .nlc (before, gm exited 0 and wrote a PNG named a.nlc), and nlc doctor says ok.
+# Debian's gm reads no per-user file (not ~/.magick), so the install writes
+# MAGICK_CONFIGURE_PATH into ~/.profile.
+gmake() { (cd "$ROOT" && HOME=$USER_HOME make -s -C ffi/plugins/graphicsmagick "$@" NLC="$NLC"); }
+gmake install >install.txt
+grep -q "wrote to $USER_HOME/.profile" install.txt || die "install did not say it wrote ~/.profile: $(cat install.txt)"
+gmake install >/dev/null
+one_block "$USER_HOME/.profile" graphicsmagick
+login_shell "cd '$WORK' && gm convert in/rgba.png user.nlc 2>err.txt && gm convert user.nlc user.png"
+[ ! -s err.txt ] || die "gm convert in a login shell printed on stderr: $(cat err.txt)"
+is_nlc user.nlc
+same_pixels in/rgba.png user.nlc
+same_pixels in/rgba.png user.png
+doctor_ok GraphicsMagick
+ok "make install: a new login session (no variables set) writes a real .nlc and reads it; installed twice, one ~/.profile block; nlc doctor: ok"
+gmake uninstall >/dev/null
+! grep -q "nelloc graphicsmagick" "$USER_HOME/.profile" || die "uninstall left the ~/.profile block"
+ok "uninstall removes the delegates and the ~/.profile block"
 echo "graphicsmagick: all checks passed"

@@ -82,4 +82,37 @@ for bad in corrupt truncated huge; do
   [ $secs -lt 10 ] || die "$bad.nlc: took $secs s"
   ok "$bad.nlc: ImageMagick error in ${secs}s: $(head -1 err.txt)"
 done
+# A user-level install stays installed: after `make install-user` into a fresh HOME, a
+# new login session with none of the variables set writes a real .nlc (before, convert
+# exited 0 and wrote a PNG named a.nlc), and nlc doctor says ok.
+(cd "$ROOT" && HOME=$USER_HOME imake install-user PKG_CONFIG_PATH="$pc_path") >install-user.txt
+grep -q "wrote to $USER_HOME/.profile" install-user.txt || die "install-user did not say it wrote ~/.profile: $(cat install-user.txt)"
+[ -f "$USER_HOME/.config/ImageMagick/magic.xml" ] || die "magic.xml not in ~/.config/ImageMagick"
+(cd "$ROOT" && HOME=$USER_HOME imake install-user PKG_CONFIG_PATH="$pc_path") >/dev/null
+one_block "$USER_HOME/.profile" imagemagick
+login_shell "cd '$WORK' && $CONVERT in/rgb.png user.nlc && cp user.nlc user-noext && $CONVERT user-noext user.png"
+is_nlc user.nlc
+same_pixels in/rgb.png user.nlc
+same_pixels in/rgb.png user.png
+doctor_ok "ImageMagick 6"
+ok "make install-user: a new login session (no variables set) writes a real .nlc and reads it back by its signature; installed twice, one ~/.profile block; nlc doctor: ok"
+# A shell that has not read ~/.profile (no MAGICK_CODER_MODULE_PATH): the nlc CLI
+# delegates in ~/.config/ImageMagick/delegates.xml write and read .nlc, pixels exact.
+grep -q "nelloc: .nlc through the nlc CLI" "$USER_HOME/.config/ImageMagick/delegates.xml" || die "no delegates.xml fallback"
+env -i HOME="$USER_HOME" PATH=/usr/bin:/bin bash -c "cd '$WORK' && $CONVERT in/rgba.png fallback.nlc 2>err.txt && $CONVERT fallback.nlc fallback.png"
+[ ! -s err.txt ] || die "the delegate fallback printed on stderr: $(cat err.txt)"
+is_nlc fallback.nlc
+same_pixels in/rgba.png fallback.nlc
+same_pixels in/rgba.png fallback.png
+ok "a shell without ~/.profile: the delegate fallback (~/.config/ImageMagick/delegates.xml) writes a real .nlc, silently, and reads it; pixels exact"
+(cd "$ROOT" && HOME=$USER_HOME imake uninstall-user) >/dev/null
+! grep -q "nelloc imagemagick" "$USER_HOME/.profile" || die "uninstall-user left the ~/.profile block"
+[ ! -e "$USER_HOME/.config/ImageMagick/delegates.xml" ] || die "uninstall-user left delegates.xml"
+doctor_says "^missing  *ImageMagick 6 "
+(cd "$ROOT" && HOME=$USER_HOME imake install-user PKG_CONFIG_PATH="$pc_path" EDIT_PROFILE=no) >install-user.txt
+! grep -q "nelloc imagemagick" "$USER_HOME/.profile" || die "EDIT_PROFILE=no wrote ~/.profile"
+grep -q "export" install-user.txt || die "EDIT_PROFILE=no: no export shown"
+doctor_says "^broken  *ImageMagick 6 .*MAGICK_CODER_MODULE_PATH does not name"
+login_shell "'$NLC' doctor" >/dev/null 2>&1 && die "nlc doctor exits 0 with a broken installation"
+ok "uninstall-user removes the block; EDIT_PROFILE=no leaves ~/.profile alone (nlc doctor: broken, names the variable)"
 echo "imagemagick: all checks passed"

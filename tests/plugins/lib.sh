@@ -105,3 +105,32 @@ struct.pack_into("<I", d, p, zlib.crc32(bytes(d[:p])))
 open(sys.argv[2], "wb").write(d)
 PY
 }
+
+# User-level installs must stay installed: USER_HOME is a scratch HOME to install into,
+# and login_shell runs a command as a new login session would, from a clean environment
+# (none of MAGICK_CODER_MODULE_PATH, MAGICK_CONFIGURE_PATH, GDK_PIXBUF_MODULE_FILE, ...),
+# so only what the install wrote (~/.profile, the tools' per-user files) is in effect.
+# (A login shell's /etc/profile sets PATH itself: commands outside it by absolute path.)
+USER_HOME=$WORK/home
+mkdir -p "$USER_HOME"
+login_shell() { # login_shell COMMAND
+  env -i HOME="$USER_HOME" PATH=/usr/bin:/bin LANG=C.UTF-8 bash -lc "$1"
+}
+
+# Fails unless FILE starts with the .nlc signature (8B 4E 4C 43).
+is_nlc() { # is_nlc FILE
+  [ "$(head -c 4 "$1" | od -An -tx1 | tr -d ' \n')" = 8b4e4c43 ] ||
+    die "$1 is not an .nlc file: $(file -b "$1" 2>/dev/null || head -c 8 "$1" | od -An -tx1)"
+}
+
+# Fails unless `nlc doctor` in a login shell has a line matching the regex PATTERN.
+doctor_says() { # doctor_says PATTERN
+  login_shell "'$NLC' doctor" >"$WORK/doctor.txt" 2>&1 || true
+  grep -q "$1" "$WORK/doctor.txt" || die "nlc doctor: no line matching '$1': $(cat "$WORK/doctor.txt")"
+}
+doctor_ok() { doctor_says "^ok  *$1 "; } # doctor_ok WHAT: reports WHAT as ok
+
+# Fails unless PROFILE holds exactly one nelloc block NAME.
+one_block() { # one_block PROFILE NAME
+  [ "$(grep -c "^# >>> nelloc $2 >>>\$" "$1")" = 1 ] || die "$1: not exactly one nelloc $2 block: $(cat "$1")"
+}

@@ -214,8 +214,13 @@ fn color_type(channels: usize) -> PyResult<ColorType> {
     })
 }
 
-/// A model: a built-in one by name, or a model file.
-fn load_model(name: Option<&str>, file: Option<PathBuf>) -> PyResult<Option<Arc<Model>>> {
+/// A model: a built-in one by name, or a model file (read and validated without the GIL,
+/// so other Python threads run meanwhile: a model file can be large or on a slow disk).
+fn load_model(
+    py: Python<'_>,
+    name: Option<&str>,
+    file: Option<PathBuf>,
+) -> PyResult<Option<Arc<Model>>> {
     match (name, file) {
         (Some(_), Some(_)) => Err(PyValueError::new_err(
             "pass either model (a built-in name) or model_file, not both",
@@ -227,7 +232,8 @@ fn load_model(name: Option<&str>, file: Option<PathBuf>) -> PyResult<Option<Arc<
                 names.join(", ")
             ))
         }),
-        (None, Some(p)) => Model::from_file(&p)
+        (None, Some(p)) => py
+            .detach(|| Model::from_file(&p))
             .map(|m| Some(Arc::new(m)))
             .map_err(|e| match e {
                 nelloc::Error::Io(io) => os_error(io, Some(&p)),
@@ -249,6 +255,7 @@ fn limits(max_pixels: Option<u64>) -> Limits {
 }
 
 fn decode_options(
+    py: Python<'_>,
     threads: usize,
     models: Vec<PathBuf>,
     max_pixels: Option<u64>,
@@ -257,7 +264,7 @@ fn decode_options(
     o.threads = threads;
     o.limits = limits(max_pixels);
     for p in models {
-        if let Some(m) = load_model(None, Some(p))? {
+        if let Some(m) = load_model(py, None, Some(p))? {
             o.models.push(m);
         }
     }
@@ -271,6 +278,7 @@ fn opt_bytes(b: Option<&Bound<'_, PyBytes>>) -> Option<Vec<u8>> {
 /// Encoder options from the keyword arguments shared by `encode` and `score`.
 #[allow(clippy::too_many_arguments)]
 fn encode_options(
+    py: Python<'_>,
     model: Option<&str>,
     model_file: Option<PathBuf>,
     alpha_model_file: Option<PathBuf>,
@@ -280,8 +288,8 @@ fn encode_options(
     max_pixels: Option<u64>,
 ) -> PyResult<EncodeOptions> {
     let mut o = EncodeOptions::default();
-    o.model = load_model(model, model_file)?;
-    o.alpha_model = load_model(None, alpha_model_file)?;
+    o.model = load_model(py, model, model_file)?;
+    o.alpha_model = load_model(py, None, alpha_model_file)?;
     o.tile_size = tile_size;
     o.threads = threads;
     o.limits = limits(max_pixels);
@@ -318,6 +326,7 @@ fn encode<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     let color = color_type(channels)?;
     let mut options = encode_options(
+        py,
         model,
         model_file,
         alpha_model_file,
@@ -367,6 +376,7 @@ fn score(
 ) -> PyResult<f64> {
     let color = color_type(channels)?;
     let mut options = encode_options(
+        py,
         model,
         model_file,
         alpha_model_file,
@@ -409,7 +419,7 @@ fn decode<'py>(
     Option<Bound<'py, PyBytes>>,
     Option<Bound<'py, PyBytes>>,
 )> {
-    let mut options = decode_options(threads, models, max_pixels)?;
+    let mut options = decode_options(py, threads, models, max_pixels)?;
     let hook = Hook::new(progress);
     if let Some(h) = &hook {
         options.progress = Some(h.progress.clone());
@@ -442,7 +452,7 @@ fn info<'py>(
     models: Vec<PathBuf>,
     max_pixels: Option<u64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let options = decode_options(0, models, max_pixels)?;
+    let options = decode_options(py, 0, models, max_pixels)?;
     let bytes = data.as_bytes();
     let i = py.detach(|| nelloc::info(bytes, &options)).map_err(to_py)?;
     info_dict(py, &i)
@@ -458,7 +468,7 @@ fn info_file<'py>(
     models: Vec<PathBuf>,
     max_pixels: Option<u64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let options = decode_options(0, models, max_pixels)?;
+    let options = decode_options(py, 0, models, max_pixels)?;
     let i = py
         .detach(|| read_header(&path, &options))
         .map_err(|e| file_error(e, &path))?;

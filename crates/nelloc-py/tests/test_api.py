@@ -170,6 +170,40 @@ def test_threads_do_not_change_output(image):
     assert np.array_equal(nelloc.decode(one, threads=1), nelloc.decode(one, threads=3))
 
 
+def test_model_file_is_read_without_the_gil(fixtures, tmp_path):
+    # The model file is a FIFO that another Python thread fills while encode reads it:
+    # with the GIL held during the read, that thread could never write (a deadlock, so
+    # it runs in a child process with a timeout). No timing is measured.
+    import os
+    import subprocess
+    import sys
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    model = fixtures / "models" / "test-rgb-pred.safetensors"
+    fifo = tmp_path / "model.safetensors"
+    os.mkfifo(fifo)
+    script = f"""
+import threading, numpy as np, nelloc
+model = open({str(model)!r}, "rb").read()
+def feed():
+    with open({str(fifo)!r}, "wb") as f:  # waits for encode to open the FIFO
+        f.write(model)
+threading.Thread(target=feed).start()
+a = np.arange(20 * 24 * 3, dtype=np.uint8).reshape(20, 24, 3)
+got = nelloc.encode(a, model_file={str(fifo)!r}, modes="neural")
+assert got == nelloc.encode(a, model_file={str(model)!r}, modes="neural")
+print("ok")
+"""
+    try:
+        r = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("encode holds the GIL while it reads the model file (deadlock)")
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
 def test_gil_is_released_and_concurrent_calls_agree(image):
     a = image(256, 256, 3, seed=5)
     ticks = [0]

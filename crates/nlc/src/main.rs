@@ -19,6 +19,7 @@ macro_rules! outln {
 mod batch;
 mod bench;
 mod device;
+mod doctor;
 mod heatmap;
 mod io;
 mod score;
@@ -106,6 +107,10 @@ enum Command {
     Heatmap(heatmap::HeatmapArgs),
     /// Write a model's integer network as an ONNX graph (exact integer operators).
     ExportOnnx(device::ExportArgs),
+    /// Check the plugin installations (ImageMagick, GraphicsMagick, gdk-pixbuf, GIMP) and
+    /// libnelloc: ok, missing or broken, with the command that fixes it. Exits 1 when
+    /// something installed is broken; a tool that is not installed is not an error.
+    Doctor(doctor::DoctorArgs),
 }
 
 /// How the network runs, for every command that runs it. The output never depends on it.
@@ -520,6 +525,7 @@ fn main() -> ExitCode {
         }
         Command::Score(args) => score::run(args),
         Command::Heatmap(args) => heatmap::run(args),
+        Command::Doctor(args) => doctor::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

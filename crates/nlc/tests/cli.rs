@@ -422,3 +422,41 @@ fn outputs_get_the_umask_mode_and_replaced_outputs_keep_theirs() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && !err.contains(".nlc-tmp-"), "{err}");
 }
+
+/// `nlc doctor` with an empty HOME and a PATH without the tools: every check reports
+/// (not installed / missing), nothing counts as broken, exit status 0.
+#[test]
+fn doctor_runs_cleanly_without_the_tools() {
+    let home = tmpdir();
+    let bin = tmpdir(); // an empty PATH directory
+    let out = nlc()
+        .arg("doctor")
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", bin.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for what in [
+        "libnelloc",
+        "ImageMagick 6",
+        "GraphicsMagick",
+        "gdk-pixbuf",
+        "GIMP 2.10",
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no line for {what}:\n{text}"));
+        assert!(
+            line.starts_with("not installed") || line.starts_with("missing"),
+            "{line}"
+        );
+    }
+    assert!(!text.contains("broken"), "{text}");
+}
