@@ -46,6 +46,7 @@ mod net;
 #[cfg_attr(not(test), allow(dead_code))]
 mod network;
 mod options;
+mod preview;
 mod schedule;
 pub mod score;
 mod tilemode;
@@ -64,6 +65,7 @@ pub use model::Model;
 pub use options::{
     Cancel, DecodeOptions, Device, EncodeOptions, OrtProvider, Progress, DEFAULT_TILE_SIZE,
 };
+pub use preview::{decode_preview, Preview, DEFAULT_PREVIEW_SIZE, MAX_PREVIEW_SIZE};
 pub use tilemode::{ModeCounts, TileMode, TileModes};
 
 /// Highest version of the `.nlc` container this library reads and writes. It writes

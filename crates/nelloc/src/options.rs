@@ -179,6 +179,14 @@ pub struct EncodeOptions {
     /// fails with [`crate::Error::InvalidArgument`]. `TileModes::only(&[TileMode::Neural])`
     /// is pure NeLLoC and writes container version 1. Default: [`TileModes::all`].
     pub modes: TileModes,
+    /// Whether to embed a preview (docs/FORMAT.md section 10): an area-averaged copy of
+    /// the image, `preview_size` pixels on its longer side, coded with the cheap tile
+    /// modes so that [`crate::decode_preview`] gives a thumbnail in milliseconds. Not
+    /// written for an image no larger than the preview. Default: `true`.
+    pub preview: bool,
+    /// Longest side of the preview in pixels, 1 to [`crate::MAX_PREVIEW_SIZE`].
+    /// Default: [`crate::DEFAULT_PREVIEW_SIZE`] (256).
+    pub preview_size: u32,
 }
 
 impl Default for EncodeOptions {
@@ -193,6 +201,8 @@ impl Default for EncodeOptions {
             cancel: None,
             device: Device::Cpu,
             modes: TileModes::all(),
+            preview: true,
+            preview_size: crate::preview::DEFAULT_PREVIEW_SIZE,
         }
     }
 }

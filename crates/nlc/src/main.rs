@@ -217,6 +217,10 @@ struct Encoder {
     /// pure NeLLoC (container version 1, readable by the first release).
     #[arg(long, value_name = "LIST", value_parser = parse_modes)]
     modes: Option<nelloc::TileModes>,
+    /// Do not embed a preview (by default a 256-pixel copy of an image larger than that
+    /// is stored for fast thumbnails, docs/FORMAT.md section 10).
+    #[arg(long)]
+    no_preview: bool,
 }
 
 impl Encoder {
@@ -225,6 +229,7 @@ impl Encoder {
         if let Some(m) = self.modes {
             o.modes = m;
         }
+        o.preview = !self.no_preview;
         Ok(o)
     }
 }
@@ -350,6 +355,10 @@ fn cmd_info(input: &Path, tiles: bool, decoder: &Decoder) -> Result<()> {
         .map(|(m, n, b)| format!("{m} {n} ({b} bytes)"))
         .collect();
     outln!("tile modes:  {}", summary.join(", "));
+    match info.preview {
+        Some((w, h)) => outln!("preview:     {w}x{h}"),
+        None => outln!("preview:     none"),
+    }
     for (name, chunk) in [
         ("ICC", &info.metadata.icc),
         ("EXIF", &info.metadata.exif),

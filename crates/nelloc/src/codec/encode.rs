@@ -147,6 +147,15 @@ pub fn encode_with_stats(
             options.modes
         )));
     }
+    // The preview first (a small nested encode with the cheap modes): it is part of the
+    // header both passes below write. Optional, so it is left out rather than failing
+    // when it would take the metadata past the limit.
+    let preview = crate::preview::encode_chunk(&image, options)?.filter(|p| {
+        options
+            .limits
+            .check_metadata(metadata_bytes + p.len() as u64)
+            .is_ok()
+    });
     let total = u64::from(image.width()) * u64::from(image.height());
     let backend = planes.backend(options.device, total)?;
     let tracker = Tracker::new(options.progress.as_ref(), options.cancel.as_ref(), total);
@@ -155,6 +164,7 @@ pub fn encode_with_stats(
         image: &image,
         planes: &planes,
         metadata: &metadata,
+        preview: preview.as_deref(),
         threads: options.threads,
         tracker: &tracker,
     };
@@ -212,6 +222,8 @@ struct EncodeContext<'a> {
     image: &'a ImageRef<'a>,
     planes: &'a Planes,
     metadata: &'a Metadata,
+    /// The `PRVW` chunk, if one is written.
+    preview: Option<&'a [u8]>,
     threads: usize,
     tracker: &'a Tracker<'a>,
 }
@@ -284,6 +296,7 @@ impl EncodeContext<'_> {
             color_model: hash(0),
             alpha_model: hash(1),
             metadata,
+            preview: self.preview.map(<[u8]>::to_vec),
             tiles: streams
                 .iter()
                 .map(|s| {
