@@ -63,9 +63,11 @@ pub use image::{ColorType, Image, ImageRef, Metadata};
 pub use limits::Limits;
 pub use model::Model;
 pub use options::{
-    Cancel, DecodeOptions, Device, EncodeOptions, OrtProvider, Progress, DEFAULT_TILE_SIZE,
+    Cancel, DecodeOptions, Device, EncodeOptions, OrtProvider, Preview, Progress, DEFAULT_TILE_SIZE,
 };
-pub use preview::{decode_preview, Preview, DEFAULT_PREVIEW_SIZE, MAX_PREVIEW_SIZE};
+pub use preview::{
+    decode_preview, DecodedPreview, DEFAULT_PREVIEW_SIZE, MAX_PREVIEW_SIZE, PREVIEW_BUDGET,
+};
 pub use tilemode::{ModeCounts, TileMode, TileModes};
 
 /// Highest version of the `.nlc` container this library reads and writes. It writes

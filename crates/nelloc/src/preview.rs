@@ -10,7 +10,7 @@ use crate::container::{self, Header};
 use crate::error::{Error, FormatError, Result};
 use crate::image::{Image, ImageRef};
 use crate::limits::Limits;
-use crate::options::{DecodeOptions, EncodeOptions};
+use crate::options::{DecodeOptions, EncodeOptions, Preview};
 use crate::tilemode::{TileMode, TileModes};
 
 /// Default longest side of the preview in pixels: 256 is what desktop thumbnailers ask
@@ -26,10 +26,14 @@ pub const MAX_PREVIEW_SIZE: u32 = 1024;
 /// reserved; a decoder treats a preview of another kind as absent.
 const KIND_NLC: u8 = 0;
 
+/// The most a [`Preview::Auto`] preview may cost, as a fraction of the file without it
+/// (0.5%, 1/200): previews are for images that take long to decode, whose files are large.
+pub const PREVIEW_BUDGET: f64 = 1.0 / 200.0;
+
 /// What [`decode_preview`] returns: a small copy of the image, or the image itself.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct Preview {
+pub struct DecodedPreview {
     /// The decoded pixels: the embedded preview, or the full image when the stream has
     /// none. Its metadata is the main image's (ICC profile included: the preview's colours
     /// are in the same space).
@@ -120,25 +124,63 @@ pub(crate) fn downscale(image: &ImageRef<'_>, pw: u32, ph: u32) -> Vec<u8> {
     acc.iter().map(|&s| ((s + area / 2) / area) as u8).collect()
 }
 
-/// The `PRVW` chunk of `image` under `options`, or `None` when no preview is written
-/// (turned off, or the image is no larger than the preview).
+/// The preview's colour samples become the nearest of 0, 4, ..., 252, 255 (halves up;
+/// alpha is kept exact): six bits per sample look the same at thumbnail size and halve
+/// the preview's cost, since every filtered or predicted difference is then a multiple of
+/// 4 (255 is kept so that white stays white).
+pub(crate) fn quantize(pixels: &mut [u8], color: crate::image::ColorType) {
+    let (c, cc) = (color.channels(), color.color_channels());
+    for px in pixels.chunks_exact_mut(c) {
+        for v in &mut px[..cc] {
+            *v = if *v >= 254 { 255 } else { (*v + 2) & !3 };
+        }
+    }
+}
+
+/// The `PRVW` chunk of `image` under `options` for a file of `file_len` bytes without it,
+/// or `None` when no preview is written: turned off, the image no larger than the preview,
+/// or (with [`Preview::Auto`]) every candidate above [`PREVIEW_BUDGET`].
 pub(crate) fn encode_chunk(
     image: &ImageRef<'_>,
     options: &EncodeOptions,
+    file_len: usize,
 ) -> Result<Option<Vec<u8>>> {
-    if !options.preview {
-        return Ok(None);
-    }
-    if !(1..=MAX_PREVIEW_SIZE).contains(&options.preview_size) {
-        return Err(Error::InvalidArgument(format!(
-            "preview_size is {}, expected 1 to {MAX_PREVIEW_SIZE}",
-            options.preview_size
-        )));
-    }
-    let Some((pw, ph)) = preview_dims(image.width(), image.height(), options.preview_size) else {
-        return Ok(None);
+    let (sizes, budget) = match options.preview {
+        Preview::Off => return Ok(None),
+        Preview::Size(size) => {
+            if !(1..=MAX_PREVIEW_SIZE).contains(&size) {
+                return Err(Error::InvalidArgument(format!(
+                    "the preview size is {size}, expected 1 to {MAX_PREVIEW_SIZE}"
+                )));
+            }
+            (vec![size], usize::MAX)
+        }
+        Preview::Auto => (
+            vec![DEFAULT_PREVIEW_SIZE, DEFAULT_PREVIEW_SIZE / 2],
+            (file_len as f64 * PREVIEW_BUDGET) as usize,
+        ),
     };
-    let pixels = downscale(image, pw, ph);
+    for size in sizes {
+        let Some((pw, ph)) = preview_dims(image.width(), image.height(), size) else {
+            return Ok(None);
+        };
+        let chunk = encode_nested(image, options, pw, ph)?;
+        if chunk.len() <= budget {
+            return Ok(Some(chunk));
+        }
+    }
+    Ok(None)
+}
+
+/// The chunk of a `pw` x `ph` preview: the kind byte, then the nested stream.
+fn encode_nested(
+    image: &ImageRef<'_>,
+    options: &EncodeOptions,
+    pw: u32,
+    ph: u32,
+) -> Result<Vec<u8>> {
+    let mut pixels = downscale(image, pw, ph);
+    quantize(&mut pixels, image.color());
     let small = ImageRef::new(pw, ph, image.color(), &pixels)?;
     // The cheap modes whatever the caller allowed for the image: the preview must decode
     // without a network (and without the model), in milliseconds.
@@ -158,14 +200,13 @@ pub(crate) fn encode_chunk(
         cancel: options.cancel.clone(),
         device: options.device,
         modes: TileModes::only(&cheap),
-        preview: false,
-        preview_size: options.preview_size,
+        preview: Preview::Off,
     };
     let stream = codec::encode(small, &nested)?;
     let mut chunk = Vec::with_capacity(1 + stream.len());
     chunk.push(KIND_NLC);
     chunk.extend_from_slice(&stream);
-    Ok(Some(chunk))
+    Ok(chunk)
 }
 
 fn bad(detail: impl Into<String>) -> Error {
@@ -250,7 +291,7 @@ pub(crate) fn check_chunk<'a>(
 /// 1024 x 1024, whatever the image); without one the stream is decoded as [`crate::decode`]
 /// does, under `options.limits`. A damaged preview is an error
 /// ([`FormatError::InvalidPreview`]), even where the main image would decode.
-pub fn decode_preview(data: &[u8], options: &DecodeOptions) -> Result<Preview> {
+pub fn decode_preview(data: &[u8], options: &DecodeOptions) -> Result<DecodedPreview> {
     // The main header is read for its chunks only: its pixels are not allocated, so the
     // size limits are lifted for this read (the input and metadata limits still apply).
     let relaxed = Limits {
@@ -261,7 +302,7 @@ pub fn decode_preview(data: &[u8], options: &DecodeOptions) -> Result<Preview> {
     };
     let (header, _) = container::parse(data, &relaxed)?;
     let Some((stream, ..)) = check_chunk(&header, &options.limits)? else {
-        return Ok(Preview {
+        return Ok(DecodedPreview {
             image: codec::decode(data, options)?,
             embedded: false,
         });
@@ -280,7 +321,7 @@ pub fn decode_preview(data: &[u8], options: &DecodeOptions) -> Result<Preview> {
         e => bad(format!("the nested stream does not decode: {e}")),
     })?;
     *image.metadata_mut() = header.metadata;
-    Ok(Preview {
+    Ok(DecodedPreview {
         image,
         embedded: true,
     })
@@ -295,9 +336,11 @@ mod tests {
     use crate::tilemode::ContainerVersion;
 
     /// Cheap modes only: the main image codes fast in a debug build.
+    /// Cheap modes only, and a 256-pixel preview whatever its cost.
     fn cheap_options() -> EncodeOptions {
         EncodeOptions {
             modes: TileModes::only(&[TileMode::Png, TileMode::Context, TileMode::Palette]),
+            preview: Preview::Size(DEFAULT_PREVIEW_SIZE),
             ..EncodeOptions::default()
         }
     }
@@ -341,7 +384,7 @@ mod tests {
     fn nested(w: u32, h: u32, color: ColorType) -> Vec<u8> {
         let px = photo(w, h, color);
         let o = EncodeOptions {
-            preview: false,
+            preview: Preview::Off,
             ..cheap_options()
         };
         let mut chunk = vec![KIND_NLC];
@@ -369,13 +412,15 @@ mod tests {
             assert!(p.embedded);
             assert_eq!((p.image.width(), p.image.height()), (256, 171));
             assert_eq!(p.image.color(), color);
-            assert_eq!(p.image.pixels(), downscale(&image, 256, 171));
+            let mut expected = downscale(&image, 256, 171);
+            quantize(&mut expected, color);
+            assert_eq!(p.image.pixels(), expected);
             assert_eq!(codec::decode(&file, &d).unwrap().pixels(), &px[..]);
 
             // Without the preview: the same tiles, no chunk, and decode_preview decodes
             // the image itself.
             let o = EncodeOptions {
-                preview: false,
+                preview: Preview::Off,
                 ..cheap_options()
             };
             let plain = codec::encode(image, &o).unwrap();
@@ -397,7 +442,7 @@ mod tests {
         assert_eq!(p.image.pixels(), &px[..]);
         // A smaller preview size makes one.
         let o = EncodeOptions {
-            preview_size: 64,
+            preview: Preview::Size(64),
             ..cheap_options()
         };
         let file = codec::encode(image, &o).unwrap();
@@ -406,7 +451,7 @@ mod tests {
         assert_eq!((p.image.width(), p.image.height()), (64, 25));
         for size in [0, MAX_PREVIEW_SIZE + 1] {
             let o = EncodeOptions {
-                preview_size: size,
+                preview: Preview::Size(size),
                 ..cheap_options()
             };
             assert!(matches!(
@@ -508,7 +553,7 @@ mod tests {
         // A neural nested stream (version 1, a model named).
         let px = photo(20, 10, ColorType::Gray8);
         let o = EncodeOptions {
-            preview: false,
+            preview: Preview::Off,
             modes: TileModes::only(&[TileMode::Neural]),
             ..EncodeOptions::default()
         };
@@ -533,6 +578,16 @@ mod tests {
         assert_eq!(preview_dims(10000, 1, 256), Some((256, 1)));
         assert_eq!(preview_dims(256, 256, 256), None);
         assert_eq!(preview_dims(100, 300, 512), None);
+    }
+
+    #[test]
+    fn quantize_keeps_alpha_black_and_white() {
+        let mut px = [0u8, 1, 2, 3, 5, 6, 253, 254, 255, 255];
+        quantize(&mut px, ColorType::Gray8);
+        assert_eq!(px, [0, 0, 4, 4, 4, 8, 252, 255, 255, 255]);
+        let mut px = [2u8, 3, 254, 1];
+        quantize(&mut px, ColorType::GrayA8);
+        assert_eq!(px, [4, 3, 255, 1]);
     }
 
     #[test]

@@ -217,8 +217,9 @@ struct Encoder {
     /// pure NeLLoC (container version 1, readable by the first release).
     #[arg(long, value_name = "LIST", value_parser = parse_modes)]
     modes: Option<nelloc::TileModes>,
-    /// Do not embed a preview (by default a 256-pixel copy of an image larger than that
-    /// is stored for fast thumbnails, docs/FORMAT.md section 10).
+    /// Do not embed a preview (by default a 256- or 128-pixel copy of a large image is
+    /// stored for fast thumbnails when it costs at most 0.5% of the file, docs/FORMAT.md
+    /// section 10).
     #[arg(long)]
     no_preview: bool,
 }
@@ -229,7 +230,9 @@ impl Encoder {
         if let Some(m) = self.modes {
             o.modes = m;
         }
-        o.preview = !self.no_preview;
+        if self.no_preview {
+            o.preview = nelloc::Preview::Off;
+        }
         Ok(o)
     }
 }

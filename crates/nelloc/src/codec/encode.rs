@@ -147,15 +147,6 @@ pub fn encode_with_stats(
             options.modes
         )));
     }
-    // The preview first (a small nested encode with the cheap modes): it is part of the
-    // header both passes below write. Optional, so it is left out rather than failing
-    // when it would take the metadata past the limit.
-    let preview = crate::preview::encode_chunk(&image, options)?.filter(|p| {
-        options
-            .limits
-            .check_metadata(metadata_bytes + p.len() as u64)
-            .is_ok()
-    });
     let total = u64::from(image.width()) * u64::from(image.height());
     let backend = planes.backend(options.device, total)?;
     let tracker = Tracker::new(options.progress.as_ref(), options.cancel.as_ref(), total);
@@ -164,11 +155,27 @@ pub fn encode_with_stats(
         image: &image,
         planes: &planes,
         metadata: &metadata,
-        preview: preview.as_deref(),
         threads: options.threads,
         tracker: &tracker,
     };
-    let (bytes, stats) = encode_passes(&ctx, options)?;
+    let coded = encode_passes(&ctx, options)?;
+    // The preview last: the encoder weighs its cost against the file (section 10). It is
+    // optional, so it is left out rather than failing when it would take the metadata
+    // past the limit.
+    let room = options
+        .limits
+        .max_metadata_bytes
+        .saturating_sub(metadata_bytes);
+    let preview = crate::preview::encode_chunk(&image, options, coded.bytes.len())?
+        .filter(|p| p.len() as u64 <= room);
+    let (bytes, stats) = match preview {
+        Some(p) => {
+            let mut header = coded.header;
+            header.preview = Some(p);
+            (container::write(&header, &coded.streams)?, coded.stats)
+        }
+        None => (coded.bytes, coded.stats),
+    };
     // Checked on the file chosen (its work is known only once coded), so the encoder never
     // returns a file a decoder with these limits refuses.
     options.limits.check_work(stats.neural_pixels)?;
@@ -176,10 +183,7 @@ pub fn encode_with_stats(
 }
 
 /// The first pass in the requested tile size and, when it helps, the large-tile pass.
-fn encode_passes(
-    ctx: &EncodeContext<'_>,
-    options: &EncodeOptions,
-) -> Result<(Vec<u8>, EncodeStats)> {
+fn encode_passes(ctx: &EncodeContext<'_>, options: &EncodeOptions) -> Result<Coded> {
     let (image, ctx) = (ctx.image, *ctx);
     let first = ctx.code(options.tile_size, options.modes)?;
     let ts = options.tile_size;
@@ -187,7 +191,7 @@ fn encode_passes(
     // tile edges, fewer zlib streams): the cheap modes alone are fast enough to try once
     // more. Only with the default tile size: a caller's explicit size is kept.
     let (w, h) = (image.width(), image.height());
-    let all_neural = first.1.modes.non_neural() == 0;
+    let all_neural = first.stats.modes.non_neural() == 0;
     if !all_neural && ts == crate::DEFAULT_TILE_SIZE && (w > ts || h > ts) {
         let modes = TileModes::only(
             &TileMode::ALL
@@ -203,7 +207,7 @@ fn encode_passes(
                 ..ctx
             }
             .code(LARGE_TILE, modes)?;
-            if second.0.len() < first.0.len() {
+            if second.bytes.len() < first.bytes.len() {
                 return Ok(second);
             }
         }
@@ -215,6 +219,15 @@ fn encode_passes(
 /// some tile is not neural.
 const LARGE_TILE: u32 = 1024;
 
+/// A coded image: the file without a preview, and the header and tile streams it was
+/// written from (to write it again with one).
+struct Coded {
+    bytes: Vec<u8>,
+    stats: EncodeStats,
+    header: Header,
+    streams: Vec<Vec<u8>>,
+}
+
 /// What every encoding pass of one image shares.
 #[derive(Clone, Copy)]
 struct EncodeContext<'a> {
@@ -222,15 +235,13 @@ struct EncodeContext<'a> {
     image: &'a ImageRef<'a>,
     planes: &'a Planes,
     metadata: &'a Metadata,
-    /// The `PRVW` chunk, if one is written.
-    preview: Option<&'a [u8]>,
     threads: usize,
     tracker: &'a Tracker<'a>,
 }
 
 impl EncodeContext<'_> {
     /// Codes the image in `ts`-pixel tiles with `modes`: the complete file and its stats.
-    fn code(&self, ts: u32, modes_allowed: TileModes) -> Result<(Vec<u8>, EncodeStats)> {
+    fn code(&self, ts: u32, modes_allowed: TileModes) -> Result<Coded> {
         let (image, tracker) = (self.image, self.tracker);
         let color = image.color();
         let groups = &self.planes.groups;
@@ -296,7 +307,7 @@ impl EncodeContext<'_> {
             color_model: hash(0),
             alpha_model: hash(1),
             metadata,
-            preview: self.preview.map(<[u8]>::to_vec),
+            preview: None,
             tiles: streams
                 .iter()
                 .map(|s| {
@@ -308,6 +319,11 @@ impl EncodeContext<'_> {
                 })
                 .collect::<Result<_>>()?,
         };
-        Ok((container::write(&header, &streams)?, stats))
+        Ok(Coded {
+            bytes: container::write(&header, &streams)?,
+            stats,
+            header,
+            streams,
+        })
     }
 }
