@@ -32,6 +32,10 @@ icc=/usr/share/color/icc/ghostscript/a98.icc # Adobe RGB (1998), from libgs-comm
 [ -f "$icc" ] || die "$icc not found"
 cp "$icc" a98.icc
 
+# A large image with an embedded preview (FORMAT.md section 10), over the thumbnail limit:
+# its thumbnail comes from the preview. Noise, coded fast (context mode).
+{ printf 'P6\n2900 2000\n255\n'; head -c $((2900 * 2000 * 3)) /dev/urandom; } >big.ppm
+"$NLC" encode -q --modes context big.ppm big.nlc >/dev/null 2>&1
 cat >test.scm <<'SCM'
 (define (nlc-to-png in out)
   (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE in in)))
@@ -67,6 +71,11 @@ cat >test.scm <<'SCM'
     (string-append (number->string (car (gimp-image-width (car r)))) "x"
                    (number->string (car (gimp-image-height (car r)))) " of "
                    (number->string (cadr r)) "x" (number->string (caddr r)))))
+(let* ((r (file-nlc-load-thumb "big.nlc" 128)))
+  (write-result "big-thumb.txt"
+    (string-append (number->string (car (gimp-image-width (car r)))) "x"
+                   (number->string (car (gimp-image-height (car r)))) " of "
+                   (number->string (cadr r)) "x" (number->string (caddr r)))))
 (write-result "done.txt" "done")
 SCM
 deep='(let* ((img (car (gimp-file-load RUN-NONINTERACTIVE "in/rgb.png" "in/rgb.png")))
@@ -97,6 +106,8 @@ icc_size=$(stat -c %s a98.icc)
 ok "ICC profile ($icc_size bytes) exported to .nlc and loaded back; tile-size argument used"
 [ "$(cat thumb.txt)" = "32x22 of 77x53" ] || die "thumbnail loader: $(cat thumb.txt)"
 ok "thumbnail loader: $(cat thumb.txt)"
+[ "$(cat big-thumb.txt)" = "128x88 of 2900x2000" ] || die "thumbnail of big.nlc: $(cat big-thumb.txt)"
+ok "thumbnail loader on a 2900x2000 image over the thumbnail limit: $(cat big-thumb.txt), from its preview"
 
 [ ! -e deep.nlc ] || die "a 16-bit image was exported"
 grep -q "8-bit perceptual" gimp.log || die "16-bit export: no clear error in $(cat gimp.log)"
