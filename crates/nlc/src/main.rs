@@ -220,8 +220,12 @@ struct Encoder {
     /// Do not embed a preview (by default a 256- or 128-pixel copy of a large image is
     /// stored for fast thumbnails when it costs at most 0.5% of the file, docs/FORMAT.md
     /// section 10).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "preview_size")]
     no_preview: bool,
+    /// Embed a preview of this longest side (1 to 1024 pixels) whatever it costs, in every
+    /// image larger than that.
+    #[arg(long, value_name = "PIXELS", value_parser = clap::value_parser!(u32).range(1..=i64::from(nelloc::MAX_PREVIEW_SIZE)))]
+    preview_size: Option<u32>,
 }
 
 impl Encoder {
@@ -232,6 +236,9 @@ impl Encoder {
         }
         if self.no_preview {
             o.preview = nelloc::Preview::Off;
+        }
+        if let Some(size) = self.preview_size {
+            o.preview = nelloc::Preview::Size(size);
         }
         Ok(o)
     }
