@@ -527,7 +527,7 @@ mod tests {
     #[test]
     fn a_duplicate_preview_is_an_error_and_it_counts_as_metadata() {
         let prvw = (TAG_PRVW, vec![0u8; 60]);
-        let file = file_with_chunks(&[prvw.clone()]);
+        let file = file_with_chunks(std::slice::from_ref(&prvw));
         let (header, _) = parse(&file, &Limits::default()).unwrap();
         assert_eq!(header.preview.as_deref(), Some(&[0u8; 60][..]));
         let file = file_with_chunks(&[prvw.clone(), (*b"zzZZ", vec![]), prvw.clone()]);
