@@ -87,13 +87,18 @@ static gboolean load_increment(gpointer context, const guchar *buf, guint size, 
 }
 
 /* The embedded preview (docs/FORMAT.md section 10) when the stream has one at least
- * `width` x `height`, else NULL: it decodes in milliseconds whatever the image's size (at
- * most 1024 x 1024, no network), so no pixel budget applies to it, and gdk-pixbuf scales
- * it to the size asked for. A damaged preview is NULL too: the caller decodes the image. */
-static nlc_image *decode_preview(const guint8 *data, gsize size, uint32_t width, uint32_t height) {
+ * `width` x `height`, or a smaller one when the image itself is over the pixel budget
+ * (`over_budget`: a thumbnail scaled up beats none); else NULL. It decodes in milliseconds
+ * whatever the image's size (at most 1024 x 1024, no network), so no pixel budget applies
+ * to it, and gdk-pixbuf scales it to the size asked for. A damaged preview is NULL too:
+ * the caller decodes the image. */
+static nlc_image *decode_preview(const guint8 *data, gsize size, uint32_t width, uint32_t height,
+                                 gboolean over_budget) {
     nlc_stream_info info = {.struct_size = sizeof(nlc_stream_info)};
     if (nlc_info(data, size, NULL, &info) != NLC_OK || info.struct_size < sizeof info ||
-        info.preview_width < width || info.preview_height < height)
+        info.preview_width == 0)
+        return NULL;
+    if (!over_budget && (info.preview_width < width || info.preview_height < height))
         return NULL;
     nlc_image *img = NULL;
     uint32_t embedded = 0;
@@ -130,7 +135,8 @@ static GdkPixbuf *decode(const guint8 *data, gsize size, GdkPixbufModuleSizeFunc
                 budget = thumb;
                 variable = "NELLOC_THUMBNAIL_MAX_PIXELS";
             }
-            img = decode_preview(data, size, (uint32_t)w, (uint32_t)hh);
+            img = decode_preview(data, size, (uint32_t)w, (uint32_t)hh,
+                                 (uint64_t)h.width * h.height > budget);
         }
     }
     if (img == NULL && !check_size(h.width, h.height, budget, variable, error)) return NULL;
