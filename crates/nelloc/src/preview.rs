@@ -280,7 +280,9 @@ pub(crate) fn check_chunk<'a>(
             nested.width, nested.height, header.width, header.height
         )));
     }
-    if nested.preview.is_some() || nested.metadata != Default::default() {
+    // chunk_count itself (offset 92; `parse` checked the fixed header is there): unknown
+    // chunks are skipped by `parse`, but a preview has none at all.
+    if stream[92..96] != [0; 4] {
         return Err(bad("the nested stream has chunks"));
     }
     Ok(Some((stream, nested.width, nested.height)))
@@ -379,6 +381,25 @@ mod tests {
             }],
         };
         container::write(&header, &[tile]).unwrap()
+    }
+
+    /// A `w` x `h` Gray8 stream, one constant tile, with these raw chunks.
+    fn with_chunks(w: u32, h: u32, chunks: &[([u8; 4], Vec<u8>)]) -> Vec<u8> {
+        let plain = with_chunk(w, h, None);
+        let mut out = plain[..container::FIXED_LEN].to_vec();
+        out[92..96].copy_from_slice(&(chunks.len() as u32).to_le_bytes());
+        for (tag, body) in chunks {
+            out.extend_from_slice(tag);
+            out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            out.extend_from_slice(body);
+        }
+        // The tile index (one entry), a fresh header CRC, the tile.
+        let index_end = container::FIXED_LEN + 16;
+        out.extend_from_slice(&plain[container::FIXED_LEN..index_end]);
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out.extend_from_slice(&plain[index_end + 4..]);
+        out
     }
 
     /// A nested preview chunk: kind byte and a cheap-mode stream of a `w` x `h` image.
@@ -541,6 +562,15 @@ mod tests {
                     chunk
                 },
                 "metadata",
+            ),
+            (
+                "an unknown chunk in the nested stream",
+                {
+                    let mut chunk = vec![KIND_NLC];
+                    chunk.extend(with_chunks(40, 30, &[(*b"zzZZ", vec![1, 2])]));
+                    chunk
+                },
+                "has chunks",
             ),
         ];
         for (what, chunk, expect) in cases {
