@@ -145,6 +145,22 @@
 #define NLC_MODES_ALL 63
 
 /**
+ * `nlc_encoder_options_set_preview`: no embedded preview.
+ */
+#define NLC_PREVIEW_NONE 0
+
+/**
+ * `nlc_encoder_options_set_preview`: the default, a 256- or 128-pixel preview where it
+ * costs at most 0.5% of the file (docs/FORMAT.md section 10).
+ */
+#define NLC_PREVIEW_AUTO UINT32_MAX
+
+/**
+ * Largest preview side an encoder writes and a decoder accepts, in pixels.
+ */
+#define NLC_MAX_PREVIEW_SIZE 1024
+
+/**
  * Result of every fallible function. `NLC_OK` is 0; the numeric values never change once
  * released, and new codes may be added (treat unknown non-zero values as errors).
  * In C it is a `uint32_t`.
@@ -516,6 +532,15 @@ typedef struct nlc_stream_info {
      * Hex SHA-256 of the alpha model file when alpha is coded, else the empty string.
      */
     char alpha_model_hash[65];
+    /**
+     * Width of the embedded preview (validated, not decoded; read it with
+     * `nlc_decode_preview`), 0 without one. Added after the first release.
+     */
+    uint32_t preview_width;
+    /**
+     * Height of the embedded preview, 0 without one. Added after the first release.
+     */
+    uint32_t preview_height;
 } nlc_stream_info;
 
 /**
@@ -701,6 +726,18 @@ nlc_status nlc_encoder_options_set_tile_size(struct nlc_encoder_options *options
  * `options` must be NULL (an error) or a live handle not used by another thread.
  */
 nlc_status nlc_encoder_options_set_modes(struct nlc_encoder_options *options, uint32_t modes);
+
+/**
+ * The embedded preview (docs/FORMAT.md section 10; read with `nlc_decode_preview`):
+ * `NLC_PREVIEW_AUTO` (the default: 256 or 128 pixels on the longer side where it costs at
+ * most 0.5% of the file), `NLC_PREVIEW_NONE`, or a longest side of 1 to
+ * `NLC_MAX_PREVIEW_SIZE` pixels written for any image larger than that. Any other value
+ * returns `NLC_ERROR_INVALID_ARGUMENT` and leaves the options unchanged.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread.
+ */
+nlc_status nlc_encoder_options_set_preview(struct nlc_encoder_options *options, uint32_t size);
 
 /**
  * Selects the device (an `nlc_device` value; default `NLC_DEVICE_CPU`). A device that is
@@ -974,6 +1011,39 @@ nlc_status nlc_decode(const uint8_t *data,
 nlc_status nlc_decode_file(const char *path,
                            const struct nlc_decoder_options *options,
                            struct nlc_image **out);
+
+/**
+ * Decodes the embedded preview of a complete `.nlc` stream (docs/FORMAT.md section 10: a
+ * small copy of the image, at most `NLC_MAX_PREVIEW_SIZE` per side, that decodes in
+ * milliseconds without a model), or the full image when the stream has none. On success
+ * `*out` receives a new image (release with `nlc_image_free`) and, if `embedded` is not
+ * NULL, `*embedded` is 1 for the preview, 0 for the full image. With a preview, the
+ * options' size limits do not apply (the preview is bounded by itself); without one the
+ * decode is `nlc_decode`'s, limits included. A damaged preview is `NLC_ERROR_CORRUPT`.
+ *
+ * # Safety
+ * `data` must be NULL (an error) or valid for reads of `size` bytes; `options` NULL or a
+ * live handle; `out` NULL (an error) or valid for a write; `embedded` NULL or valid for a
+ * write.
+ */
+nlc_status nlc_decode_preview(const uint8_t *data,
+                              size_t size,
+                              const struct nlc_decoder_options *options,
+                              struct nlc_image **out,
+                              uint32_t *embedded);
+
+/**
+ * `nlc_decode_preview` for the `.nlc` file at `path`.
+ *
+ * # Safety
+ * `path` must be NULL (an error) or a NUL-terminated string; `options` NULL or a live
+ * handle; `out` NULL (an error) or valid for a write; `embedded` NULL or valid for a
+ * write.
+ */
+nlc_status nlc_decode_preview_file(const char *path,
+                                   const struct nlc_decoder_options *options,
+                                   struct nlc_image **out,
+                                   uint32_t *embedded);
 
 /**
  * Validates a complete `.nlc` stream's header (signature, checksum, fields, tile index,

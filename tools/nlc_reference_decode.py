@@ -35,7 +35,7 @@ MAX_DIM = 65535
 MAX_PIXELS = 1 << 28
 MAX_METADATA = 16 << 20
 MAX_CHUNKS = 64
-KNOWN_CHUNKS = (b"ICCP", b"EXIF", b"XMP ")
+KNOWN_CHUNKS = (b"ICCP", b"EXIF", b"XMP ", b"PRVW")  # PRVW: the preview, §10
 PREC = 24
 ONE = 1 << PREC            # 2^24, total of the quantised CDF
 SONE = 1 << 20             # 2^20, top of a component CDF
@@ -1023,6 +1023,81 @@ def check_conformance(path, models, tables):
     return errs
 
 
+# ----------------------------------------------------------------------------- preview (§10)
+# Kept apart from the decoder above: the PRVW chunk changes nothing in the image's decoding.
+
+PREVIEW_MAX_SIDE = 1024
+
+
+def decode_preview(buf, models, tables):
+    """§10: the embedded preview of a stream, or the image itself without one. Returns
+    (container, pixels, embedded) where container describes what was decoded."""
+    c = parse_container(buf)
+    chunk = dict(c.chunks).get(b"PRVW")
+    if chunk is not None:
+        if len(chunk) == 0:
+            raise NlcError("invalid preview: the PRVW chunk is empty")
+        if chunk[0] != 0:
+            chunk = None  # a kind this decoder does not know: no preview
+    if chunk is None:
+        c, img = decode(buf, models, tables)
+        return c, img, False
+    nested = chunk[1:]
+    try:
+        p = parse_container(nested)
+    except NlcError as e:
+        raise NlcError(f"invalid preview: the nested stream is invalid: {e}")
+    if p.width > PREVIEW_MAX_SIDE or p.height > PREVIEW_MAX_SIDE:
+        raise NlcError(f"invalid preview: {p.width}x{p.height} above {PREVIEW_MAX_SIDE} per side")
+    if p.width > c.width or p.height > c.height:
+        raise NlcError(f"invalid preview: {p.width}x{p.height} larger than the {c.width}x{c.height} image")
+    if p.version == 1:
+        raise NlcError("invalid preview: the nested stream is version 1")
+    if p.color_model != bytes(32) or p.alpha_model != bytes(32):
+        raise NlcError("invalid preview: the nested stream names a model")
+    if p.color_type != c.color_type:
+        raise NlcError(f"invalid preview: colour type {p.color_type}, the image's is {c.color_type}")
+    if p.chunk_count != 0:
+        raise NlcError("invalid preview: the nested stream has chunks")
+    try:
+        p, img = decode(nested, [], tables)  # no model: no group may be neural
+    except NlcError as e:
+        raise NlcError(f"invalid preview: the nested stream does not decode: {e}")
+    return p, img, True
+
+
+def preview_by_rule(src, size):
+    """§10, how the reference encoder makes a preview of longest side `size` from the
+    pixels `src` (h x w x channels, uint8): the size rule, the exact area average, then
+    the quantization of the colour samples. Returns None if no preview is made."""
+    H, W, C = src.shape
+    long, short = max(W, H), min(W, H)
+    if long <= size:
+        return None
+    s = max(1, (short * size + long // 2) // long)
+    w, h = (size, s) if W >= H else (s, size)
+
+    def weights(n, p):  # overlap of source index x (spans [x*p, (x+1)*p)) with preview q
+        m = np.zeros((p, n), dtype=object)
+        for x in range(n):
+            lo, hi = x * p, (x + 1) * p
+            for q in range(lo // n, min(p, (hi - 1) // n + 1)):
+                m[q, x] = max(0, min(hi, (q + 1) * n) - max(lo, q * n))
+        return m
+
+    wx, wy = weights(W, w), weights(H, h)
+    out = np.zeros((h, w, C), dtype=np.uint8)
+    area = W * H
+    for ch in range(C):
+        plane = src[:, :, ch].astype(object)
+        sums = wy.dot(plane).dot(wx.T)  # exact integers (object arrays)
+        out[:, :, ch] = np.array((sums + area // 2) // area, dtype=np.int64).astype(np.uint8)
+    n_color = 3 if C >= 3 else 1
+    col = out[:, :, :n_color].astype(np.int64)
+    out[:, :, :n_color] = np.where(col >= 254, 255, 4 * ((col + 2) // 4)).astype(np.uint8)
+    return out
+
+
 # ----------------------------------------------------------------------------- CLI
 
 PIL_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
@@ -1069,6 +1144,12 @@ def main(argv=None):
                          "and pass the final-state check")
     ap.add_argument("--conformance", action="append", default=[], metavar="VECTORS.json",
                     help="check a fixtures/conformance/*.json file step by step, repeatable")
+    ap.add_argument("--preview", action="store_true",
+                    help="decode the embedded preview (§10; the image itself without one) "
+                         "instead of the image")
+    ap.add_argument("--preview-source", metavar="SOURCE.png",
+                    help="with --preview: also check that the preview is what the reference "
+                         "encoder makes of this source image (§10, informative rule)")
     args = ap.parse_args(argv)
     if args.input and not args.output and not args.check:
         ap.error("give OUT.png and/or --check REFERENCE.png")
@@ -1104,7 +1185,12 @@ def main(argv=None):
     t0 = time.time()
     try:
         buf = open(args.input, "rb").read()
-        c, img = decode(buf, models, tables)
+        if args.preview:
+            c, img, embedded = decode_preview(buf, models, tables)
+            if not embedded:
+                print(f"{args.input}: no preview, decoded the image itself")
+        else:
+            c, img = decode(buf, models, tables)
     except NlcError as e:
         print(f"{args.input}: error: {e}", file=sys.stderr)
         return 2
@@ -1115,6 +1201,17 @@ def main(argv=None):
         from PIL import Image
         arr = img[:, :, 0] if img.shape[2] == 1 else img
         Image.fromarray(arr, PIL_MODES[c.color_type]).save(args.output)
+    if args.preview and args.preview_source:
+        src = np.asarray(load_reference(args.preview_source).convert(PIL_MODES[c.color_type]))
+        if src.ndim == 2:
+            src = src[:, :, None]
+        want = preview_by_rule(src, max(img.shape[0], img.shape[1]))
+        if want is None or want.shape != img.shape or np.any(want != img):
+            print(f"{args.input}: MISMATCH: the preview is not the §10 rule applied to "
+                  f"{args.preview_source}", file=sys.stderr)
+            rc = 1
+        else:
+            print(f"{args.input}: the preview is the §10 rule applied to {args.preview_source}")
     if args.check:
         ok, msg = compare(img, c.color_type, args.check)
         print(f"{desc}; check vs {args.check}: {'OK' if ok else 'MISMATCH'}: {msg}")

@@ -2,7 +2,8 @@
 # Decodes golden .nlc files with the independent Python decoder written from
 # docs/FORMAT.md alone (tools/nlc_reference_decode.py) and compares every pixel with the
 # reference image; decodes every fixtures/golden/pred/ file and every tile-mode golden
-# (fixtures/golden/modes/); checks the conformance vectors. Exits non-zero on any mismatch or error. Needs python3 (numpy, Pillow:
+# (fixtures/golden/modes/) and the previews of fixtures/golden/preview/; checks the
+# conformance vectors. Exits non-zero on any mismatch or error. Needs python3 (numpy, Pillow:
 # installed with pip only if missing); no Rust build needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,6 +64,19 @@ done
 # alpha, absolute and predictor-relative models, among constant tiles.
 for nlc in fixtures/golden/adapted/*.nlc; do
     run_cases "${MODELS[@]}" "${PRED_MODELS[@]}" -- "$nlc fixtures/golden/adapted/expected/$(basename "$nlc" .nlc).png"
+done
+
+# Embedded previews (FORMAT.md section 10): the image decodes as if the PRVW chunk were
+# absent; the preview decodes bit-exactly and is the encoder's rule applied to the image.
+for nlc in fixtures/golden/preview/*.nlc; do
+    name=$(basename "$nlc" .nlc)
+    run_cases "${MODELS[@]}" -- "$nlc fixtures/golden/preview/expected/$name.png"
+    if ! "$PY" tools/nlc_reference_decode.py "$nlc" --preview \
+            --check "fixtures/golden/preview/expected/$name.preview.png" \
+            --preview-source "fixtures/golden/preview/expected/$name.png" "${MODELS[@]}"; then
+        echo "FAIL: $nlc (preview)" >&2
+        fail=1
+    fi
 done
 
 # Every predictor-relative golden file once, without a reference image: it must decode

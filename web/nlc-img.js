@@ -1,7 +1,9 @@
 // <nlc-img src="photo.nlc" alt="..."> : fetches an .nlc file, decodes it in a Web Worker
 // and shows it on a canvas (intrinsic size unless width/height attributes or CSS say
-// otherwise). Fires "load" or "error" like <img>; when the image cannot be shown (missing
-// file, not an .nlc stream) the alt text is shown in its place, as <img> does. Usage:
+// otherwise). A file with an embedded preview (docs/FORMAT.md section 10) shows it at once,
+// scaled to the image's size, while the image itself decodes. Fires "load" (the image is
+// shown) or "error" like <img>; when the image cannot be shown (missing file, not an .nlc
+// stream) the alt text is shown in its place, as <img> does. Usage:
 //   <script type="module" src="nlc-img.js"></script>
 import { sharedWorker } from "./client.js";
 
@@ -44,17 +46,27 @@ class NlcImg extends HTMLElement {
       const res = await fetch(new URL(src, document.baseURI));
       if (!res.ok) throw new Error(`${src}: HTTP ${res.status}`);
       const bytes = new Uint8Array(await res.arrayBuffer());
-      const { image } = await sharedWorker().call("decode", { bytes }, null, [bytes.buffer]);
+      const pool = sharedWorker();
+      // The preview and the image in parallel (the pool has several workers); the preview
+      // is drawn only if the image is not shown yet.
+      const copy = bytes.slice();
+      let done = false;
+      pool
+        .call("decodePreview", { bytes: copy }, null, [copy.buffer])
+        .then(async (p) => {
+          if (!p.embedded || done || token !== this.token) return;
+          const bitmap = await createImageBitmap(rgbaData(p.image));
+          if (done || token !== this.token) return;
+          this.show(p.width, p.height, (ctx) => {
+            ctx.imageSmoothingQuality = "high";
+            ctx.drawImage(bitmap, 0, 0, p.width, p.height);
+          });
+        })
+        .catch(() => {}); // a damaged preview: the image's own decode reports the error
+      const { image } = await pool.call("decode", { bytes }, null, [bytes.buffer]);
       if (token !== this.token) return; // src changed meanwhile
-      this.canvas.width = image.width;
-      this.canvas.height = image.height;
-      const data = new ImageData(new Uint8ClampedArray(image.rgba.buffer), image.width, image.height);
-      this.canvas.getContext("2d").putImageData(data, 0, 0);
-      this.canvas.hidden = false;
-      this.altText.hidden = true;
-      this.naturalWidth = image.width;
-      this.naturalHeight = image.height;
-      this.size();
+      done = true;
+      this.show(image.width, image.height, (ctx) => ctx.putImageData(rgbaData(image), 0, 0));
       this.dispatchEvent(new Event("load"));
     } catch (err) {
       if (token !== this.token) return;
@@ -66,6 +78,23 @@ class NlcImg extends HTMLElement {
       this.dispatchEvent(new Event("error"));
     }
   }
+
+  /// Sizes the canvas to the image (`width` x `height`) and paints it with `draw(ctx)`.
+  show(width, height, draw) {
+    this.canvas.width = width;
+    this.canvas.height = height;
+    draw(this.canvas.getContext("2d"));
+    this.canvas.hidden = false;
+    this.altText.hidden = true;
+    this.naturalWidth = width;
+    this.naturalHeight = height;
+    this.size();
+  }
+}
+
+/// A decoded image's RGBA samples as canvas ImageData.
+function rgbaData(image) {
+  return new ImageData(new Uint8ClampedArray(image.rgba.buffer), image.width, image.height);
 }
 
 customElements.define("nlc-img", NlcImg);

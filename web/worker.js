@@ -23,6 +23,13 @@ function run(m, msg, onProgress) {
       const png = msg.png ? m.encodePng(image.pixels, image.width, image.height, image.layout) : null;
       return { image, info, png, ms };
     }
+    case "decodePreview": {
+      // The embedded preview (milliseconds), or the image itself without one; with the
+      // image's own size, to show the preview at it.
+      const image = m.decodePreview(msg.bytes, {});
+      const info = m.info(msg.bytes);
+      return { image, embedded: image.embedded, width: info.width, height: info.height };
+    }
     case "encodeFile": {
       // An image file: exact pixels and metadata as `nlc encode` reads them.
       const t0 = performance.now();

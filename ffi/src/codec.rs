@@ -57,6 +57,11 @@ pub struct nlc_stream_info {
     pub model_hash: [c_char; 65],
     /// Hex SHA-256 of the alpha model file when alpha is coded, else the empty string.
     pub alpha_model_hash: [c_char; 65],
+    /// Width of the embedded preview (validated, not decoded; read it with
+    /// `nlc_decode_preview`), 0 without one. Added after the first release.
+    pub preview_width: u32,
+    /// Height of the embedded preview, 0 without one. Added after the first release.
+    pub preview_height: u32,
 }
 
 impl Default for nlc_stream_info {
@@ -80,6 +85,8 @@ impl Default for nlc_stream_info {
             file_size: 0,
             model_hash: [0; 65],
             alpha_model_hash: [0; 65],
+            preview_width: 0,
+            preview_height: 0,
         }
     }
 }
@@ -226,6 +233,83 @@ pub unsafe extern "C" fn nlc_decode_file(
     })
 }
 
+/// `nlc_decode_preview*`: the image into `*out`, whether it is the preview into
+/// `*embedded` when given.
+///
+/// # Safety
+/// `out` NULL (an error) or valid for a write; `embedded` NULL or valid for a write.
+unsafe fn decode_preview_into(
+    data: &[u8],
+    opts: &DecodeOptions,
+    out: *mut *mut nlc_image,
+    embedded: *mut u32,
+) -> Result<(), Failure> {
+    out_ptr(out, "out")?;
+    let p = nelloc::decode_preview(data, opts)?;
+    // SAFETY: `out` is non-null and writable by contract.
+    unsafe { put(out, new_handle(nlc_image { inner: p.image })) };
+    if !embedded.is_null() {
+        // SAFETY: a non-null `embedded` is writable by contract.
+        unsafe { put(embedded, u32::from(p.embedded)) };
+    }
+    Ok(())
+}
+
+/// Decodes the embedded preview of a complete `.nlc` stream (docs/FORMAT.md section 10: a
+/// small copy of the image, at most `NLC_MAX_PREVIEW_SIZE` per side, that decodes in
+/// milliseconds without a model), or the full image when the stream has none. On success
+/// `*out` receives a new image (release with `nlc_image_free`) and, if `embedded` is not
+/// NULL, `*embedded` is 1 for the preview, 0 for the full image. With a preview, the
+/// options' size limits do not apply (the preview is bounded by itself); without one the
+/// decode is `nlc_decode`'s, limits included. A damaged preview is `NLC_ERROR_CORRUPT`.
+///
+/// # Safety
+/// `data` must be NULL (an error) or valid for reads of `size` bytes; `options` NULL or a
+/// live handle; `out` NULL (an error) or valid for a write; `embedded` NULL or valid for a
+/// write.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decode_preview(
+    data: *const u8,
+    size: usize,
+    options: *const nlc_decoder_options,
+    out: *mut *mut nlc_image,
+    embedded: *mut u32,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let data = unsafe { stream(data, size) }?;
+        // SAFETY: see the function's contract.
+        let opts = decoder_or_default(unsafe { optional(options) });
+        // SAFETY: see the function's contract.
+        unsafe { decode_preview_into(data, &opts, out, embedded) }
+    })
+}
+
+/// `nlc_decode_preview` for the `.nlc` file at `path`.
+///
+/// # Safety
+/// `path` must be NULL (an error) or a NUL-terminated string; `options` NULL or a live
+/// handle; `out` NULL (an error) or valid for a write; `embedded` NULL or valid for a
+/// write.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decode_preview_file(
+    path: *const c_char,
+    options: *const nlc_decoder_options,
+    out: *mut *mut nlc_image,
+    embedded: *mut u32,
+) -> nlc_status {
+    guard(|| {
+        // SAFETY: see the function's contract.
+        let path = unsafe { self::path(path, "path") }?;
+        // SAFETY: see the function's contract.
+        let opts = decoder_or_default(unsafe { optional(options) });
+        out_ptr(out, "out")?;
+        let data = read_file(&path)?;
+        // SAFETY: see the function's contract.
+        unsafe { decode_preview_into(&data, &opts, out, embedded) }
+    })
+}
+
 /// A whole file, its path in the message of a failure.
 fn read_file(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
     std::fs::read(path)
@@ -254,6 +338,8 @@ fn fill_info(data: &[u8], opts: &DecodeOptions) -> Result<nlc_stream_info, Failu
         file_size: info.file_size as u64,
         model_hash: hash_field(&info.model_hash),
         alpha_model_hash: hash_field(info.alpha_model_hash.as_deref().unwrap_or("")),
+        preview_width: info.preview.map_or(0, |p| p.0),
+        preview_height: info.preview.map_or(0, |p| p.1),
     })
 }
 

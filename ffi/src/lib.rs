@@ -53,8 +53,8 @@ mod score;
 
 pub use batch::{nlc_decode_batch, nlc_encode_batch};
 pub use codec::{
-    nlc_decode, nlc_decode_file, nlc_encode, nlc_encode_file, nlc_free, nlc_info, nlc_info_file,
-    nlc_stream_info,
+    nlc_decode, nlc_decode_file, nlc_decode_preview, nlc_decode_preview_file, nlc_encode,
+    nlc_encode_file, nlc_free, nlc_info, nlc_info_file, nlc_stream_info,
 };
 pub use image::{
     nlc_image, nlc_image_free, nlc_image_get, nlc_image_get_metadata, nlc_image_new,
@@ -123,6 +123,14 @@ pub const NLC_MODE_GRAY: u32 = 16;
 pub const NLC_MODE_CONTEXT: u32 = 32;
 /// Every tile coding mode (the encoder's default).
 pub const NLC_MODES_ALL: u32 = 63;
+
+/// `nlc_encoder_options_set_preview`: no embedded preview.
+pub const NLC_PREVIEW_NONE: u32 = 0;
+/// `nlc_encoder_options_set_preview`: the default, a 256- or 128-pixel preview where it
+/// costs at most 0.5% of the file (docs/FORMAT.md section 10).
+pub const NLC_PREVIEW_AUTO: u32 = u32::MAX;
+/// Largest preview side an encoder writes and a decoder accepts, in pixels.
+pub const NLC_MAX_PREVIEW_SIZE: u32 = 1024;
 
 /// Pixel layouts: 8 bits per sample, interleaved, rows without padding unless a stride is
 /// given. The values are the container's colour-type codes.

@@ -326,6 +326,38 @@ pub unsafe extern "C" fn nlc_encoder_options_set_modes(
     }
 }
 
+/// The embedded preview (docs/FORMAT.md section 10; read with `nlc_decode_preview`):
+/// `NLC_PREVIEW_AUTO` (the default: 256 or 128 pixels on the longer side where it costs at
+/// most 0.5% of the file), `NLC_PREVIEW_NONE`, or a longest side of 1 to
+/// `NLC_MAX_PREVIEW_SIZE` pixels written for any image larger than that. Any other value
+/// returns `NLC_ERROR_INVALID_ARGUMENT` and leaves the options unchanged.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_encoder_options_set_preview(
+    options: *mut nlc_encoder_options,
+    size: u32,
+) -> nlc_status {
+    // SAFETY: this function's contract is `with_options`'.
+    unsafe {
+        with_options(options, |o| {
+            o.inner.preview = match size {
+                crate::NLC_PREVIEW_NONE => nelloc::Preview::Off,
+                crate::NLC_PREVIEW_AUTO => nelloc::Preview::Auto,
+                s if s <= crate::NLC_MAX_PREVIEW_SIZE => nelloc::Preview::Size(s),
+                s => {
+                    return Err(Failure::invalid(format!(
+                        "preview size {s}: expected NLC_PREVIEW_NONE, NLC_PREVIEW_AUTO or 1 to {}",
+                        crate::NLC_MAX_PREVIEW_SIZE
+                    )))
+                }
+            };
+            Ok(())
+        })
+    }
+}
+
 /// Selects the device (an `nlc_device` value; default `NLC_DEVICE_CPU`). A device that is
 /// absent here returns `NLC_ERROR_UNSUPPORTED` and leaves the options unchanged.
 ///

@@ -660,9 +660,10 @@ fn structs_carry_their_size_and_old_and_new_callers_are_served() {
     let bytes = encode(img, &opts);
     let full = std::mem::size_of::<nlc_stream_info>();
 
-    // A caller that forgot struct_size (0) or gives less than the first release's size:
-    // an error, and nothing written.
-    for bad in [0usize, 8, full - 1] {
+    // A caller that forgot struct_size (0) or gives less than the first release's size
+    // (which ended before `preview_width`): an error, and nothing written.
+    let first_release_end = std::mem::offset_of!(nlc_stream_info, preview_width);
+    for bad in [0usize, 8, first_release_end - 1] {
         let mut info = nlc_stream_info {
             struct_size: bad,
             width: 12345,
@@ -973,4 +974,66 @@ fn batches_code_each_image_as_single_calls_do() {
         )
     };
     assert_eq!(st, nlc_status::NLC_ERROR_NULL_POINTER);
+}
+
+#[test]
+fn the_preview_is_written_read_and_optional() {
+    let opts = Opts::new();
+    let (w, h) = (300u32, 100u32);
+    let px = pixels(w, h, 3);
+    let img = new_image(w, h, nlc_color_type::NLC_COLOR_RGB8, &px);
+    // SAFETY: live handles, valid out pointers, `data` valid for its length.
+    unsafe {
+        assert_eq!(nlc_encoder_options_set_modes(opts.enc, NLC_MODE_PNG), OK);
+        assert_eq!(nlc_encoder_options_set_preview(opts.enc, 60), OK);
+        let data = encode(img, &opts);
+        let mut info = nlc_stream_info::default();
+        assert_eq!(nlc_info(data.as_ptr(), data.len(), opts.dec, &mut info), OK);
+        assert_eq!((info.preview_width, info.preview_height), (60, 20));
+        let (mut out, mut embedded) = (ptr::null_mut(), 7u32);
+        let st = nlc_decode_preview(data.as_ptr(), data.len(), opts.dec, &mut out, &mut embedded);
+        assert_eq!(st, OK, "{}", last_error());
+        let (p, pixels) = view(out);
+        assert_eq!((p.width, p.height, embedded), (60, 20, 1));
+        assert_eq!(pixels.len(), 60 * 20 * 3);
+        nlc_image_free(out);
+
+        // No preview: the full image, `embedded` optional.
+        assert_eq!(
+            nlc_encoder_options_set_preview(opts.enc, NLC_PREVIEW_NONE),
+            OK
+        );
+        let data = encode(img, &opts);
+        assert_eq!(nlc_info(data.as_ptr(), data.len(), opts.dec, &mut info), OK);
+        assert_eq!((info.preview_width, info.preview_height), (0, 0));
+        let mut out = ptr::null_mut();
+        let st = nlc_decode_preview(
+            data.as_ptr(),
+            data.len(),
+            opts.dec,
+            &mut out,
+            ptr::null_mut(),
+        );
+        assert_eq!(st, OK, "{}", last_error());
+        assert_eq!(view(out).1, px);
+        nlc_image_free(out);
+
+        for bad in [NLC_MAX_PREVIEW_SIZE + 1, u32::MAX - 1] {
+            assert_eq!(
+                nlc_encoder_options_set_preview(opts.enc, bad),
+                nlc_status::NLC_ERROR_INVALID_ARGUMENT
+            );
+        }
+        assert_eq!(
+            nlc_encoder_options_set_preview(opts.enc, NLC_PREVIEW_AUTO),
+            OK
+        );
+        let mut out = ptr::null_mut();
+        assert_eq!(
+            nlc_decode_preview(ptr::null(), 3, opts.dec, &mut out, ptr::null_mut()),
+            nlc_status::NLC_ERROR_NULL_POINTER
+        );
+        assert!(out.is_null());
+        nlc_image_free(img);
+    }
 }

@@ -61,6 +61,19 @@ pub fn container(data: &[u8]) {
         assert_eq!(p.version, info.version);
         assert_eq!(info.tiles, info.tile_details.len());
         assert_eq!(info.file_size, data.len());
+        // An embedded preview info accepted: at most 1024 x 1024 and without a network,
+        // so decoding it is cheap enough for this target; it decodes at the size info
+        // gave, or fails cleanly (its payloads are checked only by decoding).
+        if let Some((w, h)) = info.preview {
+            assert!(w <= nelloc::MAX_PREVIEW_SIZE && h <= nelloc::MAX_PREVIEW_SIZE);
+            match nelloc::decode_preview(data, &decode_options()) {
+                Ok(p) => {
+                    assert!(p.embedded);
+                    assert_eq!((p.image.width(), p.image.height()), (w, h));
+                }
+                Err(e) => no_internal_error(&e),
+            }
+        }
     }
 }
 

@@ -77,6 +77,26 @@ grep -q "limit of 4000 pixels (raise it with NELLOC_THUMBNAIL_MAX_PIXELS)" err.t
 NELLOC_THUMBNAIL_MAX_PIXELS=4000 "$check" load rgb.nlc >/dev/null || die "full-size load refused by the thumbnail limit"
 ok "NELLOC_THUMBNAIL_MAX_PIXELS=4000 refuses the 4081-pixel thumbnail, not the full-size load: $(grep -o "NLC image.*" err.txt | head -1)"
 
+# A thumbnail of a large image comes from its embedded preview (FORMAT.md section 10): at
+# once, and under no pixel budget, where decoding the image itself is over the thumbnail
+# limit (5.8 Mi pixels > 4 Mi). A noise image, coded fast (context mode).
+{ printf 'P6\n2900 2000\n255\n'; head -c $((2900 * 2000 * 3)) /dev/urandom; } >big.ppm
+"$NLC" encode -q --modes context big.ppm big.nlc >/dev/null 2>&1
+"$NLC" encode -q --modes context --no-preview big.ppm big-plain.nlc >/dev/null 2>&1
+"$NLC" info big.nlc | grep -q "preview:     256x177" || die "big.nlc has no 256x177 preview"
+start=$(date +%s%N)
+gdk-pixbuf-thumbnailer -s 128 big.nlc big-thumb.png 2>err.txt || die "thumbnail of big.nlc: $(cat err.txt)"
+ms=$((($(date +%s%N) - start) / 1000000))
+thumb=$("$check" load big-thumb.png)
+[ "$thumb" = "128x88" ] || die "big.nlc thumbnail is $thumb, expected 128x88"
+[ $ms -lt 5000 ] || die "thumbnail of big.nlc took $ms ms"
+gdk-pixbuf-thumbnailer -s 128 big-plain.nlc big-plain.png 2>err.txt && die "big-plain.nlc (no preview) thumbnailed under the thumbnail limit"
+grep -q "raise it with NELLOC_THUMBNAIL_MAX_PIXELS" err.txt || die "big-plain.nlc: $(cat err.txt)"
+# Larger than the preview while the image is over the thumbnail limit: the preview, scaled.
+gdk-pixbuf-thumbnailer -s 400 big.nlc big-400.png 2>err.txt || die "big.nlc -s 400: $(cat err.txt)"
+[ "$("$check" load big-400.png)" = "400x276" ] || die "big.nlc -s 400: $("$check" load big-400.png)"
+ok "gdk-pixbuf-thumbnailer -s 128 on a 2900x2000 image: a $thumb PNG from its preview in $ms ms, no limit raised (refused without the preview; -s 400 scales the preview up)"
+
 "$NLC" encode -q "$ROOT/fixtures/photos/wood_gray_64x64.png" one.nlc >/dev/null 2>&1
 make_bad_inputs one.nlc
 for bad in corrupt truncated huge; do

@@ -34,6 +34,11 @@ icc=/usr/share/color/icc/ghostscript/a98.icc # Adobe RGB (1998), from libgs-comm
 [ -f "$icc" ] || die "$icc not found"
 cp "$icc" a98.icc
 
+# A large image with an embedded preview (FORMAT.md section 10), over the thumbnail limit:
+# its thumbnail comes from the preview. Noise, coded fast (context mode).
+{ printf 'P6\n2900 2000\n255\n'; head -c $((2900 * 2000 * 3)) /dev/urandom; } >big.ppm
+"$NLC" encode -q --modes context big.ppm big.nlc >/dev/null 2>&1
+"$NLC" encode -q --modes context --no-preview big.ppm big-plain.nlc >/dev/null 2>&1
 cat >test.scm <<'SCM'
 (define (nlc-to-png in out)
   (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE in in)))
@@ -69,6 +74,11 @@ cat >test.scm <<'SCM'
     (string-append (number->string (car (gimp-image-width (car r)))) "x"
                    (number->string (car (gimp-image-height (car r)))) " of "
                    (number->string (cadr r)) "x" (number->string (caddr r)))))
+(let* ((r (file-nlc-load-thumb "big.nlc" 128)))
+  (write-result "big-thumb.txt"
+    (string-append (number->string (car (gimp-image-width (car r)))) "x"
+                   (number->string (car (gimp-image-height (car r)))) " of "
+                   (number->string (cadr r)) "x" (number->string (caddr r)))))
 (write-result "done.txt" "done")
 SCM
 deep='(let* ((img (car (gimp-file-load RUN-NONINTERACTIVE "in/rgb.png" "in/rgb.png")))
@@ -79,7 +89,7 @@ bad() { echo "(gimp-file-load RUN-NONINTERACTIVE \"$1\" \"$1\")"; }
 start=$(date +%s)
 timeout 300 "$GIMP" -i -d -f --batch-interpreter plug-in-script-fu-eval \
   -b "$(sed "s|@WORK@|$WORK|g" test.scm)" -b "$deep" -b "$(bad corrupt.nlc)" -b "$(bad truncated.nlc)" \
-  -b "$(bad huge.nlc)" -b '(gimp-quit 0)' >gimp.log 2>&1 || { cat gimp.log; die "GIMP failed"; }
+  -b "$(bad huge.nlc)" -b '(file-nlc-load-thumb "big-plain.nlc" 128)' -b '(gimp-quit 0)' >gimp.log 2>&1 || { cat gimp.log; die "GIMP failed"; }
 echo "  (one GIMP batch run: $(($(date +%s) - start)) s)"
 [ -f done.txt ] || { cat gimp.log; die "the Script-Fu test did not finish"; }
 ! grep -q "writable data folder" gimp.log || die "GIMP's profile is incomplete: $(grep "writable data folder" gimp.log)"
@@ -99,6 +109,11 @@ icc_size=$(stat -c %s a98.icc)
 ok "ICC profile ($icc_size bytes) exported to .nlc and loaded back; tile-size argument used"
 [ "$(cat thumb.txt)" = "32x22 of 77x53" ] || die "thumbnail loader: $(cat thumb.txt)"
 ok "thumbnail loader: $(cat thumb.txt)"
+[ "$(cat big-thumb.txt)" = "128x88 of 2900x2000" ] || die "thumbnail of big.nlc: $(cat big-thumb.txt)"
+ok "thumbnail loader on a 2900x2000 image over the thumbnail limit: $(cat big-thumb.txt), from its preview"
+grep -q "over the limit of $((4 << 20)) pixels (set NELLOC_THUMBNAIL_MAX_PIXELS to raise it)" gimp.log ||
+  die "the thumbnail refusal does not name NELLOC_THUMBNAIL_MAX_PIXELS: $(grep -o "big-plain.nlc.*" gimp.log | head -1)"
+ok "without a preview it is refused, naming NELLOC_THUMBNAIL_MAX_PIXELS"
 
 [ ! -e deep.nlc ] || die "a 16-bit image was exported"
 grep -q "8-bit perceptual" gimp.log || die "16-bit export: no clear error in $(cat gimp.log)"

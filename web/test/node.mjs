@@ -38,7 +38,7 @@ function readPam(path) {
 
 function goldenFiles() {
   const out = [];
-  for (const sub of ["", "pred", "modes"]) {
+  for (const sub of ["", "pred", "modes", "preview"]) {
     for (const f of readdirSync(fx("golden", sub)).sort()) {
       if (f.endsWith(".nlc")) out.push(fx("golden", sub, f));
     }
@@ -100,6 +100,18 @@ for (const [dir, level] of [["pkg", "Simd128"], ["pkg-scalar", "Scalar"]]) {
   for (const g of goldens.slice(0, 8)) {
     assert.ok(Buffer.from(m.decodeToPng(g.bytes, { models })).equals(g.png), `${dir}: PNG differs: ${g.path}`);
   }
+  // Embedded previews (FORMAT.md section 10): decodePreview gives the stored preview.
+  for (const g of goldens.filter((g) => g.path.includes("/preview/"))) {
+    const p = m.decodePreview(g.bytes, { models });
+    const want = m.readImage(readFileSync(g.path.replace(/\/preview\/(.*)\.nlc$/, "/preview/expected/$1.preview.png")));
+    assert.ok(p.embedded, g.path);
+    assert.deepEqual([p.width, p.height], [want.width, want.height], g.path);
+    assert.ok(Buffer.from(p.rgba).equals(Buffer.from(want.rgba)), `${dir}: preview differs: ${g.path}`);
+    assert.deepEqual(m.info(g.bytes, { models }).preview, { width: p.width, height: p.height });
+  }
+  const plain = m.decodePreview(goldens[0].bytes, { models });
+  assert.equal(plain.embedded, false);
+  assert.equal(m.info(goldens[0].bytes, { models }).preview, null);
   const modes = new Set();
   for (const c of encodeCases) {
     const got = m.encodeFile(c.bytes, c.options);

@@ -286,8 +286,20 @@ fn encode_options(
     threads: usize,
     modes: Option<&str>,
     max_pixels: Option<u64>,
+    preview: i64,
 ) -> PyResult<EncodeOptions> {
     let mut o = EncodeOptions::default();
+    // -1: the default (auto), 0: none, else a longest side (checked by the encoder).
+    o.preview = match preview {
+        -1 => nelloc::Preview::Auto,
+        0 => nelloc::Preview::Off,
+        n => nelloc::Preview::Size(u32::try_from(n).map_err(|_| {
+            PyValueError::new_err(format!(
+                "preview is {n}: expected True, False or a size of 1 to {}",
+                nelloc::MAX_PREVIEW_SIZE
+            ))
+        })?),
+    };
     o.model = load_model(py, model, model_file)?;
     o.alpha_model = load_model(py, None, alpha_model_file)?;
     o.tile_size = tile_size;
@@ -304,7 +316,7 @@ fn encode_options(
 #[pyfunction]
 #[pyo3(signature = (pixels, width, height, channels, *, model=None, model_file=None,
     alpha_model_file=None, tile_size=nelloc::DEFAULT_TILE_SIZE, threads=0, modes=None,
-    icc=None, exif=None, xmp=None, max_pixels=None, progress=None))]
+    icc=None, exif=None, xmp=None, max_pixels=None, progress=None, preview=-1))]
 #[allow(clippy::too_many_arguments)]
 fn encode<'py>(
     py: Python<'py>,
@@ -323,6 +335,7 @@ fn encode<'py>(
     xmp: Option<&Bound<'py, PyBytes>>,
     max_pixels: Option<u64>,
     progress: Option<Py<PyAny>>,
+    preview: i64,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let color = color_type(channels)?;
     let mut options = encode_options(
@@ -334,6 +347,7 @@ fn encode<'py>(
         threads,
         modes,
         max_pixels,
+        preview,
     )?;
     let metadata = Metadata {
         icc: opt_bytes(icc),
@@ -384,6 +398,7 @@ fn score(
         threads,
         None,
         max_pixels,
+        0,
     )?;
     // Every tile through the network, so `model_bits` covers every coded sample.
     options.modes = TileModes::only(&[TileMode::Neural]);
@@ -440,6 +455,32 @@ fn decode<'py>(
         chunk(&m.icc),
         chunk(&m.exif),
         chunk(&m.xmp),
+    ))
+}
+
+/// decode_preview(data, *, threads=0, models=(), max_pixels=None)
+/// -> (width, height, channels, pixels: bytearray, embedded: bool): the embedded preview,
+/// or the image itself when the stream has none (then under max_pixels).
+#[pyfunction]
+#[pyo3(signature = (data, *, threads=0, models=Vec::new(), max_pixels=None))]
+fn decode_preview<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyBytes>,
+    threads: usize,
+    models: Vec<PathBuf>,
+    max_pixels: Option<u64>,
+) -> PyResult<(u32, u32, usize, Bound<'py, PyByteArray>, bool)> {
+    let options = decode_options(py, threads, models, max_pixels)?;
+    let bytes = data.as_bytes();
+    let p = py
+        .detach(|| nelloc::decode_preview(bytes, &options))
+        .map_err(to_py)?;
+    Ok((
+        p.image.width(),
+        p.image.height(),
+        p.image.color().channels(),
+        PyByteArray::new(py, p.image.pixels()),
+        p.embedded,
     ))
 }
 
@@ -518,6 +559,7 @@ fn info_dict<'py>(py: Python<'py>, i: &nelloc::Info) -> PyResult<Bound<'py, PyDi
     d.set_item("icc", chunk(&i.metadata.icc))?;
     d.set_item("exif", chunk(&i.metadata.exif))?;
     d.set_item("xmp", chunk(&i.metadata.xmp))?;
+    d.set_item("preview", i.preview)?;
     Ok(d)
 }
 
@@ -614,6 +656,7 @@ fn _nelloc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_TILE_SIZE", nelloc::DEFAULT_TILE_SIZE)?;
     m.add_function(wrap_pyfunction!(encode, m)?)?;
     m.add_function(wrap_pyfunction!(decode, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_preview, m)?)?;
     m.add_function(wrap_pyfunction!(info, m)?)?;
     m.add_function(wrap_pyfunction!(info_file, m)?)?;
     m.add_function(wrap_pyfunction!(score, m)?)?;

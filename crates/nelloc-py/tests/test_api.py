@@ -139,6 +139,31 @@ def test_modes_and_metadata(image):
     assert np.array_equal(nelloc.decode(data), a)
 
 
+def test_preview(image):
+    a = image(200, 300, 3)  # 300 wide, 200 high
+    data = nelloc.encode(a, modes="png", preview=64)
+    assert nelloc.info(data).preview == (64, 43)
+    p = nelloc.decode_preview(data)
+    assert p.embedded and p.array.shape == (43, 64, 3)
+    # The preview is the area average, within the 6-bit quantization (FORMAT.md section 10).
+    mean = a.astype(np.float64).mean(axis=(0, 1))
+    assert np.all(np.abs(p.array.astype(np.float64).mean(axis=(0, 1)) - mean) < 3)
+    assert np.array_equal(nelloc.decode(data), a)
+    plain = nelloc.encode(a, modes="png", preview=False)
+    assert nelloc.info(plain).preview is None and len(plain) < len(data)
+    p = nelloc.decode_preview(plain)
+    assert not p.embedded and np.array_equal(p.array, a)
+    # Grey images come back (H, W), like decode.
+    g = image(300, 200, 1)
+    p = nelloc.decode_preview(nelloc.encode(g, modes="png", preview=50))
+    assert p.embedded and p.array.shape == (50, 33)
+    for bad in (0, 1025, -1, "big"):
+        with pytest.raises(ValueError):
+            nelloc.encode(a, preview=bad)
+    with pytest.raises(nelloc.FormatError):
+        nelloc.decode_preview(data[:-1])
+
+
 def test_cli_files_bit_exact(nlc, fixtures, tmp_path):
     """Golden files and CLI encodes: Python decodes what the CLI decodes, and encodes
     byte for byte what it encodes."""

@@ -122,6 +122,24 @@ fn settings(options: &JsValue) -> JsResult<EncodeSettings> {
             as u32;
     }
     s.modes = string(get(options, "modes")?, "modes")?;
+    // `preview`: true (default: auto), false (none) or a longest side in pixels.
+    let preview = get(options, "preview")?;
+    if let Some(b) = preview.as_bool() {
+        s.preview = if b {
+            nelloc::Preview::Auto
+        } else {
+            nelloc::Preview::Off
+        };
+    } else if !preview.is_undefined() {
+        let max = nelloc::MAX_PREVIEW_SIZE;
+        s.preview = nelloc::Preview::Size(
+            preview
+                .as_f64()
+                .filter(|t| t.fract() == 0.0 && *t >= 1.0 && *t <= f64::from(max))
+                .ok_or_else(|| arg(format!("preview must be a boolean or 1 to {max}")))?
+                as u32,
+        );
+    }
     s.builtin = string(get(options, "model")?, "model")?;
     s.models = bytes_list(&get(options, "models")?, "models")?;
     let alpha = get(options, "alphaModel")?;
@@ -175,6 +193,18 @@ pub fn decode(bytes: &[u8], options: JsValue) -> JsResult<Object> {
     image_object(&decode_image(bytes, &options)?)
 }
 
+/// Decodes the embedded preview of `.nlc` bytes (a small copy of the image that decodes in
+/// milliseconds), or the image itself when the stream has none: the object `decode`
+/// returns plus `embedded` (true for the preview). Options: `models`, as for `decode`.
+#[wasm_bindgen(js_name = decodePreview)]
+pub fn decode_preview(bytes: &[u8], options: JsValue) -> JsResult<Object> {
+    let o = crate::decode_options(&bytes_list(&get(&options, "models")?, "models")?)?;
+    let p = nelloc::decode_preview(bytes, &o).map_err(WebError::from)?;
+    let r = image_object(&p.image)?;
+    set(&r, "embedded", p.embedded)?;
+    Ok(r)
+}
+
 /// Decodes `.nlc` bytes to a PNG file (the one `nlc decode x.nlc y.png` writes).
 #[wasm_bindgen(js_name = decodeToPng)]
 pub fn decode_to_png(bytes: &[u8], options: JsValue) -> JsResult<Vec<u8>> {
@@ -184,7 +214,8 @@ pub fn decode_to_png(bytes: &[u8], options: JsValue) -> JsResult<Vec<u8>> {
 /// Encodes raw samples to `.nlc`. Options: `layout` of `pixels` (default "rgba"),
 /// `reduce` (default true: store grey / no alpha when that loses nothing), `tileSize`,
 /// `modes` ("all", "neural,png", ...), `model` (built-in name), `models` and
-/// `alphaModel` (safetensors bytes), `onProgress`.
+/// `alphaModel` (safetensors bytes), `preview` (true: the default, false: none, or a
+/// longest side in pixels), `onProgress`.
 #[wasm_bindgen]
 pub fn encode(pixels: &[u8], width: u32, height: u32, options: JsValue) -> JsResult<Vec<u8>> {
     let s = settings(&options)?;
@@ -246,6 +277,14 @@ pub fn info(bytes: &[u8], options: JsValue) -> JsResult<Object> {
     set(&r, "modelHash", i.model_hash.as_str())?;
     set(&r, "modelName", i.model_name.as_deref().map(JsValue::from))?;
     set(&r, "alpha", i.alpha.to_string())?;
+    let preview = i.preview.map(|(w, h)| {
+        let p = Object::new();
+        // Setting properties on a fresh plain object cannot fail.
+        let _ = set(&p, "width", w);
+        let _ = set(&p, "height", h);
+        JsValue::from(p)
+    });
+    set(&r, "preview", preview.unwrap_or(JsValue::NULL))?;
     let tiles = Array::new();
     for t in &i.tile_details {
         let o = Object::new();

@@ -105,6 +105,9 @@ pub struct EncodeSettings {
     pub models: Vec<Vec<u8>>,
     /// One-channel model for alpha (as `nlc encode --alpha-model`).
     pub alpha_model: Option<Vec<u8>>,
+    /// The embedded preview (as `nlc encode --no-preview` / `--preview-size`). Default:
+    /// [`nelloc::Preview::Auto`].
+    pub preview: nelloc::Preview,
 }
 
 impl Default for EncodeSettings {
@@ -117,6 +120,7 @@ impl Default for EncodeSettings {
             builtin: None,
             models: Vec::new(),
             alpha_model: None,
+            preview: nelloc::Preview::Auto,
         }
     }
 }
@@ -138,6 +142,7 @@ impl EncodeSettings {
     pub fn options(&self, color: ColorType) -> Result<EncodeOptions> {
         let mut o = EncodeOptions::default();
         o.tile_size = self.tile_size;
+        o.preview = self.preview;
         if let Some(m) = &self.modes {
             o.modes = m.parse::<TileModes>()?;
         }

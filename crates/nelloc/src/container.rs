@@ -23,6 +23,8 @@ const MAX_CHUNKS: u32 = 64;
 const TAG_ICC: [u8; 4] = *b"ICCP";
 const TAG_EXIF: [u8; 4] = *b"EXIF";
 const TAG_XMP: [u8; 4] = *b"XMP ";
+/// The embedded preview (section 10, `crate::preview`).
+const TAG_PRVW: [u8; 4] = *b"PRVW";
 
 /// How a stream stores the alpha channel, if any (`alpha_mode` in docs/FORMAT.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -72,6 +74,8 @@ pub(crate) struct Header {
     /// Adapted heads (`ADPT` chunks, version 4), at most one per plane group, in group
     /// order.
     pub(crate) heads: Vec<HeadDelta>,
+    /// The `PRVW` chunk's data, unparsed (section 10): the main decode never reads it.
+    pub(crate) preview: Option<Vec<u8>>,
     pub(crate) tiles: Vec<TileEntry>,
 }
 
@@ -126,6 +130,7 @@ pub(crate) fn write(header: &Header, streams: &[Vec<u8>]) -> Result<Vec<u8>> {
         (TAG_ICC, &header.metadata.icc),
         (TAG_EXIF, &header.metadata.exif),
         (TAG_XMP, &header.metadata.xmp),
+        (TAG_PRVW, &header.preview),
     ]
     .into_iter()
     .filter_map(|(tag, c)| c.as_ref().map(|c| (tag, c.clone())))
@@ -137,7 +142,7 @@ pub(crate) fn write(header: &Header, streams: &[Vec<u8>]) -> Result<Vec<u8>> {
     debug_assert_eq!(out.len(), FIXED_LEN);
     for (tag, data) in chunks {
         out.extend_from_slice(&tag);
-        out.extend_from_slice(&u32_field(data.len(), "a metadata chunk's length")?.to_le_bytes());
+        out.extend_from_slice(&u32_field(data.len(), "a chunk's length")?.to_le_bytes());
         out.extend_from_slice(&data);
     }
     let mut offset = 0u64;
@@ -392,6 +397,7 @@ fn parse_prefix<'a>(data: &'a [u8], limits: &Limits, whole: bool) -> Result<(Hea
     }
 
     let mut metadata = Metadata::default();
+    let mut preview = None;
     let mut total_meta = 0u64;
     let mut heads: Vec<HeadDelta> = Vec::new();
     for (tag, body) in chunks {
@@ -419,6 +425,8 @@ fn parse_prefix<'a>(data: &'a [u8], limits: &Limits, whole: bool) -> Result<(Hea
             TAG_ICC => &mut metadata.icc,
             TAG_EXIF => &mut metadata.exif,
             TAG_XMP => &mut metadata.xmp,
+            // Counted like metadata: it is held in memory with the header.
+            TAG_PRVW => &mut preview,
             // Unknown chunks are ancillary: skipped, and not counted against the metadata
             // limit (FORMAT.md section 7 counts the known chunks only).
             _ => continue,
@@ -506,6 +514,7 @@ fn parse_prefix<'a>(data: &'a [u8], limits: &Limits, whole: bool) -> Result<(Hea
             alpha_model,
             metadata,
             heads,
+            preview,
             tiles,
         },
         tile_data,
@@ -530,6 +539,7 @@ mod tests {
             alpha_model: [0; 32],
             metadata: Metadata::default(),
             heads: Vec::new(),
+            preview: None,
             tiles: vec![TileEntry {
                 offset: 0,
                 length: 0,
@@ -548,6 +558,29 @@ mod tests {
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         out
+    }
+
+    #[test]
+    fn a_duplicate_preview_is_an_error_and_it_counts_as_metadata() {
+        let prvw = (TAG_PRVW, vec![0u8; 60]);
+        let file = file_with_chunks(std::slice::from_ref(&prvw));
+        let (header, _) = parse(&file, &Limits::default()).unwrap();
+        assert_eq!(header.preview.as_deref(), Some(&[0u8; 60][..]));
+        let file = file_with_chunks(&[prvw.clone(), (*b"zzZZ", vec![]), prvw.clone()]);
+        let e = parse(&file, &Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("duplicate PRVW"), "{e}");
+        let limits = Limits {
+            max_metadata_bytes: 100,
+            ..Limits::default()
+        };
+        let file = file_with_chunks(&[prvw, (TAG_XMP, vec![1u8; 41])]);
+        assert!(matches!(
+            parse(&file, &limits),
+            Err(crate::Error::Limits(crate::LimitError::Metadata {
+                bytes: 101,
+                ..
+            }))
+        ));
     }
 
     #[test]

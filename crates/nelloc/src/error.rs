@@ -108,7 +108,8 @@ impl Error {
                 | FormatError::TrailingData(_)
                 | FormatError::TileChecksum { .. }
                 | FormatError::UnknownTileMode { .. }
-                | FormatError::CorruptTile { .. } => ErrorKind::Corrupt,
+                | FormatError::CorruptTile { .. }
+                | FormatError::InvalidPreview(_) => ErrorKind::Corrupt,
             },
             Error::Unsupported(_) => ErrorKind::Unsupported,
             Error::Limits(_) => ErrorKind::LimitExceeded,
@@ -220,6 +221,10 @@ pub enum FormatError {
         /// What went wrong.
         detail: &'static str,
     },
+    /// The embedded preview (`PRVW` chunk, docs/FORMAT.md section 10) is damaged or breaks
+    /// the preview rules; the main image may still decode.
+    #[error("invalid preview: {0}")]
+    InvalidPreview(String),
 }
 
 /// A configured limit was exceeded (see [`crate::Limits`]).

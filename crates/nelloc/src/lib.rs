@@ -47,6 +47,7 @@ mod net;
 #[cfg_attr(not(test), allow(dead_code))]
 mod network;
 mod options;
+mod preview;
 mod schedule;
 pub mod score;
 mod tilemode;
@@ -64,7 +65,10 @@ pub use image::{ColorType, Image, ImageRef, Metadata};
 pub use limits::Limits;
 pub use model::Model;
 pub use options::{
-    Cancel, DecodeOptions, Device, EncodeOptions, OrtProvider, Progress, DEFAULT_TILE_SIZE,
+    Cancel, DecodeOptions, Device, EncodeOptions, OrtProvider, Preview, Progress, DEFAULT_TILE_SIZE,
+};
+pub use preview::{
+    decode_preview, DecodedPreview, DEFAULT_PREVIEW_SIZE, MAX_PREVIEW_SIZE, PREVIEW_BUDGET,
 };
 pub use tilemode::{ModeCounts, TileMode, TileModes};
 

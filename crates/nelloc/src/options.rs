@@ -145,6 +145,24 @@ impl Cancel {
 /// Default tile edge in pixels (see docs/ARCHITECTURE.md for the measurement behind it).
 pub const DEFAULT_TILE_SIZE: u32 = 256;
 
+/// Whether [`crate::encode`] embeds a preview ([`EncodeOptions::preview`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Preview {
+    /// No preview.
+    Off,
+    /// [`crate::DEFAULT_PREVIEW_SIZE`] (256) pixels on the longer side, or half that when
+    /// the larger one would cost more than [`crate::PREVIEW_BUDGET`] of the file, or none
+    /// when both would: a preview pays off where decoding the image takes long, and on a
+    /// photo the 256-pixel one is within the budget from about 10 MP (the 128-pixel one
+    /// from about 3 MP; docs/ARCHITECTURE.md has the measurements).
+    #[default]
+    Auto,
+    /// This longest side (1 to [`crate::MAX_PREVIEW_SIZE`]) whatever it costs, for any
+    /// image larger than that.
+    Size(u32),
+}
+
 /// Options for [`crate::encode`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -185,6 +203,11 @@ pub struct EncodeOptions {
     /// photographs at no decoding cost). Default: [`AdaptHead::Auto`]; [`AdaptHead::Off`]
     /// writes what the encoder wrote before (readable by decoders of versions 1 to 3).
     pub adapt_head: AdaptHead,
+    /// Whether and how to embed a preview (docs/FORMAT.md section 10): a small
+    /// area-averaged copy of the image coded with the cheap tile modes, so that
+    /// [`crate::decode_preview`] gives a thumbnail in milliseconds. Never written for an
+    /// image no larger than the preview. Default: [`Preview::Auto`].
+    pub preview: Preview,
 }
 
 impl Default for EncodeOptions {
@@ -200,6 +223,7 @@ impl Default for EncodeOptions {
             device: Device::Cpu,
             modes: TileModes::all(),
             adapt_head: AdaptHead::Auto,
+            preview: Preview::Auto,
         }
     }
 }

@@ -241,3 +241,59 @@ fn adapted_head_golden_files_decode_bit_exactly() {
         assert_ne!(encode(image.as_ref(), &off).unwrap(), bytes, "{name}");
     }
 }
+
+/// Embedded previews (docs/FORMAT.md section 10): an RGB photo with neural tiles and a
+/// mixed RGBA image in the cheap modes, each with a small preview. The decoded previews
+/// are also stored as PNG (`preview/expected/NAME.preview.png`) for
+/// tools/reference-decoder.sh, which also checks them against the encoder's rule.
+#[test]
+fn preview_golden_files_decode_bit_exactly() {
+    let dir = golden_dir().join("preview");
+    let bless = std::env::var_os("NELLOC_BLESS").is_some();
+    let (rgb, gray) = (test_rgb(), test_gray());
+    let models = [rgb.clone(), gray.clone()];
+    let dune = load_png(&fixtures().join("photos/dune_77x53.png"));
+    let mut neural = encode_opts(rgb.clone(), gray.clone(), 32);
+    neural.preview = nelloc::Preview::Size(24);
+    let mut cheap = encode_opts(rgb.clone(), gray.clone(), 32);
+    cheap.modes = "constant,png,palette,gray,context".parse().unwrap();
+    cheap.preview = nelloc::Preview::Size(20);
+    let cases = [
+        ("dune_77x53", dune, neural),
+        (
+            "mixed-rgba-64x48",
+            mixed_image(64, 48, nelloc::ColorType::Rgba8, 16, 11),
+            cheap,
+        ),
+    ];
+    for (name, image, opts) in cases {
+        let path = dir.join(format!("{name}.nlc"));
+        let expected = dir.join(format!("expected/{name}.png"));
+        let expected_preview = dir.join(format!("expected/{name}.preview.png"));
+        if bless && !path.exists() {
+            let bytes = encode(image.as_ref(), &opts).unwrap();
+            std::fs::create_dir_all(dir.join("expected")).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+            let p = nelloc::decode_preview(&bytes, &decode_opts(&models)).unwrap();
+            for (img, file) in [(&image, &expected), (&p.image, &expected_preview)] {
+                let ct = match img.color() {
+                    nelloc::ColorType::Rgb8 => image::ExtendedColorType::Rgb8,
+                    _ => image::ExtendedColorType::Rgba8,
+                };
+                image::save_buffer(file, img.pixels(), img.width(), img.height(), ct).unwrap();
+            }
+        }
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let d = decode_opts(&models);
+        let back = decode(&bytes, &d).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(back.pixels(), image.pixels(), "{name}");
+        let info = nelloc::info(&bytes, &d).unwrap();
+        let p = nelloc::decode_preview(&bytes, &d).unwrap();
+        assert!(p.embedded, "{name}");
+        assert_eq!(Some((p.image.width(), p.image.height())), info.preview);
+        let want = load_png(&expected_preview);
+        assert_eq!(p.image.pixels(), want.pixels(), "{name}: preview");
+        // Deterministic, the preview included.
+        assert_eq!(encode(image.as_ref(), &opts).unwrap(), bytes, "{name}");
+    }
+}

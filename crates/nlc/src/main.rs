@@ -227,6 +227,15 @@ struct Encoder {
     /// default), always, or off (files readable by decoders of versions 1 to 3).
     #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = parse_adapt_head)]
     adapt_head: nelloc::AdaptHead,
+    /// Do not embed a preview (by default a 256- or 128-pixel copy of a large image is
+    /// stored for fast thumbnails when it costs at most 0.5% of the file, docs/FORMAT.md
+    /// section 10).
+    #[arg(long, conflicts_with = "preview_size")]
+    no_preview: bool,
+    /// Embed a preview of this longest side (1 to 1024 pixels) whatever it costs, in every
+    /// image larger than that.
+    #[arg(long, value_name = "PIXELS", value_parser = clap::value_parser!(u32).range(1..=i64::from(nelloc::MAX_PREVIEW_SIZE)))]
+    preview_size: Option<u32>,
 }
 
 impl Encoder {
@@ -236,6 +245,12 @@ impl Encoder {
             o.modes = m;
         }
         o.adapt_head = self.adapt_head;
+        if self.no_preview {
+            o.preview = nelloc::Preview::Off;
+        }
+        if let Some(size) = self.preview_size {
+            o.preview = nelloc::Preview::Size(size);
+        }
         Ok(o)
     }
 }
@@ -376,6 +391,10 @@ fn cmd_info(input: &Path, tiles: bool, decoder: &Decoder) -> Result<()> {
         .map(|(m, n, b)| format!("{m} {n} ({b} bytes)"))
         .collect();
     outln!("tile modes:  {}", summary.join(", "));
+    match info.preview {
+        Some((w, h)) => outln!("preview:     {w}x{h}"),
+        None => outln!("preview:     none"),
+    }
     for (name, chunk) in [
         ("ICC", &info.metadata.icc),
         ("EXIF", &info.metadata.exif),

@@ -460,3 +460,45 @@ fn doctor_runs_cleanly_without_the_tools() {
     }
     assert!(!text.contains("broken"), "{text}");
 }
+
+#[test]
+fn preview_options_choose_the_embedded_preview() {
+    let dir = tmpdir();
+    let src = dir.path().join("mixed.png");
+    mixed_png(&src);
+    let info = |f: &Path| {
+        String::from_utf8_lossy(&nlc().arg("info").arg(f).output().unwrap().stdout).to_string()
+    };
+    for (args, want) in [
+        (&["--preview-size", "64"][..], "preview:     64x43"),
+        (&["--no-preview"][..], "preview:     none"),
+        // 192x128 is no larger than the default preview: none.
+        (&[][..], "preview:     none"),
+    ] {
+        let f = dir.path().join("out.nlc");
+        let st = nlc()
+            .args(["encode", "-q", "--modes", "png,constant"])
+            .args(args)
+            .arg(&src)
+            .arg(&f)
+            .status()
+            .unwrap();
+        assert!(st.success(), "{args:?}");
+        let text = info(&f);
+        assert!(text.contains(want), "{args:?}: {text}");
+    }
+    for bad in [
+        &["--preview-size", "0"][..],
+        &["--preview-size", "1025"][..],
+        &["--preview-size", "64", "--no-preview"][..],
+    ] {
+        let st = nlc()
+            .args(["encode", "-q"])
+            .args(bad)
+            .arg(&src)
+            .arg(dir.path().join("bad.nlc"))
+            .status()
+            .unwrap();
+        assert_eq!(st.code(), Some(2), "{bad:?}");
+    }
+}

@@ -6,7 +6,8 @@
  * Decoding runs under a pixel budget (../common/nlc-plugin.h): NLCP_VIEWER_MAX_PIXELS for
  * full-size loads, and the stricter NLCP_THUMBNAIL_MAX_PIXELS when the caller asks for a
  * smaller size (thumbnailers, file choosers): the header is checked before anything is
- * decoded, so a hostile file claiming a huge image fails at once.
+ * decoded, so a hostile file claiming a huge image fails at once. A scaled load no larger
+ * than the stream's embedded preview decodes the preview instead, under no budget.
  * SPDX-License-Identifier: MIT OR Apache-2.0
  */
 #define GDK_PIXBUF_ENABLE_BACKEND
@@ -85,6 +86,30 @@ static gboolean load_increment(gpointer context, const guchar *buf, guint size, 
     return TRUE;
 }
 
+/* The embedded preview (docs/FORMAT.md section 10) when the stream has one at least
+ * `width` x `height`, or a smaller one when the image itself is over the pixel budget
+ * (`over_budget`: a thumbnail scaled up beats none); else NULL. It decodes in milliseconds
+ * whatever the image's size (at most 1024 x 1024, no network), so no pixel budget applies
+ * to it, and gdk-pixbuf scales it to the size asked for. A damaged preview is NULL too:
+ * the caller decodes the image. */
+static nlc_image *decode_preview(const guint8 *data, gsize size, uint32_t width, uint32_t height,
+                                 gboolean over_budget) {
+    nlc_stream_info info = {.struct_size = sizeof(nlc_stream_info)};
+    if (nlc_info(data, size, NULL, &info) != NLC_OK || info.struct_size < sizeof info ||
+        info.preview_width == 0)
+        return NULL;
+    if (!over_budget && (info.preview_width < width || info.preview_height < height))
+        return NULL;
+    nlc_image *img = NULL;
+    uint32_t embedded = 0;
+    if (nlc_decode_preview(data, size, NULL, &img, &embedded) != NLC_OK) return NULL;
+    if (!embedded) { /* cannot happen after nlc_info said there is one; never decode twice */
+        nlc_image_free(img);
+        return NULL;
+    }
+    return img;
+}
+
 /* Decodes `data` into a new pixbuf, calling the size and prepared callbacks on the way;
  * NULL with `*error` set on failure, NULL without an error if the size callback declined. */
 static GdkPixbuf *decode(const guint8 *data, gsize size, GdkPixbufModuleSizeFunc size_func,
@@ -98,6 +123,7 @@ static GdkPixbuf *decode(const guint8 *data, gsize size, GdkPixbufModuleSizeFunc
     }
     uint64_t budget = nlcp_max_pixels(NLCP_VIEWER_MAX_PIXELS);
     const char *variable = "NELLOC_MAX_PIXELS";
+    nlc_image *img = NULL;
     if (size_func != NULL) {
         gint w = (gint)MIN(h.width, (uint32_t)G_MAXINT), hh = (gint)MIN(h.height, (uint32_t)G_MAXINT);
         size_func(&w, &hh, user_data);
@@ -109,16 +135,19 @@ static GdkPixbuf *decode(const guint8 *data, gsize size, GdkPixbufModuleSizeFunc
                 budget = thumb;
                 variable = "NELLOC_THUMBNAIL_MAX_PIXELS";
             }
+            img = decode_preview(data, size, (uint32_t)w, (uint32_t)hh,
+                                 (uint64_t)h.width * h.height > budget);
         }
     }
-    if (!check_size(h.width, h.height, budget, variable, error)) return NULL;
+    if (img == NULL && !check_size(h.width, h.height, budget, variable, error)) return NULL;
 
-    nlc_decoder_options *opts = NULL;
-    nlc_image *img = NULL;
     nlc_pixels px = {.struct_size = sizeof(nlc_pixels)};
-    st = nlcp_decoder_options(0, budget, 0, &opts);
-    if (st == NLC_OK) st = nlc_decode(data, size, opts, &img);
-    nlc_decoder_options_free(opts);
+    if (img == NULL) {
+        nlc_decoder_options *opts = NULL;
+        st = nlcp_decoder_options(0, budget, 0, &opts);
+        if (st == NLC_OK) st = nlc_decode(data, size, opts, &img);
+        nlc_decoder_options_free(opts);
+    }
     if (st == NLC_OK) st = nlc_image_get(img, &px);
     if (st != NLC_OK) {
         set_nlc_error(error,

@@ -34,10 +34,9 @@ static void set_nlc_error(GError **error, const char *what, const char *filename
 }
 
 /* Decodes `filename` under a pixel budget. Returns the image (free with nlc_image_free). */
-static nlc_image *nlc_read(const char *filename, uint64_t budget, GError **error) {
-    gchar *data = NULL;
-    gsize size = 0;
-    if (!g_file_get_contents(filename, &data, &size, error)) return NULL;
+/* Decodes `data` under a pixel budget (`variable` raises it, named in the refusal). */
+static nlc_image *nlc_decode_budget(const char *filename, const gchar *data, gsize size,
+                                    uint64_t budget, const char *variable, GError **error) {
     nlc_header h = {.struct_size = sizeof(nlc_header)};
     nlc_status st = nlc_probe((const uint8_t *)data, size, &h);
     nlc_decoder_options *opts = NULL;
@@ -46,19 +45,61 @@ static nlc_image *nlc_read(const char *filename, uint64_t budget, GError **error
         /* Checked before decoding: a tiny file may claim a huge, slow image. */
         g_set_error(error, NLC_ERROR_QUARK, NLC_ERROR_LIMIT,
                     "'%s' is %ux%u pixels, over the limit of %" G_GUINT64_FORMAT
-                    " pixels (set NELLOC_MAX_PIXELS to raise it)",
-                    gimp_filename_to_utf8(filename), h.width, h.height, budget);
-        g_free(data);
+                    " pixels (set %s to raise it)",
+                    gimp_filename_to_utf8(filename), h.width, h.height, budget, variable);
         return NULL;
     }
     if (st == NLC_OK) st = nlcp_decoder_options(0, budget, 0, &opts);
     if (st == NLC_OK) st = nlc_decode((const uint8_t *)data, size, opts, &img);
     nlc_decoder_options_free(opts);
-    g_free(data);
     if (st != NLC_OK) {
         set_nlc_error(error, "Could not open", filename, st);
         return NULL;
     }
+    return img;
+}
+
+static nlc_image *nlc_read(const char *filename, uint64_t budget, GError **error) {
+    gchar *data = NULL;
+    gsize size = 0;
+    if (!g_file_get_contents(filename, &data, &size, error)) return NULL;
+    nlc_image *img = nlc_decode_budget(filename, data, size, budget, "NELLOC_MAX_PIXELS", error);
+    g_free(data);
+    return img;
+}
+
+/* The Open dialog's thumbnail of about `size` pixels: the embedded preview (docs/FORMAT.md
+ * section 10; milliseconds, no pixel budget) when it is at least that large, or when the
+ * image itself is over the thumbnail budget; else the image, under that budget. The full
+ * size goes to `*width` x `*height`. */
+static nlc_image *nlc_read_thumbnail(const char *filename, gint size, uint32_t *width,
+                                     uint32_t *height, GError **error) {
+    gchar *data = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(filename, &data, &len, error)) return NULL;
+    const uint64_t budget = nlcp_thumbnail_max_pixels();
+    nlc_stream_info info = {.struct_size = sizeof(nlc_stream_info)};
+    nlc_image *img = NULL;
+    if (nlc_info((const uint8_t *)data, len, NULL, &info) == NLC_OK &&
+        info.struct_size >= sizeof info && info.preview_width > 0) {
+        const gboolean large_enough = (gint)MAX(info.preview_width, info.preview_height) >= size;
+        if (large_enough || (uint64_t)info.width * info.height > budget) {
+            uint32_t embedded = 0;
+            if (nlc_decode_preview((const uint8_t *)data, len, NULL, &img, &embedded) == NLC_OK &&
+                !embedded) {
+                nlc_image_free(img); /* cannot happen after nlc_info found one */
+                img = NULL;
+            }
+        }
+    }
+    nlc_header h = {.struct_size = sizeof(nlc_header)};
+    if (nlc_probe((const uint8_t *)data, len, &h) == NLC_OK) {
+        *width = h.width;
+        *height = h.height;
+    }
+    if (img == NULL)
+        img = nlc_decode_budget(filename, data, len, budget, "NELLOC_THUMBNAIL_MAX_PIXELS", error);
+    g_free(data);
     return img;
 }
 
@@ -143,8 +184,9 @@ static void query(void) {
     gimp_register_magic_load_handler(LOAD_PROC, "nlc", "", "0,string,\213NLC\r\n\032\n");
 
     gimp_install_procedure(LOAD_THUMB_PROC, "Loads a preview from an .nlc image",
-                           "Decodes small .nlc images for the Open dialog's preview; larger "
-                           "ones are refused (NELLOC_THUMBNAIL_MAX_PIXELS).",
+                           "Decodes the embedded preview of an .nlc image for the Open "
+                           "dialog, or a small image itself; larger ones without a preview "
+                           "are refused (NELLOC_THUMBNAIL_MAX_PIXELS).",
                            "nelloc authors", "nelloc authors", "2026", NULL, NULL, GIMP_PLUGIN,
                            G_N_ELEMENTS(thumb_args), G_N_ELEMENTS(thumb_return), thumb_args,
                            thumb_return);
@@ -306,7 +348,8 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
     } else if (strcmp(name, LOAD_THUMB_PROC) == 0 && nparams >= 2) {
         const gchar *filename = param[0].data.d_string;
         const gint size = param[1].data.d_int32;
-        nlc_image *img = nlc_read(filename, nlcp_thumbnail_max_pixels(), &error);
+        uint32_t full_w = 0, full_h = 0;
+        nlc_image *img = nlc_read_thumbnail(filename, size, &full_w, &full_h, &error);
         gint32 image = img ? to_gimp_image(img, filename, &error) : -1;
         nlc_image_free(img);
         if (image != -1) {
@@ -318,10 +361,11 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
             *nreturn_vals = 4;
             values[1].type = GIMP_PDB_IMAGE;
             values[1].data.d_image = image;
+            /* The image's own size (the preview's, if any, is smaller). */
             values[2].type = GIMP_PDB_INT32;
-            values[2].data.d_int32 = w;
+            values[2].data.d_int32 = (gint32)MIN(full_w, (uint32_t)G_MAXINT32);
             values[3].type = GIMP_PDB_INT32;
-            values[3].data.d_int32 = h;
+            values[3].data.d_int32 = (gint32)MIN(full_h, (uint32_t)G_MAXINT32);
         } else {
             status = GIMP_PDB_EXECUTION_ERROR;
         }

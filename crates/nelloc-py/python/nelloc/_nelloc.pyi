@@ -34,6 +34,7 @@ def encode(
     xmp: Optional[bytes] = None,
     max_pixels: Optional[int] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
+    preview: int = -1,
 ) -> bytes: ...
 def score(
     pixels: bytes,
@@ -56,6 +57,13 @@ def decode(
     max_pixels: Optional[int] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
 ) -> Tuple[int, int, int, bytearray, Optional[bytes], Optional[bytes], Optional[bytes]]: ...
+def decode_preview(
+    data: bytes,
+    *,
+    threads: int = 0,
+    models: Sequence[str] = ...,
+    max_pixels: Optional[int] = None,
+) -> Tuple[int, int, int, bytearray, bool]: ...
 def info(data: bytes, *, models: Sequence[str] = ..., max_pixels: Optional[int] = None) -> dict: ...
 def info_file(
     path: str, *, models: Sequence[str] = ..., max_pixels: Optional[int] = None

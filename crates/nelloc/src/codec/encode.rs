@@ -170,7 +170,24 @@ pub fn encode_with_stats(
         threads: options.threads,
         tracker: &tracker,
     };
-    let (bytes, stats) = encode_passes(&ctx, options)?;
+    let coded = encode_passes(&ctx, options)?;
+    // The preview last: the encoder weighs its cost against the file (section 10). It is
+    // optional, so it is left out rather than failing when it would take the metadata
+    // past the limit.
+    let room = options
+        .limits
+        .max_metadata_bytes
+        .saturating_sub(metadata_bytes);
+    let preview = crate::preview::encode_chunk(&image, options, coded.bytes.len())?
+        .filter(|p| p.len() as u64 <= room);
+    let (bytes, stats) = match preview {
+        Some(p) => {
+            let mut header = coded.header;
+            header.preview = Some(p);
+            (container::write(&header, &coded.streams)?, coded.stats)
+        }
+        None => (coded.bytes, coded.stats),
+    };
     // Checked on the file chosen (its work is known only once coded), so the encoder never
     // returns a file a decoder with these limits refuses.
     options.limits.check_work(stats.neural_pixels)?;
@@ -229,10 +246,7 @@ fn fit_heads(
 }
 
 /// The first pass in the requested tile size and, when it helps, the large-tile pass.
-fn encode_passes(
-    ctx: &EncodeContext<'_>,
-    options: &EncodeOptions,
-) -> Result<(Vec<u8>, EncodeStats)> {
+fn encode_passes(ctx: &EncodeContext<'_>, options: &EncodeOptions) -> Result<Coded> {
     let (image, ctx) = (ctx.image, *ctx);
     let first = ctx.code(options.tile_size, options.modes)?;
     let ts = options.tile_size;
@@ -240,7 +254,7 @@ fn encode_passes(
     // tile edges, fewer zlib streams): the cheap modes alone are fast enough to try once
     // more. Only with the default tile size: a caller's explicit size is kept.
     let (w, h) = (image.width(), image.height());
-    let all_neural = first.1.modes.non_neural() == 0;
+    let all_neural = first.stats.modes.non_neural() == 0;
     if !all_neural && ts == crate::DEFAULT_TILE_SIZE && (w > ts || h > ts) {
         let modes = TileModes::only(
             &TileMode::ALL
@@ -256,7 +270,7 @@ fn encode_passes(
                 ..ctx
             }
             .code(LARGE_TILE, modes)?;
-            if second.0.len() < first.0.len() {
+            if second.bytes.len() < first.bytes.len() {
                 return Ok(second);
             }
         }
@@ -267,6 +281,15 @@ fn encode_passes(
 /// Tile edge the encoder also tries (cheap modes only), with the default tile size, when
 /// some tile is not neural.
 const LARGE_TILE: u32 = 1024;
+
+/// A coded image: the file without a preview, and the header and tile streams it was
+/// written from (to write it again with one).
+struct Coded {
+    bytes: Vec<u8>,
+    stats: EncodeStats,
+    header: Header,
+    streams: Vec<Vec<u8>>,
+}
 
 /// What every encoding pass of one image shares.
 #[derive(Clone, Copy)]
@@ -283,7 +306,7 @@ struct EncodeContext<'a> {
 
 impl EncodeContext<'_> {
     /// Codes the image in `ts`-pixel tiles with `modes`: the complete file and its stats.
-    fn code(&self, ts: u32, modes_allowed: TileModes) -> Result<(Vec<u8>, EncodeStats)> {
+    fn code(&self, ts: u32, modes_allowed: TileModes) -> Result<Coded> {
         let (image, tracker) = (self.image, self.tracker);
         let color = image.color();
         let groups = &self.planes.groups;
@@ -367,6 +390,7 @@ impl EncodeContext<'_> {
             alpha_model: hash(1),
             metadata,
             heads,
+            preview: None,
             tiles: streams
                 .iter()
                 .map(|s| {
@@ -378,6 +402,11 @@ impl EncodeContext<'_> {
                 })
                 .collect::<Result<_>>()?,
         };
-        Ok((container::write(&header, &streams)?, stats))
+        Ok(Coded {
+            bytes: container::write(&header, &streams)?,
+            stats,
+            header,
+            streams,
+        })
     }
 }

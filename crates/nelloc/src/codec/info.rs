@@ -44,6 +44,10 @@ pub struct Info {
     pub adapted_heads: [bool; 2],
     /// Every tile, in raster order, with its coding modes and size.
     pub tile_details: Vec<TileInfo>,
+    /// Width and height of the embedded preview (`PRVW` chunk, docs/FORMAT.md section
+    /// 10), validated but not decoded; `None` without one ([`crate::decode_preview`] then
+    /// decodes the full image).
+    pub preview: Option<(u32, u32)>,
 }
 
 impl Info {
@@ -101,7 +105,7 @@ pub fn info(data: &[u8], options: &DecodeOptions) -> Result<Info> {
             bytes: entry.length,
         });
     }
-    Ok(summary(header, tile_details, data.len(), options))
+    summary(header, tile_details, data.len(), options)
 }
 
 /// The header of a stream from its first bytes: the whole stream, or any prefix holding
@@ -112,7 +116,7 @@ pub fn info(data: &[u8], options: &DecodeOptions) -> Result<Info> {
 pub fn info_header(head: &[u8], options: &DecodeOptions) -> Result<Info> {
     let (header, size) = container::parse_header(head, &options.limits)?;
     let size = usize::try_from(size).unwrap_or(usize::MAX);
-    Ok(summary(header, Vec::new(), size, options))
+    summary(header, Vec::new(), size, options)
 }
 
 fn summary(
@@ -120,8 +124,10 @@ fn summary(
     tile_details: Vec<TileInfo>,
     file_size: usize,
     options: &DecodeOptions,
-) -> Info {
-    Info {
+) -> Result<Info> {
+    let preview = crate::preview::check_chunk(&header, &options.limits)?.map(|(_, w, h)| (w, h));
+    Ok(Info {
+        preview,
         version: header.version.byte(),
         adapted_heads: [header.head(0).is_some(), header.head(1).is_some()],
         tile_details,
@@ -137,7 +143,7 @@ fn summary(
         alpha_model_hash: (header.alpha == AlphaMode::Coded).then(|| hex(&header.alpha_model)),
         metadata: header.metadata,
         file_size,
-    }
+    })
 }
 
 #[cfg(test)]
