@@ -42,6 +42,12 @@ static FILES: &[(&str, &[u8])] = &[
         "default",
         include_bytes!("../../models/default-v6.safetensors"),
     ),
+    // Trained on to 10.3 h (833,762 steps; same recipe and export): -0.35% real coded size
+    // on the validation crops against default-v6 (with adapted heads: 2.2342 vs 2.2413).
+    (
+        "default",
+        include_bytes!("../../models/default-v7.safetensors"),
+    ),
 ];
 
 /// All built-in models, parsed once. (A file that fails to parse would be a build
