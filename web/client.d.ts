@@ -1,7 +1,7 @@
 // Types of client.js: the promise API over worker.js that the page and <nlc-img> use.
-import type { DecodedImage, EncodeOptions, StreamInfo } from "./nelloc_wasm.js";
+import type { DecodedImage, DecodedPreview, EncodeOptions, StreamInfo } from "./nelloc_wasm.js";
 
-export type { DecodedImage, DecodeOptions, EncodeOptions, Layout, OnProgress, StreamInfo, TileInfo } from "./nelloc_wasm.js";
+export type { DecodedImage, DecodedPreview, DecodeOptions, EncodeOptions, Layout, OnProgress, StreamInfo, TileInfo } from "./nelloc_wasm.js";
 
 /** The operations worker.js runs, their arguments and results (`ms`: time in the worker). */
 export interface Ops {
@@ -10,6 +10,11 @@ export interface Ops {
   decode: {
     args: { bytes: Uint8Array; png?: boolean };
     result: { image: DecodedImage; info: StreamInfo; png: Uint8Array | null; ms: number };
+  };
+  /** The embedded preview (or the image without one), with the image's own size. */
+  decodePreview: {
+    args: { bytes: Uint8Array };
+    result: { image: DecodedPreview; embedded: boolean; width: number; height: number };
   };
   /** An image file (PNG, JPEG, TIFF, PNM) to .nlc, as `nlc encode` does. */
   encodeFile: {

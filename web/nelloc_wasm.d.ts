@@ -39,7 +39,15 @@ export interface EncodeOptions {
   models?: Uint8Array[];
   /** A model file (.safetensors bytes) for the alpha channel. */
   alphaModel?: Uint8Array;
+  /** Embedded preview: true (default: where it costs at most 0.5% of the file), false (none), or a longest side in pixels. */
+  preview?: boolean | number;
   onProgress?: OnProgress;
+}
+
+/** `decodePreview`'s result: the embedded preview, or the image itself when there is none. */
+export interface DecodedPreview extends DecodedImage {
+  /** True when this is the embedded preview (docs/FORMAT.md section 10). */
+  embedded: boolean;
 }
 
 export interface TileInfo {
@@ -66,11 +74,15 @@ export interface StreamInfo {
   modelHash: string;
   modelName?: string;
   alpha: string;
+  /** Size of the embedded preview, or null without one. */
+  preview: { width: number; height: number } | null;
   tiles: TileInfo[];
 }
 
 /** Decodes .nlc bytes. Throws an Error with the library's message on a bad stream. */
 export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodedImage;
+/** Decodes the embedded preview (milliseconds), or the image itself when the stream has none. */
+export function decodePreview(bytes: Uint8Array, options?: DecodeOptions): DecodedPreview;
 /** Decodes .nlc bytes to the PNG file `nlc decode x.nlc y.png` writes. */
 export function decodeToPng(bytes: Uint8Array, options?: DecodeOptions): Uint8Array;
 /** Encodes raw samples (`options.layout`, default "rgba") to .nlc. */

@@ -14,9 +14,12 @@ export async function useWasm(bytes: Uint8Array, model: Uint8Array): Promise<num
   const read = wasm.readImage(png);
   const again = wasm.encodePng(read.rgba, read.width, read.height, "rgba");
   const i: StreamInfo = wasm.info(nlc, {});
+  const preview = wasm.decodePreview(file, { models: [model] });
+  const previewSide: number = (preview.embedded ? preview.width : 0) + (i.preview?.width ?? 0);
+  const withPreview = wasm.encode(image.pixels, image.width, image.height, { preview: 128 });
   const tileBytes = i.tiles.reduce((n, t) => n + t.bytes, 0);
   const name: string = i.modelName ?? i.modelHash;
-  return file.length + again.length + tileBytes + name.length + wasm.kernelsMatchReference() + wasm.simdLevel().length;
+  return file.length + again.length + tileBytes + name.length + previewSide + withPreview.length + wasm.kernelsMatchReference() + wasm.simdLevel().length;
 }
 
 export async function useClient(bytes: Uint8Array): Promise<void> {
@@ -25,6 +28,8 @@ export async function useClient(bytes: Uint8Array): Promise<void> {
   const dir: "pkg" | "pkg-scalar" = hello.package === packageDir() ? hello.package : packageDir(true);
   const { image, info, png, ms } = await new NlcPool(2).call("decode", { bytes, png: true }, (done, total) => void (done < total), [bytes.buffer]);
   const { nlc, pngSize } = await sharedWorker().call("encodeFile", { bytes, options: { tileSize: 128 } });
+  const thumb = await w.call("decodePreview", { bytes });
+  void [thumb.image.embedded, thumb.width];
   const enc = await w.call("encode", { pixels: image.rgba, width: image.width, height: image.height, options: { layout: "rgba" } });
   void [dir, info.bitsPerSubpixel, png?.length, ms, nlc.length, pngSize, enc.nlc.length];
   // @ts-expect-error: not an operation of worker.js
