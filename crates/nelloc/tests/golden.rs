@@ -100,20 +100,7 @@ fn tile_mode_golden_files_decode_bit_exactly() {
             let bytes = encode(image.as_ref(), &opts).unwrap();
             std::fs::create_dir_all(dir.join("expected")).unwrap();
             std::fs::write(&path, bytes).unwrap();
-            let ct = match image.color() {
-                nelloc::ColorType::Gray8 => image::ExtendedColorType::L8,
-                nelloc::ColorType::GrayA8 => image::ExtendedColorType::La8,
-                nelloc::ColorType::Rgb8 => image::ExtendedColorType::Rgb8,
-                _ => image::ExtendedColorType::Rgba8,
-            };
-            image::save_buffer(
-                dir.join(format!("expected/{name}.png")),
-                image.pixels(),
-                image.width(),
-                image.height(),
-                ct,
-            )
-            .unwrap();
+            save_png(&image, &dir.join(format!("expected/{name}.png")));
         }
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let back = decode(&bytes, &decode_opts(&models)).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -215,14 +202,7 @@ fn adapted_head_golden_files_decode_bit_exactly() {
         if bless && !path.exists() {
             std::fs::create_dir_all(dir.join("expected")).unwrap();
             std::fs::write(&path, encode(image.as_ref(), &opts).unwrap()).unwrap();
-            let ct = match image.color() {
-                nelloc::ColorType::Gray8 => image::ExtendedColorType::L8,
-                nelloc::ColorType::GrayA8 => image::ExtendedColorType::La8,
-                nelloc::ColorType::Rgb8 => image::ExtendedColorType::Rgb8,
-                _ => image::ExtendedColorType::Rgba8,
-            };
-            let png = dir.join(format!("expected/{name}.png"));
-            image::save_buffer(png, image.pixels(), image.width(), image.height(), ct).unwrap();
+            save_png(&image, &dir.join(format!("expected/{name}.png")));
         }
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let info = nelloc::info(&bytes, &decode_opts(&models)).unwrap();
@@ -275,13 +255,8 @@ fn preview_golden_files_decode_bit_exactly() {
             std::fs::create_dir_all(dir.join("expected")).unwrap();
             std::fs::write(&path, &bytes).unwrap();
             let p = nelloc::decode_preview(&bytes, &decode_opts(&models)).unwrap();
-            for (img, file) in [(&image, &expected), (&p.image, &expected_preview)] {
-                let ct = match img.color() {
-                    nelloc::ColorType::Rgb8 => image::ExtendedColorType::Rgb8,
-                    _ => image::ExtendedColorType::Rgba8,
-                };
-                image::save_buffer(file, img.pixels(), img.width(), img.height(), ct).unwrap();
-            }
+            save_png(&image, &expected);
+            save_png(&p.image, &expected_preview);
         }
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let d = decode_opts(&models);
@@ -296,4 +271,15 @@ fn preview_golden_files_decode_bit_exactly() {
         // Deterministic, the preview included.
         assert_eq!(encode(image.as_ref(), &opts).unwrap(), bytes, "{name}");
     }
+}
+
+/// Writes a golden's expected pixels as a PNG of the same colour type (blessing only).
+fn save_png(img: &nelloc::Image, file: &std::path::Path) {
+    let ct = match img.color() {
+        nelloc::ColorType::Gray8 => image::ExtendedColorType::L8,
+        nelloc::ColorType::GrayA8 => image::ExtendedColorType::La8,
+        nelloc::ColorType::Rgb8 => image::ExtendedColorType::Rgb8,
+        _ => image::ExtendedColorType::Rgba8,
+    };
+    image::save_buffer(file, img.pixels(), img.width(), img.height(), ct).unwrap();
 }

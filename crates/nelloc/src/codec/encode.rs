@@ -157,7 +157,7 @@ pub fn encode_with_stats(
     let backend = planes.backend(options.device, total)?;
     let tracker = Tracker::new(options.progress.as_ref(), options.cancel.as_ref(), total);
     let heads = if options.modes.contains(TileMode::Neural) {
-        fit_heads(&*backend, &image, &planes, options)?
+        fit_heads(&*backend, &image, &planes, options, &tracker)?
     } else {
         Vec::new()
     };
@@ -201,23 +201,20 @@ fn fit_heads(
     image: &ImageRef<'_>,
     planes: &Planes,
     options: &EncodeOptions,
+    tracker: &Tracker<'_>,
 ) -> Result<Vec<Option<HeadDelta>>> {
     let pixels = u64::from(image.width()) * u64::from(image.height());
     if !fit::worth_sampling(pixels, options.adapt_head) {
         return Ok(vec![None; planes.groups.len()]);
     }
     let step = fit::sample_step(pixels);
-    let cancel = || match &options.cancel {
-        Some(c) if c.is_cancelled() => Err(Error::Cancelled),
-        _ => Ok(()),
-    };
     let mut heads = Vec::new();
     for (g, group) in planes.groups.iter().enumerate() {
         let (rects, parts) = map_tiles(
             image,
             options.tile_size,
             options.threads,
-            &cancel,
+            &|| tracker.check(),
             |r, tile| {
                 sample_heads(
                     backend,
@@ -230,12 +227,7 @@ fn fit_heads(
             },
         )?;
         debug_assert_eq!(rects.len(), parts.len());
-        let arch = group.model.arch();
-        let mut samples = Samples::new(
-            arch.mixtures as usize,
-            group.channels,
-            matches!(arch.mean_base, crate::model::MeanBase::Predicted(_)),
-        );
+        let mut samples = Samples::for_arch(group.model.arch());
         parts.into_iter().for_each(|p| samples.append(p));
         let policy = options.adapt_head;
         heads.push(run_in_pool(options.threads, || {
@@ -312,12 +304,7 @@ impl EncodeContext<'_> {
         let groups = &self.planes.groups;
         let metadata = self.metadata.clone();
         let (rects, coded) = map_tiles(image, ts, self.threads, &|| tracker.check(), |r, tile| {
-            let heads = if modes_allowed.contains(TileMode::Neural) {
-                self.heads
-            } else {
-                &[]
-            };
-            let coded = code_tile(self.backend, tile, groups, heads, modes_allowed)?;
+            let coded = code_tile(self.backend, tile, groups, self.heads, modes_allowed)?;
             tracker.advance(r.w * r.h);
             Ok(coded)
         })?;
@@ -327,16 +314,13 @@ impl EncodeContext<'_> {
         }
         let neural_in = |g: usize| coded.iter().any(|c| c.modes[g] == TileMode::Neural);
         // An adapted head is written only for a group some tile codes with the network.
-        let heads: Vec<HeadDelta> = if modes_allowed.contains(TileMode::Neural) {
-            self.heads
-                .iter()
-                .enumerate()
-                .filter(|&(g, _)| neural_in(g))
-                .filter_map(|(_, h)| h.clone())
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let heads: Vec<HeadDelta> = self
+            .heads
+            .iter()
+            .enumerate()
+            .filter(|&(g, _)| neural_in(g))
+            .filter_map(|(_, h)| h.clone())
+            .collect();
         let version = ContainerVersion::for_file(
             coded
                 .iter()

@@ -13,7 +13,7 @@ use crate::context::{bases, gather_context};
 use crate::error::Result;
 use crate::head_adapt::{fit::Samples, HeadDelta, MAX_HEAD};
 use crate::mixture::PixelDist;
-use crate::model::{MeanBase, Model};
+use crate::model::Model;
 use crate::schedule::{wavefront, wavefront_rows, wavefront_steps, TileBuf, TileRect};
 use crate::tilemode::Payload;
 
@@ -209,11 +209,7 @@ pub(super) fn sample_heads(
     sampled: impl Fn(usize, usize) -> bool,
 ) -> Result<Samples> {
     let arch = model.arch();
-    let (c, k, hz) = (
-        arch.channels as usize,
-        arch.mixtures as usize,
-        arch.horizon as usize,
-    );
+    let (c, hz) = (arch.channels as usize, arch.horizon as usize);
     let mut at = Vec::new();
     for i in 0..tile.h {
         for j in 0..tile.w {
@@ -222,7 +218,7 @@ pub(super) fn sample_heads(
             }
         }
     }
-    let mut samples = Samples::new(k, c, matches!(arch.mean_base, MeanBase::Predicted(_)));
+    let mut samples = Samples::for_arch(arch);
     if at.is_empty() {
         return Ok(samples);
     }

@@ -107,6 +107,15 @@ impl Samples {
         }
     }
 
+    /// No samples yet, for the heads of a model of architecture `arch`.
+    pub(crate) fn for_arch(arch: &crate::model::Arch) -> Self {
+        Self::new(
+            arch.mixtures as usize,
+            arch.channels as usize,
+            matches!(arch.mean_base, crate::model::MeanBase::Predicted(_)),
+        )
+    }
+
     /// One sampled pixel: the network's head, the bases of its means, its values.
     pub(crate) fn push(&mut self, head: &[i32], bases: Option<&Bases>, pixel: &[u8]) {
         debug_assert_eq!(head.len(), self.len);
