@@ -75,7 +75,7 @@ fn code_tile(
     for (g, group) in groups.iter().enumerate() {
         let (first, c) = (group.first, group.channels);
         let samples = tile.w * tile.h * c;
-        let cheap = if modes == TileModes::only(&[TileMode::Neural]) {
+        let mut trials = if modes == TileModes::only(&[TileMode::Neural]) {
             None
         } else {
             let plane: Vec<u8> = if stride == c {
@@ -85,12 +85,19 @@ fn code_tile(
                     .flat_map(|p| p[first..first + c].iter().copied())
                     .collect()
             };
-            tilemode::encode_cheap(&plane, tile.w, tile.h, c, modes)
+            Some((plane, tile.w, tile.h))
         };
-        let cheap_cost = cheap.as_ref().map(|(_, p)| (p.len() + 1) as f64);
-        let try_neural = modes.contains(TileMode::Neural)
-            && cheap_cost.is_none_or(|b| b * 8.0 > NEAR_ZERO_BPSP * samples as f64);
-        if try_neural {
+        let mut cheap_trials = trials
+            .as_mut()
+            .map(|(plane, w, h)| tilemode::CheapTrials::new(plane, *w, *h, c, modes));
+        // The modes without a deflate search first: when one is near zero, the network
+        // is not tried; otherwise its size bounds the deflate trials that follow.
+        let near_zero = cheap_trials
+            .as_ref()
+            .and_then(|t| t.best_size())
+            .is_some_and(|n| (n + 1) as f64 * 8.0 <= NEAR_ZERO_BPSP * samples as f64);
+        let mut neural = None;
+        if modes.contains(TileMode::Neural) && !near_zero {
             let mut iv = Vec::with_capacity(samples);
             let head = heads.get(g).and_then(Option::as_ref);
             plane_intervals(backend, &group.model, head, tile, first, &mut iv)?;
@@ -98,7 +105,18 @@ fn code_tile(
                 .iter()
                 .map(|&(_, f)| f64::from(crate::mixture::PRECISION) - f64::from(f).log2())
                 .sum();
-            if cheap_cost.is_none_or(|b| bits / 8.0 + NEURAL_OVERHEAD < b) {
+            neural = Some((iv, bits));
+        }
+        let neural_cost = neural
+            .as_ref()
+            .map(|(_, bits)| bits / 8.0 + NEURAL_OVERHEAD);
+        let cheap = cheap_trials.take().and_then(|mut t| {
+            t.deflate_trials(neural_cost);
+            t.finish(neural_cost)
+        });
+        let cheap_cost = cheap.as_ref().map(|(_, p)| (p.len() + 1) as f64);
+        if let (Some((iv, bits)), Some(cost)) = (neural, neural_cost) {
+            if cheap_cost.is_none_or(|b| cost < b) {
                 out.bits += bits;
                 out.symbols += iv.len() as u64;
                 intervals.extend_from_slice(&iv);

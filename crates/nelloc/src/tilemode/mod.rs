@@ -3,8 +3,9 @@
 //! container version 1) or with a cheap coder for content the network codes poorly or
 //! slowly (constant, PNG-style filtered rows, palette, grey, context model).
 //!
-//! Encoding: [`encode_cheap`] picks the smallest allowed non-neural payload of a group
-//! (the codec weighs it against the neural stream), [`ContainerVersion::for_modes`] picks
+//! Encoding: [`CheapTrials`] picks the smallest allowed non-neural payload of a group
+//! (the codec weighs it against the neural stream, and runs the network between its two
+//! phases so that deflate trials that cannot win are skipped), [`ContainerVersion::for_modes`] picks
 //! the file's version from the modes used, and [`write_tile`] frames each tile.
 //! Decoding: [`parse_tile`] splits a tile into [`Payload`]s and the neural ANS words, and
 //! [`decode_payload`] writes each non-neural payload into the tile buffer.
@@ -21,7 +22,9 @@ mod version;
 #[cfg(feature = "unstable-internals")]
 pub(crate) use context::{bits as context_bits, Alphabet as ContextAlphabet};
 pub(crate) use decode::{decode_payload, PayloadError};
+#[cfg(test)]
 pub(crate) use encode::encode_cheap;
+pub(crate) use encode::CheapTrials;
 pub(crate) use layout::{parse_tile, write_tile, Payload, TileError, TileLayout};
 pub use mode::{ModeCounts, TileMode, TileModes};
 pub(crate) use version::ContainerVersion;
