@@ -166,7 +166,7 @@ pub(crate) fn parse_tile<'a>(
 }
 
 /// Serialises a tile of a `version` stream: mode bytes, the non-neural payloads (already
-/// framed by [`super::encode_cheap`]), then the ANS words; in version 1 the ANS words
+/// framed by [`super::CheapTrials`]), then the ANS words; in version 1 the ANS words
 /// alone. `version` must allow every mode of `modes` ([`ContainerVersion::for_modes`]).
 pub(crate) fn write_tile(
     version: ContainerVersion,
