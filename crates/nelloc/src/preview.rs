@@ -165,7 +165,7 @@ pub(crate) fn encode_chunk(
         let Some((pw, ph)) = preview_dims(image.width(), image.height(), size) else {
             return Ok(None);
         };
-        let chunk = encode_nested(image, options, pw, ph)?;
+        let chunk = encode_nested(image, options, pw, ph, budget)?;
         if chunk.len() <= budget {
             return Ok(Some(chunk));
         }
@@ -179,6 +179,7 @@ fn encode_nested(
     options: &EncodeOptions,
     pw: u32,
     ph: u32,
+    budget: usize,
 ) -> Result<Vec<u8>> {
     let mut pixels = downscale(image, pw, ph);
     quantize(&mut pixels, image.color());
@@ -205,7 +206,8 @@ fn encode_nested(
         // No network in a preview, so nothing to adapt.
         adapt_head: crate::AdaptHead::Off,
     };
-    let stream = codec::encode(small, &nested)?;
+    let budget = (budget < usize::MAX).then_some(budget);
+    let (stream, _) = codec::encode_within(small, &nested, budget)?;
     let mut chunk = Vec::with_capacity(1 + stream.len());
     chunk.push(KIND_NLC);
     chunk.extend_from_slice(&stream);

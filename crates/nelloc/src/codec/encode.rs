@@ -62,6 +62,7 @@ fn code_tile(
     groups: &[PlaneGroup],
     heads: &[Option<HeadDelta>],
     modes: TileModes,
+    budget: Option<f64>,
 ) -> Result<CodedTile> {
     let (data, stride) = (tile.data, tile.stride);
     let mut out = CodedTile {
@@ -110,8 +111,14 @@ fn code_tile(
         let neural_cost = neural
             .as_ref()
             .map(|(_, bits)| bits / 8.0 + NEURAL_OVERHEAD);
+        // Deflate trials need not beat the caller's budget either (what is above it is
+        // thrown away); only the network's size may drop a cheap winner in `finish`.
+        let bound = match (neural_cost, budget) {
+            (Some(n), Some(b)) => Some(n.min(b)),
+            (n, b) => n.or(b),
+        };
         let cheap = cheap_trials.take().and_then(|mut t| {
-            t.deflate_trials(neural_cost);
+            t.deflate_trials(bound);
             t.finish(neural_cost)
         });
         let cheap_cost = cheap.as_ref().map(|(_, p)| (p.len() + 1) as f64);
@@ -141,6 +148,17 @@ pub fn encode(image: ImageRef<'_>, options: &EncodeOptions) -> Result<Vec<u8>> {
 pub fn encode_with_stats(
     image: ImageRef<'_>,
     options: &EncodeOptions,
+) -> Result<(Vec<u8>, EncodeStats)> {
+    encode_within(image, options, None)
+}
+
+/// [`encode_with_stats`] for a caller that discards any file above `budget` bytes (the
+/// preview): deflate trials that cannot come under it are skipped. The file is the same
+/// whenever it is within the budget.
+pub(crate) fn encode_within(
+    image: ImageRef<'_>,
+    options: &EncodeOptions,
+    budget: Option<usize>,
 ) -> Result<(Vec<u8>, EncodeStats)> {
     if !(1..=MAX_TILE_SIZE).contains(&options.tile_size) {
         return Err(Error::InvalidArgument(format!(
@@ -187,6 +205,7 @@ pub fn encode_with_stats(
         metadata: &metadata,
         threads: options.threads,
         tracker: &tracker,
+        budget: budget.map(|b| b as f64),
     };
     let coded = encode_passes(&ctx, options)?;
     // The preview last: the encoder weighs its cost against the file (section 10). It is
@@ -312,6 +331,8 @@ struct EncodeContext<'a> {
     metadata: &'a Metadata,
     threads: usize,
     tracker: &'a Tracker<'a>,
+    /// Bytes above which the caller discards the file (see [`encode_within`]).
+    budget: Option<f64>,
 }
 
 impl EncodeContext<'_> {
@@ -322,7 +343,14 @@ impl EncodeContext<'_> {
         let groups = &self.planes.groups;
         let metadata = self.metadata.clone();
         let (rects, coded) = map_tiles(image, ts, self.threads, &|| tracker.check(), |r, tile| {
-            let coded = code_tile(self.backend, tile, groups, self.heads, modes_allowed)?;
+            let coded = code_tile(
+                self.backend,
+                tile,
+                groups,
+                self.heads,
+                modes_allowed,
+                self.budget,
+            )?;
             tracker.advance(r.w * r.h);
             Ok(coded)
         })?;
