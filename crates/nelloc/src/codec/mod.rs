@@ -19,8 +19,8 @@ mod pool;
 
 pub use batch::{decode_batch, encode_batch};
 pub use decode::{decode, decode_into};
-pub use encode::{encode, encode_with_stats, EncodeStats};
 pub(crate) use encode::encode_within;
+pub use encode::{encode, encode_with_stats, EncodeStats};
 pub use info::{info, info_header, Info, TileInfo};
 
 pub(crate) use engine::plane_raster;

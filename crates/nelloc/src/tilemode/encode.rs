@@ -5,7 +5,7 @@
 use super::context;
 use super::mode::{TileMode, TileModes};
 use super::palette::{distinct_values, indices, key, ordered, pack, palette_head, PaletteOrder};
-use super::png::{best_filtering, deflate_final, probe_size};
+use super::png::{best_filtering, deflate_final, may_reach};
 
 /// The best cheap (non-neural) coding of a plane group, as framed payload bytes (what
 /// follows the mode byte in the tile), or `None` when `modes` allows none that fits.
@@ -22,12 +22,6 @@ pub(crate) fn encode_cheap(
     trials.deflate_trials(None);
     trials.finish(None)
 }
-
-/// A deflate mode (grey, png) is tried only when its probe (`png::probe_size`) is at most
-/// this many times the size to beat. On every tile of the validation crops and of the
-/// `tools/content.py` sets where a deflate mode won, the probe was at most 1.27 times
-/// the final payload (docs/PERFORMANCE.md, "Encoding"): the margin keeps those choices.
-const PROBE_MARGIN: f64 = 1.4;
 
 /// A filtered candidate whose fast-deflate size times this is above the size to beat is
 /// not deflated finally: it cannot win (the final deflate is at least 0.84 of the fast
@@ -152,7 +146,7 @@ impl<'a> CheapTrials<'a> {
                 (None, Some(n)) => n as f64,
                 (None, None) => return true,
             };
-            probe_size(raw, row_bytes, h, bpp) as f64 <= PROBE_MARGIN * limit
+            may_reach(raw, row_bytes, h, bpp, limit)
         };
         if self.is_grey && self.modes.contains(TileMode::Gray) {
             let grey: Vec<u8> = plane.iter().step_by(c).copied().collect();
