@@ -208,6 +208,11 @@ pub struct EncodeOptions {
     /// [`crate::decode_preview`] gives a thumbnail in milliseconds. Never written for an
     /// image no larger than the preview. Default: [`Preview::Auto`].
     pub preview: Preview,
+    /// Whether an image coded as one tile (width and height at most `tile_size`) is
+    /// written in the compact container (version 5, docs/FORMAT.md section 11: a header
+    /// of a few bytes instead of about 120, the same tile). Default: `true`; `false`
+    /// writes the tiled container of versions 1 to 4, readable by older decoders.
+    pub compact: bool,
 }
 
 impl Default for EncodeOptions {
@@ -224,6 +229,7 @@ impl Default for EncodeOptions {
             modes: TileModes::all(),
             adapt_head: AdaptHead::Auto,
             preview: Preview::Auto,
+            compact: true,
         }
     }
 }

@@ -202,6 +202,8 @@ fn encode_nested(
         device: options.device,
         modes: TileModes::only(&cheap),
         preview: Preview::Off,
+        // Readable by every reader of the file holding it (section 10).
+        compact: false,
         // No network in a preview, so nothing to adapt.
         adapt_head: crate::AdaptHead::Off,
     };
@@ -264,7 +266,12 @@ pub(crate) fn check_chunk<'a>(
     if !nested.version.has_mode_bytes() {
         return Err(bad("the nested stream is version 1 (neural tiles only)"));
     }
-    if nested.color_model != [0; 32] || nested.alpha_model != [0; 32] {
+    // The tiled container only: a reader of version 4 reads the previews of the files
+    // it reads (section 10).
+    if nested.version.is_compact() {
+        return Err(bad("the nested stream is a compact stream (version 5)"));
+    }
+    if !nested.color_model.is_none() || !nested.alpha_model.is_none() {
         return Err(bad(
             "the nested stream names a model (previews have no neural tiles)",
         ));
@@ -372,8 +379,8 @@ mod tests {
             tile_width: crate::MAX_TILE_SIZE,
             tile_height: crate::MAX_TILE_SIZE,
             alpha: AlphaMode::None,
-            color_model: [0; 32],
-            alpha_model: [0; 32],
+            color_model: container::ModelRef::NONE,
+            alpha_model: container::ModelRef::NONE,
             metadata: Metadata::default(),
             heads: Vec::new(),
             preview,

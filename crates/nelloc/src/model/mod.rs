@@ -1,6 +1,6 @@
 //! Model files: the integer network weights in `safetensors`, identified by SHA-256.
 
-mod builtin;
+pub(crate) mod builtin;
 mod mean_base;
 #[cfg(any(test, feature = "unstable-internals"))]
 mod synthetic;
@@ -341,6 +341,23 @@ pub fn for_channels(models: &[Arc<Model>], channels: usize) -> Option<Arc<Model>
         .iter()
         .find(|m| m.arch().channels as usize == channels)
         .cloned()
+}
+
+/// The model whose hash starts with `prefix` among the supplied and the built-in ones
+/// (compact container, docs/FORMAT.md section 11): `Err(n)` when `n` > 1 distinct models
+/// match (the same file supplied twice, or supplied and built in, is one).
+pub(crate) fn find_prefix(prefix: &[u8], extra: &[Arc<Model>]) -> Result<Option<Arc<Model>>, usize> {
+    let mut hits: Vec<&Arc<Model>> = Vec::new();
+    for m in extra.iter().chain(builtin()) {
+        if m.hash().starts_with(prefix) && !hits.iter().any(|h| h.hash() == m.hash()) {
+            hits.push(m);
+        }
+    }
+    match hits[..] {
+        [] => Ok(None),
+        [m] => Ok(Some(m.clone())),
+        _ => Err(hits.len()),
+    }
 }
 
 /// Finds a model by hash among the supplied ones, then the built-in ones.
