@@ -417,6 +417,7 @@ mod tests {
         let px = photo(w, h, color);
         let o = EncodeOptions {
             preview: Preview::Off,
+            compact: false,
             ..cheap_options()
         };
         let mut chunk = vec![KIND_NLC];
@@ -574,6 +575,18 @@ mod tests {
                 "metadata",
             ),
             (
+                "a compact nested stream",
+                {
+                    let px = photo(20, 10, ColorType::Gray8);
+                    let image = ImageRef::new(20, 10, ColorType::Gray8, &px).unwrap();
+                    let mut chunk = vec![KIND_NLC];
+                    chunk.extend(codec::encode(image, &cheap_options()).unwrap());
+                    assert_eq!(chunk[1 + 8], 5);
+                    chunk
+                },
+                "compact stream",
+            ),
+            (
                 "an unknown chunk in the nested stream",
                 {
                     let mut chunk = vec![KIND_NLC];
@@ -596,6 +609,7 @@ mod tests {
         let o = EncodeOptions {
             preview: Preview::Off,
             modes: TileModes::only(&[TileMode::Neural]),
+            compact: false,
             ..EncodeOptions::default()
         };
         let mut chunk = vec![KIND_NLC];

@@ -57,10 +57,9 @@ fn check_set(
             gray.clone()
         };
         // Small tiles so the goldens exercise several tiles per file; the tiled container
-        // (versions 1 to 4) even for one-tile images, as these files were written: its
-        // writer must keep producing them byte for byte.
-        let mut opts = encode_opts(model, gray.clone(), 32);
-        opts.compact = false;
+        // (versions 1 to 4, `encode_opts`) even for one-tile images, as these files were
+        // written: its writer must keep producing them byte for byte.
+        let opts = encode_opts(model, gray.clone(), 32);
         if bless && !path.exists() {
             let bytes = encode(image.as_ref(), &opts).unwrap();
             std::fs::create_dir_all(dir).unwrap();
@@ -313,17 +312,72 @@ fn compact_golden_files_decode_bit_exactly() {
     let (rgb_pred, gray_pred) = (test_rgb_pred(), test_gray_pred());
     // (name, image, colour model, alpha model, modes, adapted head)
     let cases = vec![
-        ("gray-28x28-builtin", gray28, builtin_gray, &gray, TileModes::all(), AdaptHead::Off),
-        ("1x1-rgb", synthetic("1x1-rgb"), rgb.clone(), &gray, neural, AdaptHead::Off),
-        ("rgba-varying-alpha-21x14-prefix", synthetic("rgba-varying-alpha-21x14"), rgb_pred.clone(), &gray_pred, neural, AdaptHead::Off),
-        ("rgba-const-alpha-19x13", synthetic("rgba-const-alpha-19x13"), rgb.clone(), &gray, neural, AdaptHead::Off),
-        ("noise-gray-33x7-xmp-prefix", xmp, gray_pred.clone(), &gray, neural, AdaptHead::Off),
-        ("dune_77x53-adapted", load_png(&fixtures().join("photos/dune_77x53.png")), rgb.clone(), &gray, neural, AdaptHead::Always),
-        ("no-model-rgba-40x24", mixed, rgb.clone(), &gray, TileModes::only(&cheap), AdaptHead::Off),
+        (
+            "gray-28x28-builtin",
+            gray28,
+            builtin_gray,
+            &gray,
+            TileModes::all(),
+            AdaptHead::Off,
+        ),
+        (
+            "1x1-rgb",
+            synthetic("1x1-rgb"),
+            rgb.clone(),
+            &gray,
+            neural,
+            AdaptHead::Off,
+        ),
+        (
+            "rgba-varying-alpha-21x14-prefix",
+            synthetic("rgba-varying-alpha-21x14"),
+            rgb_pred.clone(),
+            &gray_pred,
+            neural,
+            AdaptHead::Off,
+        ),
+        (
+            "rgba-const-alpha-19x13",
+            synthetic("rgba-const-alpha-19x13"),
+            rgb.clone(),
+            &gray,
+            neural,
+            AdaptHead::Off,
+        ),
+        (
+            "noise-gray-33x7-xmp-prefix",
+            xmp,
+            gray_pred.clone(),
+            &gray,
+            neural,
+            AdaptHead::Off,
+        ),
+        (
+            "dune_77x53-adapted",
+            load_png(&fixtures().join("photos/dune_77x53.png")),
+            rgb.clone(),
+            &gray,
+            neural,
+            AdaptHead::Always,
+        ),
+        (
+            "no-model-rgba-40x24",
+            mixed,
+            rgb.clone(),
+            &gray,
+            TileModes::only(&cheap),
+            AdaptHead::Off,
+        ),
     ];
-    let models = [rgb.clone(), gray.clone(), rgb_pred.clone(), gray_pred.clone()];
+    let models = [
+        rgb.clone(),
+        gray.clone(),
+        rgb_pred.clone(),
+        gray_pred.clone(),
+    ];
     for (name, image, model, alpha, modes, adapt) in cases {
         let mut opts = encode_opts(model, alpha.clone(), 128);
+        opts.compact = true;
         opts.modes = modes;
         opts.adapt_head = adapt;
         let path = dir.join(format!("{name}.nlc"));
@@ -340,12 +394,21 @@ fn compact_golden_files_decode_bit_exactly() {
         let back = decode(&bytes, &d).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(back.pixels(), image.pixels(), "{name}");
         assert_eq!(back.metadata(), image.metadata(), "{name}");
-        assert_eq!(encode(image.as_ref(), &opts).unwrap(), bytes, "{name}: encoder output changed");
+        assert_eq!(
+            encode(image.as_ref(), &opts).unwrap(),
+            bytes,
+            "{name}: encoder output changed"
+        );
         // The same tile in the tiled container: the compact one is smaller.
         let mut tiled = opts.clone();
         tiled.compact = false;
         let tiled = encode(image.as_ref(), &tiled).unwrap();
-        assert!(bytes.len() + 60 < tiled.len(), "{name}: {} vs {}", bytes.len(), tiled.len());
+        assert!(
+            bytes.len() + 60 < tiled.len(),
+            "{name}: {} vs {}",
+            bytes.len(),
+            tiled.len()
+        );
     }
 }
 

@@ -219,13 +219,13 @@ fn decode_tiles(
 pub(super) fn lookup(m: &ModelRef, extra: &[Arc<Model>], role: &'static str) -> Result<Arc<Model>> {
     let found = match m {
         ModelRef::Hash(hash) => model::find(hash, extra),
-        ModelRef::Prefix(p) => model::find_prefix(p, extra).map_err(|count| {
-            ModelError::AmbiguousModel {
+        ModelRef::Prefix(p) => {
+            model::find_prefix(p, extra).map_err(|count| ModelError::AmbiguousModel {
                 prefix: hex(p),
                 role,
                 count,
-            }
-        })?,
+            })?
+        }
     };
     found.ok_or_else(|| {
         ModelError::UnknownModel {

@@ -73,7 +73,11 @@ fn put_model_ref(out: &mut Vec<u8>, m: &ModelRef) {
 }
 
 /// Serialises a one-tile header, its chunks and the tile's bytes.
-pub(crate) fn write(header: &Header, chunks: &[([u8; 4], Vec<u8>)], tile: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn write(
+    header: &Header,
+    chunks: &[([u8; 4], Vec<u8>)],
+    tile: &[u8],
+) -> Result<Vec<u8>> {
     if header.width > MAX_SIDE || header.height > MAX_SIDE {
         return Err(crate::Error::InvalidArgument(format!(
             "a {}x{} image is larger than one tile of the compact container",
@@ -175,8 +179,7 @@ impl<'a> Fields<'a> {
             REF_BUILTIN => {
                 let i = self.varint(what, u64::from(u32::MAX))?;
                 builtin::hash_at(i).map(ModelRef::Hash).ok_or_else(|| {
-                    crate::error::ModelError::UnknownBuiltin { index: i, role }
-                    .into()
+                    crate::error::ModelError::UnknownBuiltin { index: i, role }.into()
                 })
             }
             REF_PREFIX => {
@@ -247,7 +250,11 @@ pub(crate) fn probe(data: &[u8]) -> Result<Probe> {
 /// Parses and validates a compact stream (`whole`: `data` is all of it; else a prefix
 /// that is complete only if its last 4 bytes are the CRC of the rest). Returns the header,
 /// as one tile of the image's size, and the tile's bytes.
-pub(crate) fn parse<'a>(data: &'a [u8], limits: &Limits, whole: bool) -> Result<(Header, &'a [u8])> {
+pub(crate) fn parse<'a>(
+    data: &'a [u8],
+    limits: &Limits,
+    whole: bool,
+) -> Result<(Header, &'a [u8])> {
     let version = check_version(data[MAGIC.len()])?;
     debug_assert!(version.is_compact());
     if data.len() < LEAD + 1 + CRC_LEN {

@@ -84,7 +84,10 @@ fn index_hashes() -> &'static [[u8; 32]] {
     static HASHES: OnceLock<Vec<[u8; 32]>> = OnceLock::new();
     HASHES.get_or_init(|| {
         use sha2::{Digest, Sha256};
-        FILES.iter().map(|(_, b)| Sha256::digest(b).into()).collect()
+        FILES
+            .iter()
+            .map(|(_, b)| Sha256::digest(b).into())
+            .collect()
     })
 }
 
@@ -138,7 +141,12 @@ mod tests {
         let listed: Vec<(u64, String)> = doc
             .lines()
             .filter_map(|l| {
-                let cells: Vec<&str> = l.trim().trim_matches('|').split('|').map(str::trim).collect();
+                let cells: Vec<&str> = l
+                    .trim()
+                    .trim_matches('|')
+                    .split('|')
+                    .map(str::trim)
+                    .collect();
                 let [index, _name, hash] = cells[..] else {
                     return None;
                 };

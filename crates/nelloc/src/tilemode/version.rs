@@ -145,7 +145,9 @@ mod tests {
         assert_eq!(ContainerVersion::from_byte(6), None);
         assert!(ContainerVersion::V5.is_compact() && !ContainerVersion::V4.is_compact());
         // Compact tiles are version-4 tiles.
-        assert!(TileMode::ALL.iter().all(|&m| ContainerVersion::V5.allows(m)));
+        assert!(TileMode::ALL
+            .iter()
+            .all(|&m| ContainerVersion::V5.allows(m)));
         assert!(ContainerVersion::V5.has_adapted_heads() && ContainerVersion::V5.has_mode_bytes());
         assert!(ContainerVersion::for_file([TileMode::Neural], true).has_adapted_heads());
         assert_eq!(ContainerVersion::for_file([TileMode::Png], false).byte(), 2);
