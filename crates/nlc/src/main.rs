@@ -236,6 +236,11 @@ struct Encoder {
     /// image larger than that.
     #[arg(long, value_name = "PIXELS", value_parser = clap::value_parser!(u32).range(1..=i64::from(nelloc::MAX_PREVIEW_SIZE)))]
     preview_size: Option<u32>,
+    /// Write an image coded as one tile in the tiled container (versions 1 to 4, readable
+    /// by older decoders) instead of the compact one (version 5, a header of a few bytes
+    /// instead of about 120; docs/FORMAT.md section 11).
+    #[arg(long)]
+    no_compact: bool,
 }
 
 impl Encoder {
@@ -251,6 +256,7 @@ impl Encoder {
         if let Some(size) = self.preview_size {
             o.preview = nelloc::Preview::Size(size);
         }
+        o.compact = !self.no_compact;
         Ok(o)
     }
 }
@@ -351,7 +357,12 @@ fn cmd_info(input: &Path, tiles: bool, decoder: &Decoder) -> Result<()> {
         info.tile_width,
         info.tile_height
     );
-    outln!("version:     {}", info.version);
+    let compact = if info.version == 5 {
+        " (compact container)"
+    } else {
+        ""
+    };
+    outln!("version:     {}{compact}", info.version);
     let adapted: Vec<&str> = ["colour", "alpha"]
         .into_iter()
         .zip(info.adapted_heads)
