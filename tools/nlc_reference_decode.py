@@ -566,6 +566,8 @@ def parse_container(buf):
     #    FORMAT.md puts the version check before any truncation check)
     if n > 8 and buf[8] == 5:
         return parse_compact(buf)
+    if n > 8 and buf[8] > 5:
+        raise NlcError(f"unsupported version {buf[8]} (newer)")
     if n < 100:
         raise NlcError(f"truncated: fixed header needs 92 bytes after the signature, only {n - 8} available")
     if buf[8] not in (1, 2, 3, 4):

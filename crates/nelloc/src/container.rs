@@ -284,6 +284,16 @@ pub(crate) fn check_version(version: u8) -> Result<ContainerVersion, FormatError
     }
 }
 
+/// A version above this library's is refused as such as soon as its byte is there: a
+/// newer layout need not have the fixed header of section 1 (the compact one of version 5
+/// is shorter), so "truncated" would be the wrong message.
+fn newer_version(data: &[u8]) -> Result<(), FormatError> {
+    match data.get(MAGIC.len()) {
+        Some(&v) if v > FORMAT_VERSION => Err(FormatError::UnsupportedVersion(v)),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn color_field(code: u8) -> Result<ColorType> {
     ColorType::from_code(code).ok_or_else(|| {
         invalid(
@@ -390,6 +400,7 @@ pub fn probe(data: &[u8]) -> Result<Probe> {
     if data.get(MAGIC.len()) == Some(&ContainerVersion::V5.byte()) {
         return compact::probe(data);
     }
+    newer_version(data)?;
     if data.len() < PROBE_BYTES {
         return Err(FormatError::Truncated {
             what: "probed header fields",
@@ -436,6 +447,7 @@ fn parse_prefix<'a>(data: &'a [u8], limits: &Limits, whole: bool) -> Result<(Hea
     if data.get(MAGIC.len()) == Some(&ContainerVersion::V5.byte()) {
         return compact::parse(data, limits, whole);
     }
+    newer_version(data)?;
     let mut r = Reader { data, pos: 0 };
     r.take(MAGIC.len() as u64, "signature")?;
     let fixed = r.take((FIXED_LEN - MAGIC.len()) as u64, "fixed header")?;
