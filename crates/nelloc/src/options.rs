@@ -196,12 +196,14 @@ pub struct EncodeOptions {
     /// smallest. Must contain [`crate::TileMode::Neural`], [`crate::TileMode::Png`] or
     /// [`crate::TileMode::Context`] (the modes that code any content); otherwise encoding
     /// fails with [`crate::Error::InvalidArgument`]. `TileModes::only(&[TileMode::Neural])`
-    /// is pure NeLLoC and writes container version 1. Default: [`TileModes::all`].
+    /// is pure NeLLoC and writes container version 1 (with [`EncodeOptions::compact`] off
+    /// where the image is one tile). Default: [`TileModes::all`].
     pub modes: TileModes,
     /// Whether the encoder fits an adapted head to the image (integer offsets of the
     /// network's outputs in an `ADPT` chunk, container version 4: smaller files on
     /// photographs at no decoding cost). Default: [`AdaptHead::Auto`]; [`AdaptHead::Off`]
-    /// writes what the encoder wrote before (readable by decoders of versions 1 to 3).
+    /// writes what the encoder wrote before (readable by decoders of versions 1 to 3;
+    /// a one-tile image also needs `compact` off).
     pub adapt_head: AdaptHead,
     /// Whether and how to embed a preview (docs/FORMAT.md section 10): a small
     /// area-averaged copy of the image coded with the cheap tile modes, so that

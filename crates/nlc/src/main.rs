@@ -219,12 +219,14 @@ struct Encoder {
     models: EncodeModels,
     /// Coding modes the encoder may choose per tile: a comma-separated list of neural,
     /// constant, png, palette, gray, context, or "all" (the default). `--modes neural` is
-    /// pure NeLLoC (container version 1, readable by the first release).
+    /// pure NeLLoC (container version 1, readable by the first release; a one-tile image
+    /// also needs --no-compact).
     #[arg(long, value_name = "LIST", value_parser = parse_modes)]
     modes: Option<nelloc::TileModes>,
     /// Fit an adapted head to each image (integer offsets of the network's outputs stored
     /// in the file, container version 4; no decoding cost): auto (when it pays, the
-    /// default), always, or off (files readable by decoders of versions 1 to 3).
+    /// default), always, or off (files readable by decoders of versions 1 to 3; a one-tile
+    /// image also needs --no-compact).
     #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = parse_adapt_head)]
     adapt_head: nelloc::AdaptHead,
     /// Do not embed a preview (by default a 256- or 128-pixel copy of a large image is
