@@ -198,9 +198,7 @@ fn hostile_compact_streams_are_clear_errors() {
         "at most 16383",
     );
     assert!(matches!(
-        error(&sealed(
-            f[..11].to_vec().into_iter().chain([0x80]).collect()
-        )),
+        error(&sealed(f[..11].iter().copied().chain([0x80]).collect())),
         Error::Format(FormatError::Truncated { .. })
     ));
     // Model references: unknown kind, unknown built-in index, all-zero full hash, no
@@ -232,7 +230,10 @@ fn hostile_compact_streams_are_clear_errors() {
     let other = tiny(1, 0, 1);
     let g = splice(13, 8, &other.hash()[..8]);
     let not_model_error = |r: nelloc::Result<nelloc::Image>| !matches!(r, Err(Error::Model(_)));
-    assert!(not_model_error(decode(&g, &decode_opts(&[other.clone()]))));
+    assert!(not_model_error(decode(
+        &g,
+        &decode_opts(std::slice::from_ref(&other))
+    )));
     assert!(not_model_error(decode(
         &g,
         &decode_opts(&[other.clone(), other.clone()])
