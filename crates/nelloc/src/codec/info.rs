@@ -114,7 +114,9 @@ pub fn info(data: &[u8], options: &DecodeOptions) -> Result<Info> {
 /// the header (a partly downloaded file), validated and checksummed as [`info`] does it,
 /// without the tile data (neither read nor checked). `tile_details` is empty, and
 /// `file_size` is the size of the complete stream as its tile index gives it. Fewer bytes
-/// than the header are [`crate::FormatError::Truncated`].
+/// than the header are [`crate::FormatError::Truncated`]. A compact stream (version 5,
+/// docs/FORMAT.md section 11) has no tile index and one CRC over the whole file: only the
+/// complete stream passes, any shorter prefix is `Truncated`.
 pub fn info_header(head: &[u8], options: &DecodeOptions) -> Result<Info> {
     let (header, size) = container::parse_header(head, &options.limits)?;
     let size = usize::try_from(size).unwrap_or(usize::MAX);
