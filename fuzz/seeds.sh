@@ -17,6 +17,8 @@ fx = sys.argv[1]
 n = 0
 for path in sorted(glob.glob(f"{fx}/golden/**/*.nlc", recursive=True)):
     f = open(path, "rb").read()
+    if f[8] == 5:
+        continue  # the compact container has no tile index (its tile is the rest)
     chunks, tiles = struct.unpack_from("<II", f, 92)
     at = 100
     for _ in range(chunks):
@@ -26,6 +28,28 @@ for path in sorted(glob.glob(f"{fx}/golden/**/*.nlc", recursive=True)):
         off, ln, _ = struct.unpack_from("<QII", f, at + 16 * t)
         open(f"corpus/structured/seed-{n:03}", "wb").write(bytes([n % 16, t]) + data[off:off + ln])
         n += 1
+# container/decode: compact streams (version 5) broken one rule at a time, CRC re-sealed
+# so the fuzzer starts past the checksum: reserved flag bits, bad colour/alpha, long and
+# non-minimal varints, unknown model kinds and indices, chunk counts, a header cut short.
+import zlib
+def seal(b):
+    return b + struct.pack("<I", zlib.crc32(b) & 0xFFFFFFFF)
+k = 0
+for path in sorted(glob.glob(f"{fx}/golden/compact/*.nlc")):
+    f = open(path, "rb").read()
+    if len(f) > 4096:
+        continue
+    body = f[:-4]
+    edits = [(9, 1, b"\xe0"), (9, 1, b"\x07"), (9, 1, b"\x19"), (10, 1, b"\x80\x00"),
+             (10, 1, b"\xff\xff\xff\xff\x0f"), (11, 1, b"\x80\x80\x01"),
+             (12, 1, b"\x07"), (12, 1, b"\x01\xff\xff\xff\xff\x0f"), (12, 1, b"\x03")]
+    for at, n, new in edits:
+        for t in ("container", "decode"):
+            open(f"corpus/{t}/compact-{k:03}", "wb").write(seal(body[:at] + new + body[at + n:]))
+        k += 1
+    for t in ("container", "decode"):
+        open(f"corpus/{t}/compact-{k:03}", "wb").write(seal(body[:12]))
+    k += 1
 # roundtrip: [selector, w, h, tile] + samples: flat, gradient, noise, stripes.
 import random
 rnd = random.Random(15)

@@ -51,9 +51,9 @@
 /**
  * Highest `.nlc` container version this library reads and writes (it writes version 1,
  * readable by the first release, when every tile is neural; version 4 when it stores an
- * adapted head).
+ * adapted head; version 5, the compact container, for an image coded as one tile).
  */
-#define NLC_FORMAT_VERSION 4
+#define NLC_FORMAT_VERSION 5
 
 /**
  * Length of the `.nlc` signature `8B 4E 4C 43 0D 0A 1A 0A`.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Independent reference decoder for the `.nlc` image format, versions 1 to 4 (tile modes,
-adapted heads).
+"""Independent reference decoder for the `.nlc` image format, versions 1 to 5 (tile modes,
+adapted heads, the compact container).
 
 Written from docs/FORMAT.md alone (the lookup tables of section 4 are rebuilt from their
 formulas and checked against the SHA-256 given there), to check that the specification is
@@ -418,6 +418,138 @@ def parse_adpt(data):
     return g, np.array(vals, dtype=np.int64)
 
 
+# §11: SHA-256 of the built-in model of each index (append-only)
+BUILTIN_HASHES = [bytes.fromhex(h) for h in (
+    "de37adb2de6773521e647cd1f00c5cccab71244dcb7bdf78ea3b31cacc6c569a",  # 0 default-v1
+    "8553130f59bdf39d048ab59a0ad92c2ebf3d25696a4ed5c7c07e7b9ea29c3d55",  # 1 gray-v1
+    "823ac78df1461f3c32104bcf6354c3e5b59b90f9bb4d385cc8c65800cb5d0be1",  # 2 default-v2
+    "6c8a22253c4085784daabebd6a9173a3f50c63c668a12274f6b9ce158296a3c0",  # 3 fast-v1
+    "3a725400471dabdcf1c06595cedb576dbb3382377f60fca713742500c4dc4d34",  # 4 gray-v2
+    "ab8b4b51560023914e61e4fb6851a62522c1e04b23875d7fd0f8c794c0963f70",  # 5 fast-v2
+    "708739afafd58b1ea748a7ab463519029f8175533b7723da2fb6410cd0a1aaaa",  # 6 gray-v3
+    "c9504b977b77b446d600807a5075415afa4797215bbd5447f765e80472a5af86",  # 7 default-v3
+    "0a68622d507f98800c4dde4141b401f6e2d7be1eadf91397b735ddb5f5c58c19",  # 8 default-v4
+    "e04a2f6d95d381867bb8f4a668de91836abcd7b217adeb29afb39a8aa70d5fe8",  # 9 default-v5
+    "2661e807e5da7ed9e5356998dc57d6c3d4e4fb21bede802ed9804663d792ccf0",  # 10 default-v6
+    "4e6a3834b3ca26eb1ba7e8587cbbfd9a25f6b23ea33d8e40b7661f7fd8750d4e",  # 11 default-v7
+)]
+
+
+def parse_compact(buf):
+    """§11: the compact container (version 5). Model references become a 32-byte hash
+    (all zero: none) or an 8-byte prefix, resolved when decoding."""
+    n = len(buf)
+    if n < 14:
+        raise NlcError(f"truncated: a compact stream needs at least 14 bytes, only {n}")
+    end = n - 4
+    crc = struct.unpack_from("<I", buf, end)[0]
+    if zlib.crc32(buf[:end]) & 0xFFFFFFFF != crc:
+        raise NlcError("file CRC mismatch (damaged or truncated)")
+    pos = 9
+
+    def byte(what):
+        nonlocal pos
+        if pos >= end:
+            raise NlcError(f"truncated: {what}")
+        pos += 1
+        return buf[pos - 1]
+
+    def take(k, what):
+        nonlocal pos
+        if pos + k > end:
+            raise NlcError(f"truncated: {what}")
+        pos += k
+        return bytes(buf[pos - k:pos])
+
+    def varint(what, most):
+        v = 0
+        for i in range(5):
+            b = byte(what)
+            v |= (b & 0x7F) << (7 * i)
+            if not b & 0x80:
+                if b == 0 and i > 0:
+                    raise NlcError(f"{what}: varint not minimal")
+                if v > most:
+                    raise NlcError(f"{what}: {v} above {most}")
+                return v
+        raise NlcError(f"{what}: varint longer than 5 bytes")
+
+    def model_ref(what):
+        kind = byte(what)
+        if kind == 0:
+            return bytes(32)
+        if kind == 1:
+            i = varint(what, 2**32 - 1)
+            if i >= len(BUILTIN_HASHES):
+                raise NlcError(f"{what}: unknown built-in model index {i}")
+            return BUILTIN_HASHES[i]
+        if kind == 2:
+            return take(8, what)
+        if kind == 3:
+            h = take(32, what)
+            if h == bytes(32):
+                raise NlcError(f"{what}: all-zero hash in a kind-3 reference")
+            return h
+        raise NlcError(f"{what}: unknown model reference kind {kind}")
+
+    c = Container()
+    c.version = 5
+    flags = byte("flags")
+    if flags & 0xC0:
+        raise NlcError(f"flags {flags:#04x}: reserved bits set")
+    c.color_type, c.alpha_mode = flags & 7, (flags >> 3) & 3
+    if c.color_type not in (1, 2, 3, 4):
+        raise NlcError(f"bad colour type {c.color_type}")
+    has_alpha = c.color_type in (2, 4)
+    if c.alpha_mode not in (0, 1, 2) or (c.alpha_mode == 0) == has_alpha:
+        raise NlcError(f"bad alpha mode {c.alpha_mode} for colour type {c.color_type}")
+    c.alpha_value = byte("alpha_value") if c.alpha_mode == 1 else 0
+    c.width = varint("width", 16383) + 1
+    c.height = varint("height", 16383) + 1
+    if c.width > MAX_DIM or c.height > MAX_DIM:
+        raise NlcError(f"limit: {c.width}x{c.height} above {MAX_DIM} per side")
+    if c.width * c.height > MAX_PIXELS:
+        raise NlcError(f"limit: {c.width * c.height} pixels above {MAX_PIXELS}")
+    c.tile_width, c.tile_height = c.width, c.height
+    c.color_model = model_ref("colour model")
+    c.alpha_model = model_ref("alpha model") if c.alpha_mode == 2 else bytes(32)
+    chunks = []
+    if flags & 0x20:
+        count = varint("chunk_count", MAX_CHUNKS)
+        if count == 0:
+            raise NlcError("chunk_count 0 with the has-chunks flag")
+        for _ in range(count):
+            tag = take(4, "chunk tag")
+            length = varint("chunk length", 2**32 - 1)
+            chunks.append((tag, take(length, "chunk data")))
+    c.chunk_count = len(chunks)
+    seen = set()
+    for tag, _ in chunks:
+        if tag in KNOWN_CHUNKS:
+            if tag in seen:
+                raise NlcError(f"duplicate chunk {tag!r}")
+            seen.add(tag)
+    if sum(len(d) for t, d in chunks if t in KNOWN_CHUNKS) > MAX_METADATA:
+        raise NlcError("limit: metadata above 16 MiB")
+    c.chunks = [(t, d) for t, d in chunks if t in KNOWN_CHUNKS]
+    c.heads = {}
+    for tag, data in chunks:
+        if tag == b"ADPT":
+            g, D = parse_adpt(data)
+            if g in c.heads:
+                raise NlcError(f"ADPT chunk: a second one for plane group {g}")
+            if g == 1 and c.alpha_mode != 2:
+                raise NlcError("ADPT chunk: for the alpha group, but alpha is not coded")
+            c.heads[g] = D
+    if pos >= end:
+        raise NlcError("tile 0: a compact stream has no tile bytes (no mode byte)")
+    # one tile from here to the CRC; the file CRC covered it (no tile CRC of its own)
+    c.tiles_x, c.tiles_y, c.tile_count = 1, 1, 1
+    c.tiles = [(pos, end - pos, zlib.crc32(buf[pos:end]) & 0xFFFFFFFF)]
+    c.buf = buf
+    return c
+
+
 def parse_container(buf):
     n = len(buf)
     # 1. signature. FORMAT.md: "a reader that finds NLC at bytes 1..4 with damaged
@@ -432,6 +564,10 @@ def parse_container(buf):
         raise NlcError("not an .nlc file (bad signature)")
     # 2. the fixed header must be complete before the version is looked at (Rust order;
     #    FORMAT.md puts the version check before any truncation check)
+    if n > 8 and buf[8] == 5:
+        return parse_compact(buf)
+    if n > 8 and buf[8] > 5:
+        raise NlcError(f"unsupported version {buf[8]} (newer)")
     if n < 100:
         raise NlcError(f"truncated: fixed header needs 92 bytes after the signature, only {n - 8} available")
     if buf[8] not in (1, 2, 3, 4):
@@ -886,7 +1022,14 @@ def decode(buf, models, tables):
         # plane group with the network
         if c.version >= 2 and h == bytes(32):
             return None
-        m = by_hash.get(h)
+        if len(h) == 8:
+            # §11 kind 2: a hash prefix, unique among the models given
+            hits = {mm.sha256: mm for mm in models if mm.sha256.startswith(h)}
+            if len(hits) > 1:
+                raise NlcError(f"{role} model prefix {h.hex()} is ambiguous ({len(hits)} models)")
+            m = next(iter(hits.values()), None)
+        else:
+            m = by_hash.get(h)
         if m is None:
             raise NlcError(f"{role} model {h.hex()} not available")
         if m.invalid:
@@ -1053,6 +1196,8 @@ def decode_preview(buf, models, tables):
         raise NlcError(f"invalid preview: {p.width}x{p.height} larger than the {c.width}x{c.height} image")
     if p.version == 1:
         raise NlcError("invalid preview: the nested stream is version 1")
+    if p.version == 5:
+        raise NlcError("invalid preview: the nested stream is a compact (version 5) stream")
     if p.color_model != bytes(32) or p.alpha_model != bytes(32):
         raise NlcError("invalid preview: the nested stream names a model")
     if p.color_type != c.color_type:
@@ -1134,7 +1279,7 @@ def compare(img, color_type, ref_path):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Independent .nlc reference decoder, versions 1 to 4 (from docs/FORMAT.md)")
+    ap = argparse.ArgumentParser(description="Independent .nlc reference decoder, versions 1 to 5 (from docs/FORMAT.md)")
     ap.add_argument("input", nargs="?")
     ap.add_argument("output", nargs="?", help="PNG to write")
     ap.add_argument("--model", action="append", default=[], help="model file (.safetensors), repeatable")

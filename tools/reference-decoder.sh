@@ -2,7 +2,9 @@
 # Decodes golden .nlc files with the independent Python decoder written from
 # docs/FORMAT.md alone (tools/nlc_reference_decode.py) and compares every pixel with the
 # reference image; decodes every fixtures/golden/pred/ file and every tile-mode golden
-# (fixtures/golden/modes/) and the previews of fixtures/golden/preview/; checks the
+# (fixtures/golden/modes/), adapted-head and compact-container goldens
+# (fixtures/golden/adapted/, fixtures/golden/compact/) and the previews of
+# fixtures/golden/preview/; checks the
 # conformance vectors. Exits non-zero on any mismatch or error. Needs python3 (numpy, Pillow:
 # installed with pip only if missing); no Rust build needed.
 set -euo pipefail
@@ -77,6 +79,16 @@ for nlc in fixtures/golden/preview/*.nlc; do
         echo "FAIL: $nlc (preview)" >&2
         fail=1
     fi
+done
+
+# The compact container (version 5, FORMAT.md section 11): one-tile images whose models
+# are named by built-in index (test-rgb and test-gray are copies of the built-in
+# default-v1 and gray-v1; gray-v3 is the library's own file), by hash prefix (the
+# predictor-relative test models) or not at all; coded and constant alpha; XMP and ADPT
+# chunks.
+COMPACT_MODELS=("${MODELS[@]}" "${PRED_MODELS[@]}" --model crates/nelloc/models/gray-v3.safetensors)
+for nlc in fixtures/golden/compact/*.nlc; do
+    run_cases "${COMPACT_MODELS[@]}" -- "$nlc fixtures/golden/compact/expected/$(basename "$nlc" .nlc).png"
 done
 
 # Every predictor-relative golden file once, without a reference image: it must decode

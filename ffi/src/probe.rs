@@ -134,7 +134,12 @@ mod tests {
         let mut mangled = header(1, 3, 1, 1);
         mangled[4] = b'\n';
         assert_eq!(st(&mangled), Err(NLC_ERROR_CORRUPT));
-        assert_eq!(st(&header(5, 3, 1, 1)), Err(NLC_ERROR_UNSUPPORTED));
+        assert_eq!(st(&header(6, 3, 1, 1)), Err(NLC_ERROR_UNSUPPORTED));
+        // Version 5 is the compact container: flags, then varint sizes (a 1x1 RGB image).
+        let mut compact = MAGIC.to_vec();
+        compact.extend([5, 3, 0, 0]);
+        let h = probe(&compact).expect("compact");
+        assert_eq!((h.version, h.color_type, h.width, h.height), (5, 3, 1, 1));
         assert!(st(&header(4, 3, 1, 1)).is_ok()); // version 4: adapted heads
         assert!(st(&header(2, 3, 1, 1)).is_ok()); // version 2: tile modes
         assert!(st(&header(3, 3, 1, 1)).is_ok()); // version 3: the context mode

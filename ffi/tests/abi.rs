@@ -599,19 +599,21 @@ fn probe_and_info_agree_on_every_damaged_prefix() {
     // checksum re-sealed, so nlc_info reaches the field checks), nlc_probe returns what
     // nlc_info returns, or OK where nlc_info only fails on later fields.
     let opts = Opts::new();
-    let img = new_image(5, 4, nlc_color_type::NLC_COLOR_RGB8, &pixels(5, 4, 3));
+    // Two tiles of 16: the tiled container (a one-tile image is compact, version 5).
+    let img = new_image(20, 4, nlc_color_type::NLC_COLOR_RGB8, &pixels(20, 4, 3));
     let good = encode(img, &opts);
     // SAFETY: live handle.
     unsafe { nlc_image_free(img) };
+    assert!(good[8] <= 4);
     // No metadata: the header CRC follows the tile index.
     let n_tiles = u32::from_le_bytes(good[96..100].try_into().unwrap()) as usize;
     let crc_at = 100 + 16 * n_tiles;
     let cases: [(usize, u8); 10] = [
         (8, 0),     // version 0: corrupt for both (it once was UNSUPPORTED for nlc_info)
-        (8, 5),     // newer version
+        (8, 6),     // newer version
         (9, 0),     // colour type
         (9, 9),     //
-        (12, 0),    // width (low byte of 5 -> 0)
+        (12, 0),    // width (low byte of 20 -> 0)
         (0, 0x0B),  // 7-bit damage: signature altered in transfer
         (0, 0x42),  // another first byte with "NLC" after it: wrong signature
         (4, b'\n'), // CR LF -> LF damage

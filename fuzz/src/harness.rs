@@ -161,6 +161,8 @@ pub fn valid_streams() -> &'static [Vec<u8>] {
                 o.tile_size = tile;
                 o.modes = modes;
                 o.threads = 1;
+                // Tiled: the structured target swaps tiles in the tile index.
+                o.compact = false;
                 out.push(nelloc::encode(image, &o).expect("encode"));
             }
         }

@@ -128,7 +128,8 @@ def test_models(image, fixtures, tmp_path):
 def test_modes_and_metadata(image):
     a = image(30, 20, 4)
     pure = nelloc.encode(a, modes="neural")
-    assert nelloc.info(pure).version == 1
+    assert nelloc.info(pure).version == 5  # one tile: the compact container
+    assert nelloc.info(nelloc.encode(a, modes="neural", tile_size=16)).version == 1
     assert nelloc.encode(a, modes=["neural"]) == pure
     with pytest.raises(ValueError):
         nelloc.encode(a, modes="constant")  # cannot code every tile

@@ -1,5 +1,6 @@
-//! The `.nlc` container, versions 1 to 3 (docs/FORMAT.md is the normative description;
-//! versions 2 and 3 only add per-tile coding modes, section 8, whose rule
+//! The `.nlc` container: the tiled one of versions 1 to 4 here, the compact one of
+//! version 5 in [`compact`] (docs/FORMAT.md is the normative description; versions 2 to 4
+//! only add per-tile coding modes and adapted heads, sections 8 and 9, whose rule
 //! [`ContainerVersion`] holds).
 //!
 //! Reading validates every length against the input size before allocating anything
@@ -11,6 +12,8 @@ use crate::image::{ColorType, Metadata};
 use crate::limits::Limits;
 use crate::tilemode::ContainerVersion;
 use crate::FORMAT_VERSION;
+
+pub(crate) mod compact;
 
 /// The 8-byte signature: a high-bit byte (detects 7-bit channels), "NLC", CR LF
 /// (detects line-ending conversion), ^Z (stops `type` on DOS), LF.
@@ -49,6 +52,34 @@ impl std::fmt::Display for AlphaMode {
     }
 }
 
+/// How a header names the model of a plane group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ModelRef {
+    /// The SHA-256 of the model file; all zero names no model (versions 2 and later).
+    Hash([u8; 32]),
+    /// The first bytes of the SHA-256 (compact container, an external model): resolved
+    /// against the decoder's models.
+    Prefix([u8; compact::PREFIX_LEN]),
+}
+
+impl ModelRef {
+    /// No model (the all-zero hash).
+    pub(crate) const NONE: ModelRef = ModelRef::Hash([0; 32]);
+
+    /// Whether this names no model.
+    pub(crate) fn is_none(&self) -> bool {
+        *self == Self::NONE
+    }
+
+    /// The bytes stored (hash or prefix), for messages and `info`.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            ModelRef::Hash(h) => h,
+            ModelRef::Prefix(p) => p,
+        }
+    }
+}
+
 /// One tile's stream in the tile data area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TileEntry {
@@ -68,8 +99,8 @@ pub(crate) struct Header {
     pub(crate) tile_width: u32,
     pub(crate) tile_height: u32,
     pub(crate) alpha: AlphaMode,
-    pub(crate) color_model: [u8; 32],
-    pub(crate) alpha_model: [u8; 32],
+    pub(crate) color_model: ModelRef,
+    pub(crate) alpha_model: ModelRef,
     pub(crate) metadata: Metadata,
     /// Adapted heads (`ADPT` chunks, version 4), at most one per plane group, in group
     /// order.
@@ -102,9 +133,45 @@ pub(crate) fn u32_field(value: usize, what: &str) -> Result<u32> {
     })
 }
 
-/// Serialises header and tile streams into a complete file.
+/// The chunks a header writes, in order: metadata, preview, adapted heads.
+fn chunks(header: &Header) -> Vec<([u8; 4], Vec<u8>)> {
+    debug_assert!(header.heads.is_empty() || header.version.has_adapted_heads());
+    [
+        (TAG_ICC, &header.metadata.icc),
+        (TAG_EXIF, &header.metadata.exif),
+        (TAG_XMP, &header.metadata.xmp),
+        (TAG_PRVW, &header.preview),
+    ]
+    .into_iter()
+    .filter_map(|(tag, c)| c.as_ref().map(|c| (tag, c.clone())))
+    .chain(header.heads.iter().map(|h| (head_adapt::TAG, h.to_chunk())))
+    .collect()
+}
+
+/// The full hash a tiled header stores (the encoder always has it; a prefix exists only
+/// in a parsed compact header).
+fn full_hash(m: &ModelRef) -> Result<[u8; 32]> {
+    match m {
+        ModelRef::Hash(h) => Ok(*h),
+        ModelRef::Prefix(_) => Err(crate::Error::InvalidArgument(
+            "a tiled header needs the model's full hash, not a prefix".into(),
+        )),
+    }
+}
+
+/// Serialises header and tile streams into a complete file (the compact container when
+/// the header's version is 5).
 pub(crate) fn write(header: &Header, streams: &[Vec<u8>]) -> Result<Vec<u8>> {
     debug_assert_eq!(header.tiles.len(), streams.len());
+    if header.version.is_compact() {
+        let [stream] = streams else {
+            return Err(crate::Error::InvalidArgument(format!(
+                "the compact container holds one tile, not {}",
+                streams.len()
+            )));
+        };
+        return compact::write(header, &chunks(header), stream);
+    }
     let mut out = Vec::new();
     out.extend_from_slice(&MAGIC);
     out.push(header.version.byte());
@@ -124,19 +191,9 @@ pub(crate) fn write(header: &Header, streams: &[Vec<u8>]) -> Result<Vec<u8>> {
     ] {
         out.extend_from_slice(&v.to_le_bytes());
     }
-    out.extend_from_slice(&header.color_model);
-    out.extend_from_slice(&header.alpha_model);
-    let chunks: Vec<([u8; 4], Vec<u8>)> = [
-        (TAG_ICC, &header.metadata.icc),
-        (TAG_EXIF, &header.metadata.exif),
-        (TAG_XMP, &header.metadata.xmp),
-        (TAG_PRVW, &header.preview),
-    ]
-    .into_iter()
-    .filter_map(|(tag, c)| c.as_ref().map(|c| (tag, c.clone())))
-    .chain(header.heads.iter().map(|h| (head_adapt::TAG, h.to_chunk())))
-    .collect();
-    debug_assert!(header.heads.is_empty() || header.version.has_adapted_heads());
+    out.extend_from_slice(&full_hash(&header.color_model)?);
+    out.extend_from_slice(&full_hash(&header.alpha_model)?);
+    let chunks = chunks(header);
     out.extend_from_slice(&u32_field(chunks.len(), "the chunk count")?.to_le_bytes());
     out.extend_from_slice(&u32_field(streams.len(), "the tile count")?.to_le_bytes());
     debug_assert_eq!(out.len(), FIXED_LEN);
@@ -211,12 +268,12 @@ pub(crate) fn check_magic(data: &[u8]) -> Result<(), FormatError> {
     Err(FormatError::BadMagic)
 }
 
-fn invalid(field: &'static str, detail: String) -> crate::Error {
+pub(crate) fn invalid(field: &'static str, detail: String) -> crate::Error {
     FormatError::InvalidField { field, detail }.into()
 }
 
 /// Version 0 never existed (a damaged file); a higher one is a newer format.
-fn check_version(version: u8) -> Result<ContainerVersion, FormatError> {
+pub(crate) fn check_version(version: u8) -> Result<ContainerVersion, FormatError> {
     match ContainerVersion::from_byte(version) {
         Some(v) => Ok(v),
         None if version == 0 => Err(FormatError::InvalidField {
@@ -227,7 +284,17 @@ fn check_version(version: u8) -> Result<ContainerVersion, FormatError> {
     }
 }
 
-fn color_field(code: u8) -> Result<ColorType> {
+/// A version above this library's is refused as such as soon as its byte is there: a
+/// newer layout need not have the fixed header of section 1 (the compact one of version 5
+/// is shorter), so "truncated" would be the wrong message.
+fn newer_version(data: &[u8]) -> Result<(), FormatError> {
+    match data.get(MAGIC.len()) {
+        Some(&v) if v > FORMAT_VERSION => Err(FormatError::UnsupportedVersion(v)),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn color_field(code: u8) -> Result<ColorType> {
     ColorType::from_code(code).ok_or_else(|| {
         invalid(
             "color_type",
@@ -236,7 +303,7 @@ fn color_field(code: u8) -> Result<ColorType> {
     })
 }
 
-fn dimensions_field(width: u32, height: u32) -> Result<()> {
+pub(crate) fn dimensions_field(width: u32, height: u32) -> Result<()> {
     if width == 0 || height == 0 {
         return Err(invalid(
             "width/height",
@@ -246,8 +313,65 @@ fn dimensions_field(width: u32, height: u32) -> Result<()> {
     Ok(())
 }
 
-/// Bytes [`probe`] reads: the signature, version, colour type, alpha mode and value, width
-/// and height.
+/// The chunks of a header, in file order (FORMAT.md section 1, the same in versions 1
+/// to 5): metadata, the preview and adapted heads, after their checks; unknown tags are
+/// skipped.
+pub(crate) fn read_chunks(
+    chunks: Vec<([u8; 4], &[u8])>,
+    version: ContainerVersion,
+    alpha: AlphaMode,
+    limits: &Limits,
+) -> Result<(Metadata, Option<Vec<u8>>, Vec<HeadDelta>)> {
+    let mut metadata = Metadata::default();
+    let mut preview = None;
+    let mut total_meta = 0u64;
+    let mut heads: Vec<HeadDelta> = Vec::new();
+    for (tag, body) in chunks {
+        // From version 4 on an adapted head changes decoding; before, the tag is unknown
+        // and skipped, as the decoders of those versions did.
+        if tag == head_adapt::TAG && version.has_adapted_heads() {
+            let head = HeadDelta::from_chunk(body).map_err(|e| invalid("ADPT chunk", e.0))?;
+            let g = head.group;
+            if heads.iter().any(|h| h.group == g) {
+                return Err(invalid(
+                    "ADPT chunk",
+                    format!("a second one for plane group {g}"),
+                ));
+            }
+            if g == 1 && alpha != AlphaMode::Coded {
+                return Err(invalid(
+                    "ADPT chunk",
+                    "for the alpha group, but alpha is not coded".into(),
+                ));
+            }
+            heads.push(head);
+            continue;
+        }
+        let slot = match tag {
+            TAG_ICC => &mut metadata.icc,
+            TAG_EXIF => &mut metadata.exif,
+            TAG_XMP => &mut metadata.xmp,
+            // Counted like metadata: it is held in memory with the header.
+            TAG_PRVW => &mut preview,
+            // Unknown chunks are ancillary: skipped, and not counted against the metadata
+            // limit (FORMAT.md section 7 counts the known chunks only).
+            _ => continue,
+        };
+        total_meta += body.len() as u64;
+        if slot.is_some() {
+            return Err(invalid(
+                "metadata",
+                format!("duplicate {} chunk", String::from_utf8_lossy(&tag)),
+            ));
+        }
+        limits.check_metadata(total_meta)?;
+        *slot = Some(body.to_vec());
+    }
+    Ok((metadata, preview, heads))
+}
+
+/// Bytes [`probe`] reads at most: the signature, version, colour type, alpha mode and
+/// value, width and height (a compact stream, version 5, holds them in fewer).
 pub const PROBE_BYTES: usize = 20;
 
 /// The fixed fields at the start of a stream, as read by [`probe`]. Not yet verified by
@@ -269,9 +393,14 @@ pub struct Probe {
 /// Fails exactly as [`crate::decode`] and [`crate::info`] fail on these bytes: the same
 /// signature checks (a prefix of the signature is [`FormatError::Truncated`]), the same
 /// version rule, the same field rules; fewer than `PROBE_BYTES` bytes after a good
-/// signature are `Truncated` ("give me more").
+/// signature (in a compact stream: fewer than its fields take) are `Truncated` ("give me
+/// more").
 pub fn probe(data: &[u8]) -> Result<Probe> {
     check_magic(data)?;
+    if data.get(MAGIC.len()) == Some(&ContainerVersion::V5.byte()) {
+        return compact::probe(data);
+    }
+    newer_version(data)?;
     if data.len() < PROBE_BYTES {
         return Err(FormatError::Truncated {
             what: "probed header fields",
@@ -315,6 +444,10 @@ pub(crate) fn parse_header(head: &[u8], limits: &Limits) -> Result<(Header, u64)
 /// `parse` (`whole`: `data` is the complete stream) or `parse_header`.
 fn parse_prefix<'a>(data: &'a [u8], limits: &Limits, whole: bool) -> Result<(Header, &'a [u8])> {
     check_magic(data)?;
+    if data.get(MAGIC.len()) == Some(&ContainerVersion::V5.byte()) {
+        return compact::parse(data, limits, whole);
+    }
+    newer_version(data)?;
     let mut r = Reader { data, pos: 0 };
     r.take(MAGIC.len() as u64, "signature")?;
     let fixed = r.take((FIXED_LEN - MAGIC.len()) as u64, "fixed header")?;
@@ -322,10 +455,11 @@ fn parse_prefix<'a>(data: &'a [u8], limits: &Limits, whole: bool) -> Result<(Hea
     let le32 = |o: usize| u32::from_le_bytes([fixed[o], fixed[o + 1], fixed[o + 2], fixed[o + 3]]);
     let (color_code, mode, alpha_value) = (fixed[1], fixed[2], fixed[3]);
     let (width, height, tile_width, tile_height) = (le32(4), le32(8), le32(12), le32(16));
-    let mut color_model = [0u8; 32];
-    color_model.copy_from_slice(&fixed[20..52]);
-    let mut alpha_model = [0u8; 32];
-    alpha_model.copy_from_slice(&fixed[52..84]);
+    let mut color_hash = [0u8; 32];
+    color_hash.copy_from_slice(&fixed[20..52]);
+    let mut alpha_hash = [0u8; 32];
+    alpha_hash.copy_from_slice(&fixed[52..84]);
+    let (color_model, alpha_model) = (ModelRef::Hash(color_hash), ModelRef::Hash(alpha_hash));
     let n_chunks = le32(84);
     let n_tiles = le32(88);
 
@@ -381,7 +515,7 @@ fn parse_prefix<'a>(data: &'a [u8], limits: &Limits, whole: bool) -> Result<(Hea
             ))
         }
     };
-    if alpha != AlphaMode::Coded && alpha_model != [0; 32] {
+    if alpha != AlphaMode::Coded && !alpha_model.is_none() {
         return Err(invalid(
             "alpha_model",
             "must be zero when alpha is not coded".into(),
@@ -396,51 +530,7 @@ fn parse_prefix<'a>(data: &'a [u8], limits: &Limits, whole: bool) -> Result<(Hea
         ));
     }
 
-    let mut metadata = Metadata::default();
-    let mut preview = None;
-    let mut total_meta = 0u64;
-    let mut heads: Vec<HeadDelta> = Vec::new();
-    for (tag, body) in chunks {
-        // From version 4 on an adapted head changes decoding; before, the tag is unknown
-        // and skipped, as the decoders of those versions did.
-        if tag == head_adapt::TAG && version.has_adapted_heads() {
-            let head = HeadDelta::from_chunk(body).map_err(|e| invalid("ADPT chunk", e.0))?;
-            let g = head.group;
-            if heads.iter().any(|h| h.group == g) {
-                return Err(invalid(
-                    "ADPT chunk",
-                    format!("a second one for plane group {g}"),
-                ));
-            }
-            if g == 1 && alpha != AlphaMode::Coded {
-                return Err(invalid(
-                    "ADPT chunk",
-                    "for the alpha group, but alpha is not coded".into(),
-                ));
-            }
-            heads.push(head);
-            continue;
-        }
-        let slot = match tag {
-            TAG_ICC => &mut metadata.icc,
-            TAG_EXIF => &mut metadata.exif,
-            TAG_XMP => &mut metadata.xmp,
-            // Counted like metadata: it is held in memory with the header.
-            TAG_PRVW => &mut preview,
-            // Unknown chunks are ancillary: skipped, and not counted against the metadata
-            // limit (FORMAT.md section 7 counts the known chunks only).
-            _ => continue,
-        };
-        total_meta += body.len() as u64;
-        if slot.is_some() {
-            return Err(invalid(
-                "metadata",
-                format!("duplicate {} chunk", String::from_utf8_lossy(&tag)),
-            ));
-        }
-        limits.check_metadata(total_meta)?;
-        *slot = Some(body.to_vec());
-    }
+    let (metadata, preview, heads) = read_chunks(chunks, version, alpha, limits)?;
 
     let tile_data = &data[header_end + 4..];
     // Without the tile data only the index's own consistency is checked.
@@ -535,8 +625,8 @@ mod tests {
             tile_width: 1,
             tile_height: 1,
             alpha: AlphaMode::None,
-            color_model: [7; 32],
-            alpha_model: [0; 32],
+            color_model: ModelRef::Hash([7; 32]),
+            alpha_model: ModelRef::NONE,
             metadata: Metadata::default(),
             heads: Vec::new(),
             preview: None,

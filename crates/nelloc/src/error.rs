@@ -103,6 +103,7 @@ impl Error {
                 FormatError::UnsupportedVersion(_) => ErrorKind::UnsupportedVersion,
                 FormatError::MangledMagic
                 | FormatError::HeaderChecksum { .. }
+                | FormatError::FileChecksum { .. }
                 | FormatError::InvalidField { .. }
                 | FormatError::TileOutOfBounds { .. }
                 | FormatError::TrailingData(_)
@@ -114,7 +115,9 @@ impl Error {
             Error::Unsupported(_) => ErrorKind::Unsupported,
             Error::Limits(_) => ErrorKind::LimitExceeded,
             Error::Model(m) => match m {
-                ModelError::UnknownModel { .. } => ErrorKind::ModelNotFound,
+                ModelError::UnknownModel { .. }
+                | ModelError::UnknownBuiltin { .. }
+                | ModelError::AmbiguousModel { .. } => ErrorKind::ModelNotFound,
                 ModelError::Invalid(_) | ModelError::ChannelMismatch { .. } => {
                     ErrorKind::ModelInvalid
                 }
@@ -165,6 +168,15 @@ pub enum FormatError {
         /// CRC-32 stored in the file.
         stored: u32,
         /// CRC-32 of the bytes read.
+        computed: u32,
+    },
+    /// The checksum of a compact stream (version 5, over the whole file) does not match:
+    /// the file is damaged or truncated.
+    #[error("file checksum mismatch (stored {stored:#010x}, computed {computed:#010x}): the compact stream is damaged or truncated")]
+    FileChecksum {
+        /// CRC-32 stored in the last 4 bytes.
+        stored: u32,
+        /// CRC-32 of the bytes before them.
         computed: u32,
     },
     /// A header field holds a value the format does not allow.
@@ -292,10 +304,31 @@ pub enum ModelError {
     /// The stream was coded with a model this decoder does not have.
     #[error("the stream needs model {hash} ({role}), which is neither built in nor supplied; pass it with --model / DecodeOptions::models")]
     UnknownModel {
-        /// Hex SHA-256 of the model file.
+        /// Hex SHA-256 of the model file (its first 8 bytes where a compact stream names
+        /// only those).
         hash: String,
         /// "colour" or "alpha".
         role: &'static str,
+    },
+    /// A compact stream names a built-in model by an index this library does not have
+    /// (a stream from a newer release).
+    #[error("the stream needs built-in model number {index} ({role}), which this version of nelloc does not have (a newer release does)")]
+    UnknownBuiltin {
+        /// The built-in index (docs/FORMAT.md section 11).
+        index: u64,
+        /// "colour" or "alpha".
+        role: &'static str,
+    },
+    /// A compact stream names a model by a hash prefix that several of the decoder's
+    /// models share.
+    #[error("the stream's {role} model {prefix}… is ambiguous: {count} of the supplied models have a hash starting so")]
+    AmbiguousModel {
+        /// Hex of the stored prefix.
+        prefix: String,
+        /// "colour" or "alpha".
+        role: &'static str,
+        /// How many distinct models match.
+        count: usize,
     },
     /// The model file is not valid safetensors or lacks a tensor.
     #[error("invalid model file: {0}")]

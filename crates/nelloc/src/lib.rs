@@ -76,8 +76,10 @@ pub use tilemode::{ModeCounts, TileMode, TileModes};
 /// version 1 (readable by the first release) when every tile is neural, version 3 when a
 /// tile uses the context mode, and version 2 when tiles use other coding modes
 /// (docs/FORMAT.md section 8); version 4 when the stream has an adapted head (section 9),
-/// which [`EncodeOptions::adapt_head`] writes by default on photographs.
-pub const FORMAT_VERSION: u8 = 4;
+/// which [`EncodeOptions::adapt_head`] writes by default on photographs; version 5, the
+/// compact container of a few header bytes (section 11), for every image coded as one
+/// tile (unless [`EncodeOptions::compact`] is off).
+pub const FORMAT_VERSION: u8 = 5;
 
 /// Entry points for benchmarks of internal stages. Behind the `unstable-internals`
 /// feature: not part of the semver-stable API.

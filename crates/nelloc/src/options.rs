@@ -196,18 +196,25 @@ pub struct EncodeOptions {
     /// smallest. Must contain [`crate::TileMode::Neural`], [`crate::TileMode::Png`] or
     /// [`crate::TileMode::Context`] (the modes that code any content); otherwise encoding
     /// fails with [`crate::Error::InvalidArgument`]. `TileModes::only(&[TileMode::Neural])`
-    /// is pure NeLLoC and writes container version 1. Default: [`TileModes::all`].
+    /// is pure NeLLoC and writes container version 1 (with [`EncodeOptions::compact`] off
+    /// where the image is one tile). Default: [`TileModes::all`].
     pub modes: TileModes,
     /// Whether the encoder fits an adapted head to the image (integer offsets of the
     /// network's outputs in an `ADPT` chunk, container version 4: smaller files on
     /// photographs at no decoding cost). Default: [`AdaptHead::Auto`]; [`AdaptHead::Off`]
-    /// writes what the encoder wrote before (readable by decoders of versions 1 to 3).
+    /// writes what the encoder wrote before (readable by decoders of versions 1 to 3;
+    /// a one-tile image also needs `compact` off).
     pub adapt_head: AdaptHead,
     /// Whether and how to embed a preview (docs/FORMAT.md section 10): a small
     /// area-averaged copy of the image coded with the cheap tile modes, so that
     /// [`crate::decode_preview`] gives a thumbnail in milliseconds. Never written for an
     /// image no larger than the preview. Default: [`Preview::Auto`].
     pub preview: Preview,
+    /// Whether an image coded as one tile (width and height at most `tile_size`) is
+    /// written in the compact container (version 5, docs/FORMAT.md section 11: a header
+    /// of a few bytes instead of about 120, the same tile). Default: `true`; `false`
+    /// writes the tiled container of versions 1 to 4, readable by older decoders.
+    pub compact: bool,
 }
 
 impl Default for EncodeOptions {
@@ -224,6 +231,7 @@ impl Default for EncodeOptions {
             modes: TileModes::all(),
             adapt_head: AdaptHead::Auto,
             preview: Preview::Auto,
+            compact: true,
         }
     }
 }

@@ -203,6 +203,8 @@ fn encode_nested(
         device: options.device,
         modes: TileModes::only(&cheap),
         preview: Preview::Off,
+        // Readable by every reader of the file holding it (section 10).
+        compact: false,
         // No network in a preview, so nothing to adapt.
         adapt_head: crate::AdaptHead::Off,
     };
@@ -266,7 +268,12 @@ pub(crate) fn check_chunk<'a>(
     if !nested.version.has_mode_bytes() {
         return Err(bad("the nested stream is version 1 (neural tiles only)"));
     }
-    if nested.color_model != [0; 32] || nested.alpha_model != [0; 32] {
+    // The tiled container only: a reader of version 4 reads the previews of the files
+    // it reads (section 10).
+    if nested.version.is_compact() {
+        return Err(bad("the nested stream is a compact stream (version 5)"));
+    }
+    if !nested.color_model.is_none() || !nested.alpha_model.is_none() {
         return Err(bad(
             "the nested stream names a model (previews have no neural tiles)",
         ));
@@ -374,8 +381,8 @@ mod tests {
             tile_width: crate::MAX_TILE_SIZE,
             tile_height: crate::MAX_TILE_SIZE,
             alpha: AlphaMode::None,
-            color_model: [0; 32],
-            alpha_model: [0; 32],
+            color_model: container::ModelRef::NONE,
+            alpha_model: container::ModelRef::NONE,
             metadata: Metadata::default(),
             heads: Vec::new(),
             preview,
@@ -412,6 +419,7 @@ mod tests {
         let px = photo(w, h, color);
         let o = EncodeOptions {
             preview: Preview::Off,
+            compact: false,
             ..cheap_options()
         };
         let mut chunk = vec![KIND_NLC];
@@ -569,6 +577,18 @@ mod tests {
                 "metadata",
             ),
             (
+                "a compact nested stream",
+                {
+                    let px = photo(20, 10, ColorType::Gray8);
+                    let image = ImageRef::new(20, 10, ColorType::Gray8, &px).unwrap();
+                    let mut chunk = vec![KIND_NLC];
+                    chunk.extend(codec::encode(image, &cheap_options()).unwrap());
+                    assert_eq!(chunk[1 + 8], 5);
+                    chunk
+                },
+                "compact stream",
+            ),
+            (
                 "an unknown chunk in the nested stream",
                 {
                     let mut chunk = vec![KIND_NLC];
@@ -591,6 +611,7 @@ mod tests {
         let o = EncodeOptions {
             preview: Preview::Off,
             modes: TileModes::only(&[TileMode::Neural]),
+            compact: false,
             ..EncodeOptions::default()
         };
         let mut chunk = vec![KIND_NLC];

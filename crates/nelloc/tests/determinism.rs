@@ -89,6 +89,9 @@ fn rows() -> Vec<String> {
                 };
                 let mut e = encode_opts(color, gray.clone(), tile);
                 e.device = device;
+                // The encoder's default: at tile 256 every image is one tile, written in
+                // the compact container (version 5).
+                e.compact = true;
                 if all_modes {
                     e.modes = TileModes::all();
                     // With an adapted head (its fit runs on the backend's outputs):

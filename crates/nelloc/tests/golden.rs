@@ -56,7 +56,9 @@ fn check_set(
         } else {
             gray.clone()
         };
-        // Small tiles so the goldens exercise several tiles per file.
+        // Small tiles so the goldens exercise several tiles per file; the tiled container
+        // (versions 1 to 4, `encode_opts`) even for one-tile images, as these files were
+        // written: its writer must keep producing them byte for byte.
         let opts = encode_opts(model, gray.clone(), 32);
         if bless && !path.exists() {
             let bytes = encode(image.as_ref(), &opts).unwrap();
@@ -270,6 +272,143 @@ fn preview_golden_files_decode_bit_exactly() {
         assert_eq!(p.image.pixels(), want.pixels(), "{name}: preview");
         // Deterministic, the preview included.
         assert_eq!(encode(image.as_ref(), &opts).unwrap(), bytes, "{name}");
+    }
+}
+
+/// The compact container (docs/FORMAT.md section 11, version 5): one-tile images with
+/// every kind of model reference (built-in index, hash prefix, none), coded and constant
+/// alpha, chunks (XMP, an adapted head). The source images are also stored as PNG
+/// (`compact/expected/`) for tools/reference-decoder.sh.
+#[test]
+fn compact_golden_files_decode_bit_exactly() {
+    use nelloc::{AdaptHead, TileMode, TileModes};
+    let dir = golden_dir().join("compact");
+    let bless = std::env::var_os("NELLOC_BLESS").is_some();
+    let (rgb, gray) = (test_rgb(), test_gray());
+    let builtin_gray = nelloc::model::builtin_by_name("gray").expect("built-in gray");
+    let synthetic = |n: &str| {
+        synthetic_cases()
+            .into_iter()
+            .find(|c| c.name == n)
+            .unwrap_or_else(|| panic!("no synthetic case {n}"))
+            .image
+    };
+    // 28x28 grey, the size of (Fashion-)MNIST: a crop of the wood photo.
+    let wood = load_png(&fixtures().join("photos/wood_gray_64x64.png"));
+    let crop: Vec<u8> = (0..28)
+        .flat_map(|y| wood.pixels()[y * 64 + 18..][..28].to_vec())
+        .collect();
+    let gray28 = nelloc::Image::new(28, 28, nelloc::ColorType::Gray8, crop).unwrap();
+    let mut xmp = synthetic("noise-gray-33x7");
+    xmp.metadata_mut().xmp = Some(b"<x:xmpmeta>compact golden</x:xmpmeta>".to_vec());
+    let neural = TileModes::only(&[TileMode::Neural]);
+    let cheap: Vec<TileMode> = TileMode::ALL
+        .into_iter()
+        .filter(|&m| m != TileMode::Neural)
+        .collect();
+    let mixed = mixed_image(40, 24, nelloc::ColorType::Rgba8, 8, 5);
+    // The test models are copies of the built-in default-v1 and gray-v1 (kind 1 in a
+    // compact stream); the predictor-relative ones are external (kind 2, a hash prefix).
+    let (rgb_pred, gray_pred) = (test_rgb_pred(), test_gray_pred());
+    // (name, image, colour model, alpha model, modes, adapted head)
+    let cases = vec![
+        (
+            "gray-28x28-builtin",
+            gray28,
+            builtin_gray,
+            &gray,
+            TileModes::all(),
+            AdaptHead::Off,
+        ),
+        (
+            "1x1-rgb",
+            synthetic("1x1-rgb"),
+            rgb.clone(),
+            &gray,
+            neural,
+            AdaptHead::Off,
+        ),
+        (
+            "rgba-varying-alpha-21x14-prefix",
+            synthetic("rgba-varying-alpha-21x14"),
+            rgb_pred.clone(),
+            &gray_pred,
+            neural,
+            AdaptHead::Off,
+        ),
+        (
+            "rgba-const-alpha-19x13",
+            synthetic("rgba-const-alpha-19x13"),
+            rgb.clone(),
+            &gray,
+            neural,
+            AdaptHead::Off,
+        ),
+        (
+            "noise-gray-33x7-xmp-prefix",
+            xmp,
+            gray_pred.clone(),
+            &gray,
+            neural,
+            AdaptHead::Off,
+        ),
+        (
+            "dune_77x53-adapted",
+            load_png(&fixtures().join("photos/dune_77x53.png")),
+            rgb.clone(),
+            &gray,
+            neural,
+            AdaptHead::Always,
+        ),
+        (
+            "no-model-rgba-40x24",
+            mixed,
+            rgb.clone(),
+            &gray,
+            TileModes::only(&cheap),
+            AdaptHead::Off,
+        ),
+    ];
+    let models = [
+        rgb.clone(),
+        gray.clone(),
+        rgb_pred.clone(),
+        gray_pred.clone(),
+    ];
+    for (name, image, model, alpha, modes, adapt) in cases {
+        let mut opts = encode_opts(model, alpha.clone(), 128);
+        opts.compact = true;
+        opts.modes = modes;
+        opts.adapt_head = adapt;
+        let path = dir.join(format!("{name}.nlc"));
+        if bless && !path.exists() {
+            std::fs::create_dir_all(dir.join("expected")).unwrap();
+            std::fs::write(&path, encode(image.as_ref(), &opts).unwrap()).unwrap();
+            save_png(&image, &dir.join(format!("expected/{name}.png")));
+        }
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let d = decode_opts(&models);
+        let info = nelloc::info(&bytes, &d).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((info.version, info.tiles), (5, 1), "{name}");
+        assert_eq!(info.adapted_heads[0], adapt == AdaptHead::Always, "{name}");
+        let back = decode(&bytes, &d).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(back.pixels(), image.pixels(), "{name}");
+        assert_eq!(back.metadata(), image.metadata(), "{name}");
+        assert_eq!(
+            encode(image.as_ref(), &opts).unwrap(),
+            bytes,
+            "{name}: encoder output changed"
+        );
+        // The same tile in the tiled container: the compact one is smaller.
+        let mut tiled = opts.clone();
+        tiled.compact = false;
+        let tiled = encode(image.as_ref(), &tiled).unwrap();
+        assert!(
+            bytes.len() + 60 < tiled.len(),
+            "{name}: {} vs {}",
+            bytes.len(),
+            tiled.len()
+        );
     }
 }
 

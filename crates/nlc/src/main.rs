@@ -219,12 +219,14 @@ struct Encoder {
     models: EncodeModels,
     /// Coding modes the encoder may choose per tile: a comma-separated list of neural,
     /// constant, png, palette, gray, context, or "all" (the default). `--modes neural` is
-    /// pure NeLLoC (container version 1, readable by the first release).
+    /// pure NeLLoC (container version 1, readable by the first release; a one-tile image
+    /// also needs --no-compact).
     #[arg(long, value_name = "LIST", value_parser = parse_modes)]
     modes: Option<nelloc::TileModes>,
     /// Fit an adapted head to each image (integer offsets of the network's outputs stored
     /// in the file, container version 4; no decoding cost): auto (when it pays, the
-    /// default), always, or off (files readable by decoders of versions 1 to 3).
+    /// default), always, or off (files readable by decoders of versions 1 to 3; a one-tile
+    /// image also needs --no-compact).
     #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = parse_adapt_head)]
     adapt_head: nelloc::AdaptHead,
     /// Do not embed a preview (by default a 256- or 128-pixel copy of a large image is
@@ -236,6 +238,11 @@ struct Encoder {
     /// image larger than that.
     #[arg(long, value_name = "PIXELS", value_parser = clap::value_parser!(u32).range(1..=i64::from(nelloc::MAX_PREVIEW_SIZE)))]
     preview_size: Option<u32>,
+    /// Write an image coded as one tile in the tiled container (versions 1 to 4, readable
+    /// by older decoders) instead of the compact one (version 5, a header of a few bytes
+    /// instead of about 120; docs/FORMAT.md section 11).
+    #[arg(long)]
+    no_compact: bool,
 }
 
 impl Encoder {
@@ -251,6 +258,7 @@ impl Encoder {
         if let Some(size) = self.preview_size {
             o.preview = nelloc::Preview::Size(size);
         }
+        o.compact = !self.no_compact;
         Ok(o)
     }
 }
@@ -351,7 +359,12 @@ fn cmd_info(input: &Path, tiles: bool, decoder: &Decoder) -> Result<()> {
         info.tile_width,
         info.tile_height
     );
-    outln!("version:     {}", info.version);
+    let compact = if info.version == 5 {
+        " (compact container)"
+    } else {
+        ""
+    };
+    outln!("version:     {}{compact}", info.version);
     let adapted: Vec<&str> = ["colour", "alpha"]
         .into_iter()
         .zip(info.adapted_heads)

@@ -325,7 +325,9 @@ def info(
     raises ``FormatError``. Given a path, only the header is read (a few KiB, more when
     the metadata is large) and the tile data is not checked: a partly written or
     downloaded file reports its header, ``file_size`` being the size of the complete file
-    (compare it with the file's size on disk)."""
+    (compare it with the file's size on disk). A compact stream (format version 5, an
+    image coded as one tile) has one CRC over the whole file, so it is read whole, and a
+    partial one raises ``FormatError`` (truncated)."""
     paths, limit = _paths(models), _count(max_pixels, "max_pixels", optional=True)
     if _is_path(data):
         header = _nelloc.info_file(os.fspath(data), models=paths, max_pixels=limit)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ use super::pool::run_in_pool;
 use super::{alpha, Tracker};
 use crate::backend::{self, Backend};
 use crate::coder::StreamDecoder;
-use crate::container::{self, AlphaMode, Header};
+use crate::container::{self, AlphaMode, Header, ModelRef};
 use crate::error::{Error, FormatError, ModelError, Result};
 use crate::image::{Image, Metadata};
 use crate::model::{self, hex, Model};
@@ -215,10 +215,21 @@ fn decode_tiles(
     Ok(())
 }
 
-fn lookup(hash: &[u8; 32], extra: &[Arc<Model>], role: &'static str) -> Result<Arc<Model>> {
-    model::find(hash, extra).ok_or_else(|| {
+/// The model a header reference names, among `extra` and the built-in models.
+pub(super) fn lookup(m: &ModelRef, extra: &[Arc<Model>], role: &'static str) -> Result<Arc<Model>> {
+    let found = match m {
+        ModelRef::Hash(hash) => model::find(hash, extra),
+        ModelRef::Prefix(p) => {
+            model::find_prefix(p, extra).map_err(|count| ModelError::AmbiguousModel {
+                prefix: hex(p),
+                role,
+                count,
+            })?
+        }
+    };
+    found.ok_or_else(|| {
         ModelError::UnknownModel {
-            hash: hex(hash),
+            hash: hex(m.bytes()),
             role,
         }
         .into()
@@ -252,12 +263,12 @@ fn check_heads(header: &Header, models: &[Option<Arc<Model>>; 2]) -> Result<()> 
 /// model (all-zero hash) when no tile codes that group with the network.
 fn group_model(
     header: &Header,
-    hash: &[u8; 32],
+    hash: &ModelRef,
     extra: &[Arc<Model>],
     role: &'static str,
     channels: usize,
 ) -> Result<Option<Arc<Model>>> {
-    if !header.version.names_every_model() && *hash == [0; 32] {
+    if !header.version.names_every_model() && hash.is_none() {
         return Ok(None);
     }
     let m = lookup(hash, extra, role)?;

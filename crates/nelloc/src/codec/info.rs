@@ -1,10 +1,10 @@
 //! `info`: a stream's header and every tile's coding modes, without decoding pixels.
 
 use super::plan::{group_channels, tile_bytes, tile_layout};
-use crate::container::{self, AlphaMode};
+use crate::container::{self, AlphaMode, ModelRef};
 use crate::error::Result;
 use crate::image::{ColorType, Metadata};
-use crate::model::{self, hex};
+use crate::model::hex;
 use crate::options::DecodeOptions;
 use crate::schedule::tiles;
 use crate::tilemode::TileMode;
@@ -25,20 +25,22 @@ pub struct Info {
     pub tile_height: u32,
     /// Number of tiles.
     pub tiles: usize,
-    /// Hex SHA-256 of the colour model.
+    /// Hex SHA-256 of the colour model (all zero: none). A compact stream (version 5)
+    /// names an external model by the first 8 bytes of its hash: the full hash when this
+    /// decoder has the model, else those 8 bytes (16 hex digits).
     pub model_hash: String,
     /// Name of the colour model, if this decoder has it.
     pub model_name: Option<String>,
     /// How alpha is stored (its `Display` gives `none`, `constant N` or `coded`).
     pub alpha: AlphaMode,
-    /// Hex SHA-256 of the alpha model, when alpha is coded.
+    /// Hex SHA-256 of the alpha model, when alpha is coded (as `model_hash`).
     pub alpha_model_hash: Option<String>,
     /// Metadata stored with the image.
     pub metadata: Metadata,
     /// Total file size in bytes.
     pub file_size: usize,
     /// Container version (1: every tile neural; 2: per-tile modes; 3: with context mode;
-    /// 4: with an adapted head).
+    /// 4: with an adapted head; 5: the compact container of a one-tile image).
     pub version: u8,
     /// Plane groups with an adapted head (container version 4): `[colour, alpha]`.
     pub adapted_heads: [bool; 2],
@@ -112,7 +114,9 @@ pub fn info(data: &[u8], options: &DecodeOptions) -> Result<Info> {
 /// the header (a partly downloaded file), validated and checksummed as [`info`] does it,
 /// without the tile data (neither read nor checked). `tile_details` is empty, and
 /// `file_size` is the size of the complete stream as its tile index gives it. Fewer bytes
-/// than the header are [`crate::FormatError::Truncated`].
+/// than the header are [`crate::FormatError::Truncated`]. A compact stream (version 5,
+/// docs/FORMAT.md section 11) has no tile index and one CRC over the whole file: only the
+/// complete stream passes, any shorter prefix is `Truncated`.
 pub fn info_header(head: &[u8], options: &DecodeOptions) -> Result<Info> {
     let (header, size) = container::parse_header(head, &options.limits)?;
     let size = usize::try_from(size).unwrap_or(usize::MAX);
@@ -137,13 +141,26 @@ fn summary(
         tile_width: header.tile_width,
         tile_height: header.tile_height,
         tiles: header.tiles.len(),
-        model_hash: hex(&header.color_model),
-        model_name: model::find(&header.color_model, &options.models).map(|m| m.name().to_string()),
+        model_hash: model_hex(&header.color_model, options),
+        model_name: super::decode::lookup(&header.color_model, &options.models, "colour")
+            .ok()
+            .map(|m| m.name().to_string()),
         alpha: header.alpha,
-        alpha_model_hash: (header.alpha == AlphaMode::Coded).then(|| hex(&header.alpha_model)),
+        alpha_model_hash: (header.alpha == AlphaMode::Coded)
+            .then(|| model_hex(&header.alpha_model, options)),
         metadata: header.metadata,
         file_size,
     })
+}
+
+/// A model reference in hex: the full hash, also for a prefix this decoder resolves.
+fn model_hex(m: &ModelRef, options: &DecodeOptions) -> String {
+    match m {
+        ModelRef::Hash(h) => hex(h),
+        ModelRef::Prefix(_) => super::decode::lookup(m, &options.models, "")
+            .map(|found| found.hash_hex())
+            .unwrap_or_else(|_| hex(m.bytes())),
+    }
 }
 
 #[cfg(test)]

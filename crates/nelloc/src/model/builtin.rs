@@ -5,7 +5,9 @@ use std::sync::{Arc, OnceLock};
 
 use super::Model;
 
-/// (name, file bytes) of every built-in model, oldest first. Append only.
+/// (name, file bytes) of every built-in model, oldest first. Append only: the position
+/// is the model's built-in index, by which compact streams name it (docs/FORMAT.md
+/// section 11 lists the hash of every index; a test checks that table against this list).
 static FILES: &[(&str, &[u8])] = &[
     (
         "default",
@@ -77,6 +79,40 @@ pub fn builtin_by_name(name: &str) -> Option<Arc<Model>> {
         .map(|(_, m)| m.clone())
 }
 
+/// SHA-256 of every entry of `FILES`, by built-in index.
+fn index_hashes() -> &'static [[u8; 32]] {
+    static HASHES: OnceLock<Vec<[u8; 32]>> = OnceLock::new();
+    HASHES.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        FILES
+            .iter()
+            .map(|(_, b)| Sha256::digest(b).into())
+            .collect()
+    })
+}
+
+/// The SHA-256 of the built-in model file at `index` (compact container, section 11),
+/// if this library has that many.
+pub(crate) fn hash_at(index: u64) -> Option<[u8; 32]> {
+    usize::try_from(index)
+        .ok()
+        .and_then(|i| index_hashes().get(i).copied())
+}
+
+/// The built-in index of the model file with this hash (the first, should a file be
+/// listed twice).
+pub(crate) fn index_of(hash: &[u8; 32]) -> Option<u64> {
+    index_hashes()
+        .iter()
+        .position(|h| h == hash)
+        .map(|i| i as u64)
+}
+
+/// Whether a built-in model file's hash starts with `prefix`.
+pub(crate) fn shares_prefix(prefix: &[u8]) -> bool {
+    index_hashes().iter().any(|h| h.starts_with(prefix))
+}
+
 /// Number of model files compiled in (to check that all of them parse).
 #[cfg(feature = "unstable-internals")]
 pub fn builtin_file_count() -> usize {
@@ -90,5 +126,44 @@ pub fn default_for_channels(channels: usize) -> Option<Arc<Model>> {
         1 => builtin_by_name("gray"),
         3 => builtin_by_name("default"),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The normative table of docs/FORMAT.md section 11 lists every built-in index with its
+    /// hash: appending a model to `FILES` without adding it there fails here.
+    #[test]
+    fn format_md_lists_every_builtin_index() {
+        let doc = include_str!("../../../../docs/FORMAT.md");
+        let listed: Vec<(u64, String)> = doc
+            .lines()
+            .filter_map(|l| {
+                let cells: Vec<&str> = l
+                    .trim()
+                    .trim_matches('|')
+                    .split('|')
+                    .map(str::trim)
+                    .collect();
+                let [index, _name, hash] = cells[..] else {
+                    return None;
+                };
+                let hash = hash.trim_matches('`');
+                (hash.len() == 64).then(|| Some((index.parse().ok()?, hash.to_string())))?
+            })
+            .collect();
+        let compiled: Vec<(u64, String)> = index_hashes()
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (i as u64, super::super::hex(h)))
+            .collect();
+        assert_eq!(listed, compiled, "docs/FORMAT.md section 11 built-in table");
+        for (i, h) in index_hashes().iter().enumerate() {
+            assert_eq!(index_of(h), Some(i as u64), "a built-in file listed twice");
+            assert_eq!(hash_at(i as u64), Some(*h));
+        }
+        assert_eq!(hash_at(FILES.len() as u64), None);
     }
 }

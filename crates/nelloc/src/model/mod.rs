@@ -1,6 +1,6 @@
 //! Model files: the integer network weights in `safetensors`, identified by SHA-256.
 
-mod builtin;
+pub(crate) mod builtin;
 mod mean_base;
 #[cfg(any(test, feature = "unstable-internals"))]
 mod synthetic;
@@ -343,8 +343,60 @@ pub fn for_channels(models: &[Arc<Model>], channels: usize) -> Option<Arc<Model>
         .cloned()
 }
 
+/// The model whose hash starts with `prefix` among the supplied and the built-in ones
+/// (compact container, docs/FORMAT.md section 11): `Err(n)` when `n` > 1 distinct models
+/// match (the same file supplied twice, or supplied and built in, is one).
+pub(crate) fn find_prefix(
+    prefix: &[u8],
+    extra: &[Arc<Model>],
+) -> Result<Option<Arc<Model>>, usize> {
+    let mut hits: Vec<&Arc<Model>> = Vec::new();
+    for m in extra.iter().chain(builtin()) {
+        if m.hash().starts_with(prefix) && !hits.iter().any(|h| h.hash() == m.hash()) {
+            hits.push(m);
+        }
+    }
+    match hits[..] {
+        [] => Ok(None),
+        [m] => Ok(Some(m.clone())),
+        _ => Err(hits.len()),
+    }
+}
+
 /// Finds a model by hash among the supplied ones, then the built-in ones.
 pub(crate) fn find(hash: &[u8; 32], extra: &[Arc<Model>]) -> Option<Arc<Model>> {
     let hit = |models: &[Arc<Model>]| models.iter().find(|m| m.hash() == hash).cloned();
     hit(extra).or_else(|| hit(builtin()))
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    use super::*;
+
+    /// Two distinct models sharing a (here one-byte) hash prefix are ambiguous; the same
+    /// model twice is not.
+    #[test]
+    fn a_shared_prefix_is_ambiguous() {
+        let models: Vec<Arc<Model>> = (0..64)
+            .map(|s| {
+                let bytes = synthetic(Arch::new(1, 1, 2, 0, 1), s, "p");
+                Arc::new(Model::from_bytes(&bytes).unwrap())
+            })
+            .collect();
+        let (a, b) = models
+            .iter()
+            .enumerate()
+            .find_map(|(i, a)| {
+                models[i + 1..]
+                    .iter()
+                    .find(|b| b.hash()[0] == a.hash()[0])
+                    .map(|b| (a, b))
+            })
+            .expect("64 models share a first byte");
+        let p = &a.hash()[..1];
+        assert!(matches!(find_prefix(p, &[a.clone(), b.clone()]), Err(n) if n >= 2));
+        let full = &a.hash()[..];
+        let found = find_prefix(full, &[a.clone(), a.clone()]).unwrap().unwrap();
+        assert_eq!(found.hash(), a.hash());
+    }
 }

@@ -1,4 +1,4 @@
-//! The container-version rule (docs/FORMAT.md sections 2 and 8): which version a file
+//! The container-version rule (docs/FORMAT.md sections 2, 8 and 11): which version a file
 //! with a given set of tile modes is written as, and what each version's tiles may hold.
 //! The encoder, the tile layout writer and parser, and the container all ask this type,
 //! so the rule is stated once.
@@ -17,6 +17,9 @@ pub(crate) enum ContainerVersion {
     V3,
     /// Version 3 plus adapted heads (`ADPT` chunks, FORMAT.md section 9).
     V4,
+    /// The compact container (FORMAT.md section 11): one tile, coded as in version 4,
+    /// behind a header of a few bytes.
+    V5,
 }
 
 // The public constant names the newest version; the two must not drift apart.
@@ -24,7 +27,7 @@ const _: () = assert!(ContainerVersion::LATEST.byte() == crate::FORMAT_VERSION);
 
 impl ContainerVersion {
     /// The newest version.
-    pub(crate) const LATEST: ContainerVersion = ContainerVersion::V4;
+    pub(crate) const LATEST: ContainerVersion = ContainerVersion::V5;
 
     /// The version byte of the header.
     pub(crate) const fn byte(self) -> u8 {
@@ -33,6 +36,7 @@ impl ContainerVersion {
             ContainerVersion::V2 => 2,
             ContainerVersion::V3 => 3,
             ContainerVersion::V4 => 4,
+            ContainerVersion::V5 => 5,
         }
     }
 
@@ -43,6 +47,7 @@ impl ContainerVersion {
             ContainerVersion::V2,
             ContainerVersion::V3,
             ContainerVersion::V4,
+            ContainerVersion::V5,
         ]
         .into_iter()
         .find(|v| v.byte() == byte)
@@ -94,6 +99,12 @@ impl ContainerVersion {
         self >= ContainerVersion::V2
     }
 
+    /// Whether this is the compact container (one tile, FORMAT.md section 11) rather than
+    /// the tiled one of section 1.
+    pub(crate) fn is_compact(self) -> bool {
+        self == ContainerVersion::V5
+    }
+
     /// Whether the header names the model of every plane group. From version 2 on, a
     /// group that no tile codes with the network names none (an all-zero hash), so that
     /// such a file decodes without the model.
@@ -131,7 +142,13 @@ mod tests {
     #[test]
     fn header_bytes() {
         assert_eq!(ContainerVersion::from_byte(0), None);
-        assert_eq!(ContainerVersion::from_byte(5), None);
+        assert_eq!(ContainerVersion::from_byte(6), None);
+        assert!(ContainerVersion::V5.is_compact() && !ContainerVersion::V4.is_compact());
+        // Compact tiles are version-4 tiles.
+        assert!(TileMode::ALL
+            .iter()
+            .all(|&m| ContainerVersion::V5.allows(m)));
+        assert!(ContainerVersion::V5.has_adapted_heads() && ContainerVersion::V5.has_mode_bytes());
         assert!(ContainerVersion::for_file([TileMode::Neural], true).has_adapted_heads());
         assert_eq!(ContainerVersion::for_file([TileMode::Png], false).byte(), 2);
         for b in 1..=crate::FORMAT_VERSION {
