@@ -200,13 +200,7 @@ fn adapted_head_golden_files_decode_bit_exactly() {
             opts.modes = m;
         }
         opts.adapt_head = AdaptHead::Always;
-        let path = dir.join(format!("{name}.nlc"));
-        if bless && !path.exists() {
-            std::fs::create_dir_all(dir.join("expected")).unwrap();
-            std::fs::write(&path, encode(image.as_ref(), &opts).unwrap()).unwrap();
-            save_png(&image, &dir.join(format!("expected/{name}.png")));
-        }
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let bytes = golden_bytes(&dir, name, bless, &image, &opts);
         let info = nelloc::info(&bytes, &decode_opts(&models)).unwrap();
         assert_eq!(info.version, 4, "{name}");
         assert!(info.adapted_heads[0], "{name}: no colour ADPT chunk");
@@ -380,13 +374,7 @@ fn compact_golden_files_decode_bit_exactly() {
         opts.compact = true;
         opts.modes = modes;
         opts.adapt_head = adapt;
-        let path = dir.join(format!("{name}.nlc"));
-        if bless && !path.exists() {
-            std::fs::create_dir_all(dir.join("expected")).unwrap();
-            std::fs::write(&path, encode(image.as_ref(), &opts).unwrap()).unwrap();
-            save_png(&image, &dir.join(format!("expected/{name}.png")));
-        }
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let bytes = golden_bytes(&dir, name, bless, &image, &opts);
         let d = decode_opts(&models);
         let info = nelloc::info(&bytes, &d).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!((info.version, info.tiles), (5, 1), "{name}");
@@ -421,4 +409,22 @@ fn save_png(img: &nelloc::Image, file: &std::path::Path) {
         _ => image::ExtendedColorType::Rgba8,
     };
     image::save_buffer(file, img.pixels(), img.width(), img.height(), ct).unwrap();
+}
+
+/// The golden file `dir/name.nlc`; when blessing and it is missing, first encoded from
+/// `image` with `opts`, with its expected pixels beside it.
+fn golden_bytes(
+    dir: &std::path::Path,
+    name: &str,
+    bless: bool,
+    image: &nelloc::Image,
+    opts: &nelloc::EncodeOptions,
+) -> Vec<u8> {
+    let path = dir.join(format!("{name}.nlc"));
+    if bless && !path.exists() {
+        std::fs::create_dir_all(dir.join("expected")).unwrap();
+        std::fs::write(&path, encode(image.as_ref(), opts).unwrap()).unwrap();
+        save_png(image, &dir.join(format!("expected/{name}.png")));
+    }
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

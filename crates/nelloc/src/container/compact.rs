@@ -5,7 +5,7 @@
 
 use super::{
     check_version, color_field, dimensions_field, invalid, read_chunks, AlphaMode, Header,
-    ModelRef, Probe, TileEntry, MAGIC, MAX_CHUNKS,
+    ModelRef, Probe, Reader, TileEntry, MAGIC, MAX_CHUNKS,
 };
 use crate::error::{FormatError, Result};
 use crate::limits::Limits;
@@ -118,28 +118,9 @@ pub(crate) fn write(
     Ok(out)
 }
 
-/// Reads the header fields from the bytes between the version and the CRC; running out of
-/// them is truncation.
-struct Fields<'a> {
-    data: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Fields<'a> {
-    fn take(&mut self, n: u64, what: &'static str) -> Result<&'a [u8], FormatError> {
-        let available = (self.data.len() - self.pos) as u64;
-        if n > available {
-            return Err(FormatError::Truncated {
-                what,
-                needed: n,
-                available,
-            });
-        }
-        let s = &self.data[self.pos..self.pos + n as usize];
-        self.pos += n as usize;
-        Ok(s)
-    }
-
+/// The compact header's fields, read from the bytes between the version and the CRC
+/// with the tiled header's reader (running out of them is truncation).
+impl Reader<'_> {
     fn byte(&mut self, what: &'static str) -> Result<u8, FormatError> {
         Ok(self.take(1, what)?[0])
     }
@@ -228,7 +209,7 @@ fn flags(b: u8) -> Result<(crate::image::ColorType, u8, bool)> {
 /// [`super::probe`] of a compact stream: the fields up to the height, from as few bytes
 /// as they take.
 pub(crate) fn probe(data: &[u8]) -> Result<Probe> {
-    let mut f = Fields {
+    let mut f = Reader {
         data: &data[..data.len().min(super::PROBE_BYTES)],
         pos: LEAD,
     };
@@ -281,7 +262,7 @@ pub(crate) fn parse<'a>(
         }
         return Err(FormatError::FileChecksum { stored, computed }.into());
     }
-    let mut f = Fields {
+    let mut f = Reader {
         data: body,
         pos: LEAD,
     };
