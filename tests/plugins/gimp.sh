@@ -28,7 +28,7 @@ make_inputs
 cd "$WORK"
 for t in gray graya rgb rgba; do "$NLC" encode -q "in/$t.png" "$t.nlc" >/dev/null 2>&1; done
 cp rgba.nlc rgba-noext
-"$NLC" encode -q "$ROOT/fixtures/photos/wood_gray_64x64.png" one.nlc >/dev/null 2>&1
+"$NLC" encode -q --no-compact "$ROOT/fixtures/photos/wood_gray_64x64.png" one.nlc >/dev/null 2>&1
 make_bad_inputs one.nlc
 icc=/usr/share/color/icc/ghostscript/a98.icc # Adobe RGB (1998), from libgs-common (a GIMP dependency)
 [ -f "$icc" ] || die "$icc not found"

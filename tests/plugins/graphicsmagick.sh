@@ -33,7 +33,7 @@ gm convert g16.png g16.nlc 2>err.txt || rc=$?
 [ $rc -eq 1 ] && [ ! -s g16.nlc ] || die "16-bit image: rc $rc, $(cat err.txt)"
 ok "16-bit samples refused: $(grep -m1 -i 'bit' err.txt || head -1 err.txt)"
 
-"$NLC" encode -q "$ROOT/fixtures/photos/wood_gray_64x64.png" one.nlc >/dev/null 2>&1
+"$NLC" encode -q --no-compact "$ROOT/fixtures/photos/wood_gray_64x64.png" one.nlc >/dev/null 2>&1
 make_bad_inputs one.nlc
 for bad in corrupt truncated huge; do
   rc=0

@@ -82,7 +82,8 @@ same_pixels() { # same_pixels A B
   cmp -s "$WORK/a.pam" "$WORK/b.pam" || die "pixels differ: $1 vs $2 ($(head -c 80 "$WORK/a.pam" | tr '\n' ' ') / $(head -c 80 "$WORK/b.pam" | tr '\n' ' '))"
 }
 
-# Bad files made from a one-tile .nlc: corrupt.nlc (bytes flipped in the tile data),
+# Bad files made from a one-tile .nlc in the tiled container (`nlc encode --no-compact`;
+# the compact one has no tile count to rewrite): corrupt.nlc (bytes flipped in the tile data),
 # truncated.nlc, and huge.nlc, a valid header (CRC fixed up) claiming 16000x16000 pixels
 # in a few kilobytes: the plugins must refuse it under their pixel limits, at once.
 make_bad_inputs() { # make_bad_inputs SRC.nlc
