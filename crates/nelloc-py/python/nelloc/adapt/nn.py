@@ -18,8 +18,9 @@ MIXTURES = 10
 # --------------------------------------------------------------------------------------
 # Context order (shared with the Rust engine): rows dy=-3..-1 x dx=-3..+3 (row-major),
 # then dy=0, dx=-3..-1.  24 positions; conv_in weight index = p*C + c.
-CONTEXT = [(dy, dx) for dy in range(-HORIZON, 0) for dx in range(-HORIZON, HORIZON + 1)] + \
-          [(0, dx) for dx in range(-HORIZON, 0)]
+CONTEXT = [(dy, dx) for dy in range(-HORIZON, 0) for dx in range(-HORIZON, HORIZON + 1)] + [
+    (0, dx) for dx in range(-HORIZON, 0)
+]
 assert len(CONTEXT) == 24
 CTX_ROWS = [dy + HORIZON for dy, _ in CONTEXT]
 CTX_COLS = [dx + HORIZON for _, dx in CONTEXT]
@@ -34,10 +35,10 @@ def contexts(img, C):
     H, Wd = img.shape[:2]
     v = 2 * img.astype(np.int64) - 255
     pad = np.zeros((H + HORIZON, Wd + 2 * HORIZON, C), np.int64)
-    pad[HORIZON:, HORIZON:HORIZON + Wd] = v
+    pad[HORIZON:, HORIZON : HORIZON + Wd] = v
     cols = []
     for dy, dx in CONTEXT:
-        cols.append(pad[HORIZON + dy:HORIZON + dy + H, HORIZON + dx:HORIZON + dx + Wd])
+        cols.append(pad[HORIZON + dy : HORIZON + dy + H, HORIZON + dx : HORIZON + dx + Wd])
     return np.stack(cols, axis=2).reshape(H * Wd, 24 * C)
 
 
@@ -82,10 +83,10 @@ def build_model(C, width, res_blocks):
                 # ln-scale biases: start with s = e^1 pixel units; small output weights
                 self.out.weight.mul_(0.1)
                 self.out.bias.zero_()
-                self.out.bias[K + C * K: K + 2 * C * K] = 1.0
+                self.out.bias[K + C * K : K + 2 * C * K] = 1.0
                 # spread the initial component means a little
                 for c in range(C):
-                    self.out.bias[K + c * K: K + (c + 1) * K] = torch.linspace(-0.5, 0.5, K)
+                    self.out.bias[K + c * K : K + (c + 1) * K] = torch.linspace(-0.5, 0.5, K)
                 for r in self.res:
                     r.c2.weight.mul_(0.1)
 
@@ -118,12 +119,13 @@ def build_model(C, width, res_blocks):
 
 def raw_to_head(o, C, K=MIXTURES):
     """Training parametrisation -> head units (means in pixel units). Works on torch."""
-    means = 127.5 + 127.5 * o[:, K:K + C * K]
-    return torch_cat([o[:, :K], means, o[:, K + C * K:]], dim=1)
+    means = 127.5 + 127.5 * o[:, K : K + C * K]
+    return torch_cat([o[:, :K], means, o[:, K + C * K :]], dim=1)
 
 
 def torch_cat(xs, dim):
     import torch
+
     return torch.cat(xs, dim=dim)
 
 
@@ -139,13 +141,16 @@ def head_log2_likelihood(head, x, C, K=MIXTURES, xp=None, ref=None):
     """
     import torch
     import torch.nn.functional as F
+
     Bn, _, H, Wd = head.shape
     logits = head[:, :K].clamp(-32, 32)
-    means = head[:, K:K + C * K].clamp(-256, 512).reshape(Bn, C, K, H, Wd)
-    lns = head[:, K + C * K:K + 2 * C * K].clamp(-3, 6).reshape(Bn, C, K, H, Wd)
+    means = head[:, K : K + C * K].clamp(-256, 512).reshape(Bn, C, K, H, Wd)
+    lns = head[:, K + C * K : K + 2 * C * K].clamp(-3, 6).reshape(Bn, C, K, H, Wd)
     xs = x.unsqueeze(2)  # [B,C,1,H,W]
     if C == 3:
-        co = torch.tanh(head[:, K + 2 * C * K:K + 3 * C * K].clamp(-8, 8)).reshape(Bn, 3, K, H, Wd)
+        co = torch.tanh(head[:, K + 2 * C * K : K + 3 * C * K].clamp(-8, 8)).reshape(
+            Bn, 3, K, H, Wd
+        )
         if ref is None:
             r = xs[:, 0] - 127.5
             g = xs[:, 1] - 127.5
@@ -180,25 +185,42 @@ def bpsp_from_loglik(ll, C):
 # A list of K predictor names: component k's mean for channel c is P_k (a classical
 # integer predictor of channel c's causal neighbours, in Q8 = pixel * 256) plus an offset
 # (training: 32 * o), and the channel coupling acts on the residuals x - P_k(x).
-PRED10 = ["W", "N", "avg_W_N", "med_W_N_NW", "grad_W_N_NW", "avg_W_NE", "NE", "NW",
-          "lin_W_WW", "lin_N_NN"]
+PRED10 = [
+    "W",
+    "N",
+    "avg_W_N",
+    "med_W_N_NW",
+    "grad_W_N_NW",
+    "avg_W_NE",
+    "NE",
+    "NW",
+    "lin_W_WW",
+    "lin_N_NN",
+]
 MEAN_OFFSET_SCALE = 32.0
 Q8_OUTSIDE = 32640  # 127.5 * 256: the value of a position outside the tile
-Q8_MAX = 65280      # 255 * 256
+Q8_MAX = 65280  # 255 * 256
 
 # neighbour -> index into CONTEXT
 _CTX_INDEX = {(dy, dx): i for i, (dy, dx) in enumerate(CONTEXT)}
-NEIGHBOURS = {"W": _CTX_INDEX[(0, -1)], "WW": _CTX_INDEX[(0, -2)], "N": _CTX_INDEX[(-1, 0)],
-              "NN": _CTX_INDEX[(-2, 0)], "NW": _CTX_INDEX[(-1, -1)], "NE": _CTX_INDEX[(-1, 1)]}
+NEIGHBOURS = {
+    "W": _CTX_INDEX[(0, -1)],
+    "WW": _CTX_INDEX[(0, -2)],
+    "N": _CTX_INDEX[(-1, 0)],
+    "NN": _CTX_INDEX[(-2, 0)],
+    "NW": _CTX_INDEX[(-1, -1)],
+    "NE": _CTX_INDEX[(-1, 1)],
+}
 
 
 def predictors_q8(ctx_v, C, names, xp=np):
     """Integer predictors in Q8 from contexts in network units (v = 2x - 255, 0 outside).
 
     ctx_v: integer array [N, 24*C]; returns int64 [N, C, K] (xp = numpy or torch)."""
+
     def nb(name):
         i = NEIGHBOURS[name]
-        v = ctx_v[:, i * C:(i + 1) * C]
+        v = ctx_v[:, i * C : (i + 1) * C]
         return (v + 255) * 128  # exact Q8; outside (v = 0) -> 32640
 
     W_, WW, N_, NN, NW, NE = (nb(n) for n in ("W", "WW", "N", "NN", "NW", "NE"))
@@ -208,8 +230,15 @@ def predictors_q8(ctx_v, C, names, xp=np):
         where = np.where
     else:
         import torch
+
         W_, WW, N_, NN, NW, NE = (a.long() for a in (W_, WW, N_, NN, NW, NE))
-        mn, mx, clip, stack, where = torch.minimum, torch.maximum, torch.clamp, torch.stack, torch.where
+        mn, mx, clip, stack, where = (
+            torch.minimum,
+            torch.maximum,
+            torch.clamp,
+            torch.stack,
+            torch.where,
+        )
     out = []
     for n in names:
         if n == "W":
@@ -245,12 +274,14 @@ def head_loglik_pixels(o, x, C, mean_base, K=MIXTURES, base_q8=None):
     o: raw network outputs [N, n_out]; x: [N, C] pixel values (float);
     mean_base: None (absolute) or predictor names (then base_q8 [N, C, K] is required)."""
     import torch
+
     N = o.shape[0]
     if mean_base is None:
         head = raw_to_head(o[:, :, None, None], C)
         return head_log2_likelihood(head, x[:, :, None, None], C)[:, 0, 0]
     base = base_q8.to(o.dtype) / 256.0  # pixel units [N, C, K]
-    means = base.reshape(N, C * K) + MEAN_OFFSET_SCALE * o[:, K:K + C * K]
-    head = torch.cat([o[:, :K], means, o[:, K + C * K:]], dim=1)[:, :, None, None]
-    return head_log2_likelihood(head, x[:, :, None, None], C,
-                                ref=base[:, :, :, None, None])[:, 0, 0]
+    means = base.reshape(N, C * K) + MEAN_OFFSET_SCALE * o[:, K : K + C * K]
+    head = torch.cat([o[:, :K], means, o[:, K + C * K :]], dim=1)[:, :, None, None]
+    return head_log2_likelihood(head, x[:, :, None, None], C, ref=base[:, :, :, None, None])[
+        :, 0, 0
+    ]

@@ -31,7 +31,6 @@ from .nn import (
     HORIZON,
     MEAN_OFFSET_SCALE,
     MIXTURES,
-    PRED10,
     build_model,
     contexts,
     head_log2_likelihood,
@@ -61,7 +60,9 @@ def float_layers(model, mean_base=None):
     layers = [("conv_in", Wc, model.conv_in.bias.detach().double().numpy(), "relu")]
 
     def mat(conv):
-        return conv.weight.detach().double().numpy()[:, :, 0, 0], conv.bias.detach().double().numpy()
+        return conv.weight.detach().double().numpy()[
+            :, :, 0, 0
+        ], conv.bias.detach().double().numpy()
 
     for b, r in enumerate(model.res):
         layers.append((f"res{b}_0", *mat(r.c0), "relu"))
@@ -72,13 +73,13 @@ def float_layers(model, mean_base=None):
     Wo, bo = Wo.copy(), bo.copy()
     if mean_base is None:
         # fold the mean affine 127.5 + 127.5*o into the last layer (head units = pixel units)
-        Wo[K:K + C * K] *= 127.5
-        bo[K:K + C * K] = bo[K:K + C * K] * 127.5 + 127.5
+        Wo[K : K + C * K] *= 127.5
+        bo[K : K + C * K] = bo[K : K + C * K] * 127.5 + 127.5
     else:
         # predictor-relative: the head outputs the offset 32*o (pixel units); the base
         # P_k is added by the decoder (docs/FORMAT.md section 4)
-        Wo[K:K + C * K] *= MEAN_OFFSET_SCALE
-        bo[K:K + C * K] *= MEAN_OFFSET_SCALE
+        Wo[K : K + C * K] *= MEAN_OFFSET_SCALE
+        bo[K : K + C * K] *= MEAN_OFFSET_SCALE
     layers.append(("out", Wo, bo, "out"))
     return layers
 
@@ -119,13 +120,13 @@ def quantize_layer(Wm, b, s_in, s_out):
     shift = np.zeros(len(b), np.int64)
     for o, r in enumerate(ratio):
         S = 30 - math.floor(math.log2(r))
-        M = int(round(r * 2.0 ** S))
+        M = int(round(r * 2.0**S))
         if M >= 1 << 31:
             S -= 1
-            M = int(round(r * 2.0 ** S))
+            M = int(round(r * 2.0**S))
         if S > 62:
             S = 62
-            M = int(round(r * 2.0 ** S))
+            M = int(round(r * 2.0**S))
         assert 1 <= S <= 62, (S, r)
         M = min(M, (1 << 31) - 1)
         mult[o], shift[o] = M, S
@@ -152,13 +153,13 @@ def requant_params(sw, s_in, s_out):
     shift = np.zeros(len(sw), np.int64)
     for o, r in enumerate(ratio):
         S = 30 - math.floor(math.log2(r))
-        M = int(round(r * 2.0 ** S))
+        M = int(round(r * 2.0**S))
         if M >= 1 << 31:
             S -= 1
-            M = int(round(r * 2.0 ** S))
+            M = int(round(r * 2.0**S))
         if S > 62:
             S = 62
-            M = int(round(r * 2.0 ** S))
+            M = int(round(r * 2.0**S))
         assert 1 <= S <= 62, (S, r)
         M = min(M, (1 << 31) - 1)
         mult[o], shift[o] = M, S
@@ -202,7 +203,7 @@ def int_layer(ql, a, h):
     name, q, bias, M, S, kind = ql
     accf = a.astype(np.float64) @ q.astype(np.float64).T
     acc = np.rint(accf).astype(np.int64) + bias.astype(np.int64)[None, :]
-    assert np.abs(acc).max() < 2 ** 31, name
+    assert np.abs(acc).max() < 2**31, name
     r = rq(acc, M, S)
     if kind == "relu":
         a = np.clip(r, 0, 255)
@@ -257,8 +258,9 @@ def quantize(layers, scales, calib_ctx=None):
 
 
 def rq(acc, M, S):
-    return (acc * M[None, :].astype(np.int64) + (np.int64(1) << (S[None, :].astype(np.int64) - 1))) \
-        >> S[None, :].astype(np.int64)
+    return (
+        acc * M[None, :].astype(np.int64) + (np.int64(1) << (S[None, :].astype(np.int64) - 1))
+    ) >> S[None, :].astype(np.int64)
 
 
 def int_forward(qlayers, ctx):
@@ -270,7 +272,7 @@ def int_forward(qlayers, ctx):
     for name, q, bias, M, S, kind in qlayers:
         accf = a.astype(np.float64) @ q.astype(np.float64).T
         acc = np.rint(accf).astype(np.int64) + bias.astype(np.int64)[None, :]
-        assert np.abs(acc).max() < 2 ** 31, name
+        assert np.abs(acc).max() < 2**31, name
         r = rq(acc, M, S)
         if kind == "relu":
             a = np.clip(r, 0, 255)
@@ -296,7 +298,7 @@ def head_ll_q8(o, ctx, img_rows, C, mean_base):
     base = torch.from_numpy(predictors_q8(ctx, C, mean_base))
     # the head's Q8 offsets, in the units head_loglik_pixels expects (raw o = offset / 32)
     raw = torch.from_numpy(o.astype(np.float64) / (1 << OUT_FRAC_BITS))
-    raw[:, K:K + C * K] /= MEAN_OFFSET_SCALE
+    raw[:, K : K + C * K] /= MEAN_OFFSET_SCALE
     return head_loglik_pixels(raw, x, C, mean_base, base_q8=base)
 
 
@@ -313,7 +315,7 @@ def int_bpsp(qlayers, val, C, rows=64, mean_base=None):
             sl = slice(y * Wd, min(H, y + rows) * Wd)
             o = int_forward(qlayers, ctx[sl])
             hh = min(H, y + rows) - y
-            t += float(head_ll_q8(o, ctx[sl], img[y:y + hh], C, mean_base).sum())
+            t += float(head_ll_q8(o, ctx[sl], img[y : y + hh], C, mean_base).sum())
         per[key] = -t / (H * Wd * C * math.log(2))
         tot += t
         n += H * Wd
@@ -338,9 +340,9 @@ def float_bpsp(model, val, C, mean_base=None):
             H = x.shape[2]
             for y in range(0, H, 128):
                 y0 = max(0, y - 3)
-                xb = x[:, :, y0:y + 128]
-                head = raw_to_head(m(xb), C)[:, :, y - y0:]
-                t += float(head_log2_likelihood(head, xb[:, :, y - y0:], C).sum())
+                xb = x[:, :, y0 : y + 128]
+                head = raw_to_head(m(xb), C)[:, :, y - y0 :]
+                t += float(head_log2_likelihood(head, xb[:, :, y - y0 :], C).sum())
             per[key] = -t / (img.shape[0] * img.shape[1] * C * math.log(2))
             tot += t
             n += img.shape[0] * img.shape[1]
@@ -362,19 +364,22 @@ def float_bpsp_pixels(m, val, C, mean_base, chunk=32768):
             tg = img.reshape(-1, C)
             t = 0.0
             for i in range(0, ctx.shape[0], chunk):
-                c = torch.from_numpy(ctx[i:i + chunk])
+                c = torch.from_numpy(ctx[i : i + chunk])
                 o = m.forward_ctx(c.double())
                 base = predictors_q8(c, C, mean_base, xp=torch)
-                ll = head_loglik_pixels(o, torch.from_numpy(tg[i:i + chunk].astype(np.float64)), C,
-                                        mean_base, base_q8=base)
+                ll = head_loglik_pixels(
+                    o,
+                    torch.from_numpy(tg[i : i + chunk].astype(np.float64)),
+                    C,
+                    mean_base,
+                    base_q8=base,
+                )
                 t += float(ll.sum())
             per[key] = -t / (img.shape[0] * img.shape[1] * C * math.log(2))
             tot += t
             n += img.shape[0] * img.shape[1]
     m.float()
     return -tot / (n * C * math.log(2)), per
-
-
 
 
 # ---------------------------------------------------------------------------------------

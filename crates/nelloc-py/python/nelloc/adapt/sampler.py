@@ -25,11 +25,11 @@ class PixelSampler:
                 a = a[1] if isinstance(a, tuple) else a
                 if a.ndim == 2:
                     a = a[:, :, None]
-                for img in ([a, a[:, ::-1]] if flip else [a]):
+                for img in [a, a[:, ::-1]] if flip else [a]:
                     H, W = img.shape[:2]
                     S = W + 2 * HORIZON
                     pad = np.zeros((H + HORIZON, S, C), np.int16)
-                    pad[HORIZON:, HORIZON:HORIZON + W] = 2 * img.astype(np.int16) - 255
+                    pad[HORIZON:, HORIZON : HORIZON + W] = 2 * img.astype(np.int16) - 255
                     flats.append(pad.reshape(-1, C))
                     starts.append(off)
                     off += pad.shape[0] * S
