@@ -89,7 +89,13 @@ def parse(argv):
     )
     p.add_argument("--ema", type=float, default=0.995, help="weight-average decay per step")
     p.add_argument("--warmup", type=float, default=0.05, help="warm-up fraction of the budget")
-    p.add_argument("--no-flip", action="store_true", help="do not train on mirror images too")
+    p.add_argument(
+        "--flip",
+        action="store_true",
+        help="train on the mirror images too (off by default: a collection's orientation is "
+        "part of its statistics; on Fashion-MNIST, whose shoes all face one way, mirror "
+        "the run without them coded its held-out images 0.7%% smaller)",
+    )
     p.add_argument(
         "--act-percentile",
         type=float,
@@ -300,7 +306,7 @@ def run(a, log):
     )
 
     rng = np.random.default_rng(a.seed)
-    sampler = PixelSampler(train, C, rng, flip=not a.no_flip)
+    sampler = PixelSampler(train, C, rng, flip=a.flip)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
     budget_s = a.minutes * 60 if a.minutes > 0 else None
@@ -411,7 +417,7 @@ def run(a, log):
             "budget": {"minutes": a.minutes, "passes": a.passes},
             "batch_pixels": batch,
             "sampling": "independent pixels with their causal contexts"
-            + ("" if a.no_flip else " (mirror images included)"),
+            + (" (mirror images included)" if a.flip else ""),
             "weights": "ema",
             "ema": a.ema,
             "grad_clip": 10.0,
