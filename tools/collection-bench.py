@@ -12,7 +12,8 @@ first. Every image is coded on its own (one file each), as a user would store it
   --builtin NAME; every file is decoded back and compared (the encoder's own check).
   Reported as total bpsp (whole files) and payload bpsp (the tile data only: file size
   minus the fixed header, chunks, tile index and header CRC, parsed per docs/FORMAT.md
-  section 1), so the figure can be re-measured when the header changes;
+  section 1; for the compact container, version 5, minus its header fields, chunks and
+  CRC), so the figure can be compared across container versions;
 * `cjxl -d 0 -e 7` and `cwebp -lossless -z 9 -exact` (whole files).
 
 A --model file's size amortised over the N images is reported too (its bytes * 8 / (N
@@ -44,10 +45,45 @@ def nlc_bin():
     return os.path.join(t, "release", "nlc")
 
 
+def _varint(d, off):
+    v, k = 0, 0
+    while True:
+        b = d[off]
+        off += 1
+        v |= (b & 0x7F) << (7 * k)
+        k += 1
+        if not b & 0x80:
+            return v, off
+
+
+def _model_ref(d, off):
+    kind = d[off]
+    off += 1
+    if kind == 1:
+        return _varint(d, off)[1]
+    return off + {0: 0, 2: 8, 3: 32}[kind]
+
+
 def payload_bytes(path):
-    """Sum of the tile lengths of an .nlc file (docs/FORMAT.md section 1)."""
+    """The tile data of an .nlc file: the sum of the tile lengths of the tiled container
+    (docs/FORMAT.md section 1), or the one tile of the compact container (version 5,
+    section 11: everything between the header fields and the CRC)."""
     with open(path, "rb") as f:
         d = f.read()
+    if d[8] == 5:
+        flags = d[9]
+        alpha_mode = (flags >> 3) & 3
+        off = 10 + (alpha_mode == 1)
+        off = _varint(d, _varint(d, off)[1])[1]
+        off = _model_ref(d, off)
+        if alpha_mode == 2:
+            off = _model_ref(d, off)
+        if flags & 0x20:
+            n, off = _varint(d, off)
+            for _ in range(n):
+                ln, off = _varint(d, off + 4)
+                off += ln
+        return len(d) - 4 - off
     chunks, tiles = struct.unpack_from("<II", d, 92)
     off = 100
     for _ in range(chunks):
