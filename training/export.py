@@ -28,334 +28,15 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (CONTEXT, DATA_DIR, MEAN_OFFSET_SCALE, PRED10, contexts, HERE, HORIZON,
-                    MIXTURES, build_model, head_log2_likelihood, head_loglik_pixels, load_npz, n_out,
-                    predictors_q8, raw_to_head)
+from common import DATA_DIR, HERE, PRED10, build_model, contexts, load_npz
 
-ACT_PERCENTILE = 99.999
-WMAX_POS, WMIN_NEG = 63, -64
-BIAS_LIMIT = 1 << 24
-OUT_FRAC_BITS = 8
-OUT_CLIP = 1 << 23
+# The integer export itself (quantization, GPTQ rounding, the integer simulation, the model
+# file writer) is shared with `python -m nelloc.adapt`: crates/nelloc-py/python/nelloc/adapt/quant.py.
+import adapt.quant as Q  # noqa: E402
+from adapt.quant import (OUT_FRAC_BITS, calibrate, float_bpsp, float_layers,  # noqa: E402,F401
+                         head_ll_q8, int_bpsp, int_forward, quantize)
 
-
-# ---------------------------------------------------------------------------------------
-# float model as plain matrices
-def float_layers(model, mean_base=None):
-    """Return ordered list of (name, W [out,in] float64, b [out] float64, kind)."""
-    C, K = model.C, MIXTURES
-    w = (model.conv_in.weight * model.conv_in.mask).detach().double().numpy()
-    Wc = np.zeros((w.shape[0], 24 * C))
-    for p, (dy, dx) in enumerate(CONTEXT):
-        for c in range(C):
-            Wc[:, p * C + c] = w[:, c, dy + HORIZON, dx + HORIZON]
-    layers = [("conv_in", Wc, model.conv_in.bias.detach().double().numpy(), "relu")]
-
-    def mat(conv):
-        return conv.weight.detach().double().numpy()[:, :, 0, 0], conv.bias.detach().double().numpy()
-
-    for b, r in enumerate(model.res):
-        layers.append((f"res{b}_0", *mat(r.c0), "relu"))
-        layers.append((f"res{b}_1", *mat(r.c1), "relu"))
-        layers.append((f"res{b}_2", *mat(r.c2), "residual"))
-    layers.append(("hidden", *mat(model.hidden), "relu"))
-    Wo, bo = mat(model.out)
-    Wo, bo = Wo.copy(), bo.copy()
-    if mean_base is None:
-        # fold the mean affine 127.5 + 127.5*o into the last layer (head units = pixel units)
-        Wo[K:K + C * K] *= 127.5
-        bo[K:K + C * K] = bo[K:K + C * K] * 127.5 + 127.5
-    else:
-        # predictor-relative: the head outputs the offset 32*o (pixel units); the base
-        # P_k is added by the decoder (docs/FORMAT.md section 4)
-        Wo[K:K + C * K] *= MEAN_OFFSET_SCALE
-        bo[K:K + C * K] *= MEAN_OFFSET_SCALE
-    layers.append(("out", Wo, bo, "out"))
-    return layers
-
-
-def float_forward(layers, ctx, collect=None):
-    """Float forward on contexts (float64).  ctx in v units; input scale 1/255."""
-    x = ctx / 255.0
-    h = None
-    a = x
-    for name, Wm, b, kind in layers:
-        if kind == "relu":
-            a = np.maximum(a @ Wm.T + b, 0)
-            if name == "conv_in":
-                h = a
-                if collect is not None:
-                    collect.setdefault("h", []).append(a)
-            elif collect is not None:
-                collect.setdefault(name, []).append(a)
-        elif kind == "residual":
-            h = np.maximum(h + a @ Wm.T + b, 0)
-            a = h
-            if collect is not None:
-                collect.setdefault("h", []).append(h)
-        else:
-            return a @ Wm.T + b
-    raise AssertionError
-
-
-# ---------------------------------------------------------------------------------------
-def quantize_layer(Wm, b, s_in, s_out):
-    maxabs = np.abs(Wm).max(axis=1)
-    sw = np.maximum(maxabs / WMAX_POS, np.abs(b) / (s_in * (BIAS_LIMIT - 1)))
-    sw = np.maximum(sw, 1e-12)
-    q = np.clip(np.rint(Wm / sw[:, None]), WMIN_NEG, WMAX_POS).astype(np.int8)
-    bias = np.clip(np.rint(b / (sw * s_in)), -BIAS_LIMIT, BIAS_LIMIT).astype(np.int32)
-    ratio = sw * s_in / s_out
-    mult = np.zeros(len(b), np.int64)
-    shift = np.zeros(len(b), np.int64)
-    for o, r in enumerate(ratio):
-        S = 30 - math.floor(math.log2(r))
-        M = int(round(r * 2.0 ** S))
-        if M >= 1 << 31:
-            S -= 1
-            M = int(round(r * 2.0 ** S))
-        if S > 62:
-            S = 62
-            M = int(round(r * 2.0 ** S))
-        assert 1 <= S <= 62, (S, r)
-        M = min(M, (1 << 31) - 1)
-        mult[o], shift[o] = M, S
-    return q, bias, mult.astype(np.int32), shift.astype(np.int32)
-
-
-def calibrate(layers, calib_imgs, C):
-    coll = {}
-    for img in calib_imgs:
-        float_forward(layers, contexts(img, C).astype(np.float64), coll)
-    scales = {}
-    for k, v in coll.items():
-        allv = np.concatenate([x.ravel() for x in v])
-        p = float(np.percentile(allv, ACT_PERCENTILE))
-        scales[k] = max(p, 1e-6) / 255.0
-    return scales
-
-
-def requant_params(sw, s_in, s_out):
-    ratio = sw * s_in / s_out
-    mult = np.zeros(len(sw), np.int64)
-    shift = np.zeros(len(sw), np.int64)
-    for o, r in enumerate(ratio):
-        S = 30 - math.floor(math.log2(r))
-        M = int(round(r * 2.0 ** S))
-        if M >= 1 << 31:
-            S -= 1
-            M = int(round(r * 2.0 ** S))
-        if S > 62:
-            S = 62
-            M = int(round(r * 2.0 ** S))
-        assert 1 <= S <= 62, (S, r)
-        M = min(M, (1 << 31) - 1)
-        mult[o], shift[o] = M, S
-    return mult.astype(np.int32), shift.astype(np.int32)
-
-
-def gptq_layer(Wm, b, X, s_in, s_out, damp=0.01):
-    """GPTQ-style rounding (Frantar et al. 2022) of one layer on calibration inputs X
-    (real units, [N, in]): weights are rounded column by column and the rounding error is
-    compensated in the not-yet-rounded columns and in the (high precision) bias, using
-    the second moment of the actual (quantized-network) inputs."""
-    maxabs = np.abs(Wm).max(axis=1)
-    sw = np.maximum(maxabs / WMAX_POS, np.abs(b) / (s_in * (BIAS_LIMIT - 1) * 0.5))
-    sw = np.maximum(sw, 1e-12)
-    n_in = Wm.shape[1]
-    Wa = np.concatenate([Wm / sw[:, None], (b / sw)[:, None]], axis=1)
-    Xa = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
-    H = Xa.T @ Xa / X.shape[0]
-    d = np.diag(H)[:n_in].copy()
-    dead = d <= 0
-    di = np.nonzero(dead)[0]
-    H[di, di] = 1.0
-    Wa[:, di] = 0.0
-    H[np.arange(n_in), np.arange(n_in)] += damp * max(float(d.mean()), 1e-12)
-    H[n_in, n_in] += 1e-6
-    U = np.linalg.cholesky(np.linalg.inv(H)).T  # upper Cholesky factor of H^-1
-    for i in range(n_in):
-        w = Wa[:, i]
-        q = np.clip(np.rint(w), WMIN_NEG, WMAX_POS)
-        err = (w - q) / U[i, i]
-        Wa[:, i:] -= err[:, None] * U[i, i:][None, :]
-        Wa[:, i] = q
-    q = Wa[:, :n_in].astype(np.int8)
-    bias = np.clip(np.rint(Wa[:, n_in] / s_in), -BIAS_LIMIT, BIAS_LIMIT).astype(np.int32)
-    M, S = requant_params(sw, s_in, s_out)
-    return q, bias, M, S
-
-
-def int_layer(ql, a, h):
-    """One exact integer layer. a: input codes, h: residual stream codes. -> (a, h)."""
-    name, q, bias, M, S, kind = ql
-    accf = a.astype(np.float64) @ q.astype(np.float64).T
-    acc = np.rint(accf).astype(np.int64) + bias.astype(np.int64)[None, :]
-    assert np.abs(acc).max() < 2 ** 31, name
-    r = rq(acc, M, S)
-    if kind == "relu":
-        a = np.clip(r, 0, 255)
-        if name == "conv_in":
-            h = a
-    elif kind == "residual":
-        h = np.clip(h + np.clip(r, -255, 255), 0, 255)
-        a = h
-    else:
-        a = np.clip(r, -OUT_CLIP, OUT_CLIP)
-    return a, h
-
-
-def quantize(layers, scales, calib_ctx=None):
-    """calib_ctx: int64 [N, 24C] calibration contexts -> GPTQ rounding; None -> round to nearest."""
-    tensors = {}
-    qlayers = []
-    s_h = scales["h"]
-    s_in = 1.0 / 255.0
-    info = {}
-    a = h = None
-    if calib_ctx is not None:
-        a = calib_ctx
-    for name, Wm, b, kind in layers:
-        if name == "conv_in":
-            s_out = s_h
-        elif kind == "relu":
-            s_out = scales[name]
-        elif kind == "residual":
-            s_out = s_h
-        else:
-            s_out = 1.0 / (1 << OUT_FRAC_BITS)
-        if calib_ctx is None:
-            q, bias, M, S = quantize_layer(Wm, b, s_in, s_out)
-        else:
-            q, bias, M, S = gptq_layer(Wm, b, a * s_in, s_in, s_out)
-        tensors[f"{name}.weight"] = q
-        tensors[f"{name}.bias"] = bias
-        tensors[f"{name}.mult"] = M
-        tensors[f"{name}.shift"] = S
-        ql = (name, q, bias, M, S, kind)
-        qlayers.append(ql)
-        if calib_ctx is not None and kind != "out":
-            a, h = int_layer(ql, a, h)
-        info[name] = {"s_in": s_in, "s_out": s_out}
-        # next input scale
-        if kind == "relu" and name != "conv_in":
-            s_in = s_out
-        elif name == "conv_in" or kind == "residual":
-            s_in = s_h
-    return tensors, qlayers, info
-
-
-def rq(acc, M, S):
-    return (acc * M[None, :].astype(np.int64) + (np.int64(1) << (S[None, :].astype(np.int64) - 1))) \
-        >> S[None, :].astype(np.int64)
-
-
-def int_forward(qlayers, ctx):
-    """Exact integer forward.  ctx int64 [N, 24*C] -> int64 [N, n_out] (head * 256).
-
-    Matrix products are done in float64, which is exact here (|acc| < 2^31 << 2^53)."""
-    a = ctx
-    h = None
-    for name, q, bias, M, S, kind in qlayers:
-        accf = a.astype(np.float64) @ q.astype(np.float64).T
-        acc = np.rint(accf).astype(np.int64) + bias.astype(np.int64)[None, :]
-        assert np.abs(acc).max() < 2 ** 31, name
-        r = rq(acc, M, S)
-        if kind == "relu":
-            a = np.clip(r, 0, 255)
-            if name == "conv_in":
-                h = a
-        elif kind == "residual":
-            h = np.clip(h + np.clip(r, -255, 255), 0, 255)
-            a = h
-        else:
-            return np.clip(r, -OUT_CLIP, OUT_CLIP)
-    raise AssertionError
-
-
-def head_ll_q8(o, ctx, img_rows, C, mean_base):
-    """Natural-log likelihood per pixel of integer head outputs o [N, n_out] (Q8)."""
-    x = torch.from_numpy(img_rows.reshape(-1, C).astype(np.float64))
-    if mean_base is None:
-        head = torch.from_numpy(o.astype(np.float64) / (1 << OUT_FRAC_BITS))[:, :, None, None]
-        return head_log2_likelihood(head, x[:, :, None, None], C)[:, 0, 0]
-    K = MIXTURES
-    base = torch.from_numpy(predictors_q8(ctx, C, mean_base))
-    # the head's Q8 offsets, in the units head_loglik_pixels expects (raw o = offset / 32)
-    raw = torch.from_numpy(o.astype(np.float64) / (1 << OUT_FRAC_BITS))
-    raw[:, K:K + C * K] /= MEAN_OFFSET_SCALE
-    return head_loglik_pixels(raw, x, C, mean_base, base_q8=base)
-
-
-def int_bpsp(qlayers, val, C, rows=64, mean_base=None):
-    tot, n = 0.0, 0
-    per = {}
-    for key, img in val:
-        if img.ndim == 2:
-            img = img[:, :, None]
-        H, Wd = img.shape[:2]
-        ctx = contexts(img, C)
-        t = 0.0
-        for y in range(0, H, rows):
-            sl = slice(y * Wd, min(H, y + rows) * Wd)
-            o = int_forward(qlayers, ctx[sl])
-            hh = min(H, y + rows) - y
-            t += float(head_ll_q8(o, ctx[sl], img[y:y + hh], C, mean_base).sum())
-        per[key] = -t / (H * Wd * C * math.log(2))
-        tot += t
-        n += H * Wd
-    return -tot / (n * C * math.log(2)), per
-
-
-def float_bpsp(model, val, C, mean_base=None):
-    """Float64 full-image evaluation via torch (same as train.evaluate but double)."""
-    m = model.double()
-    if mean_base is not None:
-        return float_bpsp_pixels(m, val, C, mean_base)
-    tot, n = 0.0, 0
-    per = {}
-    with torch.no_grad():
-        for key, img in val:
-            if img.ndim == 2:
-                img = img[:, :, None]
-            x = torch.from_numpy(img.astype(np.float64)).permute(2, 0, 1)[None]
-            t = 0.0
-            H = x.shape[2]
-            for y in range(0, H, 128):
-                y0 = max(0, y - 3)
-                xb = x[:, :, y0:y + 128]
-                head = raw_to_head(m(xb), C)[:, :, y - y0:]
-                t += float(head_log2_likelihood(head, xb[:, :, y - y0:], C).sum())
-            per[key] = -t / (img.shape[0] * img.shape[1] * C * math.log(2))
-            tot += t
-            n += img.shape[0] * img.shape[1]
-    model.float()
-    return -tot / (n * C * math.log(2)), per
-
-
-def float_bpsp_pixels(m, val, C, mean_base, chunk=32768):
-    """Float64 per-pixel evaluation (each image one tile) of a predictor-relative model."""
-    tot, n = 0.0, 0
-    per = {}
-    with torch.no_grad():
-        for key, img in val:
-            if img.ndim == 2:
-                img = img[:, :, None]
-            ctx = contexts(img, C)
-            tg = img.reshape(-1, C)
-            t = 0.0
-            for i in range(0, ctx.shape[0], chunk):
-                c = torch.from_numpy(ctx[i:i + chunk])
-                o = m.forward_ctx(c.double())
-                base = predictors_q8(c, C, mean_base, xp=torch)
-                ll = head_loglik_pixels(o, torch.from_numpy(tg[i:i + chunk].astype(np.float64)), C,
-                                        mean_base, base_q8=base)
-                t += float(ll.sum())
-            per[key] = -t / (img.shape[0] * img.shape[1] * C * math.log(2))
-            tot += t
-            n += img.shape[0] * img.shape[1]
-    m.float()
-    return -tot / (n * C * math.log(2)), per
+ACT_PERCENTILE = Q.ACT_PERCENTILE
 
 
 def golden_vectors(qlayers, C, mean_base=None):
@@ -474,14 +155,11 @@ def main():
                 extra.append(smp.synth(calib[srng.integers(len(calib))]))
     else:
         extra = []
-    scales = calibrate(layers, calib, C)
+    scales = calibrate(layers, calib, C, ACT_PERCENTILE)
     if extra:
         # ranges only: every activation of the flat crops stays inside the integer range;
         # the GPTQ rounding below still uses the photo crops only
-        p0 = ACT_PERCENTILE
-        set_act_percentile(100.0)
-        sf = calibrate(layers, extra, C)
-        set_act_percentile(p0)
+        sf = calibrate(layers, extra, C, 100.0)
         scales = {k: max(v, sf[k]) for k, v in scales.items()}
     calib_ctx = np.concatenate([contexts(c, C) for c in calib])
     tensors, qlayers, info = quantize(layers, scales, calib_ctx)
@@ -535,31 +213,12 @@ def main():
         "int_sim_val_bpsp_per_image": {k: round(v, 5) for k, v in iper.items()},
         "float_val_bpsp": round(fb, 5),
     }
-    arch = {"horizon": HORIZON, "channels": C, "width": W, "res_blocks": rs, "mixtures": MIXTURES,
-            "output_frac_bits": OUT_FRAC_BITS}
-    if mean_base is not None:
-        arch["mean_base"] = list(mean_base)
-    meta = {
-        "nelloc.format": "nelloc-model",
-        "nelloc.version": "1",
-        "nelloc.name": model_name,
-        "nelloc.arch": json.dumps(arch),
-        "nelloc.training": json.dumps(training),
-        "nelloc.quantization": json.dumps(quant),
-    }
-    from safetensors.numpy import save_file
+    arch = Q.arch_meta(C, W, rs, mean_base)
+    meta = Q.model_metadata(model_name, arch, training, quant)
     out = a.out or os.path.join(HERE, "exported", f"{a.name}.safetensors")
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, out, metadata=meta)
-    # sanity checks of the stored ranges
-    for k, v in tensors.items():
-        if k.endswith(".weight"):
-            assert v.dtype == np.int8 and v.min() >= -64 and v.max() <= 63
-        if k.endswith(".bias"):
-            assert np.abs(v.astype(np.int64)).max() <= BIAS_LIMIT
-        if k.endswith(".shift"):
-            assert v.min() >= 1 and v.max() <= 62
-    os.chmod(out, 0o644)
+    sha = Q.write_model_file(out, tensors, meta)
+    print(f"wrote {out} (sha256 {sha})", flush=True)
     golden = golden_vectors(qlayers, C, mean_base)
     with open(out.replace(".safetensors", ".golden.json"), "w") as f:
         json.dump(golden, f)

@@ -10,7 +10,10 @@
 # 2. installs the wheel into a fresh venv with ci-requirements.txt (NumPy, Pillow,
 #    pytest, Dask) and checks that `import nelloc` and the Pillow plugin come from it;
 # 3. runs pytest (tests/) against the installed wheel, with the nlc CLI for the
-#    bit-exact comparisons (NELLOC_REQUIRE_CLI: those tests must not skip);
+#    bit-exact comparisons (NELLOC_REQUIRE_CLI: those tests must not skip) and the adapt
+#    extra's packages (ci-adapt-requirements.txt: PyTorch, pinned as training/ pins it;
+#    NELLOC_REQUIRE_TORCH: tests/test_adapt.py must not skip; NELLOC_CI_NO_TORCH=1 leaves
+#    them out, and those tests skip);
 # 4. runs the Dask example (examples/dask_compress.py) on a LocalCluster with 2 worker
 #    processes over a tree of the fixture photos: compress, rerun (everything skipped),
 #    verify, score; checks the summaries.
@@ -59,9 +62,16 @@ step "fresh venv: pip install the wheel + ci-requirements.txt"
 mkvenv "$tmp/venv"
 "$tmp/venv/bin/pip" install --quiet --disable-pip-version-check "$wheel" \
   -r crates/nelloc-py/ci-requirements.txt
+require_torch=1
+if [ -z "${NELLOC_CI_NO_TORCH:-}" ]; then
+  "$tmp/venv/bin/pip" install --quiet --disable-pip-version-check \
+    -r crates/nelloc-py/ci-adapt-requirements.txt
+else
+  require_torch=""
+fi
 # From an unrelated directory, so that nothing in the repository can shadow the wheel.
 (cd "$tmp" && "$tmp/venv/bin/python" -c '
-import nelloc, nelloc.pillow
+import nelloc, nelloc.pillow, nelloc.adapt
 from PIL import Image
 assert "site-packages" in nelloc.__file__, nelloc.__file__
 assert Image.EXTENSION[".nlc"] == "NLC"
@@ -71,8 +81,18 @@ step "CLI for the bit-exact comparisons"
 nlc=$target/release/nlc
 [ -x "$nlc" ] || cargo build --release --quiet -p nlc
 
+step "nlc adapt runs the installed package (python -m nelloc.adapt), or names the pip command"
+if [ -n "$require_torch" ]; then
+  NELLOC_PYTHON="$tmp/venv/bin/python" "$nlc" adapt --help | grep -q -- "--minutes" ||
+    die "nlc adapt --help does not show the options of python -m nelloc.adapt"
+fi
+! NELLOC_PYTHON="$tmp/build/bin/python" "$nlc" adapt --help 2>"$tmp/adapt.err" >/dev/null ||
+  die "nlc adapt should fail without the package"
+grep -q "pip install 'nelloc\[adapt\]'" "$tmp/adapt.err" || die "nlc adapt: no pip command in: $(cat "$tmp/adapt.err")"
+
 step "pytest against the installed wheel"
-(cd "$tmp" && NLC="$nlc" NELLOC_REQUIRE_CLI=1 "$tmp/venv/bin/python" -m pytest -q \
+(cd "$tmp" && NLC="$nlc" NELLOC_REQUIRE_CLI=1 NELLOC_REQUIRE_TORCH=$require_torch \
+  "$tmp/venv/bin/python" -m pytest -q \
   -p no:cacheprovider "$root/crates/nelloc-py/tests")
 
 step "Dask example on a LocalCluster (2 workers): compress, resume, verify, score"

@@ -639,6 +639,13 @@ fn builtin_models() -> Vec<(String, u32, String, u64, Vec<String>)> {
     builtin_groups()
 }
 
+/// builtin_model_file(name) -> bytes of the built-in model file of that name (the newest
+/// version), or None: the integer model exactly as shipped (`nelloc.adapt` starts from it).
+#[pyfunction]
+fn builtin_model_file<'py>(py: Python<'py>, name: &str) -> Option<Bound<'py, PyBytes>> {
+    nelloc::model::builtin_file_by_name(name).map(|b| PyBytes::new(py, b))
+}
+
 #[pymodule]
 fn _nelloc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -664,5 +671,6 @@ fn _nelloc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_file, m)?)?;
     m.add_function(wrap_pyfunction!(write_file, m)?)?;
     m.add_function(wrap_pyfunction!(builtin_models, m)?)?;
+    m.add_function(wrap_pyfunction!(builtin_model_file, m)?)?;
     Ok(())
 }

@@ -16,6 +16,7 @@ macro_rules! outln {
     }};
 }
 
+mod adapt;
 mod batch;
 mod bench;
 mod device;
@@ -107,6 +108,10 @@ enum Command {
     Heatmap(heatmap::HeatmapArgs),
     /// Write a model's integer network as an ONNX graph (exact integer operators).
     ExportOnnx(device::ExportArgs),
+    /// Fine-tune a built-in model on a collection of images (runs `python3 -m
+    /// nelloc.adapt`, from `pip install 'nelloc[adapt]'`): writes an integer model file for
+    /// `--model`. `nlc adapt --help` lists its options.
+    Adapt(adapt::AdaptArgs),
     /// Check the plugin installations (ImageMagick, GraphicsMagick, gdk-pixbuf, GIMP) and
     /// libnelloc: ok, missing or broken, with the command that fixes it. Exits 1 when
     /// something installed is broken; a tool that is not installed is not an error.
@@ -558,6 +563,7 @@ fn main() -> ExitCode {
         Command::Score(args) => score::run(args),
         Command::Heatmap(args) => heatmap::run(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Adapt(args) => adapt::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -113,6 +113,17 @@ pub(crate) fn shares_prefix(prefix: &[u8]) -> bool {
     index_hashes().iter().any(|h| h.starts_with(prefix))
 }
 
+/// The file bytes of the built-in model of this name (the newest one if several share
+/// it): the integer model file exactly as shipped, e.g. the starting point for
+/// fine-tuning (`python -m nelloc.adapt`).
+pub fn builtin_file_by_name(name: &str) -> Option<&'static [u8]> {
+    FILES
+        .iter()
+        .rev()
+        .find(|(n, _)| *n == name)
+        .map(|(_, b)| *b)
+}
+
 /// Number of model files compiled in (to check that all of them parse).
 #[cfg(feature = "unstable-internals")]
 pub fn builtin_file_count() -> usize {
@@ -165,5 +176,15 @@ mod tests {
             assert_eq!(hash_at(i as u64), Some(*h));
         }
         assert_eq!(hash_at(FILES.len() as u64), None);
+    }
+
+    #[test]
+    fn builtin_file_is_the_newest_model_of_its_name() {
+        for name in ["default", "fast", "gray"] {
+            let bytes = builtin_file_by_name(name).unwrap();
+            let m = Model::from_bytes(bytes).unwrap();
+            assert_eq!(m.hash_hex(), builtin_by_name(name).unwrap().hash_hex());
+        }
+        assert!(builtin_file_by_name("nope").is_none());
     }
 }

@@ -16,7 +16,7 @@ use crate::error::ModelError;
 use crate::mixture::{head_len, MAX_C, MAX_K};
 use crate::net::{Layer, LayerSpec, Packed, Topology, BIAS_LIMIT, WEIGHT_MAX, WEIGHT_MIN};
 
-pub use builtin::{builtin, builtin_by_name, default_for_channels};
+pub use builtin::{builtin, builtin_by_name, builtin_file_by_name, default_for_channels};
 // Test support (not a stable API): how many model files are compiled in.
 #[cfg(feature = "unstable-internals")]
 pub use builtin::builtin_file_count;
