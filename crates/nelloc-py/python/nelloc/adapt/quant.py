@@ -115,22 +115,8 @@ def quantize_layer(Wm, b, s_in, s_out):
     sw = np.maximum(sw, 1e-12)
     q = np.clip(np.rint(Wm / sw[:, None]), WMIN_NEG, WMAX_POS).astype(np.int8)
     bias = np.clip(np.rint(b / (sw * s_in)), -BIAS_LIMIT, BIAS_LIMIT).astype(np.int32)
-    ratio = sw * s_in / s_out
-    mult = np.zeros(len(b), np.int64)
-    shift = np.zeros(len(b), np.int64)
-    for o, r in enumerate(ratio):
-        S = 30 - math.floor(math.log2(r))
-        M = int(round(r * 2.0**S))
-        if M >= 1 << 31:
-            S -= 1
-            M = int(round(r * 2.0**S))
-        if S > 62:
-            S = 62
-            M = int(round(r * 2.0**S))
-        assert 1 <= S <= 62, (S, r)
-        M = min(M, (1 << 31) - 1)
-        mult[o], shift[o] = M, S
-    return q, bias, mult.astype(np.int32), shift.astype(np.int32)
+    mult, shift = requant_params(sw, s_in, s_out)
+    return q, bias, mult, shift
 
 
 def calibrate(layers, calib_imgs, C, percentile=ACT_PERCENTILE):
