@@ -150,13 +150,6 @@ fn adapted_head_golden_files_decode_bit_exactly() {
     let dir = golden_dir().join("adapted");
     let bless = std::env::var_os("NELLOC_BLESS").is_some();
     let photo = |n: &str| load_png(&fixtures().join(format!("photos/{n}.png")));
-    let synthetic = |n: &str| {
-        synthetic_cases()
-            .into_iter()
-            .find(|c| c.name == n)
-            .unwrap_or_else(|| panic!("no synthetic case {n}"))
-            .image
-    };
     let (mixed_name, mixed, mixed_tile, mixed_modes) = mode_cases()
         .into_iter()
         .find(|c| c.0 == "neural-constant-rgb-37x29")
@@ -280,13 +273,6 @@ fn compact_golden_files_decode_bit_exactly() {
     let bless = std::env::var_os("NELLOC_BLESS").is_some();
     let (rgb, gray) = (test_rgb(), test_gray());
     let builtin_gray = nelloc::model::builtin_by_name("gray").expect("built-in gray");
-    let synthetic = |n: &str| {
-        synthetic_cases()
-            .into_iter()
-            .find(|c| c.name == n)
-            .unwrap_or_else(|| panic!("no synthetic case {n}"))
-            .image
-    };
     // 28x28 grey, the size of (Fashion-)MNIST: a crop of the wood photo.
     let wood = load_png(&fixtures().join("photos/wood_gray_64x64.png"));
     let crop: Vec<u8> = (0..28)
@@ -427,4 +413,13 @@ fn golden_bytes(
         save_png(image, &dir.join(format!("expected/{name}.png")));
     }
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The image of the synthetic case `name`.
+fn synthetic(name: &str) -> nelloc::Image {
+    synthetic_cases()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no synthetic case {name}"))
+        .image
 }

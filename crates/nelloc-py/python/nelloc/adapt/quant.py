@@ -253,22 +253,11 @@ def int_forward(qlayers, ctx):
     """Exact integer forward.  ctx int64 [N, 24*C] -> int64 [N, n_out] (head * 256).
 
     Matrix products are done in float64, which is exact here (|acc| < 2^31 << 2^53)."""
-    a = ctx
-    h = None
-    for name, q, bias, M, S, kind in qlayers:
-        accf = a.astype(np.float64) @ q.astype(np.float64).T
-        acc = np.rint(accf).astype(np.int64) + bias.astype(np.int64)[None, :]
-        assert np.abs(acc).max() < 2**31, name
-        r = rq(acc, M, S)
-        if kind == "relu":
-            a = np.clip(r, 0, 255)
-            if name == "conv_in":
-                h = a
-        elif kind == "residual":
-            h = np.clip(h + np.clip(r, -255, 255), 0, 255)
-            a = h
-        else:
-            return np.clip(r, -OUT_CLIP, OUT_CLIP)
+    a, h = ctx, None
+    for ql in qlayers:
+        a, h = int_layer(ql, a, h)
+        if ql[5] not in ("relu", "residual"):
+            return a
     raise AssertionError
 
 
