@@ -54,8 +54,9 @@ const NEAR_ZERO_BPSP: f64 = 0.05;
 /// flush words, on average).
 const NEURAL_OVERHEAD: f64 = 5.0;
 
-/// Codes one tile: per plane group the cheap modes first, then the network unless a
-/// cheap mode is already near zero; the smallest wins.
+/// Codes one tile: per plane group the cheap modes without a deflate search first, then
+/// the network unless one of them is already near zero, then the deflate modes that can
+/// still win (below the network and `budget`, bytes); the smallest wins.
 fn code_tile(
     backend: &dyn Backend,
     tile: &TileBuf<'_>,
@@ -76,21 +77,18 @@ fn code_tile(
     for (g, group) in groups.iter().enumerate() {
         let (first, c) = (group.first, group.channels);
         let samples = tile.w * tile.h * c;
-        let mut trials = if modes == TileModes::only(&[TileMode::Neural]) {
-            None
-        } else {
-            let plane: Vec<u8> = if stride == c {
+        let plane: Option<Vec<u8>> = (modes != TileModes::only(&[TileMode::Neural])).then(|| {
+            if stride == c {
                 data.to_vec()
             } else {
                 data.chunks_exact(stride)
                     .flat_map(|p| p[first..first + c].iter().copied())
                     .collect()
-            };
-            Some((plane, tile.w, tile.h))
-        };
-        let mut cheap_trials = trials
-            .as_mut()
-            .map(|(plane, w, h)| tilemode::CheapTrials::new(plane, *w, *h, c, modes));
+            }
+        });
+        let cheap_trials = plane
+            .as_deref()
+            .map(|p| tilemode::CheapTrials::new(p, tile.w, tile.h, c, modes));
         // The modes without a deflate search first: when one is near zero, the network
         // is not tried; otherwise its size bounds the deflate trials that follow.
         let near_zero = cheap_trials
@@ -113,11 +111,8 @@ fn code_tile(
             .map(|(_, bits)| bits / 8.0 + NEURAL_OVERHEAD);
         // Deflate trials need not beat the caller's budget either (what is above it is
         // thrown away); only the network's size may drop a cheap winner in `finish`.
-        let bound = match (neural_cost, budget) {
-            (Some(n), Some(b)) => Some(n.min(b)),
-            (n, b) => n.or(b),
-        };
-        let cheap = cheap_trials.take().and_then(|mut t| {
+        let bound = [neural_cost, budget].into_iter().flatten().reduce(f64::min);
+        let cheap = cheap_trials.and_then(|mut t| {
             t.deflate_trials(bound);
             t.finish(neural_cost)
         });

@@ -41,8 +41,6 @@ pub(crate) struct CheapTrials<'a> {
     c: usize,
     modes: TileModes,
     is_grey: bool,
-    /// The plane is one colour (and constant mode allowed): nothing else is tried.
-    constant: bool,
     best: Option<(usize, TileMode, Candidate)>,
 }
 
@@ -57,11 +55,9 @@ impl<'a> CheapTrials<'a> {
             c,
             modes,
             is_grey: false,
-            constant: false,
             best: None,
         };
         if modes.contains(TileMode::Constant) && plane.chunks_exact(c).all(|p| p == first) {
-            t.constant = true;
             t.best = Some((c, TileMode::Constant, Candidate::Ready(first.to_vec())));
             return t;
         }
@@ -135,18 +131,17 @@ impl<'a> CheapTrials<'a> {
     /// (the network), if known; a deflate mode is skipped when its probe shows it cannot
     /// beat that or the best cheap candidate so far.
     pub(crate) fn deflate_trials(&mut self, bound: Option<f64>) {
-        if self.constant {
+        // A one-colour plane is constant: nothing else is tried.
+        if matches!(self.best, Some((_, TileMode::Constant, _))) {
             return;
         }
         let (plane, w, h, c) = (self.plane, self.w, self.h, self.c);
         let worth = |t: &Self, raw: &[u8], row_bytes: usize, bpp: usize| {
-            let limit = match (bound, t.best_size()) {
-                (Some(b), Some(n)) => b.min(n as f64),
-                (Some(b), None) => b,
-                (None, Some(n)) => n as f64,
-                (None, None) => return true,
-            };
-            may_reach(raw, row_bytes, h, bpp, limit)
+            [bound, t.best_size().map(|n| n as f64)]
+                .into_iter()
+                .flatten()
+                .reduce(f64::min)
+                .is_none_or(|limit| may_reach(raw, row_bytes, h, bpp, limit))
         };
         if self.is_grey && self.modes.contains(TileMode::Gray) {
             let grey: Vec<u8> = plane.iter().step_by(c).copied().collect();
