@@ -3,7 +3,8 @@
 #
 #   training/continue.sh NAME [--hours H | --until HH:MM] [--device cpu|cuda] [--threads N]
 #
-# NAME is the model family: default | fast | gray.  Idempotent: installs the Python
+# NAME is the model family: default | max | fast | gray (max: default with one residual
+# block, grown from the default checkpoint on its first start).  Idempotent: installs the Python
 # packages and the Debian photo packages if missing, prepares the data if missing, then
 # resumes training/checkpoints/<ckpt>.pt (weights, Adam state, weight average, RNG,
 # elapsed time: the open-ended schedule continues where it stopped) or starts it.  It
@@ -13,7 +14,7 @@
 # Runs at nice 19 so builds and tests come first.  Recipe: docs/MODELS.md ("v3 recipe").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-NAME=${1:?usage: training/continue.sh default|fast|gray [--hours H | --until HH:MM]}
+NAME=${1:?usage: training/continue.sh default|max|fast|gray [--hours H | --until HH:MM]}
 shift
 HOURS=3; UNTIL=""; DEVICE=cpu; THREADS=0
 while (( $# )); do
@@ -26,9 +27,10 @@ while (( $# )); do
   esac
 done
 case "$NAME" in
-  default) CKPT=rgb-v3;  ARCH=(--channels 3 --width 256);;
-  fast)    CKPT=fast-v2; ARCH=(--channels 3 --width 64);;
-  gray)    CKPT=gray-v3; ARCH=(--channels 1 --width 128);;
+  default) CKPT=rgb-v3;  ARCH=(--channels 3 --width 256 --res-blocks 0);;
+  max)     CKPT=max-v1;  ARCH=(--channels 3 --width 256 --res-blocks 1 --grow-from rgb-v3);;
+  fast)    CKPT=fast-v2; ARCH=(--channels 3 --width 64 --res-blocks 0);;
+  gray)    CKPT=gray-v3; ARCH=(--channels 1 --width 128 --res-blocks 0);;
   *) echo "unknown model family '$NAME' (default, fast, gray)" >&2; exit 2;;
 esac
 if [[ -n "$UNTIL" ]]; then
@@ -48,7 +50,7 @@ fi
 mkdir -p training/logs
 echo "$(date -u +%FT%TZ) continue $NAME ($CKPT) until $(date -u -d @"$DEADLINE" +%FT%TZ)" \
   >> "training/logs/$CKPT.out"
-exec nice -n 19 $PY training/train.py --name "$CKPT" "${ARCH[@]}" --res-blocks 0 \
+exec nice -n 19 $PY training/train.py --name "$CKPT" "${ARCH[@]}" \
   --sampling pixels --mean-base pred10 --schedule open --batch 2048 --lr 1e-3 \
   --warmup-min 2 --decay-min 30 --ema 0.9995 --synthetic 0.02 \
   --threads "$THREADS" --device "$DEVICE" --ckpt-every 600 --val-every 900 \

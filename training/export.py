@@ -193,8 +193,9 @@ def main():
         "synthetic": ("flat/clipped patches derived from training crops (train.py Sampler.synth)"
                       if args.get("synthetic") else "none"),
         "init_from": st.get("init_from"),
-        "total_steps": st["step"] + _prior(st.get("init_from"), "steps"),
-        "total_train_s": round(st["elapsed"] + _prior(st.get("init_from"), "train_s"), 1),
+        "grown_from": st.get("grown_from"),
+        "total_steps": st["step"] + _prior(st.get("init_from") or st.get("grown_from"), "steps"),
+        "total_train_s": round(st["elapsed"] + _prior(st.get("init_from") or st.get("grown_from"), "train_s"), 1),
         "float_val_bpsp": round(fb, 5),
         "float_val_bpsp_per_image": {k: round(v, 5) for k, v in fper.items()},
     }

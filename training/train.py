@@ -48,6 +48,12 @@ def parse():
     p.add_argument("--init-from", default=None,
                    help="warm restart: if training/checkpoints/<name>.pt does not exist yet, start from the "
                         "weights and Adam moments of checkpoints/<init-from>.pt with a fresh schedule")
+    p.add_argument("--grow-from", default=None,
+                   help="pixels sampling: if training/checkpoints/<name>.pt does not exist yet, start from the "
+                        "averaged (EMA) weights of checkpoints/<grow-from>.pt, a model of the same channels, "
+                        "horizon and width with fewer residual blocks: its layers are copied and each new "
+                        "block's last layer is zero, so the new model starts as exactly the old function; "
+                        "Adam state and schedule start fresh")
     p.add_argument("--synthetic", type=float, default=0.0,
                    help="probability that a batch sample is a synthetic flat/clipped patch derived from a "
                         "training crop (see Sampler.synth)")
@@ -365,6 +371,34 @@ def open_lr(t_min, a):
     return a.lr * min(1.0, math.sqrt(a.decay_min / max(t_min, 1e-9)))
 
 
+def grow_model(model, ckdir, a, state):
+    """Start `model` from a trained checkpoint with fewer residual blocks (--grow-from)."""
+    src = os.path.join(ckdir, f"{a.grow_from}.pt")
+    ck = torch.load(src, map_location=a.device, weights_only=False)
+    sa = ck["args"]
+    if (sa["channels"], sa["width"], sa.get("mean_base")) != (a.channels, a.width, a.mean_base) or \
+            sa["res_blocks"] >= a.res_blocks:
+        raise SystemExit(f"--grow-from {a.grow_from}: needs the same channels, width and mean base and fewer "
+                         f"residual blocks (it has {sa['channels']}, {sa['width']}, {sa.get('mean_base')}, "
+                         f"{sa['res_blocks']})")
+    weights = ck.get("ema") or ck["model"]
+    own = model.state_dict()
+    for k, v in weights.items():
+        if k not in own or own[k].shape != v.shape:
+            raise SystemExit(f"--grow-from {a.grow_from}: tensor {k} does not fit the new model")
+        own[k] = v.clone()
+    model.load_state_dict(own)
+    with torch.no_grad():
+        for r in model.res[sa["res_blocks"]:]:
+            r.c2.weight.zero_()
+            r.c2.bias.zero_()
+    prev = ck["state"]
+    state["grown_from"] = {"name": a.grow_from, "steps": prev["step"], "train_s": round(prev["elapsed"], 1),
+                           "res_blocks": sa["res_blocks"], "history": prev.get("init_from")}
+    print(f"grown from {src} (step {prev['step']}, {prev['elapsed'] / 3600:.2f} h, "
+          f"{sa['res_blocks']} -> {a.res_blocks} residual blocks)", flush=True)
+
+
 def main_pixels(a):
     """Independent-pixel training (per-pixel MLP forward); resumable, open-ended or budgeted."""
     import signal
@@ -400,6 +434,8 @@ def main_pixels(a):
         if ck.get("ema") is not None:
             ema = ck["ema"]
         print(f"resumed {ckpath} at step {state['step']}, {state['elapsed'] / 3600:.2f} h", flush=True)
+    elif a.grow_from:
+        grow_model(model, ckdir, a, state)
     if a.schedule == "open" and ema is None:
         ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
     budget = a.minutes * 60 if a.minutes is not None else None
