@@ -71,6 +71,37 @@ def test_adapt_exports_a_model_that_codes_bit_exactly(tmp_path, capsys):
     assert np.array_equal(nelloc.decode(nelloc.encode(a, model_file=out2), models=[out2]), a)
 
 
+def test_res_blocks_grow_the_base_from_its_own_function(tmp_path):
+    import torch
+
+    from nelloc.adapt import quant
+
+    base = bytes(nelloc._nelloc.builtin_model_file("gray"))
+    model, mean_base, arch = quant.dequantise(*quant.read_model_file(base))
+    grown, garch = cli.grow(model.float(), arch, 1)
+    assert garch["res_blocks"] == 1 and arch["res_blocks"] == 0
+    v = torch.randint(-255, 256, (64, 24)).float()
+    # the added block is the identity: the grown network computes the base's outputs
+    assert torch.allclose(grown.forward_ctx(v), model.float().forward_ctx(v), atol=1e-5)
+    with pytest.raises(cli.AdaptError, match="grown, not shrunk"):
+        cli.grow(grown, garch, 0)
+    # and the exported file has the block, and codes bit-exactly (the verify step)
+    d = collection(tmp_path, n=4, size=(16, 20))
+    out = tmp_path / "deeper.safetensors"
+    summary = tmp_path / "s.json"
+    assert (
+        cli.main(
+            [str(d), "--out", str(out), "--res-blocks", "1", *FAST, "--summary-json", str(summary)]
+        )
+        == 0
+    )
+    import json
+
+    assert json.loads(summary.read_text())["verify"]["bit_exact"]
+    tensors, meta = quant.read_model_file(out.read_bytes())
+    assert json.loads(meta["nelloc.arch"])["res_blocks"] == 1 and "res0_2.weight" in tensors
+
+
 def test_adapt_is_deterministic_with_a_pass_budget(tmp_path):
     from nelloc.adapt import quant
 

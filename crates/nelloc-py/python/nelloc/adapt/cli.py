@@ -23,7 +23,7 @@ import numpy as np
 
 from . import images as imio
 from . import quant as Q
-from .nn import contexts, head_loglik_pixels, predictors_q8
+from .nn import build_model, contexts, head_loglik_pixels, predictors_q8
 from .sampler import PixelSampler
 
 BUILTIN_BASES = ("gray", "default", "fast")
@@ -103,6 +103,15 @@ def parse(argv):
         help="activation ranges: this percentile of the float activations (default 99.9, "
         "as the built-in models)",
     )
+    p.add_argument(
+        "--res-blocks",
+        type=int,
+        default=None,
+        help="residual blocks of the adapted model (default: the base's). More than the base "
+        "grows it: the new blocks start as the identity (last layer zero), so training starts "
+        "from the base's function. Each block of width W costs 3 W^2 multiply-adds per pixel "
+        "at decode (gray: width 128, 49,152; the base gray model has 23,552)",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     p.add_argument(
@@ -122,6 +131,8 @@ def parse(argv):
         p.error("give a positive --minutes or --passes")
     if a.passes is not None and a.passes <= 0:
         p.error("--passes must be positive")
+    if a.res_blocks is not None and not 0 <= a.res_blocks <= 16:
+        p.error("--res-blocks must be 0 to 16")
     if not 0 <= a.val_fraction < 1:
         p.error("--val-fraction must be in [0, 1)")
     return a
@@ -167,6 +178,29 @@ def int_layers(tensors, arch):
         )
         for n, k in names
     ]
+
+
+def grow(model, arch, res_blocks):
+    """The base with `res_blocks` residual blocks: fewer cannot be had without retraining
+    (an error); the added blocks compute the identity (last layer zero), so the grown model
+    starts as exactly the base's function."""
+    import torch
+
+    have = arch["res_blocks"]
+    if res_blocks < have:
+        raise AdaptError(
+            f"--res-blocks {res_blocks}: the base has {have}; a model can be grown, not shrunk"
+        )
+    new = build_model(arch["channels"], arch["width"], res_blocks)
+    state = new.state_dict()
+    for k, v in model.state_dict().items():
+        state[k] = v.to(state[k].dtype)
+    new.load_state_dict(state)
+    with torch.no_grad():
+        for blk in new.res[have:]:
+            blk.c2.weight.zero_()
+            blk.c2.bias.zero_()
+    return new, dict(arch, res_blocks=res_blocks)
 
 
 def images_sha256(imgs):
@@ -298,6 +332,9 @@ def run(a, log):
     )
     base_qlayers = int_layers(tensors0, arch)
     base_int = int_bpsp(base_qlayers, val_eval, C, mean_base)
+    if a.res_blocks is not None and a.res_blocks != arch["res_blocks"]:
+        model, arch = grow(model, arch, a.res_blocks)
+        log(f"grown to {a.res_blocks} residual block(s): the new blocks start as the identity")
     model = model.float().to(device)
     base_float = float_bpsp(model, val_eval, C, mean_base, device)
     log(
