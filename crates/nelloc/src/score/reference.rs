@@ -5,9 +5,11 @@
 //! share of bits spent on colour, text and artwork in the share of flat pixels, synthetic
 //! textures in the local complexity), so a [`Reference`] holds the mean, spread and
 //! correlation of all of [`Score`]'s features over a fit set, and scores an image by its
-//! shrunk Mahalanobis distance from them. The fit is plain f64 arithmetic in the order of
-//! the scores given (not the coding path); the features come from the integer bits, so
-//! both are identical at any thread count.
+//! shrunk Mahalanobis distance from them, and (the recommended score) by its *novelty*:
+//! the tail probability of its most extreme feature under per-feature, per-direction tail
+//! models fitted on the same set, so that one extreme feature is not diluted among ten.
+//! The fit is plain f64 arithmetic in the order of the scores given (not the coding path);
+//! the features come from the integer bits, so both are identical at any thread count.
 
 use serde::{Deserialize, Serialize};
 
@@ -27,8 +29,21 @@ pub const MIN_FIT_IMAGES: usize = 2;
 /// a feature constant over the fit set must not make every change of it infinitely unusual.
 const MIN_STD: f64 = 1e-3;
 
+/// Share of the fit set in each tail of [`Reference::fit`]'s novelty tail models: per
+/// feature and direction, the `k = ceil(fraction * n)` (at least 1, at most n - 1) most
+/// extreme fit values are the exceedances over the threshold, the next one. Chosen by
+/// `tools/ood-eval loso-sets` (docs/OOD.md).
+pub const NOVELTY_TAIL_FRACTION: f64 = 0.1;
+
+/// Floor of the mean excess of a novelty tail (features are bits per subpixel or
+/// fractions): a feature whose fit values are all equal must not make every change of it
+/// infinitely unusual.
+const MIN_EXCESS: f64 = 1e-3;
+
 const FORMAT: &str = "nelloc-ood-reference";
-const VERSION: u32 = 1;
+/// Version 2 adds the novelty tail models (`tails`); version 1 files still load, without
+/// novelty.
+const VERSION: u32 = 2;
 
 /// A feature of [`Score`] by name (`None`: this score lacks it).
 fn feature(score: &Score, name: &str) -> Option<f64> {
@@ -93,6 +108,88 @@ struct Stored {
     std: Vec<f64>,
     /// Row-major correlation matrix of the standardised features (before shrinkage).
     correlation: Vec<Vec<f64>>,
+    /// Novelty tail models (version 2; absent in version 1 files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tails: Option<Tails>,
+}
+
+/// One direction's tail of one feature: beyond `threshold` the survival function falls
+/// exponentially with mean excess `excess` (peaks over threshold).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Tail {
+    threshold: f64,
+    excess: f64,
+}
+
+/// Per-feature tail models of the novelty score (see [`Reference::typicality`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Tails {
+    /// The requested tail fraction.
+    fraction: f64,
+    /// Share of the fit set beyond each threshold: `k / n`.
+    mass: f64,
+    median: Vec<f64>,
+    upper: Vec<Tail>,
+    lower: Vec<Tail>,
+}
+
+impl Tails {
+    /// Tail models of the columns of `rows` (every value finite).
+    fn fit(rows: &[Vec<f64>], p: usize, fraction: f64) -> Tails {
+        let n = rows.len();
+        let k = ((fraction * n as f64 - 1e-9).ceil() as usize).clamp(1, n - 1);
+        let (mut median, mut upper, mut lower) = (Vec::new(), Vec::new(), Vec::new());
+        for j in 0..p {
+            let mut v: Vec<f64> = rows.iter().map(|r| r[j]).collect();
+            v.sort_by(f64::total_cmp);
+            median.push(if n % 2 == 1 {
+                v[n / 2]
+            } else {
+                (v[n / 2 - 1] + v[n / 2]) / 2.0
+            });
+            let up = v[n - 1 - k];
+            let excess = v[n - k..].iter().map(|x| x - up).sum::<f64>() / k as f64;
+            upper.push(Tail {
+                threshold: up,
+                excess: excess.max(MIN_EXCESS),
+            });
+            let lo = v[k];
+            let excess = v[..k].iter().map(|x| lo - x).sum::<f64>() / k as f64;
+            lower.push(Tail {
+                threshold: lo,
+                excess: excess.max(MIN_EXCESS),
+            });
+        }
+        Tails {
+            fraction,
+            mass: k as f64 / n as f64,
+            median,
+            upper,
+            lower,
+        }
+    }
+
+    /// `-ln` of feature `j`'s two-sided tail probability at `x` (0 at the median).
+    fn surprise(&self, j: usize, x: f64) -> f64 {
+        use std::f64::consts::LN_2;
+        let top = (1.0 / self.mass).ln();
+        // -ln S in one direction, e = distance from the median towards the tail.
+        let side = |e: f64, span: f64, excess: f64| {
+            let span = span.max(0.0);
+            if e <= 0.0 {
+                LN_2
+            } else if e <= span {
+                LN_2 + e / span * (top - LN_2)
+            } else {
+                top + (e - span) / excess
+            }
+        };
+        let m = self.median[j];
+        let (u, l) = (&self.upper[j], &self.lower[j]);
+        let up = side(x - m, u.threshold - m, u.excess);
+        let lo = side(m - x, m - l.threshold, l.excess);
+        up.max(lo) - LN_2
+    }
 }
 
 /// Distances of one image from a [`Reference`]; higher = more unusual.
@@ -105,6 +202,13 @@ pub struct Typicality {
     /// The largest absolute standardised feature: how many standard deviations the most
     /// unusual feature lies from the fit set's mean.
     pub tail: f64,
+    /// The recommended score: `-log10` of the smallest two-sided tail probability of any
+    /// feature under the reference's per-feature tail models (0 at the fit set's medians;
+    /// 1 = the most unusual feature is as rare as 1 fit image in 10). `None` for a
+    /// version-1 reference, which has no tail models: refit it.
+    pub novelty: Option<f64>,
+    /// The feature that sets [`Typicality::novelty`] (the first of equals).
+    pub novelty_feature: Option<&'static str>,
 }
 
 /// In-distribution statistics of [`Score`] features, fitted on a user's images and
@@ -163,6 +267,12 @@ impl Reference {
         let correlation = (0..p)
             .map(|i| (0..p).map(|j| cov(i, j) / (std[i] * std[j])).collect())
             .collect();
+        if rows.iter().flatten().any(|v| !v.is_finite()) {
+            return Err(
+                ReferenceError::Parse("a fit image has a non-finite feature".into()).into(),
+            );
+        }
+        let tails = Tails::fit(&rows, p, NOVELTY_TAIL_FRACTION);
         Reference::new(Stored {
             format: FORMAT.to_string(),
             version: VERSION,
@@ -175,16 +285,29 @@ impl Reference {
             mean,
             std,
             correlation,
+            tails: Some(tails),
         })
     }
 
     /// Checks a stored reference and factors its shrunk correlation.
     fn new(stored: Stored) -> Result<Reference> {
         let bad = |m: String| ReferenceError::Parse(m);
-        if stored.format != FORMAT || stored.version != VERSION {
+        if stored.format != FORMAT || !(1..=VERSION).contains(&stored.version) {
             return Err(bad(format!(
-                "format {:?} version {}, expected {FORMAT:?} version {VERSION}",
+                "format {:?} version {}, expected {FORMAT:?} version 1 to {VERSION}",
                 stored.format, stored.version
+            ))
+            .into());
+        }
+        if (stored.version >= 2) != stored.tails.is_some() {
+            return Err(bad(format!(
+                "version {} {} tail models",
+                stored.version,
+                if stored.tails.is_some() {
+                    "cannot have"
+                } else {
+                    "needs"
+                }
             ))
             .into());
         }
@@ -214,6 +337,25 @@ impl Reference {
                 "non-finite statistics or a standard deviation below the floor".into(),
             )
             .into());
+        }
+        if let Some(t) = &stored.tails {
+            let sides = t.upper.iter().chain(&t.lower);
+            let ok = t.median.len() == p
+                && t.upper.len() == p
+                && t.lower.len() == p
+                && t.mass > 0.0
+                && t.mass < 1.0
+                && t.fraction.is_finite()
+                && t.median.iter().all(|v| v.is_finite())
+                && sides.into_iter().all(|s| {
+                    s.threshold.is_finite() && s.excess.is_finite() && s.excess >= MIN_EXCESS
+                });
+            if !ok {
+                return Err(bad(format!(
+                    "tail models do not match the {p} features, or are not finite"
+                ))
+                .into());
+            }
         }
         let s = stored.shrinkage;
         if !(0.0..=1.0).contains(&s) {
@@ -302,9 +444,25 @@ impl Reference {
             let s: f64 = (0..i).map(|k| row[k] * y[k]).sum();
             y[i] = (z[i] - s) / row[i];
         }
+        // novelty: the most surprising feature's -ln p, in decimal digits.
+        let (mut novelty, mut novelty_feature) = (None, None);
+        if let Some(t) = &st.tails {
+            let mut best = (f64::NEG_INFINITY, 0);
+            for (j, name) in st.features.iter().enumerate() {
+                let v = feature(score, name).ok_or(ReferenceError::MissingFeature("ratio"))?;
+                let s = t.surprise(j, v);
+                if s > best.0 {
+                    best = (s, j);
+                }
+            }
+            novelty = Some(best.0 / std::f64::consts::LN_10);
+            novelty_feature = FEATURES.iter().copied().find(|f| *f == st.features[best.1]);
+        }
         Ok(Typicality {
             distance: y.iter().map(|v| v * v).sum::<f64>().sqrt(),
             tail,
+            novelty,
+            novelty_feature,
         })
     }
 
@@ -321,6 +479,12 @@ impl Reference {
     /// Shrinkage of the correlation.
     pub fn shrinkage(&self) -> f64 {
         self.stored.shrinkage
+    }
+
+    /// Whether the reference has the novelty tail models (version 2 and later; a version-1
+    /// file must be refitted for [`Typicality::novelty`]).
+    pub fn has_novelty(&self) -> bool {
+        self.stored.tails.is_some()
     }
 }
 
@@ -361,5 +525,137 @@ mod tests {
             }
         }
         assert!(cholesky(&[1.0, 1.0, 1.0, 1.0], 2).is_none());
+    }
+
+    /// A score with the ten reference features `v` (chroma_share = v[4] exactly enough).
+    fn synthetic(v: [f64; 10]) -> Score {
+        Score {
+            samples: 3,
+            bpsp: v[0],
+            generic_bpsp: v[0] - v[1],
+            complexity: v[1],
+            background_bpsp: Some(v[0] - v[2]),
+            ratio: Some(v[2]),
+            local: v[3],
+            channel_bpsp: [1.0 - v[4], v[4] / 2.0, v[4] / 2.0],
+            generic_channel_bpsp: [0.0; 3],
+            flat: v[5],
+            quantiles: [v[6], v[7], v[8]],
+            spread: v[9],
+        }
+    }
+
+    /// 200 fit scores, every feature independently uniform (a fixed LCG): chroma_share in
+    /// [0.4, 0.6], the others in [1, 3].
+    fn fit_set() -> Vec<Score> {
+        let mut state = 12345u64;
+        let mut u = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        };
+        (0..200)
+            .map(|_| {
+                let mut v = [0f64; 10];
+                for (j, x) in v.iter_mut().enumerate() {
+                    *x = if j == 4 { 0.5 + 0.1 * u() } else { 2.0 + u() };
+                }
+                synthetic(v)
+            })
+            .collect()
+    }
+
+    fn fitted() -> Reference {
+        let model = crate::model::builtin_by_name("fast").unwrap();
+        Reference::fit(&fit_set(), &model, Some(&model), 16, DEFAULT_SHRINKAGE).unwrap()
+    }
+
+    #[test]
+    fn novelty_flags_one_extreme_feature_that_the_distance_dilutes() {
+        let r = fitted();
+        // Every feature a little high (inside the fit range: 95% of its half-width)...
+        let mut v = [2.95f64; 10];
+        v[4] = 0.595;
+        let moderate = r.typicality(&synthetic(v)).unwrap();
+        // ...against typical features but one far below anything in the fit set (as a grey
+        // image's colour share).
+        let mut v = [2.0f64; 10];
+        v[4] = 0.28;
+        let grey = r.typicality(&synthetic(v)).unwrap();
+        // The Mahalanobis distance ranks the moderate image as the more unusual one: the
+        // extreme feature is diluted among ten...
+        assert!(grey.distance < moderate.distance, "{grey:?} {moderate:?}");
+        // ...the novelty does not, and names the feature.
+        let (g, m) = (grey.novelty.unwrap(), moderate.novelty.unwrap());
+        assert!(g > 2.0 * m && g > 5.0, "{grey:?} {moderate:?}");
+        assert_eq!(grey.novelty_feature, Some("chroma_share"));
+        // At the medians nothing is surprising; the fit images stay near 1 (1 in 10).
+        let fit = fit_set();
+        let novelties: Vec<f64> = fit
+            .iter()
+            .map(|s| r.typicality(s).unwrap().novelty.unwrap())
+            .collect();
+        assert!(novelties.iter().all(|&n| (0.0..3.0).contains(&n)));
+        let mut v = [0f64; 10];
+        for (j, x) in v.iter_mut().enumerate() {
+            *x = r.stored.tails.as_ref().unwrap().median[j];
+        }
+        v[4] = r.stored.tails.as_ref().unwrap().median[4];
+        let at_median = r.typicality(&synthetic(v)).unwrap().novelty.unwrap();
+        assert!(at_median.abs() < 0.01, "{at_median}");
+    }
+
+    #[test]
+    fn novelty_grows_away_from_the_median_in_both_directions() {
+        let r = fitted();
+        let t = r.stored.tails.as_ref().unwrap();
+        for j in 0..t.median.len() {
+            let m = t.median[j];
+            let (mut up, mut down) = (0f64, 0f64);
+            for step in 0..400 {
+                let d = f64::from(step) * 0.01;
+                let (a, b) = (t.surprise(j, m + d), t.surprise(j, m - d));
+                assert!(a >= up - 1e-12 && b >= down - 1e-12, "feature {j} at {d}");
+                (up, down) = (a, b);
+            }
+            assert!(up > 10.0 && down > 10.0, "feature {j}: {up} {down}");
+        }
+    }
+
+    #[test]
+    fn version_1_references_load_without_novelty() {
+        let r = fitted();
+        let mut json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(json["version"], 2);
+        let obj = json.as_object_mut().unwrap();
+        obj.remove("tails");
+        obj.insert("version".into(), 1.into());
+        let old = Reference::from_json(&json.to_string()).unwrap();
+        assert!(!old.has_novelty() && r.has_novelty());
+        let s = &fit_set()[7];
+        let (a, b) = (old.typicality(s).unwrap(), r.typicality(s).unwrap());
+        assert_eq!((a.distance, a.tail), (b.distance, b.tail));
+        assert_eq!((a.novelty, a.novelty_feature), (None, None));
+        assert!(b.novelty.is_some());
+        // Version 2 needs the tail models, version 1 cannot have them, 3 is unknown.
+        for (version, tails) in [(2, false), (1, true), (3, true)] {
+            let mut j: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+            j["version"] = version.into();
+            if !tails {
+                j.as_object_mut().unwrap().remove("tails");
+            }
+            assert!(
+                matches!(
+                    Reference::from_json(&j.to_string()),
+                    Err(crate::Error::Reference(ReferenceError::Parse(_)))
+                ),
+                "version {version}, tails {tails}"
+            );
+        }
+        // Broken tail models are refused.
+        let mut j: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        j["tails"]["mass"] = 0.0.into();
+        assert!(Reference::from_json(&j.to_string()).is_err());
     }
 }
