@@ -14,7 +14,9 @@
 
 mod reference;
 
-pub use reference::{Reference, Typicality, DEFAULT_SHRINKAGE, MIN_FIT_IMAGES};
+pub use reference::{
+    Reference, Typicality, DEFAULT_SHRINKAGE, MIN_FIT_IMAGES, NOVELTY_TAIL_FRACTION,
+};
 
 use std::sync::Arc;
 

@@ -228,6 +228,10 @@ fn typicality_flags_images_unlike_the_fit_set() {
     let r = Reference::fit(&scores_of(&crops, &o), &test_rgb(), None, 16, 0.5).unwrap();
     let d = |img: &nelloc::Image| r.typicality(&score(img.as_ref(), &o).unwrap()).unwrap();
     let worst_id = crops.iter().map(|c| d(c).distance).fold(0f64, f64::max);
+    let worst_novelty = crops
+        .iter()
+        .map(|c| d(c).novelty.unwrap())
+        .fold(0f64, f64::max);
     let flat = image(24, 24, ColorType::Rgb8, |_, _, c| [90, 140, 60][c]);
     // A grey crop of the first photograph: R = G = B makes G and B nearly free.
     let gray = image(24, 24, ColorType::Rgb8, |x, y, _| {
@@ -249,6 +253,12 @@ fn typicality_flags_images_unlike_the_fit_set() {
             t.distance
         );
         assert!(t.tail > 2.0, "{name}: tail {}", t.tail);
+        // The recommended novelty flags them too.
+        assert!(
+            t.novelty.unwrap() > worst_novelty,
+            "{name}: novelty {:?} vs {worst_novelty}",
+            t.novelty
+        );
     }
 }
 
@@ -297,7 +307,7 @@ fn references_from_other_settings_are_refused() {
     };
     let json = r.to_json();
     assert!(parse("{}"));
-    assert!(parse(&json.replace("\"version\": 1", "\"version\": 9")));
+    assert!(parse(&json.replace("\"version\": 2", "\"version\": 9")));
     assert!(parse(&json.replace("\"spread\"", "\"sparkle\"")));
     assert!(matches!(
         Reference::fit(&scores[..1], &test_rgb(), Some(&test_rgb_pred()), 16, 0.5),

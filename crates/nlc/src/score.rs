@@ -38,13 +38,14 @@ pub(crate) struct ScoreArgs {
     /// Tile edge, as the encoder's (contexts stop at tile edges).
     #[arg(long, default_value_t = nelloc::DEFAULT_TILE_SIZE)]
     tile_size: u32,
-    /// Adds the `typicality` and `tail` columns: distances of each image's features from
-    /// the in-distribution images of this reference (written by --save-reference).
+    /// Adds the `typicality`, `tail` and `novelty` columns: how far each image's features
+    /// lie from the in-distribution images of this reference (written by
+    /// --save-reference); `novelty` is the recommended one.
     #[arg(long, value_name = "REF.json", conflicts_with = "save_reference")]
     reference: Option<PathBuf>,
     /// Fits a reference on the inputs (in-distribution images; dozens or more) and writes
-    /// it here as JSON; the output then has the `typicality` and `tail` columns of the
-    /// inputs themselves.
+    /// it here as JSON; the output then has the `typicality`, `tail` and `novelty` columns
+    /// of the inputs themselves.
     #[arg(long, value_name = "REF.json")]
     save_reference: Option<PathBuf>,
     /// With --save-reference: how far the fitted correlations are pulled towards none
@@ -200,6 +201,12 @@ pub(crate) fn run(args: &ScoreArgs) -> Result<()> {
                         .map(|()| r)
                 })
                 .map_err(|e| CliError::Msg(format!("{}: {e}", path.display())))?;
+            if !r.has_novelty() {
+                eprintln!(
+                    "nlc: warning: {} is a version-1 reference without the novelty tail models; refit it with --save-reference for the novelty column",
+                    path.display()
+                );
+            }
             Some(r)
         }
         None => None,
@@ -322,6 +329,7 @@ fn columns(r: &Row) -> Vec<(&'static str, Option<f64>)> {
     if let Some(t) = r.typicality {
         c.push(("typicality", Some(t.distance)));
         c.push(("tail", Some(t.tail)));
+        c.push(("novelty", t.novelty));
     }
     c
 }
@@ -346,6 +354,9 @@ fn print(rows: &[Row], format: Format) -> Result<()> {
                             None => serde_json::Value::Null,
                         };
                         m.insert(name.into(), v);
+                    }
+                    if let Some(t) = r.typicality {
+                        m.insert("novelty_feature".into(), t.novelty_feature.into());
                     }
                     serde_json::Value::Object(m)
                 })
@@ -402,7 +413,7 @@ fn print(rows: &[Row], format: Format) -> Result<()> {
                 "flat"
             );
             if with_ref {
-                head += &format!(" {:>10} {:>7}", "typicality", "tail");
+                head += &format!(" {:>10} {:>7} {:>7}", "typicality", "tail", "novelty");
             }
             outln!("{head}");
             let o = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
@@ -422,7 +433,7 @@ fn print(rows: &[Row], format: Format) -> Result<()> {
                     s.flat
                 );
                 if let Some(t) = r.typicality {
-                    line += &format!(" {:>10.3} {:>7.3}", t.distance, t.tail);
+                    line += &format!(" {:>10.3} {:>7.3} {:>7}", t.distance, t.tail, o(t.novelty));
                 }
                 outln!("{line}");
             }

@@ -136,13 +136,60 @@ fn reference_is_fitted_applied_and_refused_for_another_model() {
         flat.as_os_str(),
     ]);
     let lines: Vec<&str> = csv.lines().collect();
-    assert!(lines[0].ends_with(",typicality,tail"), "{}", lines[0]);
-    let typicality = |l: &str| l.split(',').nth_back(1).unwrap().parse::<f64>().unwrap();
-    let worst_fit = lines[1..13]
-        .iter()
-        .map(|l| typicality(l))
-        .fold(0f64, f64::max);
-    assert!(typicality(lines[13]) > worst_fit, "{csv}");
+    assert!(
+        lines[0].ends_with(",typicality,tail,novelty"),
+        "{}",
+        lines[0]
+    );
+    let column =
+        |l: &str, back: usize| l.split(',').nth_back(back).unwrap().parse::<f64>().unwrap();
+    // typicality, and the recommended novelty: the flat image is beyond every fit image.
+    for back in [2, 0] {
+        let worst_fit = lines[1..13]
+            .iter()
+            .map(|l| column(l, back))
+            .fold(0f64, f64::max);
+        assert!(column(lines[13], back) > worst_fit, "{csv}");
+    }
+    // JSON names the feature that sets the novelty.
+    let json = run(&[
+        "score".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--reference".as_ref(),
+        refs[0].as_os_str(),
+        flat.as_os_str(),
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(rows[0]["novelty"].as_f64().unwrap() > 1.0, "{json}");
+    assert!(rows[0]["novelty_feature"].is_string(), "{json}");
+
+    // A version-1 reference (no tail models) still loads: the novelty cells are empty and
+    // a warning says to refit.
+    let mut old: serde_json::Value = serde_json::from_str(&text).unwrap();
+    old.as_object_mut().unwrap().remove("tails");
+    old["version"] = 1.into();
+    let old_path = dir.path().join("old.json");
+    std::fs::write(&old_path, old.to_string()).unwrap();
+    let out = nlc()
+        .args([
+            "score".as_ref(),
+            "--format".as_ref(),
+            "csv".as_ref(),
+            "--reference".as_ref(),
+            old_path.as_os_str(),
+            flat.as_os_str(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let row = stdout.lines().nth(1).unwrap();
+    assert!(row.ends_with(','), "{stdout}");
+    for back in [1, 2] {
+        assert_eq!(column(row, back), column(lines[13], back), "{stdout}");
+    }
+    assert!(String::from_utf8_lossy(&out.stderr).contains("version-1 reference"));
 
     // Features of another model are not comparable: refused with both models named.
     let out = nlc()
