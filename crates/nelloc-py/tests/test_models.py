@@ -5,8 +5,9 @@ given no model file."""
 import os
 import shutil
 
-import nelloc
 import pytest
+
+import nelloc
 
 
 def _model(fixtures):
