@@ -73,7 +73,8 @@ pub enum ErrorKind {
     Unsupported,
     /// A configured limit was exceeded ([`Error::Limits`]).
     LimitExceeded,
-    /// The stream needs a model that is neither built in nor supplied.
+    /// The stream needs a model that is not built in, supplied, embedded or on the search
+    /// path.
     ModelNotFound,
     /// A model file is invalid or does not fit the image.
     ModelInvalid,
