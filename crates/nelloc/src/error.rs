@@ -466,6 +466,7 @@ mod tests {
                 ModelError::UnknownModel {
                     hash: "00".into(),
                     role: "colour",
+                    searched: "not supplied".into(),
                 }
                 .into(),
                 ErrorKind::ModelNotFound,

@@ -61,7 +61,7 @@ fn an_embedded_model_decodes_without_access_to_it() {
     assert_eq!(i.model_hash, m.hash_hex());
     assert!(bytes.len() > m.file_size());
     // The same stream decodes with the model supplied too (the same file).
-    let d = decode_opts(&[m.clone()]);
+    let d = decode_opts(std::slice::from_ref(&m));
     assert_eq!(decode(&bytes, &d).unwrap().pixels(), img.pixels());
     // No embedding: the model is needed.
     let plain = encode(img.as_ref(), &opts(m.clone(), test_gray())).unwrap();
@@ -142,7 +142,7 @@ fn an_external_model_is_named_by_4_bytes_in_version_6() {
     assert_eq!(long.len(), short.len() + 4);
     // The same tile after the reference.
     assert_eq!(&long[21..long.len() - 4], &short[17..short.len() - 4]);
-    let d = decode_opts(&[m.clone()]);
+    let d = decode_opts(std::slice::from_ref(&m));
     assert_eq!(decode(&short, &d).unwrap().pixels(), img.pixels());
     assert_eq!(info(&short, &d).unwrap().model_hash, m.hash_hex());
     // Without the model: the prefix, and where the decoder looked.
@@ -328,7 +328,9 @@ fn hostile_embedded_models_are_clear_errors() {
         ModelError::UnknownModel { .. }
     ));
     assert_eq!(
-        decode(&v5, &decode_opts(&[m.clone()])).unwrap().pixels(),
+        decode(&v5, &decode_opts(std::slice::from_ref(&m)))
+            .unwrap()
+            .pixels(),
         img.pixels()
     );
     let mut v5 = v6(&full(m.hash()), &[(b"MODL", file)]);
