@@ -111,15 +111,31 @@ pub(crate) fn resolve(
             hits.push(hit);
         }
     }
-    // Built in, supplied and embedded models cost nothing to look through: all of them
-    // (a prefix must be unique among them).
-    for model in sources.supplied.iter().chain(builtin::builtin()) {
+    let full = matches!(m, ModelRef::Hash(_));
+    // Supplied, built-in and embedded models cost nothing to look through: all of them (a
+    // prefix must be unique among them), except that a full hash stops at the first hit.
+    // The built-in models are parsed (once per process) only when one of their hashes
+    // matches: refusing or decoding a stream of another model allocates nothing for them.
+    for model in sources.supplied {
         add(m, Hit::Loaded(model.clone()), &mut hits);
+    }
+    if full {
+        if let Some(hit) = hits.pop() {
+            return hit.load(role);
+        }
+    }
+    let builtin_matches = match m {
+        ModelRef::Hash(h) => builtin::index_of(h).is_some(),
+        ModelRef::Prefix(..) => builtin::shares_prefix(m.bytes()),
+    };
+    if builtin_matches {
+        for model in builtin::builtin() {
+            add(m, Hit::Loaded(model.clone()), &mut hits);
+        }
     }
     for e in sources.embedded {
         add(m, Hit::Embedded(e), &mut hits);
     }
-    let full = matches!(m, ModelRef::Hash(_));
     let mut scans = Vec::new();
     if hits.is_empty() {
         for dir in sources.dirs {
@@ -207,7 +223,7 @@ fn searched(sources: &Sources<'_>, scans: &[(&PathBuf, DirScan)]) -> String {
     };
     let mut s = format!(
         "not built in ({})",
-        plural(builtin::builtin().len(), "model", "models")
+        plural(builtin::file_count(), "model", "models")
     );
     match sources.supplied.len() {
         0 => s.push_str(", not supplied"),
