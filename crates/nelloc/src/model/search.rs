@@ -111,6 +111,16 @@ pub(crate) fn resolve(
             hits.push(hit);
         }
     }
+    if m.is_none() {
+        // The all-zero hash names no model (a version-1 stream naming it cannot decode):
+        // nothing to search for.
+        return Err(ModelError::UnknownModel {
+            hash: hex(m.bytes()),
+            role,
+            searched: "the all-zero hash, which names no model".into(),
+        }
+        .into());
+    }
     let full = matches!(m, ModelRef::Hash(_));
     // Supplied, built-in and embedded models cost nothing to look through: all of them (a
     // prefix must be unique among them), except that a full hash stops at the first hit.
