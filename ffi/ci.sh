@@ -178,6 +178,29 @@ for variant in plain asan; do
   grep -q "alpha coded" "$work/probe.txt" || die "probe: alpha mode"
   grep -q "icc 22," "$work/probe.txt" || die "probe: ICC size"
 
+  step "run ($variant): models that travel with the files (embedded, --model-dir, NELLOC_MODEL_PATH)"
+  ext_model=fixtures/models/test-gray-pred.safetensors
+  gray_ref=$work/wood_gray_64x64.rust.pgm
+  "$bin/nlc-encode" --model "$ext_model" --embed-model --tile-size 32 "$gray_ref" "$work/emb.c.nlc" >/dev/null
+  "$bin/nlc-encode" --model "$ext_model" --tile-size 32 "$gray_ref" "$work/ext.c.nlc" >/dev/null
+  [ "$(od -An -tu1 -j8 -N1 "$work/emb.c.nlc" | tr -d ' ')" = 7 ] || die "embedded tiled stream is not version 7"
+  # No model given: embedded, it decodes; not embedded, it needs the model.
+  env -u NELLOC_MODEL_PATH "$bin/nlc-decode" "$work/emb.c.nlc" "$work/emb.c.pgm" >/dev/null
+  cmp "$work/emb.c.pgm" "$gray_ref" || die "embedded model: pixels differ"
+  if env -u NELLOC_MODEL_PATH "$bin/nlc-decode" "$work/ext.c.nlc" "$work/ext.c.pgm" 2>"$work/err.txt"; then
+    die "a stream of an external model decoded without it"
+  fi
+  grep -q "not embedded" "$work/err.txt" || die "unknown model: $(cat "$work/err.txt")"
+  mkdir -p "$work/models"
+  cp "$ext_model" "$work/models/"
+  "$bin/nlc-decode" --model-dir "$work/nowhere" --model-dir "$work/models" "$work/ext.c.nlc" "$work/ext.c.pgm" >/dev/null
+  cmp "$work/ext.c.pgm" "$gray_ref" || die "--model-dir: pixels differ"
+  rm -f "$work/ext.c.pgm"
+  NELLOC_MODEL_PATH="$work/nowhere:$work/models" "$bin/nlc-decode" "$work/ext.c.nlc" "$work/ext.c.pgm" >/dev/null
+  cmp "$work/ext.c.pgm" "$gray_ref" || die "NELLOC_MODEL_PATH: pixels differ"
+  "$nlc" decode -q "$work/emb.c.nlc" "$work/emb.rust.pgm"
+  cmp "$work/emb.rust.pgm" "$gray_ref" || die "nlc decode of the C stream's embedded model"
+
   step "run ($variant): probe"
   "$bin/nlc-probe" "${all_models[@]}" "$work"/*.nlc >/dev/null
   rc=0

@@ -17,7 +17,7 @@ fx = sys.argv[1]
 n = 0
 for path in sorted(glob.glob(f"{fx}/golden/**/*.nlc", recursive=True)):
     f = open(path, "rb").read()
-    if f[8] == 5:
+    if f[8] in (5, 6):
         continue  # the compact container has no tile index (its tile is the rest)
     chunks, tiles = struct.unpack_from("<II", f, 92)
     at = 100
@@ -34,6 +34,30 @@ for path in sorted(glob.glob(f"{fx}/golden/**/*.nlc", recursive=True)):
 import zlib
 def seal(b):
     return b + struct.pack("<I", zlib.crc32(b) & 0xFFFFFFFF)
+def embedded_cases(f):
+    # gray-28x28-embedded: magic, 6, flags 0x21, 27, 27, kind 3 + 32-byte hash (13..45),
+    # chunk count 1 (45), "MODL" (46..50), varint length (2 bytes: 50..52), the model.
+    body = f[:-4]
+    assert body[8] == 6 and body[45] == 1 and body[46:50] == b"MODL"
+    n = (body[50] & 0x7F) | (body[51] << 7)
+    model = body[52:52 + n]
+    rest = body[52 + n:]
+    def with_chunks(chunks, count):
+        out = body[:45] + bytes([count])
+        for c in chunks:
+            ln = len(c)
+            out += b"MODL" + bytes([0x80 | (ln & 0x7F), ln >> 7]) + c
+        return seal(out + rest)
+    flipped = model[:100] + bytes([model[100] ^ 1]) + model[101:]
+    v5 = bytearray(body)
+    v5[8] = 5
+    v5[12] = 4
+    return {
+        "flipped-byte": with_chunks([flipped], 1),
+        "cut-short": seal(body[:52 + n // 2]),
+        "second-copy": with_chunks([model, model], 2),
+        "kind4-in-v5": seal(bytes(v5)),
+    }
 k = 0
 for path in sorted(glob.glob(f"{fx}/golden/compact/*.nlc")):
     f = open(path, "rb").read()
@@ -50,6 +74,14 @@ for path in sorted(glob.glob(f"{fx}/golden/compact/*.nlc")):
     for t in ("container", "decode"):
         open(f"corpus/{t}/compact-{k:03}", "wb").write(seal(body[:12]))
     k += 1
+# container/decode: embedded models (MODL chunks, versions 6 and 7, FORMAT.md section 12)
+# broken one way at a time, CRC re-sealed (fixtures/fuzz_corpus/decode/embedded-* are
+# the same cases, replayed by the workspace tests): a byte of the model changed (its hash
+# then names nothing), the model cut short, a second copy, kind 4 in version 5.
+emb = open(f"{fx}/golden/embedded/gray-28x28-embedded.nlc", "rb").read()
+for name, b in embedded_cases(emb).items():
+    for t in ("container", "decode"):
+        open(f"corpus/{t}/embedded-{name}", "wb").write(b)
 # roundtrip: [selector, w, h, tile] + samples: flat, gradient, noise, stripes.
 import random
 rnd = random.Random(15)

@@ -51,9 +51,10 @@
 /**
  * Highest `.nlc` container version this library reads and writes (it writes version 1,
  * readable by the first release, when every tile is neural; version 4 when it stores an
- * adapted head; version 5, the compact container, for an image coded as one tile).
+ * adapted head; version 5, the compact container, for an image coded as one tile;
+ * versions 6 and 7 for embedded models and short model references).
  */
-#define NLC_FORMAT_VERSION 5
+#define NLC_FORMAT_VERSION 7
 
 /**
  * Length of the `.nlc` signature `8B 4E 4C 43 0D 0A 1A 0A`.
@@ -890,6 +891,54 @@ nlc_status nlc_decoder_options_add_model(struct nlc_decoder_options *options,
  */
 nlc_status nlc_decoder_options_add_model_file(struct nlc_decoder_options *options,
                                               const char *path);
+
+/**
+ * Adds a directory searched (not recursively) for the `*.safetensors` model file a stream
+ * needs when it is not built in, not added with `nlc_decoder_options_add_model{,_file}`
+ * and not embedded in the stream (docs/FORMAT.md section 12). Directories are searched in
+ * the order added, and only then; the directory need not exist yet. May be called several
+ * times.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread; `path`
+ * must be NULL (an error) or a NUL-terminated string.
+ */
+nlc_status nlc_decoder_options_add_model_dir(struct nlc_decoder_options *options, const char *path);
+
+/**
+ * Appends the directories of the `NELLOC_MODEL_PATH` environment variable (separated as
+ * `PATH` is: `:` on Unix, `;` on Windows), as read now, to the model search directories
+ * (`nlc_decoder_options_add_model_dir`). The library never reads the variable unless
+ * asked to by this call. An unset or empty variable adds nothing.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread.
+ */
+nlc_status nlc_decoder_options_add_env_model_path(struct nlc_decoder_options *options);
+
+/**
+ * The largest model file accepted, in bytes (default 64 MiB): a model embedded in a
+ * stream above it is refused before it is read, and search-path files above it are
+ * skipped.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread.
+ */
+nlc_status nlc_decoder_options_set_max_model_bytes(struct nlc_decoder_options *options,
+                                                   uint64_t max_model_bytes);
+
+/**
+ * Whether the stream carries the external model files it is coded with (0 no, the
+ * default; 1 yes): a `MODL` chunk per model that is not built in (container version 6 for
+ * an image of one tile, 7 otherwise), so that it decodes where the model file is not
+ * available. Built-in models are never embedded. Any other value returns
+ * `NLC_ERROR_INVALID_ARGUMENT` and leaves the options unchanged.
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread.
+ */
+nlc_status nlc_encoder_options_set_embed_models(struct nlc_encoder_options *options,
+                                                uint32_t embed);
 
 /**
  * Creates an image by copying `height` rows of `width * channels` bytes from `pixels`,

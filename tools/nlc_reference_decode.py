@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent reference decoder for the `.nlc` image format, versions 1 to 5 (tile modes,
+"""Independent reference decoder for the `.nlc` image format, versions 1 to 7 (tile modes,
 adapted heads, the compact container).
 
 Written from docs/FORMAT.md alone (the lookup tables of section 4 are rebuilt from their
@@ -214,8 +214,9 @@ class Model:
     """A model file (§6). An invalid model keeps its hash and the reason in .invalid, so that
     only a stream that needs it fails (§6: 'a stream needing it cannot be decoded')."""
 
-    def __init__(self, path):
-        data = open(path, "rb").read()
+    def __init__(self, path, data=None):
+        if data is None:
+            data = open(path, "rb").read()
         self.path = path
         self.sha256 = hashlib.sha256(data).digest()
         self.invalid = None
@@ -435,6 +436,30 @@ BUILTIN_HASHES = [bytes.fromhex(h) for h in (
 )]
 
 
+MAX_MODEL = 64 << 20  # §7: the default limit on one embedded model file
+
+
+def parse_modl(c, chunks):
+    """§12: in versions 6 and 7 each MODL chunk is a model file the header names (by its
+    full hash or a prefix of it), each one distinct; before, an unknown tag, skipped."""
+    if c.version < 6:
+        return []
+    out = []
+    for tag, data in chunks:
+        if tag != b"MODL":
+            continue
+        if len(data) > MAX_MODEL:
+            raise NlcError(f"limit: embedded model of {len(data)} bytes above {MAX_MODEL}")
+        h = hashlib.sha256(data).digest()
+        if any(m.sha256 == h for m in out):
+            raise NlcError(f"MODL chunk: a second copy of model {h.hex()}")
+        refs = [c.color_model] + ([c.alpha_model] if c.alpha_mode == 2 else [])
+        if not any(r != bytes(32) and h.startswith(r) for r in refs):
+            raise NlcError(f"MODL chunk: model {h.hex()} is not named by the header")
+        out.append(Model(f"<embedded {h.hex()[:16]}>", bytes(data)))
+    return out
+
+
 def parse_compact(buf):
     """§11: the compact container (version 5). Model references become a 32-byte hash
     (all zero: none) or an 8-byte prefix, resolved when decoding."""
@@ -476,6 +501,8 @@ def parse_compact(buf):
 
     def model_ref(what):
         kind = byte(what)
+        if kind == 4 and version == 6:
+            return take(4, what)  # §12: a 4-byte hash prefix
         if kind == 0:
             return bytes(32)
         if kind == 1:
@@ -492,8 +519,9 @@ def parse_compact(buf):
             return h
         raise NlcError(f"{what}: unknown model reference kind {kind}")
 
+    version = buf[8]
     c = Container()
-    c.version = 5
+    c.version = version
     flags = byte("flags")
     if flags & 0xC0:
         raise NlcError(f"flags {flags:#04x}: reserved bits set")
@@ -532,6 +560,7 @@ def parse_compact(buf):
     if sum(len(d) for t, d in chunks if t in KNOWN_CHUNKS) > MAX_METADATA:
         raise NlcError("limit: metadata above 16 MiB")
     c.chunks = [(t, d) for t, d in chunks if t in KNOWN_CHUNKS]
+    c.embedded = parse_modl(c, chunks)
     c.heads = {}
     for tag, data in chunks:
         if tag == b"ADPT":
@@ -564,13 +593,13 @@ def parse_container(buf):
         raise NlcError("not an .nlc file (bad signature)")
     # 2. the fixed header must be complete before the version is looked at (Rust order;
     #    FORMAT.md puts the version check before any truncation check)
-    if n > 8 and buf[8] == 5:
+    if n > 8 and buf[8] in (5, 6):
         return parse_compact(buf)
-    if n > 8 and buf[8] > 5:
+    if n > 8 and buf[8] > 7:
         raise NlcError(f"unsupported version {buf[8]} (newer)")
     if n < 100:
         raise NlcError(f"truncated: fixed header needs 92 bytes after the signature, only {n - 8} available")
-    if buf[8] not in (1, 2, 3, 4):
+    if buf[8] not in (1, 2, 3, 4, 7):
         raise NlcError(f"unsupported version {buf[8]}")
     # 3. structural lengths against the input length
     c = Container()
@@ -640,6 +669,7 @@ def parse_container(buf):
     if sum(len(d) for t, d in chunks if t in KNOWN_CHUNKS) > MAX_METADATA:
         raise NlcError("limit: metadata above 16 MiB")
     c.chunks = [(t, d) for t, d in chunks if t in KNOWN_CHUNKS]
+    c.embedded = parse_modl(c, chunks)
     # §9: in version 4, ADPT chunks are adapted heads (before, an unknown tag, skipped)
     c.heads = {}
     if c.version >= 4:
@@ -1014,6 +1044,7 @@ def decode_payload(t, mode, payload, w, h, C):
 
 def decode(buf, models, tables):
     c = parse_container(buf)
+    models = list(models) + c.embedded  # §12: the stream's own models count as given
     by_hash = {m.sha256: m for m in models}
     n_color = 3 if c.color_type in (3, 4) else 1
 
@@ -1022,8 +1053,9 @@ def decode(buf, models, tables):
         # plane group with the network
         if c.version >= 2 and h == bytes(32):
             return None
-        if len(h) == 8:
-            # §11 kind 2: a hash prefix, unique among the models given
+        if len(h) < 32:
+            # §11 kind 2 (8 bytes), §12 kind 4 (4 bytes): a hash prefix, unique among the
+            # models given
             hits = {mm.sha256: mm for mm in models if mm.sha256.startswith(h)}
             if len(hits) > 1:
                 raise NlcError(f"{role} model prefix {h.hex()} is ambiguous ({len(hits)} models)")
@@ -1196,8 +1228,8 @@ def decode_preview(buf, models, tables):
         raise NlcError(f"invalid preview: {p.width}x{p.height} larger than the {c.width}x{c.height} image")
     if p.version == 1:
         raise NlcError("invalid preview: the nested stream is version 1")
-    if p.version == 5:
-        raise NlcError("invalid preview: the nested stream is a compact (version 5) stream")
+    if p.version not in (2, 3, 4):
+        raise NlcError(f"invalid preview: the nested stream is version {p.version} (not 2 to 4)")
     if p.color_model != bytes(32) or p.alpha_model != bytes(32):
         raise NlcError("invalid preview: the nested stream names a model")
     if p.color_type != c.color_type:
@@ -1279,7 +1311,7 @@ def compare(img, color_type, ref_path):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Independent .nlc reference decoder, versions 1 to 5 (from docs/FORMAT.md)")
+    ap = argparse.ArgumentParser(description="Independent .nlc reference decoder, versions 1 to 7 (from docs/FORMAT.md)")
     ap.add_argument("input", nargs="?")
     ap.add_argument("output", nargs="?", help="PNG to write")
     ap.add_argument("--model", action="append", default=[], help="model file (.safetensors), repeatable")

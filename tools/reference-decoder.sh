@@ -3,7 +3,8 @@
 # docs/FORMAT.md alone (tools/nlc_reference_decode.py) and compares every pixel with the
 # reference image; decodes every fixtures/golden/pred/ file and every tile-mode golden
 # (fixtures/golden/modes/), adapted-head and compact-container goldens
-# (fixtures/golden/adapted/, fixtures/golden/compact/) and the previews of
+# (fixtures/golden/adapted/, fixtures/golden/compact/), embedded-model goldens
+# (fixtures/golden/embedded/) and the previews of
 # fixtures/golden/preview/; checks the
 # conformance vectors. Exits non-zero on any mismatch or error. Needs python3 (numpy, Pillow:
 # installed with pip only if missing); no Rust build needed.
@@ -89,6 +90,18 @@ done
 COMPACT_MODELS=("${MODELS[@]}" "${PRED_MODELS[@]}" --model crates/nelloc/models/gray-v3.safetensors)
 for nlc in fixtures/golden/compact/*.nlc; do
     run_cases "${COMPACT_MODELS[@]}" -- "$nlc fixtures/golden/compact/expected/$(basename "$nlc" .nlc).png"
+done
+
+# Models that travel with the files (versions 6 and 7, FORMAT.md section 12): streams that
+# embed their models (MODL chunks: compact and tiled, colour and alpha, with an adapted
+# head) decode with no --model at all; the 4-byte model reference (kind 4, "-short") with
+# the predictor-relative test models.
+for nlc in fixtures/golden/embedded/*.nlc; do
+    ref="fixtures/golden/embedded/expected/$(basename "$nlc" .nlc).png"
+    case $nlc in
+        *-short.nlc) run_cases "${PRED_MODELS[@]}" -- "$nlc $ref" ;;
+        *) run_cases -- "$nlc $ref" ;;
+    esac
 done
 
 # Every predictor-relative golden file once, without a reference image: it must decode

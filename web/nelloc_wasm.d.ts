@@ -41,6 +41,8 @@ export interface EncodeOptions {
   alphaModel?: Uint8Array;
   /** Embedded preview: true (default: where it costs at most 0.5% of the file), false (none), or a longest side in pixels. */
   preview?: boolean | number;
+  /** Store `models` / `alphaModel` in the stream (built-in models never are), so that it decodes without them (default false). */
+  embedModel?: boolean;
   onProgress?: OnProgress;
 }
 
@@ -76,6 +78,8 @@ export interface StreamInfo {
   alpha: string;
   /** Size of the embedded preview, or null without one. */
   preview: { width: number; height: number } | null;
+  /** Hex SHA-256 of each model file embedded in the stream (container versions 6 and 7); such a stream decodes with no `models`. */
+  embeddedModels: string[];
   tiles: TileInfo[];
 }
 

@@ -1,7 +1,12 @@
 /*
  * nlc-decode: decodes an .nlc file to PGM/PPM (or PAM when the image has alpha).
  *
- *   nlc-decode [--model MODEL.safetensors]... [--threads N] IN.nlc OUT.ppm
+ *   nlc-decode [--model MODEL.safetensors]... [--model-dir DIR]... [--threads N] IN.nlc OUT.ppm
+ *
+ * A model the stream needs that is not built in, not given with --model and not embedded
+ * in the stream is searched for in each --model-dir, then in the directories of
+ * NELLOC_MODEL_PATH (nlc_decoder_options_add_env_model_path: the library reads the
+ * variable only when asked).
  *
  * Uses the in-memory API: the file is read by the program and given to nlc_decode().
  * Build: cc nlc-decode.c $(pkg-config --cflags --libs nelloc)
@@ -46,6 +51,12 @@ int main(int argc, char **argv) {
                 rc = fail(argv[i], st);
                 goto done;
             }
+        } else if (strcmp(argv[i], "--model-dir") == 0 && i + 1 < argc) {
+            st = nlc_decoder_options_add_model_dir(options, argv[++i]);
+            if (st != NLC_OK) {
+                rc = fail(argv[i], st);
+                goto done;
+            }
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             st = nlc_decoder_options_set_threads(options, (uint32_t)strtoul(argv[++i], NULL, 10));
             if (st != NLC_OK) {
@@ -62,8 +73,14 @@ int main(int argc, char **argv) {
         }
     }
     if (!in || !out) {
-        fprintf(stderr, "usage: nlc-decode [--model MODEL]... [--threads N] IN.nlc OUT.ppm\n");
+        fprintf(stderr, "usage: nlc-decode [--model MODEL]... [--model-dir DIR]... [--threads N] "
+                        "IN.nlc OUT.ppm\n");
         rc = 2;
+        goto done;
+    }
+    st = nlc_decoder_options_add_env_model_path(options);
+    if (st != NLC_OK) {
+        rc = fail("NELLOC_MODEL_PATH", st);
         goto done;
     }
     if (read_all(in, &data, &size) != 0) {

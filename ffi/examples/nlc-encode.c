@@ -1,8 +1,11 @@
 /*
  * nlc-encode: encodes a PGM/PPM/PAM file (8-bit) to .nlc.
  *
- *   nlc-encode [--model M] [--alpha-model M] [--tile-size N] [--threads N] [--icc FILE]
- *              IN.ppm OUT.nlc
+ *   nlc-encode [--model M] [--alpha-model M] [--embed-model] [--tile-size N] [--threads N]
+ *              [--icc FILE] IN.ppm OUT.nlc
+ *
+ * --embed-model stores the external model files in the stream (nlc_encoder_options_set_
+ * embed_models), so that it decodes where they are not available.
  *
  * Uses the in-memory API: nlc_encode() returns a library-owned buffer, released with
  * nlc_free(). Build: cc nlc-encode.c $(pkg-config --cflags --libs nelloc)
@@ -45,6 +48,8 @@ int main(int argc, char **argv) {
             st = nlc_encoder_options_set_model_file(options, NLC_MODEL_COLOR, argv[++i]);
         } else if (more && strcmp(argv[i], "--alpha-model") == 0) {
             st = nlc_encoder_options_set_model_file(options, NLC_MODEL_ALPHA, argv[++i]);
+        } else if (strcmp(argv[i], "--embed-model") == 0) {
+            st = nlc_encoder_options_set_embed_models(options, 1);
         } else if (more && strcmp(argv[i], "--tile-size") == 0) {
             st = nlc_encoder_options_set_tile_size(options, (uint32_t)strtoul(argv[++i], NULL, 10));
         } else if (more && strcmp(argv[i], "--threads") == 0) {
@@ -65,8 +70,8 @@ int main(int argc, char **argv) {
         }
     }
     if (!in || !out) {
-        fprintf(stderr, "usage: nlc-encode [--model M] [--alpha-model M] [--tile-size N] "
-                        "[--threads N] [--icc FILE] IN.ppm OUT.nlc\n");
+        fprintf(stderr, "usage: nlc-encode [--model M] [--alpha-model M] [--embed-model] "
+                        "[--tile-size N] [--threads N] [--icc FILE] IN.ppm OUT.nlc\n");
         rc = 2;
         goto done;
     }

@@ -81,8 +81,9 @@ pub const NLC_VERSION_NUMBER: u32 =
 
 /// Highest `.nlc` container version this library reads and writes (it writes version 1,
 /// readable by the first release, when every tile is neural; version 4 when it stores an
-/// adapted head; version 5, the compact container, for an image coded as one tile).
-pub const NLC_FORMAT_VERSION: u32 = 5;
+/// adapted head; version 5, the compact container, for an image coded as one tile;
+/// versions 6 and 7 for embedded models and short model references).
+pub const NLC_FORMAT_VERSION: u32 = 7;
 /// Length of the `.nlc` signature `8B 4E 4C 43 0D 0A 1A 0A`.
 pub const NLC_MAGIC_LENGTH: u32 = 8;
 /// Bytes `nlc_probe` needs to report the dimensions and colour type.

@@ -608,3 +608,95 @@ pub unsafe extern "C" fn nlc_decoder_options_add_model_file(
     // SAFETY: this function's contract is `set_model`'s for a file source.
     unsafe { set_model(options, source, || Ok(()), store_decoder_model) }
 }
+
+/// Adds a directory searched (not recursively) for the `*.safetensors` model file a stream
+/// needs when it is not built in, not added with `nlc_decoder_options_add_model{,_file}`
+/// and not embedded in the stream (docs/FORMAT.md section 12). Directories are searched in
+/// the order added, and only then; the directory need not exist yet. May be called several
+/// times.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread; `path`
+/// must be NULL (an error) or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decoder_options_add_model_dir(
+    options: *mut nlc_decoder_options,
+    path: *const c_char,
+) -> nlc_status {
+    // SAFETY: this function's contract is `with_options`' and `path`'s.
+    unsafe {
+        with_options(options, |o| {
+            let dir = crate::ffi::path(path, "path")?;
+            o.inner.model_path.push(dir);
+            Ok(())
+        })
+    }
+}
+
+/// Appends the directories of the `NELLOC_MODEL_PATH` environment variable (separated as
+/// `PATH` is: `:` on Unix, `;` on Windows), as read now, to the model search directories
+/// (`nlc_decoder_options_add_model_dir`). The library never reads the variable unless
+/// asked to by this call. An unset or empty variable adds nothing.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decoder_options_add_env_model_path(
+    options: *mut nlc_decoder_options,
+) -> nlc_status {
+    // SAFETY: this function's contract is `with_options`'.
+    unsafe {
+        with_options(options, |o| {
+            o.inner
+                .model_path
+                .extend(nelloc::model::search_path_from_env());
+            Ok(())
+        })
+    }
+}
+
+/// The largest model file accepted, in bytes (default 64 MiB): a model embedded in a
+/// stream above it is refused before it is read, and search-path files above it are
+/// skipped.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decoder_options_set_max_model_bytes(
+    options: *mut nlc_decoder_options,
+    max_model_bytes: u64,
+) -> nlc_status {
+    // SAFETY: this function's contract is `with_options`'.
+    unsafe {
+        with_options(options, |o| {
+            o.inner.limits.max_model_bytes = max_model_bytes;
+            Ok(())
+        })
+    }
+}
+
+/// Whether the stream carries the external model files it is coded with (0 no, the
+/// default; 1 yes): a `MODL` chunk per model that is not built in (container version 6 for
+/// an image of one tile, 7 otherwise), so that it decodes where the model file is not
+/// available. Built-in models are never embedded. Any other value returns
+/// `NLC_ERROR_INVALID_ARGUMENT` and leaves the options unchanged.
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_encoder_options_set_embed_models(
+    options: *mut nlc_encoder_options,
+    embed: u32,
+) -> nlc_status {
+    // SAFETY: this function's contract is `with_options`'.
+    unsafe {
+        with_options(options, |o| {
+            o.inner.embed_models = match embed {
+                0 => false,
+                1 => true,
+                v => return Err(Failure::invalid(format!("embed is {v}, expected 0 or 1"))),
+            };
+            Ok(())
+        })
+    }
+}

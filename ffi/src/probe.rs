@@ -134,7 +134,7 @@ mod tests {
         let mut mangled = header(1, 3, 1, 1);
         mangled[4] = b'\n';
         assert_eq!(st(&mangled), Err(NLC_ERROR_CORRUPT));
-        assert_eq!(st(&header(6, 3, 1, 1)), Err(NLC_ERROR_UNSUPPORTED));
+        assert_eq!(st(&header(8, 3, 1, 1)), Err(NLC_ERROR_UNSUPPORTED));
         // Version 5 is the compact container: flags, then varint sizes (a 1x1 RGB image).
         let mut compact = MAGIC.to_vec();
         compact.extend([5, 3, 0, 0]);

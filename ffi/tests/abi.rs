@@ -610,7 +610,7 @@ fn probe_and_info_agree_on_every_damaged_prefix() {
     let crc_at = 100 + 16 * n_tiles;
     let cases: [(usize, u8); 10] = [
         (8, 0),     // version 0: corrupt for both (it once was UNSUPPORTED for nlc_info)
-        (8, 6),     // newer version
+        (8, 8),     // newer version (6 and 7 exist: section 12)
         (9, 0),     // colour type
         (9, 9),     //
         (12, 0),    // width (low byte of 20 -> 0)
@@ -1036,6 +1036,93 @@ fn the_preview_is_written_read_and_optional() {
             nlc_status::NLC_ERROR_NULL_POINTER
         );
         assert!(out.is_null());
+        nlc_image_free(img);
+    }
+}
+
+/// Models that travel with the files (docs/FORMAT.md section 12): an encoder option embeds
+/// the external model, and a decoder with no model finds it there; otherwise in a
+/// directory added with `nlc_decoder_options_add_model_dir`.
+#[test]
+fn embedded_models_and_model_directories() {
+    let opts = Opts::with_color_model(1);
+    let (w, h) = (19, 13);
+    let px = pixels(w, h, 1);
+    let img = new_image(w, h, nlc_color_type::NLC_COLOR_GRAY8, &px);
+    let plain = encode(img, &opts);
+    let decode_with = |bytes: &[u8], dec: *mut nlc_decoder_options| -> nlc_status {
+        let mut back = ptr::null_mut();
+        // SAFETY: `bytes` readable; live options; valid out pointer.
+        unsafe {
+            let st = nlc_decode(bytes.as_ptr(), bytes.len(), dec, &mut back);
+            if st == OK {
+                assert_eq!(view(back).1, px);
+                nlc_image_free(back);
+            }
+            st
+        }
+    };
+    let mut bare = ptr::null_mut();
+    // SAFETY: valid out pointer, live handles, NUL-terminated paths.
+    unsafe {
+        assert_eq!(nlc_decoder_options_new(&mut bare), OK);
+        assert_eq!(
+            decode_with(&plain, bare),
+            nlc_status::NLC_ERROR_MODEL_NOT_FOUND
+        );
+        assert!(last_error().contains("not embedded"), "{}", last_error());
+        // Embedded: decodes with no model given.
+        assert_eq!(
+            nlc_encoder_options_set_embed_models(opts.enc, 2),
+            nlc_status::NLC_ERROR_INVALID_ARGUMENT
+        );
+        assert_eq!(nlc_encoder_options_set_embed_models(opts.enc, 1), OK);
+        let embedded = encode(img, &opts);
+        assert_eq!(embedded[8], 7);
+        assert_eq!(decode_with(&embedded, bare), OK);
+        // Over the model-size limit: refused.
+        let mut small = ptr::null_mut();
+        assert_eq!(nlc_decoder_options_new(&mut small), OK);
+        assert_eq!(nlc_decoder_options_set_max_model_bytes(small, 100), OK);
+        assert_eq!(decode_with(&embedded, small), nlc_status::NLC_ERROR_LIMIT);
+        nlc_decoder_options_free(small);
+        // In a model directory.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("m.safetensors"), model(1)).unwrap();
+        let missing = CString::new(dir.path().join("nope").to_str().unwrap()).unwrap();
+        let d = CString::new(dir.path().to_str().unwrap()).unwrap();
+        assert_eq!(
+            nlc_decoder_options_add_model_dir(bare, missing.as_ptr()),
+            OK
+        );
+        assert_eq!(
+            decode_with(&plain, bare),
+            nlc_status::NLC_ERROR_MODEL_NOT_FOUND
+        );
+        assert!(last_error().contains("(missing)"), "{}", last_error());
+        assert_eq!(nlc_decoder_options_add_model_dir(bare, d.as_ptr()), OK);
+        assert_eq!(decode_with(&plain, bare), OK);
+        assert_eq!(nlc_decoder_options_add_env_model_path(bare), OK);
+        // NULL handles and paths.
+        let null = nlc_status::NLC_ERROR_NULL_POINTER;
+        assert_eq!(nlc_decoder_options_add_model_dir(bare, ptr::null()), null);
+        assert_eq!(
+            nlc_decoder_options_add_model_dir(ptr::null_mut(), d.as_ptr()),
+            null
+        );
+        assert_eq!(
+            nlc_decoder_options_add_env_model_path(ptr::null_mut()),
+            null
+        );
+        assert_eq!(
+            nlc_decoder_options_set_max_model_bytes(ptr::null_mut(), 1),
+            null
+        );
+        assert_eq!(
+            nlc_encoder_options_set_embed_models(ptr::null_mut(), 1),
+            null
+        );
+        nlc_decoder_options_free(bare);
         nlc_image_free(img);
     }
 }

@@ -42,6 +42,20 @@ for t in gray rgb rgba graya; do
   "$check" compare "$t-noext" "in/$t.png" || die "$t-noext: not recognised by its signature"
   ok "$t: load == PNG pixels; incremental load in 1000-byte pieces; no extension (magic)"
 done
+# Models that travel with the files (FORMAT.md section 12): a stream coded with an external
+# model loads where the model is on NELLOC_MODEL_PATH, or embedded in the stream, and not
+# otherwise (an error naming the variable).
+ext_model=$ROOT/fixtures/models/test-gray-pred.safetensors
+"$NLC" encode -q --modes neural --model "$ext_model" in/gray.png ext.nlc >/dev/null 2>&1
+"$NLC" encode -q --modes neural --model "$ext_model" --embed-model in/gray.png emb.nlc >/dev/null 2>&1
+"$check" load ext.nlc >/dev/null 2>err.txt && die "ext.nlc loaded without its model"
+grep -q "NELLOC_MODEL_PATH" err.txt || die "ext.nlc: the error does not name NELLOC_MODEL_PATH: $(cat err.txt)"
+mkdir -p models && cp "$ext_model" models/
+NELLOC_MODEL_PATH=$WORK/nowhere:$WORK/models "$check" compare ext.nlc in/gray.png ||
+  die "ext.nlc: not loaded with its model on NELLOC_MODEL_PATH"
+"$check" compare emb.nlc in/gray.png || die "emb.nlc: not loaded from its embedded model"
+ok "a stream of an external model: refused without it ($(grep -o 'needs model [0-9a-f]*' err.txt | head -1)), loaded with it on NELLOC_MODEL_PATH, and loaded with it embedded (no variable)"
+
 for t in rgb rgba; do
   "$check" save "in/$t.png" "$t.saved.nlc" nlc tile-size 32
   same_pixels "in/$t.png" "$t.saved.nlc"

@@ -38,7 +38,7 @@ function readPam(path) {
 
 function goldenFiles() {
   const out = [];
-  for (const sub of ["", "pred", "modes", "preview"]) {
+  for (const sub of ["", "pred", "modes", "preview", "embedded"]) {
     for (const f of readdirSync(fx("golden", sub)).sort()) {
       if (f.endsWith(".nlc")) out.push(fx("golden", sub, f));
     }
@@ -95,6 +95,28 @@ for (const [dir, level] of [["pkg", "Simd128"], ["pkg-scalar", "Scalar"]]) {
     assert.equal(img.channels, e.depth, g.path);
     assert.ok(Buffer.from(img.pixels).equals(e.pixels), `${dir}: pixels differ from native: ${g.path}`);
     assert.equal(img.rgba.length, e.width * e.height * 4);
+  }
+  // Models that travel with the files (FORMAT.md section 12): a stream that embeds its
+  // models decodes with no models given, as natively; one that names an external model
+  // does not, and says so.
+  const embedded = goldens.filter((g) => g.path.includes("/embedded/"));
+  assert.ok(embedded.length >= 4, `${embedded.length} embedded-model goldens`);
+  for (const g of embedded) {
+    if (g.path.endsWith("-short.nlc")) {
+      assert.throws(() => m.decode(g.bytes, {}), /not embedded/, g.path);
+      continue;
+    }
+    const img = m.decode(g.bytes, {});
+    assert.ok(Buffer.from(img.pixels).equals(g.expected.pixels), `${dir}: embedded model: ${g.path}`);
+    assert.ok(m.info(g.bytes, {}).embeddedModels.length >= 1, g.path);
+  }
+  {
+    const gray = new Uint8Array(28 * 28).map((_, i) => (i * 7) % 251);
+    const opts = { layout: "gray", modes: "neural", models: [models[3]] };
+    const carried = m.encode(gray, 28, 28, { ...opts, embedModel: true });
+    assert.equal(carried[8], 6);
+    assert.ok(Buffer.from(m.decode(carried, {}).pixels).equals(Buffer.from(gray)), `${dir}: embedModel round trip`);
+    assert.throws(() => m.decode(m.encode(gray, 28, 28, opts), {}), /NELLOC_MODEL_PATH/);
   }
   // The PNG export equals `nlc decode x.nlc y.png` byte for byte.
   for (const g of goldens.slice(0, 8)) {

@@ -259,9 +259,12 @@ fn decode_options(
     threads: usize,
     models: Vec<PathBuf>,
     max_pixels: Option<u64>,
+    model_path: Vec<PathBuf>,
 ) -> PyResult<DecodeOptions> {
     let mut o = DecodeOptions::default();
     o.threads = threads;
+    // Searched for a model that is not built in, supplied or embedded (FORMAT.md §12).
+    o.model_path = model_path;
     o.limits = limits(max_pixels);
     for p in models {
         if let Some(m) = load_model(py, None, Some(p))? {
@@ -316,7 +319,8 @@ fn encode_options(
 #[pyfunction]
 #[pyo3(signature = (pixels, width, height, channels, *, model=None, model_file=None,
     alpha_model_file=None, tile_size=nelloc::DEFAULT_TILE_SIZE, threads=0, modes=None,
-    icc=None, exif=None, xmp=None, max_pixels=None, progress=None, preview=-1))]
+    icc=None, exif=None, xmp=None, max_pixels=None, progress=None, preview=-1,
+    embed_model=false))]
 #[allow(clippy::too_many_arguments)]
 fn encode<'py>(
     py: Python<'py>,
@@ -336,6 +340,7 @@ fn encode<'py>(
     max_pixels: Option<u64>,
     progress: Option<Py<PyAny>>,
     preview: i64,
+    embed_model: bool,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let color = color_type(channels)?;
     let mut options = encode_options(
@@ -349,6 +354,7 @@ fn encode<'py>(
         max_pixels,
         preview,
     )?;
+    options.embed_models = embed_model;
     let metadata = Metadata {
         icc: opt_bytes(icc),
         exif: opt_bytes(exif),
@@ -413,10 +419,11 @@ fn score(
     Ok(stats.model_bits / samples)
 }
 
-/// decode(data, *, threads=0, models=(), max_pixels=None, progress=None)
+/// decode(data, *, threads=0, models=(), max_pixels=None, progress=None, model_path=())
 /// -> (width, height, channels, pixels: bytearray, icc, exif, xmp)
 #[pyfunction]
-#[pyo3(signature = (data, *, threads=0, models=Vec::new(), max_pixels=None, progress=None))]
+#[pyo3(signature = (data, *, threads=0, models=Vec::new(), max_pixels=None, progress=None,
+    model_path=Vec::new()))]
 #[allow(clippy::type_complexity)]
 fn decode<'py>(
     py: Python<'py>,
@@ -425,6 +432,7 @@ fn decode<'py>(
     models: Vec<PathBuf>,
     max_pixels: Option<u64>,
     progress: Option<Py<PyAny>>,
+    model_path: Vec<PathBuf>,
 ) -> PyResult<(
     u32,
     u32,
@@ -434,7 +442,7 @@ fn decode<'py>(
     Option<Bound<'py, PyBytes>>,
     Option<Bound<'py, PyBytes>>,
 )> {
-    let mut options = decode_options(py, threads, models, max_pixels)?;
+    let mut options = decode_options(py, threads, models, max_pixels, model_path)?;
     let hook = Hook::new(progress);
     if let Some(h) = &hook {
         options.progress = Some(h.progress.clone());
@@ -462,15 +470,16 @@ fn decode<'py>(
 /// -> (width, height, channels, pixels: bytearray, embedded: bool): the embedded preview,
 /// or the image itself when the stream has none (then under max_pixels).
 #[pyfunction]
-#[pyo3(signature = (data, *, threads=0, models=Vec::new(), max_pixels=None))]
+#[pyo3(signature = (data, *, threads=0, models=Vec::new(), max_pixels=None, model_path=Vec::new()))]
 fn decode_preview<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyBytes>,
     threads: usize,
     models: Vec<PathBuf>,
     max_pixels: Option<u64>,
+    model_path: Vec<PathBuf>,
 ) -> PyResult<(u32, u32, usize, Bound<'py, PyByteArray>, bool)> {
-    let options = decode_options(py, threads, models, max_pixels)?;
+    let options = decode_options(py, threads, models, max_pixels, model_path)?;
     let bytes = data.as_bytes();
     let p = py
         .detach(|| nelloc::decode_preview(bytes, &options))
@@ -486,14 +495,15 @@ fn decode_preview<'py>(
 
 /// info(data, *, models=(), max_pixels=None) -> dict: the header, without decoding pixels.
 #[pyfunction]
-#[pyo3(signature = (data, *, models=Vec::new(), max_pixels=None))]
+#[pyo3(signature = (data, *, models=Vec::new(), max_pixels=None, model_path=Vec::new()))]
 fn info<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyBytes>,
     models: Vec<PathBuf>,
     max_pixels: Option<u64>,
+    model_path: Vec<PathBuf>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let options = decode_options(py, 0, models, max_pixels)?;
+    let options = decode_options(py, 0, models, max_pixels, model_path)?;
     let bytes = data.as_bytes();
     let i = py.detach(|| nelloc::info(bytes, &options)).map_err(to_py)?;
     info_dict(py, &i)
@@ -502,14 +512,15 @@ fn info<'py>(
 /// info_file(path, *, models=(), max_pixels=None) -> dict: the header, reading only as
 /// much of the file as it takes (a partial file reports the size of the complete one).
 #[pyfunction]
-#[pyo3(signature = (path, *, models=Vec::new(), max_pixels=None))]
+#[pyo3(signature = (path, *, models=Vec::new(), max_pixels=None, model_path=Vec::new()))]
 fn info_file<'py>(
     py: Python<'py>,
     path: PathBuf,
     models: Vec<PathBuf>,
     max_pixels: Option<u64>,
+    model_path: Vec<PathBuf>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let options = decode_options(py, 0, models, max_pixels)?;
+    let options = decode_options(py, 0, models, max_pixels, model_path)?;
     let i = py
         .detach(|| read_header(&path, &options))
         .map_err(|e| file_error(e, &path))?;
@@ -560,6 +571,7 @@ fn info_dict<'py>(py: Python<'py>, i: &nelloc::Info) -> PyResult<Bound<'py, PyDi
     d.set_item("exif", chunk(&i.metadata.exif))?;
     d.set_item("xmp", chunk(&i.metadata.xmp))?;
     d.set_item("preview", i.preview)?;
+    d.set_item("embedded_models", i.embedded_models.clone())?;
     Ok(d)
 }
 

@@ -140,6 +140,12 @@ fn settings(options: &JsValue) -> JsResult<EncodeSettings> {
                 as u32,
         );
     }
+    let embed = get(options, "embedModel")?;
+    if !embed.is_undefined() {
+        s.embed_models = embed
+            .as_bool()
+            .ok_or_else(|| arg("embedModel must be a boolean".into()))?;
+    }
     s.builtin = string(get(options, "model")?, "model")?;
     s.models = bytes_list(&get(options, "models")?, "models")?;
     let alpha = get(options, "alphaModel")?;
@@ -215,7 +221,8 @@ pub fn decode_to_png(bytes: &[u8], options: JsValue) -> JsResult<Vec<u8>> {
 /// `reduce` (default true: store grey / no alpha when that loses nothing), `tileSize`,
 /// `modes` ("all", "neural,png", ...), `model` (built-in name), `models` and
 /// `alphaModel` (safetensors bytes), `preview` (true: the default, false: none, or a
-/// longest side in pixels), `onProgress`.
+/// longest side in pixels), `embedModel` (store `models` / `alphaModel` in the stream, so
+/// that it decodes without them; default false), `onProgress`.
 #[wasm_bindgen]
 pub fn encode(pixels: &[u8], width: u32, height: u32, options: JsValue) -> JsResult<Vec<u8>> {
     let s = settings(&options)?;
@@ -285,6 +292,11 @@ pub fn info(bytes: &[u8], options: JsValue) -> JsResult<Object> {
         JsValue::from(p)
     });
     set(&r, "preview", preview.unwrap_or(JsValue::NULL))?;
+    let embedded = Array::new();
+    for h in &i.embedded_models {
+        embedded.push(&JsValue::from(h.as_str()));
+    }
+    set(&r, "embeddedModels", embedded)?;
     let tiles = Array::new();
     for t in &i.tile_details {
         let o = Object::new();

@@ -108,6 +108,9 @@ pub struct EncodeSettings {
     /// The embedded preview (as `nlc encode --no-preview` / `--preview-size`). Default:
     /// [`nelloc::Preview::Auto`].
     pub preview: nelloc::Preview,
+    /// Store the external models in the stream (as `nlc encode --embed-model`), so that
+    /// it decodes without them. Default: false.
+    pub embed_models: bool,
 }
 
 impl Default for EncodeSettings {
@@ -121,6 +124,7 @@ impl Default for EncodeSettings {
             models: Vec::new(),
             alpha_model: None,
             preview: nelloc::Preview::Auto,
+            embed_models: false,
         }
     }
 }
@@ -143,6 +147,7 @@ impl EncodeSettings {
         let mut o = EncodeOptions::default();
         o.tile_size = self.tile_size;
         o.preview = self.preview;
+        o.embed_models = self.embed_models;
         if let Some(m) = &self.modes {
             o.modes = m.parse::<TileModes>()?;
         }

@@ -28,6 +28,8 @@ const TAG_EXIF: [u8; 4] = *b"EXIF";
 const TAG_XMP: [u8; 4] = *b"XMP ";
 /// The embedded preview (section 10, `crate::preview`).
 const TAG_PRVW: [u8; 4] = *b"PRVW";
+/// An embedded model file (section 12, versions 6 and 7).
+pub(crate) const TAG_MODL: [u8; 4] = *b"MODL";
 
 /// How a stream stores the alpha channel, if any (`alpha_mode` in docs/FORMAT.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,9 +59,10 @@ impl std::fmt::Display for AlphaMode {
 pub(crate) enum ModelRef {
     /// The SHA-256 of the model file; all zero names no model (versions 2 and later).
     Hash([u8; 32]),
-    /// The first bytes of the SHA-256 (compact container, an external model): resolved
-    /// against the decoder's models.
-    Prefix([u8; compact::PREFIX_LEN]),
+    /// The first bytes of the SHA-256 (compact container, an external model: 8 bytes in
+    /// kind 2, 4 in kind 4): resolved against the decoder's models. The array holds
+    /// `len` bytes, zero-padded.
+    Prefix([u8; compact::PREFIX_LEN], u8),
 }
 
 impl ModelRef {
@@ -75,8 +78,30 @@ impl ModelRef {
     pub(crate) fn bytes(&self) -> &[u8] {
         match self {
             ModelRef::Hash(h) => h,
-            ModelRef::Prefix(p) => p,
+            ModelRef::Prefix(p, n) => &p[..usize::from(*n)],
         }
+    }
+
+    /// Whether the model with this SHA-256 is the one named.
+    pub(crate) fn matches(&self, hash: &[u8; 32]) -> bool {
+        !self.is_none() && hash.starts_with(self.bytes())
+    }
+}
+
+/// A model file carried in the stream (`MODL` chunk, section 12): its bytes as on disk,
+/// and their SHA-256.
+#[derive(Clone)]
+pub(crate) struct Embedded {
+    pub(crate) hash: [u8; 32],
+    pub(crate) bytes: std::sync::Arc<[u8]>,
+}
+
+impl std::fmt::Debug for Embedded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embedded")
+            .field("hash", &crate::model::hex(&self.hash))
+            .field("bytes", &self.bytes.len())
+            .finish()
     }
 }
 
@@ -107,6 +132,9 @@ pub(crate) struct Header {
     pub(crate) heads: Vec<HeadDelta>,
     /// The `PRVW` chunk's data, unparsed (section 10): the main decode never reads it.
     pub(crate) preview: Option<Vec<u8>>,
+    /// Embedded model files (`MODL` chunks, versions 6 and 7), each named by the header,
+    /// distinct, in file order; parsed only when looked up.
+    pub(crate) embedded: Vec<Embedded>,
     pub(crate) tiles: Vec<TileEntry>,
 }
 
@@ -133,9 +161,11 @@ pub(crate) fn u32_field(value: usize, what: &str) -> Result<u32> {
     })
 }
 
-/// The chunks a header writes, in order: metadata, preview, adapted heads.
+/// The chunks a header writes, in order: metadata, preview, adapted heads, embedded
+/// models.
 fn chunks(header: &Header) -> Vec<([u8; 4], Vec<u8>)> {
     debug_assert!(header.heads.is_empty() || header.version.has_adapted_heads());
+    debug_assert!(header.embedded.is_empty() || header.version.has_embedded_models());
     [
         (TAG_ICC, &header.metadata.icc),
         (TAG_EXIF, &header.metadata.exif),
@@ -145,6 +175,7 @@ fn chunks(header: &Header) -> Vec<([u8; 4], Vec<u8>)> {
     .into_iter()
     .filter_map(|(tag, c)| c.as_ref().map(|c| (tag, c.clone())))
     .chain(header.heads.iter().map(|h| (head_adapt::TAG, h.to_chunk())))
+    .chain(header.embedded.iter().map(|m| (TAG_MODL, m.bytes.to_vec())))
     .collect()
 }
 
@@ -153,7 +184,7 @@ fn chunks(header: &Header) -> Vec<([u8; 4], Vec<u8>)> {
 fn full_hash(m: &ModelRef) -> Result<[u8; 32]> {
     match m {
         ModelRef::Hash(h) => Ok(*h),
-        ModelRef::Prefix(_) => Err(crate::Error::InvalidArgument(
+        ModelRef::Prefix(..) => Err(crate::Error::InvalidArgument(
             "a tiled header needs the model's full hash, not a prefix".into(),
         )),
     }
@@ -320,13 +351,39 @@ pub(crate) fn read_chunks(
     chunks: Vec<([u8; 4], &[u8])>,
     version: ContainerVersion,
     alpha: AlphaMode,
+    refs: [&ModelRef; 2],
     limits: &Limits,
-) -> Result<(Metadata, Option<Vec<u8>>, Vec<HeadDelta>)> {
+) -> Result<Chunks> {
     let mut metadata = Metadata::default();
     let mut preview = None;
     let mut total_meta = 0u64;
     let mut heads: Vec<HeadDelta> = Vec::new();
+    let mut embedded: Vec<Embedded> = Vec::new();
     for (tag, body) in chunks {
+        // From version 6 on a model file (section 12): its own limit, not the metadata's;
+        // hashed, and named by the header; before, an unknown tag.
+        if tag == TAG_MODL && version.has_embedded_models() {
+            limits.check_model(body.len() as u64)?;
+            let hash: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(body).into();
+            let name = crate::model::hex(&hash);
+            if embedded.iter().any(|m| m.hash == hash) {
+                return Err(invalid(
+                    "MODL chunk",
+                    format!("a second copy of model {name}"),
+                ));
+            }
+            if !refs.iter().any(|r| r.matches(&hash)) {
+                return Err(invalid(
+                    "MODL chunk",
+                    format!("model {name} is not the colour or alpha model the header names"),
+                ));
+            }
+            embedded.push(Embedded {
+                hash,
+                bytes: body.into(),
+            });
+            continue;
+        }
         // From version 4 on an adapted head changes decoding; before, the tag is unknown
         // and skipped, as the decoders of those versions did.
         if tag == head_adapt::TAG && version.has_adapted_heads() {
@@ -367,7 +424,27 @@ pub(crate) fn read_chunks(
         limits.check_metadata(total_meta)?;
         *slot = Some(body.to_vec());
     }
-    Ok((metadata, preview, heads))
+    Ok(Chunks {
+        metadata,
+        preview,
+        heads,
+        embedded,
+    })
+}
+
+/// What [`read_chunks`] found.
+pub(crate) struct Chunks {
+    pub(crate) metadata: Metadata,
+    pub(crate) preview: Option<Vec<u8>>,
+    pub(crate) heads: Vec<HeadDelta>,
+    pub(crate) embedded: Vec<Embedded>,
+}
+
+/// Whether the version byte names the compact container (5 or 6, section 11).
+fn is_compact_byte(data: &[u8]) -> bool {
+    data.get(MAGIC.len())
+        .and_then(|&b| ContainerVersion::from_byte(b))
+        .is_some_and(ContainerVersion::is_compact)
 }
 
 /// Bytes [`probe`] reads at most: the signature, version, colour type, alpha mode and
@@ -397,7 +474,7 @@ pub struct Probe {
 /// more").
 pub fn probe(data: &[u8]) -> Result<Probe> {
     check_magic(data)?;
-    if data.get(MAGIC.len()) == Some(&ContainerVersion::V5.byte()) {
+    if is_compact_byte(data) {
         return compact::probe(data);
     }
     newer_version(data)?;
@@ -444,7 +521,7 @@ pub(crate) fn parse_header(head: &[u8], limits: &Limits) -> Result<(Header, u64)
 /// `parse` (`whole`: `data` is the complete stream) or `parse_header`.
 fn parse_prefix<'a>(data: &'a [u8], limits: &Limits, whole: bool) -> Result<(Header, &'a [u8])> {
     check_magic(data)?;
-    if data.get(MAGIC.len()) == Some(&ContainerVersion::V5.byte()) {
+    if is_compact_byte(data) {
         return compact::parse(data, limits, whole);
     }
     newer_version(data)?;
@@ -530,7 +607,12 @@ fn parse_prefix<'a>(data: &'a [u8], limits: &Limits, whole: bool) -> Result<(Hea
         ));
     }
 
-    let (metadata, preview, heads) = read_chunks(chunks, version, alpha, limits)?;
+    let Chunks {
+        metadata,
+        preview,
+        heads,
+        embedded,
+    } = read_chunks(chunks, version, alpha, [&color_model, &alpha_model], limits)?;
 
     let tile_data = &data[header_end + 4..];
     // Without the tile data only the index's own consistency is checked.
@@ -605,6 +687,7 @@ fn parse_prefix<'a>(data: &'a [u8], limits: &Limits, whole: bool) -> Result<(Hea
             metadata,
             heads,
             preview,
+            embedded,
             tiles,
         },
         tile_data,
@@ -630,6 +713,7 @@ mod tests {
             metadata: Metadata::default(),
             heads: Vec::new(),
             preview: None,
+            embedded: Vec::new(),
             tiles: vec![TileEntry {
                 offset: 0,
                 length: 0,

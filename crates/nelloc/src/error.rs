@@ -73,7 +73,8 @@ pub enum ErrorKind {
     Unsupported,
     /// A configured limit was exceeded ([`Error::Limits`]).
     LimitExceeded,
-    /// The stream needs a model that is neither built in nor supplied.
+    /// The stream needs a model that is not built in, supplied, embedded or on the search
+    /// path.
     ModelNotFound,
     /// A model file is invalid or does not fit the image.
     ModelInvalid,
@@ -287,6 +288,14 @@ pub enum LimitError {
         /// The limit.
         max: u64,
     },
+    /// An embedded model file (`MODL` chunk) is larger than the limit.
+    #[error("an embedded model of {bytes} bytes is above the model-size limit of {max} (Limits::max_model_bytes)")]
+    Model {
+        /// Bytes of the model file.
+        bytes: u64,
+        /// The limit.
+        max: u64,
+    },
     /// The whole input is larger than the limit.
     #[error("input of {bytes} bytes or more is above the limit of {max}")]
     Input {
@@ -301,14 +310,18 @@ pub enum LimitError {
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum ModelError {
-    /// The stream was coded with a model this decoder does not have.
-    #[error("the stream needs model {hash} ({role}), which is neither built in nor supplied; pass it with --model / DecodeOptions::models")]
+    /// The stream was coded with a model this decoder does not have: not built in, not
+    /// supplied, not embedded in the stream, not on the model search path.
+    #[error("the stream needs model {hash} ({role}), which is {searched}; pass the model file with --model (DecodeOptions::models), or put it in a directory of NELLOC_MODEL_PATH (DecodeOptions::model_path)")]
     UnknownModel {
-        /// Hex SHA-256 of the model file (its first 8 bytes where a compact stream names
-        /// only those).
+        /// Hex SHA-256 of the model file (its first 8 or 4 bytes where a compact stream
+        /// names only those).
         hash: String,
         /// "colour" or "alpha".
         role: &'static str,
+        /// Where the decoder looked, in words: "not built in (12 models), not supplied,
+        /// not embedded, and not in /a (2 model files), /b (missing)".
+        searched: String,
     },
     /// A compact stream names a built-in model by an index this library does not have
     /// (a stream from a newer release).
@@ -321,7 +334,7 @@ pub enum ModelError {
     },
     /// A compact stream names a model by a hash prefix that several of the decoder's
     /// models share.
-    #[error("the stream's {role} model {prefix}… is ambiguous: {count} of the supplied models have a hash starting so")]
+    #[error("the stream's {role} model {prefix}… is ambiguous: {count} of the decoder's models (built in, supplied, embedded or on the model search path) have a hash starting so")]
     AmbiguousModel {
         /// Hex of the stored prefix.
         prefix: String,
@@ -453,6 +466,7 @@ mod tests {
                 ModelError::UnknownModel {
                     hash: "00".into(),
                     role: "colour",
+                    searched: "not supplied".into(),
                 }
                 .into(),
                 ErrorKind::ModelNotFound,

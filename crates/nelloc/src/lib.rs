@@ -78,8 +78,11 @@ pub use tilemode::{ModeCounts, TileMode, TileModes};
 /// (docs/FORMAT.md section 8); version 4 when the stream has an adapted head (section 9),
 /// which [`EncodeOptions::adapt_head`] writes by default on photographs; version 5, the
 /// compact container of a few header bytes (section 11), for every image coded as one
-/// tile (unless [`EncodeOptions::compact`] is off).
-pub const FORMAT_VERSION: u8 = 5;
+/// tile (unless [`EncodeOptions::compact`] is off); version 6, the compact container
+/// with an embedded model or a 4-byte reference to an external one, and version 7, the
+/// tiled container with an embedded model (section 12): a one-tile image coded with an
+/// external model is version 6 unless [`EncodeOptions::short_model_refs`] is off.
+pub const FORMAT_VERSION: u8 = 7;
 
 /// Entry points for benchmarks of internal stages. Behind the `unstable-internals`
 /// feature: not part of the semver-stable API.

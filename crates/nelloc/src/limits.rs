@@ -33,6 +33,12 @@ pub struct Limits {
     /// streams, are fast and not counted). Default: 2^29 (no bound beyond `max_pixels`);
     /// [`Limits::strict`] is a conservative one for batch jobs and thumbnailers.
     pub max_neural_pixels: u64,
+    /// Largest model file read or accepted, in bytes: each model embedded in a stream
+    /// (`MODL` chunk, docs/FORMAT.md section 12), checked before it is hashed or parsed,
+    /// and each file of a model search path (larger files are skipped unread). Embedded
+    /// models do not count against `max_metadata_bytes`. Default: 64 MiB (the largest
+    /// model the format allows, width 1024 with 16 residual blocks, is about 55 MB).
+    pub max_model_bytes: u64,
 }
 
 impl Default for Limits {
@@ -44,6 +50,7 @@ impl Default for Limits {
             max_input_bytes: 4 << 30,
             max_output_bytes: 1 << 30,
             max_neural_pixels: 1 << 29,
+            max_model_bytes: 64 << 20,
         }
     }
 }
@@ -58,6 +65,7 @@ impl Limits {
             max_input_bytes: u64::MAX,
             max_output_bytes: u64::MAX,
             max_neural_pixels: u64::MAX,
+            max_model_bytes: u64::MAX,
         }
     }
 
@@ -121,6 +129,17 @@ impl Limits {
             return Err(LimitError::Input {
                 bytes,
                 max: self.max_input_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks the size of one model file (embedded or on a search path).
+    pub(crate) fn check_model(&self, bytes: u64) -> Result<(), LimitError> {
+        if bytes > self.max_model_bytes {
+            return Err(LimitError::Model {
+                bytes,
+                max: self.max_model_bytes,
             });
         }
         Ok(())

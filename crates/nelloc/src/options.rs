@@ -215,6 +215,16 @@ pub struct EncodeOptions {
     /// of a few bytes instead of about 120, the same tile). Default: `true`; `false`
     /// writes the tiled container of versions 1 to 4, readable by older decoders.
     pub compact: bool,
+    /// Whether the stream carries the model files it names that are not built in
+    /// (`MODL` chunks, docs/FORMAT.md section 12: version 6 for a one-tile image, 7
+    /// otherwise), so that it decodes without access to them. Built-in models are never
+    /// embedded (every decoder has them): with built-in models only this changes nothing.
+    /// A model larger than [`Limits::max_model_bytes`] is refused. Default: `false`.
+    pub embed_models: bool,
+    /// Whether a one-tile image coded with an external (not built-in) model names it by a
+    /// 4-byte hash prefix (kind 4, container version 6, docs/FORMAT.md section 12)
+    /// instead of 8 bytes (kind 2, version 5, readable by older decoders). Default: `true`.
+    pub short_model_refs: bool,
 }
 
 impl Default for EncodeOptions {
@@ -232,7 +242,18 @@ impl Default for EncodeOptions {
             adapt_head: AdaptHead::Auto,
             preview: Preview::Auto,
             compact: true,
+            embed_models: false,
+            short_model_refs: true,
         }
+    }
+}
+
+impl DecodeOptions {
+    /// These options with the directories of the `NELLOC_MODEL_PATH` environment variable
+    /// ([`crate::model::search_path_from_env`]) appended to [`DecodeOptions::model_path`].
+    pub fn with_env_model_path(mut self) -> Self {
+        self.model_path.extend(crate::model::search_path_from_env());
+        self
     }
 }
 
@@ -244,6 +265,13 @@ pub struct DecodeOptions {
     pub threads: usize,
     /// Models to look up by hash before the built-in ones. Default: empty.
     pub models: Vec<Arc<Model>>,
+    /// Directories searched (not recursively) for `*.safetensors` model files when a
+    /// stream names a model that is not built in, not in `models` and not embedded in the
+    /// stream (docs/FORMAT.md section 12). Files are read only then, hashed and parsed
+    /// only when their hash matches; files larger than [`Limits::max_model_bytes`] and
+    /// unreadable ones are skipped. The library never reads the environment by itself:
+    /// [`DecodeOptions::with_env_model_path`] appends `NELLOC_MODEL_PATH`. Default: empty.
+    pub model_path: Vec<std::path::PathBuf>,
     /// Resource limits checked before allocating. Default: [`Limits::default`].
     pub limits: Limits,
     /// Called as tiles finish. Default: `None`.

@@ -205,8 +205,10 @@ fn encode_nested(
         preview: Preview::Off,
         // Readable by every reader of the file holding it (section 10).
         compact: false,
-        // No network in a preview, so nothing to adapt.
+        // No network in a preview, so nothing to adapt, and no model to embed.
         adapt_head: crate::AdaptHead::Off,
+        embed_models: false,
+        short_model_refs: false,
     };
     let budget = (budget < usize::MAX).then_some(budget);
     let (stream, _) = codec::encode_within(small, &nested, budget)?;
@@ -271,7 +273,15 @@ pub(crate) fn check_chunk<'a>(
     // The tiled container only: a reader of version 4 reads the previews of the files
     // it reads (section 10).
     if nested.version.is_compact() {
-        return Err(bad("the nested stream is a compact stream (version 5)"));
+        return Err(bad(
+            "the nested stream is a compact stream (version 5 or 6)",
+        ));
+    }
+    // Versions 2 to 4 only: a preview needs no model, so none is embedded (section 12).
+    if nested.version.has_embedded_models() {
+        return Err(bad(
+            "the nested stream is version 7 (previews are versions 2 to 4)",
+        ));
     }
     if !nested.color_model.is_none() || !nested.alpha_model.is_none() {
         return Err(bad(
@@ -325,6 +335,7 @@ pub fn decode_preview(data: &[u8], options: &DecodeOptions) -> Result<DecodedPre
         threads: options.threads,
         // No neural tile: no model is looked up.
         models: Vec::new(),
+        model_path: Vec::new(),
         limits: nested_limits(&options.limits, stream.len()),
         progress: None,
         cancel: options.cancel.clone(),
@@ -386,6 +397,7 @@ mod tests {
             metadata: Metadata::default(),
             heads: Vec::new(),
             preview,
+            embedded: Vec::new(),
             tiles: vec![TileEntry {
                 offset: 0,
                 length: tile.len() as u32,

@@ -320,6 +320,7 @@ fn unknown_model_is_named() {
         Error::Model(ModelError::UnknownModel {
             hash,
             role: "colour",
+            ..
         }) => {
             assert_eq!(hash, &s.models[0].hash_hex());
         }

@@ -108,6 +108,8 @@ fn base() -> Vec<u8> {
     img.metadata_mut().xmp = Some(b"<x/>".to_vec());
     let mut o = encode_opts(test_gray_pred(), test_gray(), 256);
     o.compact = true;
+    // Version 5 (an 8-byte prefix, kind 2), not the 4-byte one of version 6.
+    o.short_model_refs = false;
     let f = encode(img.as_ref(), &o).unwrap();
     // signature, 5, flags (Gray8 | has-chunks), 4, 3, kind 2 and the prefix, 1 chunk
     assert_eq!(&f[8..13], &[5, 0x21, 4, 3, 2]);

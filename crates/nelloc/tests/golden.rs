@@ -358,6 +358,8 @@ fn compact_golden_files_decode_bit_exactly() {
     for (name, image, model, alpha, modes, adapt) in cases {
         let mut opts = encode_opts(model, alpha.clone(), 128);
         opts.compact = true;
+        // These are version-5 files: an external model by its 8-byte prefix (kind 2).
+        opts.short_model_refs = false;
         opts.modes = modes;
         opts.adapt_head = adapt;
         let bytes = golden_bytes(&dir, name, bless, &image, &opts);
@@ -383,6 +385,115 @@ fn compact_golden_files_decode_bit_exactly() {
             bytes.len(),
             tiled.len()
         );
+    }
+}
+
+/// Models that travel with the files (docs/FORMAT.md section 12, versions 6 and 7): the
+/// predictor-relative test models (external: not built in) embedded in compact and tiled
+/// streams, colour and alpha, with an adapted head; and a 4-byte model reference (kind 4).
+/// The embedded ones decode with no model given; the 4-byte one from the model directory
+/// as a search path. The source images are also stored as PNG (`embedded/expected/`) for
+/// tools/reference-decoder.sh.
+#[test]
+fn embedded_model_golden_files_decode_bit_exactly() {
+    use nelloc::{AdaptHead, TileMode, TileModes};
+    let dir = golden_dir().join("embedded");
+    let bless = std::env::var_os("NELLOC_BLESS").is_some();
+    let (rgb_pred, gray_pred) = (test_rgb_pred(), test_gray_pred());
+    let wood = load_png(&fixtures().join("photos/wood_gray_64x64.png"));
+    let crop: Vec<u8> = (0..28)
+        .flat_map(|y| wood.pixels()[y * 64 + 18..][..28].to_vec())
+        .collect();
+    let gray28 = nelloc::Image::new(28, 28, nelloc::ColorType::Gray8, crop).unwrap();
+    let neural = TileModes::only(&[TileMode::Neural]);
+    // (name, image, colour model, alpha model, tile size, modes, adapted head, embed,
+    // version)
+    let cases = vec![
+        (
+            "gray-28x28-embedded",
+            gray28.clone(),
+            &gray_pred,
+            &gray_pred,
+            128,
+            neural,
+            AdaptHead::Off,
+            true,
+            6,
+        ),
+        (
+            "gray-28x28-short",
+            gray28,
+            &gray_pred,
+            &gray_pred,
+            128,
+            neural,
+            AdaptHead::Off,
+            false,
+            6,
+        ),
+        (
+            "rgba-varying-alpha-21x14-embedded",
+            synthetic("rgba-varying-alpha-21x14"),
+            &rgb_pred,
+            &gray_pred,
+            128,
+            neural,
+            AdaptHead::Off,
+            true,
+            6,
+        ),
+        (
+            "wood_gray_64x64-tiled-embedded",
+            wood,
+            &gray_pred,
+            &gray_pred,
+            32,
+            neural,
+            AdaptHead::Off,
+            true,
+            7,
+        ),
+        (
+            "dune_77x53-tiled-embedded-adapted",
+            load_png(&fixtures().join("photos/dune_77x53.png")),
+            &rgb_pred,
+            &gray_pred,
+            64,
+            TileModes::all(),
+            AdaptHead::Always,
+            true,
+            7,
+        ),
+    ];
+    let mut search = nelloc::DecodeOptions::default();
+    search.model_path = vec![fixtures().join("models")];
+    for (name, image, model, alpha, tile, modes, adapt, embed, version) in cases {
+        let mut opts = encode_opts(model.clone(), alpha.clone(), tile);
+        opts.compact = true;
+        opts.modes = modes;
+        opts.adapt_head = adapt;
+        opts.embed_models = embed;
+        let bytes = golden_bytes(&dir, name, bless, &image, &opts);
+        let d = if embed {
+            nelloc::DecodeOptions::default()
+        } else {
+            search.clone()
+        };
+        let info = nelloc::info(&bytes, &d).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(info.version, version, "{name}");
+        assert_eq!(info.embedded_models.is_empty(), !embed, "{name}");
+        assert_eq!(info.adapted_heads[0], adapt == AdaptHead::Always, "{name}");
+        let back = decode(&bytes, &d).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(back.pixels(), image.pixels(), "{name}");
+        assert_eq!(
+            encode(image.as_ref(), &opts).unwrap(),
+            bytes,
+            "{name}: encoder output changed"
+        );
+        if !embed {
+            // Only on the search path: not otherwise.
+            assert!(decode(&bytes, &nelloc::DecodeOptions::default()).is_err());
+        }
     }
 }
 

@@ -106,7 +106,58 @@ pub(crate) fn encode(
     let jobs = plan(&inputs, dir, "nlc");
     run_batch(&jobs, &b.batch, quiet, |input, output| {
         one(input, output, b.batch.force)
-    })
+    })?;
+    if !encoder.embed_model {
+        share_models(encoder, dir, quiet)?;
+    }
+    Ok(())
+}
+
+/// Batch mode: one copy of each external model file (--model, --alpha-model) beside the
+/// streams, `DIR/<name>-<first 8 hex digits of its hash>.safetensors`, so that decoding
+/// the directory (which searches the stream's own directory) needs no flag. An existing
+/// file of that name is kept if it is the same model and an error otherwise.
+fn share_models(encoder: &Encoder, dir: &Path, quiet: bool) -> Result<()> {
+    let mut files = encoder.models.files.models.clone();
+    files.extend(encoder.models.files.alpha_model.iter().cloned());
+    for path in files {
+        let model = crate::load_model(&path)?;
+        if nelloc::model::builtin()
+            .iter()
+            .any(|m| m.hash() == model.hash())
+        {
+            continue;
+        }
+        let stem: String = model
+            .name()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let out = dir.join(format!("{stem}-{}.safetensors", &model.hash_hex()[..8]));
+        match std::fs::read(&out) {
+            Ok(existing) if existing == model.file_bytes() => continue,
+            Ok(_) => {
+                return Err(CliError::Msg(format!(
+                    "{} exists and is another file; the streams need model {} (remove it, or                      encode with --embed-model)",
+                    out.display(),
+                    model.hash_hex()
+                )))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(CliError::Msg(format!("{}: {e}", out.display()))),
+        }
+        write_file(&out, model.file_bytes(), None, false)?;
+        if !quiet {
+            eprintln!("nlc: {}: the model the streams need", out.display());
+        }
+    }
+    Ok(())
 }
 
 /// `nlc decode`: `INPUT OUTPUT`, or `INPUTS... --out-dir DIR`.
@@ -320,6 +371,12 @@ fn encode_one(
             run.apply_decode(&mut d);
             d.models
                 .extend(opts.model.iter().chain(&opts.alpha_model).cloned());
+            if opts.embed_models {
+                // The stream must decode from what it carries: no model but the built-in
+                // ones (and no search path).
+                d.models.clear();
+                d.model_path.clear();
+            }
             d.limits = Limits::unlimited(); // the encoder's own output, already bounded
             Some(d)
         }
@@ -358,7 +415,7 @@ fn decode_one(
 ) -> Result<String> {
     check_free(output, replace)?;
     let data = io::read_file(input)?;
-    let mut opts = decoder.decode_options()?;
+    let mut opts = crate::beside(decoder.decode_options()?, input);
     run.apply_decode(&mut opts);
     opts.limits = b.limits(opts.limits, decoder.max_pixels);
     let info = nelloc::info(&data, &opts)?;

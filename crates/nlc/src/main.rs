@@ -162,18 +162,38 @@ struct Models {
     /// One-channel model for alpha planes.
     #[arg(long, value_name = "PATH")]
     alpha_model: Option<PathBuf>,
+    /// Directory searched for the *.safetensors model a stream needs when it is not
+    /// built in, not given with --model and not embedded (repeatable; searched before
+    /// the directories of NELLOC_MODEL_PATH, and the stream's own directory last).
+    #[arg(long = "model-path", value_name = "DIR")]
+    model_path: Vec<PathBuf>,
 }
 
 impl Models {
-    /// Decoder options that know these models; everything else the library's defaults.
+    /// Decoder options that know these models and search --model-path, then
+    /// NELLOC_MODEL_PATH; everything else the library's defaults.
     fn decode_options(&self) -> Result<DecodeOptions> {
         let mut o = DecodeOptions::default();
         o.models = load_models(&self.models)?;
         if let Some(p) = &self.alpha_model {
             o.models.push(load_model(p)?);
         }
-        Ok(o)
+        o.model_path = self.model_path.clone();
+        Ok(o.with_env_model_path())
     }
+}
+
+/// `opts` searching also the directory of the stream `input` (where batch mode writes
+/// the model file it shares among the streams), after the other directories.
+fn beside(mut opts: DecodeOptions, input: &Path) -> DecodeOptions {
+    let dir = match input.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !opts.model_path.contains(&dir) {
+        opts.model_path.push(dir);
+    }
+    opts
 }
 
 /// The models an encode codes with: external files or a built-in one by name.
@@ -248,6 +268,13 @@ struct Encoder {
     /// instead of about 120; docs/FORMAT.md section 11).
     #[arg(long)]
     no_compact: bool,
+    /// Store the external model file (--model, --alpha-model) in every stream (a MODL
+    /// chunk, container version 6 or 7), so that it decodes where the model is not
+    /// available. Built-in models are never stored (every decoder has them): with them
+    /// this changes nothing. In batch mode, no shared model file is written beside the
+    /// streams.
+    #[arg(long)]
+    embed_model: bool,
 }
 
 impl Encoder {
@@ -264,6 +291,7 @@ impl Encoder {
             o.preview = nelloc::Preview::Size(size);
         }
         o.compact = !self.no_compact;
+        o.embed_models = self.embed_model;
         Ok(o)
     }
 }
@@ -348,7 +376,7 @@ fn bpsp(bytes: usize, image: &nelloc::Image) -> f64 {
 
 fn cmd_info(input: &Path, tiles: bool, decoder: &Decoder) -> Result<()> {
     let data = io::read_file(input)?;
-    let info = nelloc::info(&data, &decoder.decode_options()?)?;
+    let info = nelloc::info(&data, &beside(decoder.decode_options()?, input))?;
     outln!("file:        {}", input.display());
     outln!(
         "size:        {} bytes ({:.3} bpsp)",
@@ -364,7 +392,7 @@ fn cmd_info(input: &Path, tiles: bool, decoder: &Decoder) -> Result<()> {
         info.tile_width,
         info.tile_height
     );
-    let compact = if info.version == 5 {
+    let compact = if matches!(info.version, 5 | 6) {
         " (compact container)"
     } else {
         ""
@@ -389,6 +417,9 @@ fn cmd_info(input: &Path, tiles: bool, decoder: &Decoder) -> Result<()> {
     }
     if let Some(h) = &info.alpha_model_hash {
         outln!("alpha model: {h}");
+    }
+    for h in &info.embedded_models {
+        outln!("embedded:    model {h}");
     }
     let mut counts: Vec<(String, usize, u64)> = Vec::new();
     for t in &info.tile_details {

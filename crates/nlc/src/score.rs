@@ -185,6 +185,7 @@ pub(crate) fn run(args: &ScoreArgs) -> Result<()> {
     let files = collect(&args.inputs)?;
     let mut decode = DecodeOptions::default();
     decode.models = crate::load_models(&args.models)?;
+    decode.model_path = nelloc::model::search_path_from_env();
     args.run.apply_decode(&mut decode);
     let model = score_model(args.builtin.as_deref(), &decode.models)?;
     let background = match args.background.as_str() {

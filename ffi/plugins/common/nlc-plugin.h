@@ -10,7 +10,9 @@
  *   NLCP_THUMBNAIL_MAX_PIXELS  thumbnails (gdk-pixbuf scaled loads, GIMP's preview)
  * NELLOC_MAX_PIXELS overrides the first two, NELLOC_THUMBNAIL_MAX_PIXELS the third.
  * NELLOC_MODELS, a colon-separated list of .safetensors files, adds external models (for
- * streams not coded with a built-in model).
+ * streams not coded with a built-in model); NELLOC_MODEL_PATH, a list of directories
+ * (separated as PATH is), is searched for the *.safetensors file a stream needs when it is
+ * neither built in, nor in NELLOC_MODELS, nor embedded in the stream.
  * SPDX-License-Identifier: MIT OR Apache-2.0
  */
 #ifndef NLC_PLUGIN_H
@@ -59,7 +61,8 @@ static inline void nlcp_error_text(nlc_status st, char *buf, size_t cap) {
         snprintf(buf, cap, "%s", nlc_status_message(st));
 }
 
-/* Decoder options with the given limits (0 keeps a default) and threads, plus NELLOC_MODELS. */
+/* Decoder options with the given limits (0 keeps a default) and threads, plus NELLOC_MODELS
+ * and NELLOC_MODEL_PATH. */
 static inline nlc_status nlcp_decoder_options(uint32_t max_dimension, uint64_t max_pixels,
                                               uint32_t threads, nlc_decoder_options **out) {
     nlc_decoder_options *o = NULL;
@@ -84,6 +87,7 @@ static inline nlc_status nlcp_decoder_options(uint32_t max_dimension, uint64_t m
         }
         free(list);
     }
+    if (st == NLC_OK) st = nlc_decoder_options_add_env_model_path(o);
     if (st != NLC_OK) {
         nlc_decoder_options_free(o);
         return st;

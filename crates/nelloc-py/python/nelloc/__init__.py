@@ -63,6 +63,7 @@ __all__ = [
     "read",
     "write",
     "builtin_models",
+    "env_model_path",
 ]
 
 __version__ = "0.1.0"
@@ -136,10 +137,18 @@ def _modes(modes: Union[None, str, Iterable[str]]) -> Optional[str]:
     return ",".join(modes)
 
 
-def _paths(models: Sequence[PathLike]) -> list:
+def _paths(models: Sequence[PathLike], what: str = "models") -> list:
     if isinstance(models, (str, bytes, os.PathLike)):
-        raise TypeError("models must be a sequence of model file paths, not one path")
+        raise TypeError(f"{what} must be a sequence of paths, not one path")
     return [os.fspath(m) for m in models]
+
+
+def env_model_path() -> list:
+    """The directories of the ``NELLOC_MODEL_PATH`` environment variable (separated as
+    ``PATH`` is: ``:`` on Unix, ``;`` on Windows), for ``model_path=``. The library reads
+    the variable only through this function."""
+    value = os.environ.get("NELLOC_MODEL_PATH", "")
+    return [d for d in value.split(os.pathsep) if d]
 
 
 def _array(width: int, height: int, channels: int, pixels: bytearray) -> np.ndarray:
@@ -162,6 +171,7 @@ def encode(
     max_pixels: Optional[int] = None,
     progress: Optional[ProgressCallback] = None,
     preview: Union[bool, int] = True,
+    embed_model: bool = False,
 ) -> bytes:
     """Compresses an image array losslessly into the bytes of a complete ``.nlc`` file.
 
@@ -178,8 +188,12 @@ def encode(
     it raises stops the encode and is raised here. ``preview``: embed a small copy for
     fast thumbnails (``decode_preview``): ``True`` (the default: 256 or 128 pixels on the
     longer side where it costs at most 0.5% of the file), ``False`` for none, or a
-    longest side of 1 to 1024 pixels written whatever it costs.
+    longest side of 1 to 1024 pixels written whatever it costs. ``embed_model=True``
+    stores the model files given by ``model_file`` / ``alpha_model_file`` in the stream
+    (built-in models are never stored), so that it decodes where they are not available.
     """
+    if not isinstance(embed_model, bool):
+        raise TypeError(f"embed_model must be True or False, not {embed_model!r}")
     pixels, width, height, channels = _pixels(array)
     exif_b = _opt_bytes(exif, "exif")
     if exif_b is not None and exif_b.startswith(_EXIF_PREFIX):
@@ -201,6 +215,7 @@ def encode(
         max_pixels=_count(max_pixels, "max_pixels", optional=True),
         progress=_progress(progress),
         preview=_preview(preview),
+        embed_model=embed_model,
     )
 
 
@@ -233,10 +248,13 @@ def decode(
     max_pixels: Optional[int] = None,
     with_metadata: bool = False,
     progress: Optional[ProgressCallback] = None,
+    model_path: Sequence[PathLike] = (),
 ) -> Any:
     """Decodes ``.nlc`` bytes into a writable ``uint8`` array, (H, W) for grey images and
     (H, W, C) otherwise, bit-exact. ``models``: model files to look up by hash before the
-    built-in ones. ``max_pixels`` bounds the image size accepted (default 2**28).
+    built-in ones. ``model_path``: directories searched for the ``*.safetensors`` file of
+    a model that is not built in, not in ``models`` and not embedded in the stream (e.g.
+    ``env_model_path()``). ``max_pixels`` bounds the image size accepted (default 2**28).
     ``with_metadata=True`` returns ``(array, Metadata(icc, exif, xmp))`` instead, the
     metadata ready to pass back to ``encode(array, **metadata._asdict())``.
     ``progress``: as for ``encode``."""
@@ -246,6 +264,7 @@ def decode(
         models=_paths(models),
         max_pixels=_count(max_pixels, "max_pixels", optional=True),
         progress=_progress(progress),
+        model_path=_paths(model_path, "model_path"),
     )
     array = _array(w, h, c, pixels)
     return (array, Metadata(icc, exif, xmp)) if with_metadata else array
@@ -265,6 +284,7 @@ def decode_preview(
     threads: int = 0,
     models: Sequence[PathLike] = (),
     max_pixels: Optional[int] = None,
+    model_path: Sequence[PathLike] = (),
 ) -> Preview:
     """Decodes the embedded preview of ``.nlc`` bytes (a small copy of the image, at most
     1024 pixels per side, that decodes in milliseconds without the network), or the image
@@ -276,6 +296,7 @@ def decode_preview(
         threads=_count(threads, "threads"),
         models=_paths(models),
         max_pixels=_count(max_pixels, "max_pixels", optional=True),
+        model_path=_paths(model_path, "model_path"),
     )
     return Preview(_array(w, h, c, pixels), embedded)
 
@@ -303,6 +324,8 @@ class Info:
     xmp: Optional[bytes]
     #: (width, height) of the embedded preview (``decode_preview``), ``None`` without one.
     preview: Optional[Tuple[int, int]] = None
+    #: Hex SHA-256 of each model file embedded in the stream (format versions 6 and 7).
+    embedded_models: Tuple[str, ...] = ()
 
     @property
     def shape(self) -> Tuple[int, ...]:
@@ -317,6 +340,7 @@ def info(
     *,
     models: Sequence[PathLike] = (),
     max_pixels: Optional[int] = None,
+    model_path: Sequence[PathLike] = (),
 ) -> Info:
     """The header of a ``.nlc`` stream: size, colour type, tiles, models, metadata.
 
@@ -329,10 +353,17 @@ def info(
     image coded as one tile) has one CRC over the whole file, so it is read whole, and a
     partial one raises ``FormatError`` (truncated)."""
     paths, limit = _paths(models), _count(max_pixels, "max_pixels", optional=True)
+    dirs = _paths(model_path, "model_path")
     if _is_path(data):
-        header = _nelloc.info_file(os.fspath(data), models=paths, max_pixels=limit)  # type: ignore[arg-type]
+        header = _nelloc.info_file(
+            os.fspath(data),  # type: ignore[arg-type]
+            models=paths,
+            max_pixels=limit,
+            model_path=dirs,
+        )
     else:
-        header = _nelloc.info(_bytes(data, "data"), models=paths, max_pixels=limit)
+        header = _nelloc.info(_bytes(data, "data"), models=paths, max_pixels=limit, model_path=dirs)
+    header["embedded_models"] = tuple(header["embedded_models"])
     return Info(**header)
 
 

@@ -35,6 +35,7 @@ def encode(
     max_pixels: Optional[int] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
     preview: int = -1,
+    embed_model: bool = False,
 ) -> bytes: ...
 def score(
     pixels: bytes,
@@ -56,6 +57,7 @@ def decode(
     models: Sequence[str] = ...,
     max_pixels: Optional[int] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
+    model_path: Sequence[str] = ...,
 ) -> Tuple[int, int, int, bytearray, Optional[bytes], Optional[bytes], Optional[bytes]]: ...
 def decode_preview(
     data: bytes,
@@ -63,10 +65,21 @@ def decode_preview(
     threads: int = 0,
     models: Sequence[str] = ...,
     max_pixels: Optional[int] = None,
+    model_path: Sequence[str] = ...,
 ) -> Tuple[int, int, int, bytearray, bool]: ...
-def info(data: bytes, *, models: Sequence[str] = ..., max_pixels: Optional[int] = None) -> dict: ...
+def info(
+    data: bytes,
+    *,
+    models: Sequence[str] = ...,
+    max_pixels: Optional[int] = None,
+    model_path: Sequence[str] = ...,
+) -> dict: ...
 def info_file(
-    path: str, *, models: Sequence[str] = ..., max_pixels: Optional[int] = None
+    path: str,
+    *,
+    models: Sequence[str] = ...,
+    max_pixels: Optional[int] = None,
+    model_path: Sequence[str] = ...,
 ) -> dict: ...
 def probe(head: bytes) -> Tuple[int, int, int]: ...
 def read_file(path: str, max_bytes: Optional[int] = None) -> bytes: ...

@@ -13,9 +13,9 @@ use super::{alpha, Tracker};
 use crate::backend::{self, Backend};
 use crate::coder::StreamDecoder;
 use crate::container::{self, AlphaMode, Header, ModelRef};
-use crate::error::{Error, FormatError, ModelError, Result};
+use crate::error::{Error, FormatError, Result};
 use crate::image::{Image, Metadata};
-use crate::model::{self, hex, Model};
+use crate::model::{self, Model};
 use crate::options::DecodeOptions;
 use crate::tilemode::{self, PayloadError};
 
@@ -76,10 +76,9 @@ struct Decoder<'h, 'a> {
 impl<'h, 'a> Decoder<'h, 'a> {
     fn new(header: &'h Header, tile_data: &'a [u8], options: &DecodeOptions) -> Result<Self> {
         let cc = header.color.color_channels();
-        let extra = &options.models;
-        let colour = group_model(header, &header.color_model, extra, "colour", cc)?;
+        let colour = group_model(header, &header.color_model, options, "colour", cc)?;
         let alpha = match header.alpha {
-            AlphaMode::Coded => group_model(header, &header.alpha_model, extra, "alpha", 1)?,
+            AlphaMode::Coded => group_model(header, &header.alpha_model, options, "alpha", 1)?,
             _ => None,
         };
         let models = [colour, alpha];
@@ -215,25 +214,21 @@ fn decode_tiles(
     Ok(())
 }
 
-/// The model a header reference names, among `extra` and the built-in models.
-pub(super) fn lookup(m: &ModelRef, extra: &[Arc<Model>], role: &'static str) -> Result<Arc<Model>> {
-    let found = match m {
-        ModelRef::Hash(hash) => model::find(hash, extra),
-        ModelRef::Prefix(p) => {
-            model::find_prefix(p, extra).map_err(|count| ModelError::AmbiguousModel {
-                prefix: hex(p),
-                role,
-                count,
-            })?
-        }
+/// The model a header reference names: built in, supplied, embedded in the stream or on
+/// the search path (docs/FORMAT.md section 12).
+pub(super) fn lookup(
+    m: &ModelRef,
+    header: &Header,
+    options: &DecodeOptions,
+    role: &'static str,
+) -> Result<Arc<Model>> {
+    let sources = model::search::Sources {
+        supplied: &options.models,
+        embedded: &header.embedded,
+        dirs: &options.model_path,
+        max_bytes: options.limits.max_model_bytes,
     };
-    found.ok_or_else(|| {
-        ModelError::UnknownModel {
-            hash: hex(m.bytes()),
-            role,
-        }
-        .into()
-    })
+    model::search::resolve(m, &sources, role)
 }
 
 /// Every adapted head must belong to a group the stream names a model for, one offset per
@@ -264,14 +259,14 @@ fn check_heads(header: &Header, models: &[Option<Arc<Model>>; 2]) -> Result<()> 
 fn group_model(
     header: &Header,
     hash: &ModelRef,
-    extra: &[Arc<Model>],
+    options: &DecodeOptions,
     role: &'static str,
     channels: usize,
 ) -> Result<Option<Arc<Model>>> {
     if !header.version.names_every_model() && hash.is_none() {
         return Ok(None);
     }
-    let m = lookup(hash, extra, role)?;
+    let m = lookup(hash, header, options, role)?;
     check_channels(&m, channels)?;
     Ok(Some(m))
 }

@@ -7,11 +7,12 @@ use super::pool::run_in_pool;
 use super::{Tracker, MAX_TILE_SIZE};
 use crate::backend::Backend;
 use crate::coder::encode_intervals;
-use crate::container::{self, Header, ModelRef, TileEntry};
+use crate::container::{self, Embedded, Header, ModelRef, TileEntry};
 use crate::error::{Error, Result};
 use crate::head_adapt::fit::{self, Samples};
 use crate::head_adapt::HeadDelta;
 use crate::image::{ImageRef, Metadata};
+use crate::model::builtin;
 use crate::options::EncodeOptions;
 use crate::schedule::TileBuf;
 use crate::tilemode::{self, ContainerVersion, ModeCounts, TileMode, TileModes};
@@ -202,7 +203,17 @@ pub(crate) fn encode_within(
         tracker: &tracker,
         budget: budget.map(|b| b as f64),
         compact: options.compact,
+        embed: options.embed_models,
+        short_refs: options.short_model_refs,
     };
+    if options.embed_models {
+        // Never write a stream that a decoder with these limits refuses (section 12).
+        for group in &planes.groups {
+            if builtin::index_of(group.model.hash()).is_none() {
+                options.limits.check_model(group.model.file_size() as u64)?;
+            }
+        }
+    }
     let coded = encode_passes(&ctx, options)?;
     // The preview last: the encoder weighs its cost against the file (section 10). It is
     // optional, so it is left out rather than failing when it would take the metadata
@@ -331,6 +342,11 @@ struct EncodeContext<'a> {
     budget: Option<f64>,
     /// Write a one-tile image in the compact container (`EncodeOptions::compact`).
     compact: bool,
+    /// Embed the external models the stream names (`EncodeOptions::embed_models`).
+    embed: bool,
+    /// Name external models by 4 bytes in a compact stream
+    /// (`EncodeOptions::short_model_refs`).
+    short_refs: bool,
 }
 
 impl EncodeContext<'_> {
@@ -371,10 +387,38 @@ impl EncodeContext<'_> {
                 .flat_map(|c| c.modes[..groups.len()].iter().copied()),
             !heads.is_empty(),
         );
+        // The models the header names (a version-2 file names one only where some tile
+        // codes that group with it) and those of them that are not built in.
+        let named = |g: usize| match groups.get(g) {
+            Some(group) if version.names_every_model() || neural_in(g) => Some(&group.model),
+            _ => None,
+        };
+        let mut embedded: Vec<Embedded> = Vec::new();
+        let mut external = false;
+        for m in (0..2).filter_map(named) {
+            if builtin::index_of(m.hash()).is_some() {
+                continue;
+            }
+            external = true;
+            if self.embed && !embedded.iter().any(|e| e.hash == *m.hash()) {
+                embedded.push(Embedded {
+                    hash: *m.hash(),
+                    bytes: m.file_bytes().into(),
+                });
+            }
+        }
         // One tile: the compact container (section 11), whose tiles are version-4 tiles,
-        // is always smaller (a mode byte more in the tile, about 100 bytes less header).
+        // is always smaller (a mode byte more in the tile, about 100 bytes less header);
+        // version 6 when it embeds a model or names one by 4 bytes (section 12). Several
+        // tiles: version 7 when they embed a model.
         let version = if self.compact && coded.len() == 1 {
-            ContainerVersion::V5
+            if !embedded.is_empty() || (external && self.short_refs) {
+                ContainerVersion::V6
+            } else {
+                ContainerVersion::V5
+            }
+        } else if !embedded.is_empty() {
+            ContainerVersion::V7
         } else {
             version
         };
@@ -426,6 +470,7 @@ impl EncodeContext<'_> {
             metadata,
             heads,
             preview: None,
+            embedded,
             tiles: streams
                 .iter()
                 .map(|s| {

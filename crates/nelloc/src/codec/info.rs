@@ -27,7 +27,8 @@ pub struct Info {
     pub tiles: usize,
     /// Hex SHA-256 of the colour model (all zero: none). A compact stream (version 5)
     /// names an external model by the first 8 bytes of its hash: the full hash when this
-    /// decoder has the model, else those 8 bytes (16 hex digits).
+    /// decoder has the model, else those 8 bytes (16 hex digits); version 6 by 4 bytes
+    /// (8 hex digits).
     pub model_hash: String,
     /// Name of the colour model, if this decoder has it.
     pub model_name: Option<String>,
@@ -35,12 +36,17 @@ pub struct Info {
     pub alpha: AlphaMode,
     /// Hex SHA-256 of the alpha model, when alpha is coded (as `model_hash`).
     pub alpha_model_hash: Option<String>,
+    /// Hex SHA-256 of each model file embedded in the stream (`MODL` chunks, versions 6
+    /// and 7), in file order.
+    pub embedded_models: Vec<String>,
     /// Metadata stored with the image.
     pub metadata: Metadata,
     /// Total file size in bytes.
     pub file_size: usize,
     /// Container version (1: every tile neural; 2: per-tile modes; 3: with context mode;
-    /// 4: with an adapted head; 5: the compact container of a one-tile image).
+    /// 4: with an adapted head; 5: the compact container of a one-tile image; 6: the
+    /// compact container with an embedded model or a 4-byte model reference; 7: the tiled
+    /// container with an embedded model).
     pub version: u8,
     /// Plane groups with an adapted head (container version 4): `[colour, alpha]`.
     pub adapted_heads: [bool; 2],
@@ -141,23 +147,24 @@ fn summary(
         tile_width: header.tile_width,
         tile_height: header.tile_height,
         tiles: header.tiles.len(),
-        model_hash: model_hex(&header.color_model, options),
-        model_name: super::decode::lookup(&header.color_model, &options.models, "colour")
+        model_hash: model_hex(&header.color_model, &header, options),
+        model_name: super::decode::lookup(&header.color_model, &header, options, "colour")
             .ok()
             .map(|m| m.name().to_string()),
         alpha: header.alpha,
         alpha_model_hash: (header.alpha == AlphaMode::Coded)
-            .then(|| model_hex(&header.alpha_model, options)),
+            .then(|| model_hex(&header.alpha_model, &header, options)),
+        embedded_models: header.embedded.iter().map(|e| hex(&e.hash)).collect(),
         metadata: header.metadata,
         file_size,
     })
 }
 
 /// A model reference in hex: the full hash, also for a prefix this decoder resolves.
-fn model_hex(m: &ModelRef, options: &DecodeOptions) -> String {
+fn model_hex(m: &ModelRef, header: &container::Header, options: &DecodeOptions) -> String {
     match m {
         ModelRef::Hash(h) => hex(h),
-        ModelRef::Prefix(_) => super::decode::lookup(m, &options.models, "")
+        ModelRef::Prefix(..) => super::decode::lookup(m, header, options, "")
             .map(|found| found.hash_hex())
             .unwrap_or_else(|_| hex(m.bytes())),
     }

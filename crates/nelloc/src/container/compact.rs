@@ -4,7 +4,7 @@
 //! header of section 1 (about 120 bytes) would cost more than the pixels.
 
 use super::{
-    check_version, color_field, dimensions_field, invalid, read_chunks, AlphaMode, Header,
+    check_version, color_field, dimensions_field, invalid, read_chunks, AlphaMode, Chunks, Header,
     ModelRef, Probe, Reader, TileEntry, MAGIC, MAX_CHUNKS,
 };
 use crate::error::{FormatError, Result};
@@ -14,6 +14,8 @@ use crate::tilemode::ContainerVersion;
 
 /// Bytes of a model's SHA-256 that a prefix reference (kind 2) stores.
 pub(crate) const PREFIX_LEN: usize = 8;
+/// Bytes of a model's SHA-256 that a short prefix reference (kind 4, version 6) stores.
+pub(crate) const SHORT_PREFIX_LEN: usize = 4;
 
 /// The largest side: the image is one tile, and tiles are at most this large (section 1).
 const MAX_SIDE: u32 = crate::MAX_TILE_SIZE;
@@ -30,6 +32,7 @@ const REF_NONE: u8 = 0;
 const REF_BUILTIN: u8 = 1;
 const REF_PREFIX: u8 = 2;
 const REF_HASH: u8 = 3;
+const REF_SHORT: u8 = 4;
 
 /// A varint is at most 5 bytes (35 bits): every field it codes is below 2^32.
 const MAX_VARINT_BYTES: usize = 5;
@@ -46,13 +49,25 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn put_model_ref(out: &mut Vec<u8>, m: &ModelRef) {
+/// Writes a model reference: kind 0 for none, 1 for a built-in model; in version 6 kind 3
+/// for an embedded model (its chunk carries the file: the full hash costs 28 bytes more
+/// than the model, and checks it exactly) and kind 4 for an external one; kind 2 in
+/// version 5; the next longer kind where a built-in model shares the prefix.
+fn put_model_ref(out: &mut Vec<u8>, m: &ModelRef, version: ContainerVersion, embedded: bool) {
     match m {
         ModelRef::Hash(h) if *h == [0; 32] => out.push(REF_NONE),
         ModelRef::Hash(h) => match builtin::index_of(h) {
             Some(i) => {
                 out.push(REF_BUILTIN);
                 put_varint(out, i);
+            }
+            None if embedded => {
+                out.push(REF_HASH);
+                out.extend_from_slice(h);
+            }
+            None if version.has_short_refs() && !builtin::shares_prefix(&h[..SHORT_PREFIX_LEN]) => {
+                out.push(REF_SHORT);
+                out.extend_from_slice(&h[..SHORT_PREFIX_LEN]);
             }
             // A prefix a built-in model shares would be ambiguous to every decoder: the
             // full hash instead (never seen in practice: 64 bits).
@@ -65,9 +80,14 @@ fn put_model_ref(out: &mut Vec<u8>, m: &ModelRef) {
                 out.extend_from_slice(&h[..PREFIX_LEN]);
             }
         },
-        ModelRef::Prefix(p) => {
-            out.push(REF_PREFIX);
-            out.extend_from_slice(p);
+        ModelRef::Prefix(p, n) => {
+            let n = usize::from(*n);
+            out.push(if n == SHORT_PREFIX_LEN {
+                REF_SHORT
+            } else {
+                REF_PREFIX
+            });
+            out.extend_from_slice(&p[..n]);
         }
     }
 }
@@ -86,7 +106,7 @@ pub(crate) fn write(
     }
     let mut out = Vec::with_capacity(LEAD + 16 + tile.len() + CRC_LEN);
     out.extend_from_slice(&MAGIC);
-    out.push(ContainerVersion::V5.byte());
+    out.push(header.version.byte());
     let (mode, value) = match header.alpha {
         AlphaMode::None => (0, None),
         AlphaMode::Constant(v) => (1, Some(v)),
@@ -97,9 +117,11 @@ pub(crate) fn write(
     out.extend(value);
     put_varint(&mut out, u64::from(header.width - 1));
     put_varint(&mut out, u64::from(header.height - 1));
-    put_model_ref(&mut out, &header.color_model);
+    let embedded = |m: &ModelRef| header.embedded.iter().any(|e| m.matches(&e.hash));
+    let (cm, am) = (&header.color_model, &header.alpha_model);
+    put_model_ref(&mut out, cm, header.version, embedded(cm));
     if header.alpha == AlphaMode::Coded {
-        put_model_ref(&mut out, &header.alpha_model);
+        put_model_ref(&mut out, am, header.version, embedded(am));
     }
     if !chunks.is_empty() {
         put_varint(&mut out, chunks.len() as u64);
@@ -154,7 +176,12 @@ impl Reader<'_> {
         Ok(self.varint(what, u64::from(MAX_SIDE - 1))? as u32 + 1)
     }
 
-    fn model_ref(&mut self, what: &'static str, role: &'static str) -> Result<ModelRef> {
+    fn model_ref(
+        &mut self,
+        what: &'static str,
+        role: &'static str,
+        version: ContainerVersion,
+    ) -> Result<ModelRef> {
         match self.byte(what)? {
             REF_NONE => Ok(ModelRef::NONE),
             REF_BUILTIN => {
@@ -166,7 +193,12 @@ impl Reader<'_> {
             REF_PREFIX => {
                 let mut p = [0u8; PREFIX_LEN];
                 p.copy_from_slice(self.take(PREFIX_LEN as u64, what)?);
-                Ok(ModelRef::Prefix(p))
+                Ok(ModelRef::Prefix(p, PREFIX_LEN as u8))
+            }
+            REF_SHORT if version.has_short_refs() => {
+                let mut p = [0u8; PREFIX_LEN];
+                p[..SHORT_PREFIX_LEN].copy_from_slice(self.take(SHORT_PREFIX_LEN as u64, what)?);
+                Ok(ModelRef::Prefix(p, SHORT_PREFIX_LEN as u8))
             }
             REF_HASH => {
                 let mut h = [0u8; 32];
@@ -181,7 +213,11 @@ impl Reader<'_> {
             }
             k => Err(invalid(
                 what,
-                format!("unknown model reference kind {k} (expected 0 to 3)"),
+                format!(
+                    "unknown model reference kind {k} (expected 0 to {} in version {})",
+                    if version.has_short_refs() { 4 } else { 3 },
+                    version.byte()
+                ),
             )),
         }
     }
@@ -221,7 +257,7 @@ pub(crate) fn probe(data: &[u8]) -> Result<Probe> {
     let height = f.side("height")?;
     dimensions_field(width, height)?;
     Ok(Probe {
-        version: ContainerVersion::V5.byte(),
+        version: data[MAGIC.len()],
         color,
         width,
         height,
@@ -276,9 +312,9 @@ pub(crate) fn parse<'a>(
     let height = f.side("height")?;
     limits.check_dimensions(width, height)?;
     limits.check_output(u64::from(width) * u64::from(height) * color.channels() as u64)?;
-    let color_model = f.model_ref("colour model", "colour")?;
+    let color_model = f.model_ref("colour model", "colour", version)?;
     let alpha_model = if alpha == AlphaMode::Coded {
-        f.model_ref("alpha model", "alpha")?
+        f.model_ref("alpha model", "alpha", version)?
     } else {
         ModelRef::NONE
     };
@@ -298,7 +334,12 @@ pub(crate) fn parse<'a>(
             chunks.push(([tag[0], tag[1], tag[2], tag[3]], body));
         }
     }
-    let (metadata, preview, heads) = read_chunks(chunks, version, alpha, limits)?;
+    let Chunks {
+        metadata,
+        preview,
+        heads,
+        embedded,
+    } = read_chunks(chunks, version, alpha, [&color_model, &alpha_model], limits)?;
     let tile = &body[f.pos..];
     // At least the mode byte(s); the tile layout checks the rest (section 8).
     if tile.is_empty() {
@@ -326,6 +367,7 @@ pub(crate) fn parse<'a>(
             metadata,
             heads,
             preview,
+            embedded,
             // The file CRC covered the tile; the per-tile check downstream then holds.
             tiles: vec![TileEntry {
                 offset: 0,

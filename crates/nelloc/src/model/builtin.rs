@@ -124,6 +124,11 @@ pub fn builtin_file_by_name(name: &str) -> Option<&'static [u8]> {
         .map(|(_, b)| *b)
 }
 
+/// Number of model files compiled in, without parsing them (for messages).
+pub(crate) fn file_count() -> usize {
+    FILES.len()
+}
+
 /// Number of model files compiled in (to check that all of them parse).
 #[cfg(feature = "unstable-internals")]
 pub fn builtin_file_count() -> usize {

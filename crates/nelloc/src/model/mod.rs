@@ -2,6 +2,7 @@
 
 pub(crate) mod builtin;
 mod mean_base;
+pub(crate) mod search;
 #[cfg(any(test, feature = "unstable-internals"))]
 mod synthetic;
 
@@ -21,6 +22,7 @@ pub use builtin::{builtin, builtin_by_name, builtin_file_by_name, default_for_ch
 #[cfg(feature = "unstable-internals")]
 pub use builtin::builtin_file_count;
 pub use mean_base::{MeanBase, Predictor, Predictors};
+pub use search::{search_path_from_env, MODEL_PATH_VAR};
 // Test, fuzzing and benchmark support (not a stable API): pseudo-random model files.
 #[cfg(any(test, feature = "unstable-internals"))]
 pub use synthetic::synthetic;
@@ -148,7 +150,8 @@ pub struct Model {
     /// The integer layers in their roles.
     pub(crate) net: Topology<Layer>,
     metadata: BTreeMap<String, String>,
-    size: usize,
+    /// The model file, exactly as read (what an encoder embeds).
+    file: Arc<[u8]>,
     /// Weights re-laid for the batched kernels, built on first use.
     packed: std::sync::OnceLock<Packed>,
 }
@@ -271,7 +274,7 @@ impl Model {
             arch,
             net,
             metadata,
-            size: bytes.len(),
+            file: bytes.into(),
             packed: std::sync::OnceLock::new(),
         })
     }
@@ -320,7 +323,11 @@ impl Model {
     }
     /// Size of the model file in bytes.
     pub fn file_size(&self) -> usize {
-        self.size
+        self.file.len()
+    }
+    /// The model file's bytes, exactly as read (their SHA-256 is [`Model::hash`]).
+    pub fn file_bytes(&self) -> &[u8] {
+        &self.file
     }
     /// Number of parameters (weights and biases).
     pub fn parameters(&self) -> usize {
@@ -341,32 +348,6 @@ pub fn for_channels(models: &[Arc<Model>], channels: usize) -> Option<Arc<Model>
         .iter()
         .find(|m| m.arch().channels as usize == channels)
         .cloned()
-}
-
-/// The model whose hash starts with `prefix` among the supplied and the built-in ones
-/// (compact container, docs/FORMAT.md section 11): `Err(n)` when `n` > 1 distinct models
-/// match (the same file supplied twice, or supplied and built in, is one).
-pub(crate) fn find_prefix(
-    prefix: &[u8],
-    extra: &[Arc<Model>],
-) -> Result<Option<Arc<Model>>, usize> {
-    let mut hits: Vec<&Arc<Model>> = Vec::new();
-    for m in extra.iter().chain(builtin()) {
-        if m.hash().starts_with(prefix) && !hits.iter().any(|h| h.hash() == m.hash()) {
-            hits.push(m);
-        }
-    }
-    match hits[..] {
-        [] => Ok(None),
-        [m] => Ok(Some(m.clone())),
-        _ => Err(hits.len()),
-    }
-}
-
-/// Finds a model by hash among the supplied ones, then the built-in ones.
-pub(crate) fn find(hash: &[u8; 32], extra: &[Arc<Model>]) -> Option<Arc<Model>> {
-    let hit = |models: &[Arc<Model>]| models.iter().find(|m| m.hash() == hash).cloned();
-    hit(extra).or_else(|| hit(builtin()))
 }
 
 #[cfg(test)]
@@ -393,10 +374,24 @@ mod prefix_tests {
                     .map(|b| (a, b))
             })
             .expect("64 models share a first byte");
-        let p = &a.hash()[..1];
-        assert!(matches!(find_prefix(p, &[a.clone(), b.clone()]), Err(n) if n >= 2));
-        let full = &a.hash()[..];
-        let found = find_prefix(full, &[a.clone(), a.clone()]).unwrap().unwrap();
+        let sources = |supplied| search::Sources {
+            supplied,
+            embedded: &[],
+            dirs: &[],
+            max_bytes: u64::MAX,
+        };
+        let mut p = [0u8; 8];
+        p[0] = a.hash()[0];
+        let one = crate::container::ModelRef::Prefix(p, 1);
+        let both = [a.clone(), b.clone()];
+        assert!(matches!(
+            search::resolve(&one, &sources(&both), "colour"),
+            Err(crate::Error::Model(ModelError::AmbiguousModel { count, .. })) if count >= 2
+        ));
+        p.copy_from_slice(&a.hash()[..8]);
+        let eight = crate::container::ModelRef::Prefix(p, 8);
+        let twice = [a.clone(), a.clone()];
+        let found = search::resolve(&eight, &sources(&twice), "colour").unwrap();
         assert_eq!(found.hash(), a.hash());
     }
 }

@@ -20,6 +20,12 @@ pub(crate) enum ContainerVersion {
     /// The compact container (FORMAT.md section 11): one tile, coded as in version 4,
     /// behind a header of a few bytes.
     V5,
+    /// The compact container with embedded models (`MODL` chunks) and 4-byte model
+    /// references (FORMAT.md section 12).
+    V6,
+    /// The tiled container of version 4 with embedded models (`MODL` chunks, FORMAT.md
+    /// section 12).
+    V7,
 }
 
 // The public constant names the newest version; the two must not drift apart.
@@ -27,7 +33,7 @@ const _: () = assert!(ContainerVersion::LATEST.byte() == crate::FORMAT_VERSION);
 
 impl ContainerVersion {
     /// The newest version.
-    pub(crate) const LATEST: ContainerVersion = ContainerVersion::V5;
+    pub(crate) const LATEST: ContainerVersion = ContainerVersion::V7;
 
     /// The version byte of the header.
     pub(crate) const fn byte(self) -> u8 {
@@ -37,6 +43,8 @@ impl ContainerVersion {
             ContainerVersion::V3 => 3,
             ContainerVersion::V4 => 4,
             ContainerVersion::V5 => 5,
+            ContainerVersion::V6 => 6,
+            ContainerVersion::V7 => 7,
         }
     }
 
@@ -48,6 +56,8 @@ impl ContainerVersion {
             ContainerVersion::V3,
             ContainerVersion::V4,
             ContainerVersion::V5,
+            ContainerVersion::V6,
+            ContainerVersion::V7,
         ]
         .into_iter()
         .find(|v| v.byte() == byte)
@@ -102,7 +112,18 @@ impl ContainerVersion {
     /// Whether this is the compact container (one tile, FORMAT.md section 11) rather than
     /// the tiled one of section 1.
     pub(crate) fn is_compact(self) -> bool {
-        self == ContainerVersion::V5
+        matches!(self, ContainerVersion::V5 | ContainerVersion::V6)
+    }
+
+    /// Whether `MODL` chunks are embedded models (versions 6 and 7, FORMAT.md section 12;
+    /// before, the tag is unknown and skipped).
+    pub(crate) fn has_embedded_models(self) -> bool {
+        self >= ContainerVersion::V6
+    }
+
+    /// Whether a compact header may name a model by a 4-byte hash prefix (kind 4).
+    pub(crate) fn has_short_refs(self) -> bool {
+        self == ContainerVersion::V6
     }
 
     /// Whether the header names the model of every plane group. From version 2 on, a
@@ -142,8 +163,18 @@ mod tests {
     #[test]
     fn header_bytes() {
         assert_eq!(ContainerVersion::from_byte(0), None);
-        assert_eq!(ContainerVersion::from_byte(6), None);
+        assert_eq!(ContainerVersion::from_byte(8), None);
         assert!(ContainerVersion::V5.is_compact() && !ContainerVersion::V4.is_compact());
+        assert!(ContainerVersion::V6.is_compact() && !ContainerVersion::V7.is_compact());
+        assert!(!ContainerVersion::V5.has_embedded_models());
+        assert!(
+            ContainerVersion::V6.has_embedded_models()
+                && ContainerVersion::V7.has_embedded_models()
+        );
+        assert!(ContainerVersion::V7.has_adapted_heads() && ContainerVersion::V7.has_mode_bytes());
+        assert!(TileMode::ALL
+            .iter()
+            .all(|&m| ContainerVersion::V7.allows(m)));
         // Compact tiles are version-4 tiles.
         assert!(TileMode::ALL
             .iter()

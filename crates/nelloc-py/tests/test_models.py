@@ -1,0 +1,54 @@
+"""Models that travel with the files (docs/FORMAT.md section 12): ``encode(...,
+embed_model=True)`` and ``decode(..., model_path=[...])``; in each test the decoder is
+given no model file."""
+
+import os
+import shutil
+
+import pytest
+
+import nelloc
+
+
+def _model(fixtures):
+    # An external (not built-in) one-channel model: the frozen predictor-relative one.
+    return fixtures / "models" / "test-gray-pred.safetensors"
+
+
+def test_an_embedded_model_decodes_with_no_model_given(fixtures, image):
+    a = image(28, 28, 1)
+    data = nelloc.encode(a, model_file=_model(fixtures), modes="neural", embed_model=True)
+    assert data[8] == 6
+    assert (nelloc.decode(data) == a).all()
+    i = nelloc.info(data)
+    assert i.version == 6 and len(i.embedded_models) == 1
+    assert i.embedded_models[0] == i.model_hash
+    # Without embedding, the model is needed.
+    plain = nelloc.encode(a, model_file=_model(fixtures), modes="neural")
+    assert plain[8] == 6 and len(plain) + 5000 < len(data)
+    with pytest.raises(nelloc.ModelError, match="not embedded"):
+        nelloc.decode(plain)
+    with pytest.raises(TypeError):
+        nelloc.encode(a, embed_model=1)
+
+
+def test_the_model_path_finds_the_model(fixtures, image, tmp_path, monkeypatch):
+    a = image(40, 30, 1)
+    data = nelloc.encode(a, model_file=_model(fixtures), modes="neural", tile_size=16)
+    empty, models = tmp_path / "empty", tmp_path / "models"
+    empty.mkdir()
+    models.mkdir()
+    with pytest.raises(nelloc.ModelError, match=r"\(0 model files\)"):
+        nelloc.decode(data, model_path=[empty])
+    shutil.copy(_model(fixtures), models / "m.safetensors")
+    assert (nelloc.decode(data, model_path=[empty, models]) == a).all()
+    assert nelloc.info(data, model_path=[models]).model_name == "test-gray-pred"
+    assert nelloc.decode_preview(data, model_path=[models]).embedded is False
+    # NELLOC_MODEL_PATH, read only when asked to.
+    monkeypatch.setenv("NELLOC_MODEL_PATH", f"{empty}{os.pathsep}{models}")
+    assert nelloc.env_model_path() == [str(empty), str(models)]
+    with pytest.raises(nelloc.ModelError):
+        nelloc.decode(data)
+    assert (nelloc.decode(data, model_path=nelloc.env_model_path()) == a).all()
+    with pytest.raises(TypeError, match="model_path"):
+        nelloc.decode(data, model_path=str(models))
