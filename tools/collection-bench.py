@@ -12,7 +12,7 @@ first. Every image is coded on its own (one file each), as a user would store it
   --builtin NAME; every file is decoded back and compared (the encoder's own check).
   Reported as total bpsp (whole files) and payload bpsp (the tile data only: file size
   minus the fixed header, chunks, tile index and header CRC, parsed per docs/FORMAT.md
-  section 1; for the compact container, version 5, minus its header fields, chunks and
+  section 1; for the compact container, versions 5 and 6, minus its header fields, chunks and
   CRC), so the figure can be compared across container versions;
 * `cjxl -d 0 -e 7` and `cwebp -lossless -z 9 -exact` (whole files).
 
@@ -61,16 +61,17 @@ def _model_ref(d, off):
     off += 1
     if kind == 1:
         return _varint(d, off)[1]
-    return off + {0: 0, 2: 8, 3: 32}[kind]
+    return off + {0: 0, 2: 8, 3: 32, 4: 4}[kind]
 
 
 def payload_bytes(path):
     """The tile data of an .nlc file: the sum of the tile lengths of the tiled container
-    (docs/FORMAT.md section 1), or the one tile of the compact container (version 5,
-    section 11: everything between the header fields and the CRC)."""
+    (docs/FORMAT.md section 1), or the one tile of the compact container (versions 5 and
+    6, sections 11 and 12: everything between the header fields and the CRC; an embedded
+    model is a chunk, not payload)."""
     with open(path, "rb") as f:
         d = f.read()
-    if d[8] == 5:
+    if d[8] in (5, 6):
         flags = d[9]
         alpha_mode = (flags >> 3) & 3
         off = 10 + (alpha_mode == 1)
