@@ -295,6 +295,41 @@ struct X86<X> {
     avxvnni: Kernel<avx2::AvxVnni, X>,
     vnni_ymm: Kernel<avx2::Vnni, X>,
     vnni_zmm: Kernel<avx512::VnniZmm, X>,
+    avx512bw_relu: ReluKernel<avx512::Avx512Bw, X>,
+    vnni_zmm_relu: ReluKernel<avx512::VnniZmm, X>,
+}
+
+/// A GEMM kernel fused with the ReLU requantisation into u8 rows of a stride.
+#[cfg(target_arch = "x86_64")]
+type ReluKernel<Token, X> = fn(Token, &PackedLayer, &[X], usize, usize, &mut [u8], usize);
+
+/// `gemm` then `relu_rows` in one pass where the level has a fused kernel and the layer
+/// has no padding outputs (they would be written into `y`); returns whether it ran.
+#[allow(clippy::too_many_arguments)]
+fn gemm_relu<T: Copy + Into<i32> + Simd>(
+    level: Level,
+    layer: &Layer,
+    p: &PackedLayer,
+    x: &[T],
+    x_stride: usize,
+    n: usize,
+    y: &mut [u8],
+    y_stride: usize,
+) -> bool {
+    if layer.n_out != p.out_pad || y_stride < p.out_pad {
+        return false;
+    }
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512Bw(t) => (T::X86.avx512bw_relu)(t, p, x, x_stride, n, y, y_stride),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512VnniZmm(t) => (T::X86.vnni_zmm_relu)(t, p, x, x_stride, n, y, y_stride),
+        _ => {
+            let _ = (x, x_stride, n, y);
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -316,6 +351,8 @@ impl Simd for u8 {
         avxvnni: avx2::gemm_u8_avxvnni,
         vnni_ymm: avx2::gemm_u8_vnni,
         vnni_zmm: avx512::gemm_u8_vnni_zmm,
+        avx512bw_relu: avx512::gemm_u8_bw_relu,
+        vnni_zmm_relu: avx512::gemm_u8_vnni_zmm_relu,
     };
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn simd128(t: Simd128, p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
@@ -331,6 +368,8 @@ impl Simd for i16 {
         avxvnni: avx2::gemm_i16_avxvnni,
         vnni_ymm: avx2::gemm_i16_vnni,
         vnni_zmm: avx512::gemm_i16_vnni_zmm,
+        avx512bw_relu: avx512::gemm_i16_bw_relu,
+        vnni_zmm_relu: avx512::gemm_i16_vnni_zmm_relu,
     };
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn simd128(t: Simd128, p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
@@ -409,6 +448,29 @@ pub(crate) fn forward_batch(
     }
     for step in model.net().steps() {
         let (l, p) = (step.layer, &packed.layers[step.index]);
+        if let Op::Input { dst } | Op::Relu { dst, .. } = step.op {
+            // The source and destination buffers differ (checked by `net`'s walk), so the
+            // fused kernel can read one while writing the other.
+            let fused = match step.op.src() {
+                None => gemm_relu(
+                    level,
+                    l,
+                    p,
+                    x,
+                    x_stride,
+                    n_pad,
+                    &mut s.bufs[dst.index()],
+                    width_pad,
+                ),
+                Some(src) => {
+                    let (xs, y) = two_bufs(&mut s.bufs, src.index(), dst.index());
+                    gemm_relu(level, l, p, xs, width_pad, n_pad, y, width_pad)
+                }
+            };
+            if fused {
+                continue;
+            }
+        }
         match step.op.src() {
             None => gemm(level, l, p, x, x_stride, n_pad, &mut s.acc),
             Some(src) => gemm(
@@ -437,6 +499,18 @@ pub(crate) fn forward_batch(
             }
             Op::Head { .. } => head_rows(level, l, p, &s.acc, n, out),
         }
+    }
+}
+
+/// Buffer `a` to read and buffer `b` to write, `a != b`.
+fn two_bufs(bufs: &mut [Vec<u8>; 3], a: usize, b: usize) -> (&[u8], &mut [u8]) {
+    assert_ne!(a, b, "a layer reads and writes the same activation buffer");
+    if a < b {
+        let (lo, hi) = bufs.split_at_mut(b);
+        (&lo[a], &mut hi[0])
+    } else {
+        let (lo, hi) = bufs.split_at_mut(a);
+        (&hi[0], &mut lo[b])
     }
 }
 
