@@ -913,12 +913,24 @@ mod tests {
                 let mut p = PackedLayer::new(&layer, 4);
                 if cut_w {
                     p.w8.pop();
+                    #[cfg(target_arch = "x86_64")]
+                    p.w8_zmm.pop();
                 }
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let mut acc = vec![0; acc_len];
                     gemm(level, &layer, &p, &vec![1u8; x_len], 16, 4, &mut acc)
                 }));
                 assert!(r.is_err(), "{level:?}: w {cut_w} x {x_len} acc {acc_len}");
+                // The fused kernels (where the level has them) check the same, and `y`.
+                let y_len = if cut_w || x_len < 64 { 64 } else { 63 };
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut y = vec![0u8; y_len];
+                    gemm_relu(level, &layer, &p, &vec![1u8; x_len], 16, 4, &mut y, 16)
+                }));
+                assert!(
+                    r.is_err() || r.is_ok_and(|fused| !fused),
+                    "{level:?} fused: w {cut_w} x {x_len} y {y_len}"
+                );
             }
         }
     }
