@@ -12,7 +12,7 @@ use crate::coder::StreamDecoder;
 use crate::context::{bases, gather_context};
 use crate::error::Result;
 use crate::head_adapt::{fit::Samples, HeadDelta, MAX_HEAD};
-use crate::mixture::PixelDist;
+use crate::mixture::{Edges, PixelDist};
 use crate::model::Model;
 use crate::schedule::{wavefront, wavefront_rows, wavefront_steps, TileBuf, TileRect};
 use crate::tilemode::Payload;
@@ -149,6 +149,7 @@ pub(super) fn decode_group(
     let mut ready: Vec<(usize, usize, usize)> = Vec::new();
     let mut batch = Batch::default();
     let mut adapted = [0i32; MAX_HEAD];
+    let mut edges = Edges::default();
     for t in 0..steps {
         // Cancelled: stop here; the caller reports it (a single huge tile is one group).
         if tracker.check().is_err() {
@@ -189,7 +190,9 @@ pub(super) fn decode_group(
             let head = delta.map_or(head, |d| d.apply(head, &mut adapted));
             let dist = PixelDist::new(head, k, c, b.as_ref());
             let dec = &mut job.dec;
-            let _ = dist.decode_pixel(&mut job.buf[at..at + c], |d| Ok::<u8, ()>(dec.decode(d)));
+            let _ = dist.decode_pixel(&mut job.buf[at..at + c], &mut edges, |d, e| {
+                Ok::<_, ()>(dec.decode(d, e))
+            });
         }
         if first == 0 {
             tracker.advance(ready.len());

@@ -137,34 +137,60 @@ impl PixelDist {
 
     /// Visits the coding interval `(left, freq)` of each channel of `pixel`, in order.
     pub(crate) fn for_each_interval(&self, pixel: &[u8], mut sink: impl FnMut(u32, u32)) {
+        let mut edges = Edges::default();
         let mut w = self.prior;
         for ch in 0..self.c {
             let dist = self.channel(ch, pixel, &w);
-            let x = pixel[ch];
-            let (left, freq) = dist.interval(x);
-            sink(left, freq);
+            let bin = dist.bin(pixel[ch], &mut edges);
+            sink(bin.left, bin.freq);
             if ch + 1 < self.c {
-                w = dist.posterior(x);
+                w = dist.posterior_of(bin, &edges);
             }
         }
     }
 
-    /// Decodes the channels of one pixel, asking `decode_one` for each symbol.
+    /// Decodes the channels of one pixel, asking `decode_one` for each symbol's [`Bin`]
+    /// (`ChannelDist::search` of the stream's quantile).
     pub(crate) fn decode_pixel<E>(
         &self,
         out: &mut [u8],
-        mut decode_one: impl FnMut(&ChannelDist) -> Result<u8, E>,
+        edges: &mut Edges,
+        mut decode_one: impl FnMut(&ChannelDist, &mut Edges) -> Result<Bin, E>,
     ) -> Result<(), E> {
         let mut w = self.prior;
         for ch in 0..self.c {
             let dist = self.channel(ch, out, &w);
-            let x = decode_one(&dist)?;
-            out[ch] = x;
+            let bin = decode_one(&dist, edges)?;
+            out[ch] = bin.x;
             if ch + 1 < self.c {
-                w = dist.posterior(x);
+                w = dist.posterior_of(bin, edges);
             }
         }
         Ok(())
+    }
+}
+
+/// A symbol's bin of a [`ChannelDist`]: its coding interval, and which buffers of the
+/// [`Edges`] it was found with hold every component's CDF (Q20) at the bin's two edges,
+/// which the posterior weights are made of (computing them once, during the search, is
+/// what makes the posterior free).
+#[derive(Clone, Copy)]
+pub(crate) struct Bin {
+    pub(crate) x: u8,
+    pub(crate) left: u32,
+    pub(crate) freq: u32,
+    lo: usize,
+    hi: usize,
+}
+
+/// Scratch for the per-component edge values of a search or a bin: three buffers that
+/// trade places (lower bound, upper bound, candidate) instead of being copied. Reused
+/// across symbols; only the first `k` entries of a buffer are meaningful.
+pub(crate) struct Edges([[u32; MAX_K]; 3]);
+
+impl Default for Edges {
+    fn default() -> Self {
+        Edges([[0; MAX_K]; 3])
     }
 }
 
@@ -178,6 +204,10 @@ pub(crate) struct ChannelDist {
     recip: u64,
 }
 
+// `sig`, `cumulative`, `interval` and `posterior` are the readable definitions that the
+// conformance vectors and the tests hold the bin-based paths (`bin`, `search`,
+// `posterior_of`) to.
+#[cfg_attr(not(any(test, feature = "unstable-internals")), allow(dead_code))]
 impl ChannelDist {
     fn new(k: usize, weights: [u32; MAX_K], means: [i32; MAX_K], inv_scale: [u32; MAX_K]) -> Self {
         let total: u64 = weights[..k].iter().map(|&w| u64::from(w) * SIG_ONE).sum();
@@ -239,55 +269,119 @@ impl ChannelDist {
         (lo, hi - lo)
     }
 
-    /// The symbol whose interval contains `quantile` (< 2^P), with its interval.
+    /// F(x) for x in 0..=256 (as [`cumulative`](Self::cumulative)), writing every
+    /// component's CDF at the edge (as `sig`) into `sig`.
+    #[inline]
+    fn edge(&self, x: u32, sig: &mut [u32; MAX_K]) -> u32 {
+        if x == 0 || x >= 256 {
+            let v = if x == 0 { 0 } else { SIG_ONE as u32 };
+            sig[..self.k].fill(v);
+            return if x == 0 { 0 } else { TOTAL };
+        }
+        let edge = 256 * i64::from(x) - 128;
+        let mut c = 0u64;
+        for i in 0..self.k {
+            let z = ((edge - i64::from(self.means[i])) * i64::from(self.inv_scale[i]) + (1 << 15))
+                >> 16;
+            let v = SIGMOID[(z.clamp(-4096, 4096) + 4096) as usize];
+            sig[i] = v;
+            c += u64::from(self.weights[i]) * u64::from(v);
+        }
+        ((c * self.recip) >> 32) as u32 + x
+    }
+
+    /// The bin of symbol `x`: [`interval`](Self::interval) and the components' edges.
+    pub(crate) fn bin(&self, x: u8, edges: &mut Edges) -> Bin {
+        let [lo, hi, _] = &mut edges.0;
+        let left = self.edge(u32::from(x), lo);
+        let right = self.edge(u32::from(x) + 1, hi);
+        Bin {
+            x,
+            left,
+            freq: right - left,
+            lo: 0,
+            hi: 1,
+        }
+    }
+
+    /// The bin of the symbol whose interval contains `quantile` (< 2^P).
     ///
     /// Any search that finds the unique x with F(x) <= q < F(x+1) is exact; this one
     /// starts at the bin of the heaviest component's mean (usually right or close for a
-    /// trained model), gallops outwards, then bisects.
-    pub(crate) fn search(&self, quantile: u32) -> (u8, u32, u32) {
+    /// trained model), gallops outwards, then bisects. The edges are evaluated into three
+    /// buffers (lower bound, upper bound, candidate) that trade places instead of copying.
+    pub(crate) fn search(&self, quantile: u32, edges: &mut Edges) -> Bin {
         let best = (0..self.k)
             .max_by_key(|&i| (self.weights[i], std::cmp::Reverse(i)))
             .unwrap_or(0);
         let guess = ((i64::from(self.means[best]) + 128) >> 8).clamp(0, 255) as u32;
-        let f_guess = self.cumulative(guess);
+        let bufs = &mut edges.0;
+        // Which buffer holds the edges of `lo`, of `hi` and the next candidate.
+        let (mut b_lo, mut b_hi, mut b_c) = (0usize, 1usize, 2usize);
+        let f_guess = self.edge(guess, &mut bufs[b_c]);
         let (mut lo, mut f_lo, mut hi, mut f_hi);
         let mut step = 1u32;
         if f_guess <= quantile {
             (lo, f_lo) = (guess, f_guess);
+            std::mem::swap(&mut b_lo, &mut b_c);
             loop {
                 let cand = (guess + step).min(256);
-                let f = self.cumulative(cand);
+                let f = self.edge(cand, &mut bufs[b_c]);
                 if f > quantile {
                     (hi, f_hi) = (cand, f);
+                    std::mem::swap(&mut b_hi, &mut b_c);
                     break;
                 }
                 (lo, f_lo) = (cand, f);
+                std::mem::swap(&mut b_lo, &mut b_c);
                 step *= 2;
             }
         } else {
             (hi, f_hi) = (guess, f_guess);
+            std::mem::swap(&mut b_hi, &mut b_c);
             loop {
                 // F(0) = 0 <= quantile, so this ends at the latest at 0.
                 let cand = guess.saturating_sub(step);
-                let f = self.cumulative(cand);
+                let f = self.edge(cand, &mut bufs[b_c]);
                 if f <= quantile {
                     (lo, f_lo) = (cand, f);
+                    std::mem::swap(&mut b_lo, &mut b_c);
                     break;
                 }
                 (hi, f_hi) = (cand, f);
+                std::mem::swap(&mut b_hi, &mut b_c);
                 step *= 2;
             }
         }
         while hi - lo > 1 {
             let mid = (lo + hi) / 2;
-            let f = self.cumulative(mid);
+            let f = self.edge(mid, &mut bufs[b_c]);
             if f <= quantile {
                 (lo, f_lo) = (mid, f);
+                std::mem::swap(&mut b_lo, &mut b_c);
             } else {
                 (hi, f_hi) = (mid, f);
+                std::mem::swap(&mut b_hi, &mut b_c);
             }
         }
-        (lo as u8, f_lo, f_hi - f_lo)
+        Bin {
+            x: lo as u8,
+            left: f_lo,
+            freq: f_hi - f_lo,
+            lo: b_lo,
+            hi: b_hi,
+        }
+    }
+
+    /// [`posterior`](Self::posterior) of the bin's symbol, from the edges it carries.
+    pub(crate) fn posterior_of(&self, bin: Bin, edges: &Edges) -> [u32; MAX_K] {
+        let (lo, hi) = (&edges.0[bin.lo], &edges.0[bin.hi]);
+        let mut prod = [0u64; MAX_K];
+        for (i, p) in prod.iter_mut().enumerate().take(self.k) {
+            let mass = u64::from(hi[i] - lo[i]).max(1);
+            *p = u64::from(self.weights[i]) * mass;
+        }
+        renormalise(&prod, self.k)
     }
 
     /// Component weights given that this channel took value `x`:
@@ -299,14 +393,20 @@ impl ChannelDist {
             let mass = (self.sig(i, x + 1) - self.sig(i, x)).max(1);
             *p = u64::from(self.weights[i]) * mass;
         }
-        let max = prod[..self.k].iter().copied().max().unwrap_or(1);
-        let shift = (64 - max.leading_zeros()).saturating_sub(WEIGHT_BITS);
-        let mut w = [0u32; MAX_K];
-        for i in 0..self.k {
-            w[i] = ((prod[i] >> shift) as u32).max(1);
-        }
-        w
+        renormalise(&prod, self.k)
     }
+}
+
+/// The first `k` products renormalised to at most [`WEIGHT_BITS`] bits, floored at 1.
+#[inline]
+fn renormalise(prod: &[u64; MAX_K], k: usize) -> [u32; MAX_K] {
+    let max = prod[..k].iter().copied().max().unwrap_or(1);
+    let shift = (64 - max.leading_zeros()).saturating_sub(WEIGHT_BITS);
+    let mut w = [0u32; MAX_K];
+    for i in 0..k {
+        w[i] = ((prod[i] >> shift) as u32).max(1);
+    }
+    w
 }
 
 #[cfg(test)]
@@ -345,13 +445,25 @@ mod tests {
     }
 
     #[test]
-    fn search_inverts_interval() {
+    fn search_inverts_interval_and_its_edges_give_the_posterior() {
+        let mut edges = Edges::default();
         for seed in 0..200 {
             let d = dist(1 + seed as usize % 10, seed);
             for x in 0..=255u8 {
                 let (left, freq) = d.interval(x);
+                // One scratch for every call, as the decoder reuses it.
+                let bin = d.bin(x, &mut edges);
+                assert_eq!((bin.x, bin.left, bin.freq), (x, left, freq));
+                assert_eq!(
+                    d.posterior_of(bin, &edges),
+                    d.posterior(x),
+                    "seed {seed} x {x}"
+                );
                 for q in [left, left + freq / 2, left + freq - 1] {
-                    assert_eq!(d.search(q), (x, left, freq));
+                    let found = d.search(q, &mut edges);
+                    assert_eq!((found.x, found.left, found.freq), (x, left, freq));
+                    let post = d.posterior_of(found, &edges);
+                    assert_eq!(post, d.posterior(x), "seed {seed} q {q}");
                 }
             }
         }
