@@ -6,11 +6,14 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "x86_64")]
+mod mixture_zmm;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
 
 use std::sync::OnceLock;
 
+use crate::mixture::MAX_K;
 use crate::model::Model;
 use crate::net::{Layer, Op, PackedLayer};
 
@@ -153,6 +156,15 @@ impl Level {
         Level::all()
     }
 
+    /// The mixture kernels of this level (zmm where the level has AVX-512 BW; the
+    /// reference otherwise).
+    pub(crate) fn mixture(self) -> MixSimd {
+        #[cfg(target_arch = "x86_64")]
+        return MixSimd(self.avx512bw());
+        #[cfg(not(target_arch = "x86_64"))]
+        return MixSimd::reference();
+    }
+
     /// The AVX-512 BW token of a zmm level (their requantisation kernels are zmm too).
     #[cfg(target_arch = "x86_64")]
     fn avx512bw(self) -> Option<avx512::Avx512Bw> {
@@ -180,6 +192,40 @@ impl Level {
 
 /// Pixels per kernel block (batches are padded to a multiple of it).
 pub(crate) const PIXEL_BLOCK: usize = 4;
+
+/// The SIMD kernels of the mixture's per-symbol arithmetic a [`Level`] has (see
+/// `mixture_zmm`): the call returns `None` where there is none for the case, and the
+/// caller then runs the scalar reference.
+#[derive(Clone, Copy)]
+pub(crate) struct MixSimd(#[cfg(target_arch = "x86_64")] Option<avx512::Avx512Bw>);
+
+impl MixSimd {
+    /// No SIMD: the reference arithmetic.
+    pub(crate) fn reference() -> Self {
+        MixSimd(
+            #[cfg(target_arch = "x86_64")]
+            None,
+        )
+    }
+
+    /// The posterior weights `weights[i] * max(hi[i] - lo[i], 1)` renormalised to at most
+    /// `bits` bits (see `crate::mixture`).
+    #[inline]
+    #[allow(unused_variables)]
+    pub(crate) fn posterior(
+        self,
+        k: usize,
+        weights: &[u32; MAX_K],
+        (lo, hi): (&[u32; MAX_K], &[u32; MAX_K]),
+        bits: u32,
+    ) -> Option<[u32; MAX_K]> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(t) = self.0.filter(|_| k <= mixture_zmm::LANES) {
+            return Some(mixture_zmm::posterior(t, k, weights, lo, hi, bits));
+        }
+        None
+    }
+}
 
 /// What the SIMD ReLU requantisations of the first `outputs` outputs of `n` pixels load and
 /// store: `acc` rows of `out_pad`, `y` rows of `y_stride`, and the packed tables. Panics

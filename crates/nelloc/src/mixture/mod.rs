@@ -11,6 +11,8 @@ mod tables;
 use tables::TABLES_SHA256;
 use tables::{EXP_NEG, INV_SCALE, SIGMOID, TANH};
 
+use crate::kernels::MixSimd;
+
 /// CDF precision in bits: symbol frequencies sum to 2^PRECISION.
 pub(crate) const PRECISION: u32 = 24;
 /// Largest mixture count a model may have.
@@ -46,6 +48,8 @@ pub(crate) fn head_len(k: usize, c: usize) -> usize {
 pub(crate) struct PixelDist {
     k: usize,
     c: usize,
+    /// The SIMD kernels the channel distributions use (bit-identical to the reference).
+    simd: MixSimd,
     /// Prior component weights (EXP_NEG of logit distance to the maximum).
     prior: [u32; MAX_K],
     /// Uncoupled means, Q8 pixels.
@@ -68,10 +72,22 @@ impl PixelDist {
     /// added to the head's means and used as the coupling reference; `None` for absolute
     /// means.
     pub(crate) fn new(out: &[i32], k: usize, c: usize, bases: Option<&Bases>) -> Self {
+        Self::with_simd(out, k, c, bases, MixSimd::reference())
+    }
+
+    /// [`new`](Self::new), its symbols evaluated with `simd`'s kernels (bit-identical).
+    pub(crate) fn with_simd(
+        out: &[i32],
+        k: usize,
+        c: usize,
+        bases: Option<&Bases>,
+        simd: MixSimd,
+    ) -> Self {
         debug_assert_eq!(out.len(), head_len(k, c));
         let mut d = PixelDist {
             k,
             c,
+            simd,
             prior: [0; MAX_K],
             mean: [[0; MAX_K]; MAX_C],
             inv_scale: [[0; MAX_K]; MAX_C],
@@ -126,7 +142,9 @@ impl PixelDist {
             let coupled = i64::from(self.mean[ch][i]) + ((shift + (1 << 13)) >> 14);
             *m = coupled.clamp(i64::from(MEAN_MIN), i64::from(MEAN_MAX)) as i32;
         }
-        ChannelDist::new(self.k, *weights, means, self.inv_scale[ch])
+        let mut d = ChannelDist::new(self.k, *weights, means, self.inv_scale[ch]);
+        d.simd = self.simd;
+        d
     }
 
     /// Prior component weights.
@@ -197,6 +215,7 @@ impl Default for Edges {
 /// One channel's quantized distribution over 0..=255.
 pub(crate) struct ChannelDist {
     k: usize,
+    simd: MixSimd,
     weights: [u32; MAX_K],
     means: [i32; MAX_K],
     inv_scale: [u32; MAX_K],
@@ -214,6 +233,7 @@ impl ChannelDist {
         let recip = (u64::from(TOTAL - 256) << 32) / total;
         ChannelDist {
             k,
+            simd: MixSimd::reference(),
             weights,
             means,
             inv_scale,
@@ -278,11 +298,13 @@ impl ChannelDist {
             sig[..self.k].fill(v);
             return if x == 0 { 0 } else { TOTAL };
         }
+        // Scalar on purpose: a zmm version (one lane per component, a 16-lane gather of
+        // the table) measured slower than these ten pipelined lookups.
         let edge = 256 * i64::from(x) - 128;
         let mut c = 0u64;
         for i in 0..self.k {
-            let z = ((edge - i64::from(self.means[i])) * i64::from(self.inv_scale[i]) + (1 << 15))
-                >> 16;
+            let d = edge - i64::from(self.means[i]);
+            let z = (d * i64::from(self.inv_scale[i]) + (1 << 15)) >> 16;
             let v = SIGMOID[(z.clamp(-4096, 4096) + 4096) as usize];
             sig[i] = v;
             c += u64::from(self.weights[i]) * u64::from(v);
@@ -376,6 +398,12 @@ impl ChannelDist {
     /// [`posterior`](Self::posterior) of the bin's symbol, from the edges it carries.
     pub(crate) fn posterior_of(&self, bin: Bin, edges: &Edges) -> [u32; MAX_K] {
         let (lo, hi) = (&edges.0[bin.lo], &edges.0[bin.hi]);
+        if let Some(w) = self
+            .simd
+            .posterior(self.k, &self.weights, (lo, hi), WEIGHT_BITS)
+        {
+            return w;
+        }
         let mut prod = [0u64; MAX_K];
         for (i, p) in prod.iter_mut().enumerate().take(self.k) {
             let mass = u64::from(hi[i] - lo[i]).max(1);
@@ -447,8 +475,12 @@ mod tests {
     #[test]
     fn search_inverts_interval_and_its_edges_give_the_posterior() {
         let mut edges = Edges::default();
-        for seed in 0..200 {
-            let d = dist(1 + seed as usize % 10, seed);
+        // Every SIMD level's mixture kernels against the reference `posterior`, with up to
+        // 32 components (the zmm kernels take 16, then fall back).
+        let levels = crate::kernels::Level::available();
+        for seed in 0..240 {
+            let mut d = dist(1 + seed as usize % 32, seed);
+            d.simd = levels[seed as usize % levels.len()].mixture();
             for x in 0..=255u8 {
                 let (left, freq) = d.interval(x);
                 // One scratch for every call, as the decoder reuses it.
