@@ -269,6 +269,12 @@ fn round_up(v: usize, m: usize) -> usize {
 pub(crate) struct Scratch {
     bufs: [Vec<u8>; 3],
     acc: Vec<i32>,
+    /// The u8 contexts of the VNNI input layer, and the rows it cannot take (any even
+    /// value) with their i16 contexts and activations.
+    x8: Vec<u8>,
+    odd_out: Vec<usize>,
+    x16: Vec<i16>,
+    y16: Vec<u8>,
 }
 
 /// How the kernels want their input: rows of `.0` values (the context, then zeros), the
@@ -494,6 +500,11 @@ pub(crate) fn forward_batch(
     }
     for step in model.net().steps() {
         let (l, p) = (step.layer, &packed.layers[step.index]);
+        if let Op::Input { dst } = step.op {
+            if input_u8(level, model, x, n_pad, dst.index(), width_pad, s) {
+                continue;
+            }
+        }
         if let Op::Input { dst } | Op::Relu { dst, .. } = step.op {
             // The source and destination buffers differ (checked by `net`'s walk), so the
             // fused kernel can read one while writing the other.
@@ -546,6 +557,66 @@ pub(crate) fn forward_batch(
             Op::Head { .. } => head_rows(level, l, p, &s.acc, n, out),
         }
     }
+}
+
+/// The input layer on the VNNI zmm level through its u8 form (`Packed::input_u8`) into
+/// activation buffer `dst`: the contexts become `p = (v + 255) >> 1`; rows with an even
+/// value (a neighbour outside the tile) are recomputed with the i16 layer. Returns
+/// whether it ran (the level has no such kernel, or the layer's outputs are padded).
+#[allow(unused_variables)]
+fn input_u8(
+    level: Level,
+    model: &Model,
+    x: &[i16],
+    n: usize,
+    dst: usize,
+    width_pad: usize,
+    s: &mut Scratch,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if let Level::Avx512VnniZmm(t) = level {
+        let packed = model.packed();
+        let (l16, p16, p8) = (&model.net().input, &packed.layers[0], &packed.input_u8);
+        if l16.n_out != p16.out_pad || width_pad < p16.out_pad {
+            return false;
+        }
+        let (x_stride, x8_stride) = (input_layout(model).0, p8.groups * 4);
+        s.x8.clear();
+        s.x8.resize(n * x8_stride, 0);
+        s.odd_out.clear();
+        for px in 0..n {
+            let row = &x[px * x_stride..][..l16.n_in];
+            let mut even = false;
+            for (d, &v) in s.x8[px * x8_stride..][..l16.n_in].iter_mut().zip(row) {
+                // v in [-255, 255]: p in [0, 255], and v == 2p - 255 exactly when v is odd.
+                *d = ((v + 255) >> 1) as u8;
+                even |= v & 1 == 0;
+            }
+            if even {
+                s.odd_out.push(px);
+            }
+        }
+        let y = &mut s.bufs[dst];
+        avx512::gemm_u8_vnni_zmm_relu(t, p8, &s.x8, x8_stride, n, y, width_pad);
+        if !s.odd_out.is_empty() {
+            // The rows the identity does not hold for, through the i16 layer.
+            let m = round_up(s.odd_out.len(), PIXEL_BLOCK);
+            s.x16.clear();
+            s.x16.resize(m * x_stride, 0);
+            for (r, &px) in s.odd_out.iter().enumerate() {
+                s.x16[r * x_stride..][..x_stride].copy_from_slice(&x[px * x_stride..][..x_stride]);
+            }
+            s.y16.clear();
+            s.y16.resize(m * width_pad, 0);
+            avx512::gemm_i16_vnni_zmm_relu(t, p16, &s.x16, x_stride, m, &mut s.y16, width_pad);
+            for (r, &px) in s.odd_out.iter().enumerate() {
+                y[px * width_pad..][..l16.n_out]
+                    .copy_from_slice(&s.y16[r * width_pad..][..l16.n_out]);
+            }
+        }
+        return true;
+    }
+    false
 }
 
 /// Buffer `a` to read and buffer `b` to write, `a != b`.

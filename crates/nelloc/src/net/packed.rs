@@ -138,9 +138,42 @@ fn zmm_order<T: Copy>(flat: &[T], groups: usize, out_pad: usize, g: usize) -> Ve
     out
 }
 
+/// The input layer `l` rewritten for u8 inputs `p = (v + 255) >> 1` of odd contexts `v`
+/// (see [`Packed::input_u8`]): weights doubled, `255 sum(W)` taken off the bias.
+#[cfg(target_arch = "x86_64")]
+fn odd_input_as_u8(l: &Layer) -> Layer {
+    let bias = (0..l.n_out)
+        .map(|o| {
+            let row = l.weight[o * l.n_in..(o + 1) * l.n_in]
+                .iter()
+                .fold(0i32, |s, &w| s.wrapping_add(i32::from(w)));
+            // Wrapping: the kernels add the bias with wrapping i32 adds, and the true
+            // `W v + bias` fits i32 (the model's bounds), so it comes out exact mod 2^32.
+            l.bias[o].wrapping_sub(row.wrapping_mul(255))
+        })
+        .collect();
+    Layer {
+        n_in: l.n_in,
+        n_out: l.n_out,
+        // [-64, 63] doubled is [-128, 126]: still i8.
+        weight: l.weight.iter().map(|&w| 2 * w).collect(),
+        bias,
+        mult: l.mult.clone(),
+        shift: l.shift.clone(),
+    }
+}
+
 /// All layers of a model, packed, in evaluation order (indexed by `Step::index`).
 pub(crate) struct Packed {
     pub(crate) layers: Vec<PackedLayer>,
+    /// The input layer as a u8 layer for the VNNI kernels, with the same outputs on
+    /// contexts whose values are all odd (every pixel inside the tile): a context value
+    /// is `v = 2p - 255` with `p = (v + 255) >> 1` a u8, so `W v = (2W) p - 255 sum(W)`;
+    /// `2W` fits i8 because weights are in [-64, 63], and `-255 sum(W)` moves into the
+    /// bias. (An even value, 0 for a neighbour outside the tile, breaks the identity:
+    /// such rows take the i16 layer.)
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) input_u8: PackedLayer,
 }
 
 impl std::fmt::Debug for Packed {
@@ -157,6 +190,10 @@ impl Packed {
             .enumerate()
             .map(|(i, l)| PackedLayer::new(l, if i == 0 { 2 } else { 4 }))
             .collect();
-        Packed { layers }
+        Packed {
+            layers,
+            #[cfg(target_arch = "x86_64")]
+            input_u8: PackedLayer::new(&odd_input_as_u8(&net.input), 4),
+        }
     }
 }
