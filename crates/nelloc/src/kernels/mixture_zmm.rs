@@ -1,14 +1,16 @@
-//! The mixture's posterior weights on zmm (AVX-512 F/BW/VL), one lane per component (up
-//! to 16): the integer definition of docs/FORMAT.md ("Mixture head") evaluated lane by
-//! lane in the same widths (u64 products, the same shift and floor), so bit-identical to
-//! the scalar reference in `crate::mixture`. (The CDF edges stay scalar: a 16-lane
-//! gather of the sigmoid table measured slower than ten pipelined lookups.)
+//! The mixture's per-pixel parameters and posterior weights on zmm (AVX-512 F/BW/VL), one
+//! lane per component (up to 16): the integer definitions of docs/FORMAT.md ("Mixture
+//! head") evaluated lane by lane in the same widths (the same clamps, table lookups as
+//! gathers, u64 products, the same shift and floor), so bit-identical to the scalar
+//! reference in `crate::mixture`. (The CDF edges stay scalar: a 16-lane gather of the
+//! sigmoid table measured slower than ten pipelined lookups on the search's serial path.)
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::*;
 
 use super::avx512::Avx512Bw;
-use crate::mixture::MAX_K;
+use crate::mixture::tables::{EXP_NEG, INV_SCALE, TANH};
+use crate::mixture::{head_len, Bases, Limits, MAX_C, MAX_K};
 
 /// Most components the zmm kernels take (one per 32-bit lane).
 pub(crate) const LANES: usize = 16;
@@ -63,6 +65,95 @@ unsafe fn posterior_zmm(
     // SAFETY: masked store of the first k <= 16 entries of a MAX_K-entry array.
     unsafe { _mm512_mask_storeu_epi32(out.as_mut_ptr() as *mut i32, mask, q) };
     out
+}
+
+/// One pixel's head outputs, as `PixelDist::with_simd` reads them.
+pub(crate) struct Head<'a> {
+    pub(crate) out: &'a [i32],
+    pub(crate) k: usize,
+    pub(crate) c: usize,
+    pub(crate) bases: Option<&'a Bases>,
+}
+
+/// The parameters `PixelDist::with_simd` derives from them (the first `k` entries of
+/// each row written; the rest left as they are).
+pub(crate) struct Params<'a> {
+    pub(crate) prior: &'a mut [u32; MAX_K],
+    pub(crate) mean: &'a mut [[i32; MAX_K]; MAX_C],
+    pub(crate) inv_scale: &'a mut [[u32; MAX_K]; MAX_C],
+    pub(crate) coef: &'a mut [[i32; MAX_K]; MAX_C],
+}
+
+/// Prior weights `EXP_NEG[min(max - l_i, 4096)]` of the clamped logits, means
+/// `clamp(base + mean)`, `INV_SCALE` of the clamped ln-scales and `TANH` of the clamped
+/// coupling coefficients, for `k <= LANES` components and `c <= MAX_C` channels.
+pub(crate) fn setup(_: Avx512Bw, h: &Head<'_>, lim: &Limits, p: &mut Params<'_>) {
+    assert!(h.k <= LANES && h.c <= MAX_C && h.out.len() >= head_len(h.k, h.c));
+    // SAFETY: the token proves AVX-512 F/BW/VL; every masked load reads k entries at an
+    // offset of at most head_len - k (asserted) or of a MAX_K-entry row; every gather
+    // index is clamped into its table; masked stores write k <= 16 entries of MAX_K rows.
+    unsafe { setup_zmm(h, lim, p) }
+}
+
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
+unsafe fn setup_zmm(h: &Head<'_>, lim: &Limits, p: &mut Params<'_>) {
+    let (k, c) = (h.k, h.c);
+    let m = lanes(k);
+    let zero = _mm512_setzero_si512();
+    let clamp = |v: __m512i, lo: i32, hi: i32| {
+        _mm512_min_epi32(
+            _mm512_max_epi32(v, _mm512_set1_epi32(lo)),
+            _mm512_set1_epi32(hi),
+        )
+    };
+    // SAFETY (the closures): `at + k <= head_len(k, c) <= out.len()` at every call below.
+    let load = |at: usize| unsafe { _mm512_maskz_loadu_epi32(m, h.out.as_ptr().add(at)) };
+    let l = clamp(load(0), lim.logit.0, lim.logit.1);
+    let max = if k == 0 {
+        0
+    } else {
+        _mm512_mask_reduce_max_epi32(m, l)
+    };
+    let dist = _mm512_min_epi32(
+        _mm512_sub_epi32(_mm512_set1_epi32(max), l),
+        _mm512_set1_epi32(4096),
+    );
+    // SAFETY: 0 <= dist <= 4096 < EXP_NEG.len(); k lanes stored into a MAX_K row.
+    unsafe {
+        let v = _mm512_mask_i32gather_epi32::<4>(zero, m, dist, EXP_NEG.as_ptr() as *const i32);
+        _mm512_mask_storeu_epi32(p.prior.as_mut_ptr() as *mut i32, m, v);
+    }
+    for ch in 0..c {
+        let base = match h.bases {
+            // SAFETY: k <= 16 entries of a MAX_K row.
+            Some(b) => unsafe { _mm512_maskz_loadu_epi32(m, b[ch].as_ptr()) },
+            None => zero,
+        };
+        // |base| <= 65280 and |out| <= 2^23: the sum cannot overflow.
+        let mean = clamp(
+            _mm512_add_epi32(base, load(k + ch * k)),
+            lim.mean.0,
+            lim.mean.1,
+        );
+        let lns = clamp(load(k + (c + ch) * k), lim.lns.0, lim.lns.1);
+        let idx = _mm512_sub_epi32(lns, _mm512_set1_epi32(lim.lns.0));
+        // SAFETY: 0 <= idx <= LNS_MAX - LNS_MIN < INV_SCALE.len(); k lanes per store.
+        unsafe {
+            _mm512_mask_storeu_epi32(p.mean[ch].as_mut_ptr(), m, mean);
+            let v =
+                _mm512_mask_i32gather_epi32::<4>(zero, m, idx, INV_SCALE.as_ptr() as *const i32);
+            _mm512_mask_storeu_epi32(p.inv_scale[ch].as_mut_ptr() as *mut i32, m, v);
+        }
+    }
+    for pair in 0..c * (c - 1) / 2 {
+        let raw = clamp(load(k + 2 * c * k + pair * k), -lim.coef, lim.coef);
+        let idx = _mm512_add_epi32(raw, _mm512_set1_epi32(lim.coef));
+        // SAFETY: 0 <= idx <= 2 COEF_MAX < TANH.len(); k lanes per store.
+        unsafe {
+            let v = _mm512_mask_i32gather_epi32::<4>(zero, m, idx, TANH.as_ptr());
+            _mm512_mask_storeu_epi32(p.coef[pair].as_mut_ptr(), m, v);
+        }
+    }
 }
 
 /// The mask of the first `k <= 16` lanes.

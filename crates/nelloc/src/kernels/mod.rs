@@ -13,7 +13,7 @@ mod simd128;
 
 use std::sync::OnceLock;
 
-use crate::mixture::MAX_K;
+use crate::mixture::{Bases, Limits, MAX_C, MAX_K};
 use crate::model::Model;
 use crate::net::{Layer, Op, PackedLayer};
 
@@ -193,6 +193,14 @@ impl Level {
 /// Pixels per kernel block (batches are padded to a multiple of it).
 pub(crate) const PIXEL_BLOCK: usize = 4;
 
+/// The per-pixel arrays of `PixelDist` that [`MixSimd::setup`] fills.
+pub(crate) type MixParams<'a> = (
+    &'a mut [u32; MAX_K],
+    &'a mut [[i32; MAX_K]; MAX_C],
+    &'a mut [[u32; MAX_K]; MAX_C],
+    &'a mut [[i32; MAX_K]; MAX_C],
+);
+
 /// The SIMD kernels of the mixture's per-symbol arithmetic a [`Level`] has (see
 /// `mixture_zmm`): the call returns `None` where there is none for the case, and the
 /// caller then runs the scalar reference.
@@ -206,6 +214,31 @@ impl MixSimd {
             #[cfg(target_arch = "x86_64")]
             None,
         )
+    }
+
+    /// `PixelDist`'s parameters from one pixel's head outputs (`(out, k, c, bases)`) into
+    /// `(prior, mean, inv_scale, coef)`; returns whether it ran.
+    #[inline]
+    #[allow(unused_variables)]
+    pub(crate) fn setup(
+        self,
+        (out, k, c, bases): (&[i32], usize, usize, Option<&Bases>),
+        limits: &Limits,
+        (prior, mean, inv_scale, coef): MixParams<'_>,
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(t) = self.0.filter(|_| k <= mixture_zmm::LANES) {
+            let head = mixture_zmm::Head { out, k, c, bases };
+            let mut params = mixture_zmm::Params {
+                prior,
+                mean,
+                inv_scale,
+                coef,
+            };
+            mixture_zmm::setup(t, &head, limits, &mut params);
+            return true;
+        }
+        false
     }
 
     /// The posterior weights `weights[i] * max(hi[i] - lo[i], 1)` renormalised to at most

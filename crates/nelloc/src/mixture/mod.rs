@@ -5,7 +5,7 @@
 //! as the reference.
 
 #[allow(clippy::all, dead_code)]
-mod tables;
+pub(crate) mod tables;
 
 #[cfg(test)]
 use tables::TABLES_SHA256;
@@ -35,6 +35,21 @@ const MEAN_MAX: i32 = 512 * 256;
 const LNS_MIN: i32 = -3 * 256;
 const LNS_MAX: i32 = 6 * 256;
 const COEF_MAX: i32 = 8 * 256;
+/// The clamps of the raw head outputs, for the SIMD kernels (`kernels::MixSimd`).
+pub(crate) struct Limits {
+    pub(crate) logit: (i32, i32),
+    pub(crate) mean: (i32, i32),
+    pub(crate) lns: (i32, i32),
+    pub(crate) coef: i32,
+}
+
+pub(crate) const LIMITS: Limits = Limits {
+    logit: (LOGIT_MIN, LOGIT_MAX),
+    mean: (MEAN_MIN, MEAN_MAX),
+    lns: (LNS_MIN, LNS_MAX),
+    coef: COEF_MAX,
+};
+
 /// Posterior weights are renormalised to at most this many bits.
 const WEIGHT_BITS: u32 = 17;
 
@@ -94,34 +109,41 @@ impl PixelDist {
             coef: [[0; MAX_K]; MAX_C],
             coupling_ref: [[ABSOLUTE_REF; MAX_K]; MAX_C],
         };
-        let logits = &out[..k];
-        let max = logits
-            .iter()
-            .map(|&l| l.clamp(LOGIT_MIN, LOGIT_MAX))
-            .max()
-            .unwrap_or(0);
-        for (p, &l) in d.prior.iter_mut().zip(logits) {
-            let dist = (max - l.clamp(LOGIT_MIN, LOGIT_MAX)).min(4096);
-            *p = EXP_NEG[dist as usize];
-        }
-        for ch in 0..c {
-            let means = &out[k + ch * k..k + (ch + 1) * k];
-            let lns = &out[k + (c + ch) * k..k + (c + ch + 1) * k];
-            for i in 0..k {
-                // |base| <= 65280 and |out| <= 2^23: the sum cannot overflow.
-                let base = bases.map_or(0, |b| b[ch][i]);
-                d.mean[ch][i] = (base + means[i]).clamp(MEAN_MIN, MEAN_MAX);
-                d.inv_scale[ch][i] = INV_SCALE[(lns[i].clamp(LNS_MIN, LNS_MAX) - LNS_MIN) as usize];
+        let head = (out, k, c, bases);
+        let params = (&mut d.prior, &mut d.mean, &mut d.inv_scale, &mut d.coef);
+        let done = simd.setup(head, &LIMITS, params);
+        if !done {
+            let logits = &out[..k];
+            let max = logits
+                .iter()
+                .map(|&l| l.clamp(LOGIT_MIN, LOGIT_MAX))
+                .max()
+                .unwrap_or(0);
+            for (p, &l) in d.prior.iter_mut().zip(logits) {
+                let dist = (max - l.clamp(LOGIT_MIN, LOGIT_MAX)).min(4096);
+                *p = EXP_NEG[dist as usize];
+            }
+            for ch in 0..c {
+                let means = &out[k + ch * k..k + (ch + 1) * k];
+                let lns = &out[k + (c + ch) * k..k + (c + ch + 1) * k];
+                for i in 0..k {
+                    // |base| <= 65280 and |out| <= 2^23: the sum cannot overflow.
+                    let base = bases.map_or(0, |b| b[ch][i]);
+                    d.mean[ch][i] = (base + means[i]).clamp(MEAN_MIN, MEAN_MAX);
+                    let idx = lns[i].clamp(LNS_MIN, LNS_MAX) - LNS_MIN;
+                    d.inv_scale[ch][i] = INV_SCALE[idx as usize];
+                }
+            }
+            for pair in 0..c * (c - 1) / 2 {
+                let raw = &out[k + 2 * c * k + pair * k..k + 2 * c * k + (pair + 1) * k];
+                for i in 0..k {
+                    let idx = raw[i].clamp(-COEF_MAX, COEF_MAX) + COEF_MAX;
+                    d.coef[pair][i] = TANH[idx as usize];
+                }
             }
         }
         if let Some(b) = bases {
             d.coupling_ref = *b;
-        }
-        for pair in 0..c * (c - 1) / 2 {
-            let raw = &out[k + 2 * c * k + pair * k..k + 2 * c * k + (pair + 1) * k];
-            for i in 0..k {
-                d.coef[pair][i] = TANH[(raw[i].clamp(-COEF_MAX, COEF_MAX) + COEF_MAX) as usize];
-            }
         }
         d
     }
@@ -497,6 +519,46 @@ mod tests {
                     let post = d.posterior_of(found, &edges);
                     assert_eq!(post, d.posterior(x), "seed {seed} q {q}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn every_level_sets_up_the_same_pixel_distribution() {
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let levels = crate::kernels::Level::available();
+        for case in 0..600usize {
+            let (k, c) = (1 + case % 32, 1 + case / 32 % 3);
+            // Raw outputs across and beyond every clamp (|out| <= 2^23 from the head).
+            let out: Vec<i32> = (0..head_len(k, c))
+                .map(|_| {
+                    let v = (next() % (1 << 24)) as i32 - (1 << 23);
+                    if next() % 3 == 0 {
+                        v >> 12
+                    } else {
+                        v
+                    }
+                })
+                .collect();
+            let mut b = [[0i32; MAX_K]; MAX_C];
+            for v in b.iter_mut().flatten() {
+                *v = (next() % 65281) as i32;
+            }
+            let bases = (case % 2 == 0).then_some(&b);
+            let want = PixelDist::new(&out, k, c, bases);
+            for level in &levels {
+                let got = PixelDist::with_simd(&out, k, c, bases, level.mixture());
+                assert_eq!(got.prior, want.prior, "case {case}");
+                assert_eq!(got.mean, want.mean, "case {case}");
+                assert_eq!(got.inv_scale, want.inv_scale, "case {case}");
+                assert_eq!(got.coef, want.coef, "case {case}");
+                assert_eq!(got.coupling_ref, want.coupling_ref, "case {case}");
             }
         }
     }
