@@ -2,7 +2,8 @@
  * nlc-rows: decodes an .nlc file with a rows callback (nlc_decoder_options_set_rows_callback)
  * and checks what a viewer relies on: calls on the decoding thread, rows_done strictly
  * increasing, every row passed equal to the same row of the final image, the last call with
- * every row; and that a NULL callback removes it. Prints the calls, e.g. "rows: 8 calls".
+ * every row; and that a NULL callback removes it. Prints the calls and when they came, e.g.
+ * "rows: 8 calls, 128x128, first after 12.1 ms of 80.3 ms, ...".
  *
  *   nlc-rows [--model MODEL.safetensors]... [--threads N] [--min-calls N] IN.nlc
  *
@@ -10,14 +11,22 @@
  * Build: cc nlc-rows.c $(pkg-config --cflags --libs nelloc) -pthread
  * SPDX-License-Identifier: MIT OR Apache-2.0
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <nelloc.h>
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pnm.h"
+
+static double now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
 
 /* What the callback saw: a copy of every row passed, as a viewer would keep. */
 typedef struct {
@@ -26,11 +35,12 @@ typedef struct {
     size_t capacity;
     uint32_t rows, calls;
     int errors;
+    double first_ms; /* when the first call came */
 } seen;
 
 static void on_rows(void *user, uint32_t rows_done, const uint8_t *pixels, size_t stride) {
     seen *s = user;
-    s->calls++;
+    if (s->calls++ == 0) s->first_ms = now_ms();
     if (!pthread_equal(pthread_self(), s->decoder)) {
         fprintf(stderr, "nlc-rows: call %u not on the decoding thread\n", s->calls);
         s->errors++;
@@ -119,7 +129,9 @@ int main(int argc, char **argv) {
     /* Set, then replaced: only the last callback is called. */
     st = nlc_decoder_options_set_rows_callback(options, never, &removed);
     if (st == NLC_OK) st = nlc_decoder_options_set_rows_callback(options, on_rows, &s);
+    double start = now_ms(), end = 0;
     if (st == NLC_OK) st = nlc_decode(data, size, options, &image);
+    end = now_ms();
     if (st == NLC_OK) st = nlc_image_get(image, &px);
     if (st != NLC_OK) {
         rc = fail(in, st);
@@ -138,8 +150,9 @@ int main(int argc, char **argv) {
             goto done;
         }
     }
-    printf("rows: %u calls, %ux%u, every row passed equals the image\n", s.calls, px.width,
-           px.height);
+    printf("rows: %u calls, %ux%u, first after %.1f ms of %.1f ms, every row passed equals the "
+           "image\n",
+           s.calls, px.width, px.height, s.first_ms - start, end - start);
 
     /* A NULL callback removes it. */
     nlc_image_free(image);
