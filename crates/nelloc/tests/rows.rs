@@ -150,3 +150,29 @@ fn no_rows_past_a_corrupt_tile() {
     }
     assert!(failed > 10, "only {failed} damaged streams failed");
 }
+
+#[test]
+fn callers_on_every_worker_of_a_pool_do_not_wait_for_themselves() {
+    // Decodes from a parallel iterator on rayon's global pool, asking for the current pool
+    // (threads 0): every worker waits for rows, so the tiles must run elsewhere. Before,
+    // they were queued on that pool and this never returned.
+    use rayon::prelude::*;
+    let (bytes, models) = stream(ColorType::Rgb8);
+    let (mut o, calls) = recording(0, &models);
+    o.progress = None;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let n = 2 * rayon::current_num_threads();
+        let heights: Vec<u32> = (0..n)
+            .into_par_iter()
+            .map(|_| decode(&bytes, &o).unwrap().height())
+            .collect();
+        tx.send(heights).unwrap();
+    });
+    let heights = rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the decodes never returned");
+    assert!(heights.iter().all(|&h| h == 32));
+    let full = calls.lock().unwrap().iter().filter(|c| c.0 == 32).count();
+    assert_eq!(full, heights.len(), "one last call per decode");
+}

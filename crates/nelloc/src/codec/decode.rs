@@ -142,6 +142,14 @@ impl<'h, 'a> Decoder<'h, 'a> {
         // The workers decode on their own thread while this one hands finished rows to
         // the callback: callers (GUI toolkits, GIMP's plug-in protocol) can only act on
         // their own thread, and a slow callback then delays nobody but itself.
+        // The workers' pool: the caller's choice, except that a caller on a worker of some
+        // pool asking for that pool (0) gets a pool of the same size of its own: the
+        // caller blocks below, and a pool whose workers all wait so would never run the
+        // tiles (a 1-thread pool, or several such decodes from a parallel iterator).
+        let threads = match options.threads {
+            0 if rayon::current_thread_index().is_some() => rayon::current_num_threads(),
+            n => n,
+        };
         let (tx, rx) = mpsc::channel();
         let mut delivered = 0;
         let mut deliver = |out: &Output<'_>| {
@@ -157,7 +165,7 @@ impl<'h, 'a> Decoder<'h, 'a> {
                 let tx = tx;
                 // Rows of all-zero tiles may be final already.
                 let _ = tx.send(());
-                run_in_pool(options.threads, || run.groups(&mut jobs, Some(&tx)))?
+                run_in_pool(threads, || run.groups(&mut jobs, Some(&tx)))?
             });
             for () in rx.iter() {
                 deliver(&lock(&out));
