@@ -33,9 +33,9 @@ use crate::model::Model;
 /// `rows_done` strictly increasing; the last call of a successful decode has every row.
 /// No call comes once the decode has failed or was cancelled, but rows already passed
 /// stay what they were: a later error in another tile can still fail the decode. Workers
-/// wait while a call copies rows out, so it should be quick. The tiles then run on
-/// another thread's pool: called from a worker of a pool with `threads` 0, the decode uses
-/// a pool of that size of its own rather than the one its caller blocks.
+/// wait while a call copies rows out, so it should be quick. The calling thread waits for
+/// rows while the tiles run: called from a worker of a pool with `threads` 0, the decode
+/// uses a pool of that size of its own rather than the one its caller blocks.
 #[derive(Clone)]
 pub struct OnRows(pub(crate) Arc<RowsFn>);
 
