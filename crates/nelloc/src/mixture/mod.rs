@@ -136,9 +136,8 @@ impl PixelDist {
             }
             for pair in 0..c * (c - 1) / 2 {
                 let raw = &out[k + 2 * c * k + pair * k..k + 2 * c * k + (pair + 1) * k];
-                for i in 0..k {
-                    let idx = raw[i].clamp(-COEF_MAX, COEF_MAX) + COEF_MAX;
-                    d.coef[pair][i] = TANH[idx as usize];
+                for (dst, &r) in d.coef[pair].iter_mut().zip(raw) {
+                    *dst = TANH[(r.clamp(-COEF_MAX, COEF_MAX) + COEF_MAX) as usize];
                 }
             }
         }
@@ -248,7 +247,7 @@ pub(crate) struct ChannelDist {
 // `sig`, `cumulative`, `interval` and `posterior` are the readable definitions that the
 // conformance vectors and the tests hold the bin-based paths (`bin`, `search`,
 // `posterior_of`) to.
-#[cfg_attr(not(any(test, feature = "unstable-internals")), allow(dead_code))]
+#[cfg_attr(not(test), allow(dead_code))]
 impl ChannelDist {
     fn new(k: usize, weights: [u32; MAX_K], means: [i32; MAX_K], inv_scale: [u32; MAX_K]) -> Self {
         let total: u64 = weights[..k].iter().map(|&w| u64::from(w) * SIG_ONE).sum();
@@ -324,11 +323,11 @@ impl ChannelDist {
         // the table) measured slower than these ten pipelined lookups.
         let edge = 256 * i64::from(x) - 128;
         let mut c = 0u64;
-        for i in 0..self.k {
+        for (i, s) in sig.iter_mut().enumerate().take(self.k) {
             let d = edge - i64::from(self.means[i]);
             let z = (d * i64::from(self.inv_scale[i]) + (1 << 15)) >> 16;
             let v = SIGMOID[(z.clamp(-4096, 4096) + 4096) as usize];
-            sig[i] = v;
+            *s = v;
             c += u64::from(self.weights[i]) * u64::from(v);
         }
         ((c * self.recip) >> 32) as u32 + x
