@@ -13,10 +13,20 @@ use crate::context::{bases, gather_context};
 use crate::error::Result;
 use crate::head_adapt::{fit::Samples, HeadDelta, MAX_HEAD};
 use crate::kernels::Level;
-use crate::mixture::{Edges, PixelDist};
+use crate::mixture::{Edges, MixSimd, PixelDist};
 use crate::model::Model;
 use crate::schedule::{wavefront, wavefront_rows, wavefront_steps, TileBuf, TileRect};
 use crate::tilemode::Payload;
+
+/// The mixture kernels to use: zmm where the network's level is zmm (`NELLOC_SIMD` below
+/// it keeps the mixture on the reference too, for comparisons).
+fn mixture_simd() -> MixSimd {
+    if Level::detect().zmm() {
+        MixSimd::detect()
+    } else {
+        MixSimd::reference()
+    }
+}
 
 /// Coding intervals of one plane group of a tile, in wavefront order.
 /// `delta`: the stream's adapted head for the group, if any.
@@ -69,7 +79,7 @@ fn plane_chunks(
     // Rows are independent when every pixel is known: compute chunks of rows in parallel
     // (one row per network call on the CPU, whole tiles on accelerators).
     let layout = backend.layout(model);
-    let simd = Level::detect().mixture();
+    let simd = mixture_simd();
     let per = backend
         .preferred_batch()
         .div_ceil(tile.w.max(1))
@@ -152,7 +162,7 @@ pub(super) fn decode_group(
     let mut batch = Batch::default();
     let mut adapted = [0i32; MAX_HEAD];
     let mut edges = Edges::default();
-    let simd = Level::detect().mixture();
+    let simd = mixture_simd();
     for t in 0..steps {
         // Cancelled: stop here; the caller reports it (a single huge tile is one group).
         if tracker.check().is_err() {

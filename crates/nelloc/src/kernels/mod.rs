@@ -6,14 +6,11 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
-#[cfg(target_arch = "x86_64")]
-mod mixture_zmm;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
 
 use std::sync::OnceLock;
 
-use crate::mixture::{Bases, Limits, MAX_C, MAX_K};
 use crate::model::Model;
 use crate::net::{Layer, Op, PackedLayer};
 
@@ -156,13 +153,13 @@ impl Level {
         Level::all()
     }
 
-    /// The mixture kernels of this level (zmm where the level has AVX-512 BW; the
-    /// reference otherwise).
-    pub(crate) fn mixture(self) -> MixSimd {
+    /// Whether the level runs zmm code (so the mixture's zmm kernels may too; a
+    /// `NELLOC_SIMD` cap below zmm keeps them off).
+    pub(crate) fn zmm(self) -> bool {
         #[cfg(target_arch = "x86_64")]
-        return MixSimd(self.avx512bw());
+        return self.avx512bw().is_some();
         #[cfg(not(target_arch = "x86_64"))]
-        return MixSimd::reference();
+        return false;
     }
 
     /// The AVX-512 BW token of a zmm level (their requantisation kernels are zmm too).
@@ -192,73 +189,6 @@ impl Level {
 
 /// Pixels per kernel block (batches are padded to a multiple of it).
 pub(crate) const PIXEL_BLOCK: usize = 4;
-
-/// The per-pixel arrays of `PixelDist` that [`MixSimd::setup`] fills.
-pub(crate) type MixParams<'a> = (
-    &'a mut [u32; MAX_K],
-    &'a mut [[i32; MAX_K]; MAX_C],
-    &'a mut [[u32; MAX_K]; MAX_C],
-    &'a mut [[i32; MAX_K]; MAX_C],
-);
-
-/// The SIMD kernels of the mixture's per-symbol arithmetic a [`Level`] has (see
-/// `mixture_zmm`): the call returns `None` where there is none for the case, and the
-/// caller then runs the scalar reference.
-#[derive(Clone, Copy)]
-pub(crate) struct MixSimd(#[cfg(target_arch = "x86_64")] Option<avx512::Avx512Bw>);
-
-impl MixSimd {
-    /// No SIMD: the reference arithmetic.
-    pub(crate) fn reference() -> Self {
-        MixSimd(
-            #[cfg(target_arch = "x86_64")]
-            None,
-        )
-    }
-
-    /// `PixelDist`'s parameters from one pixel's head outputs (`(out, k, c, bases)`) into
-    /// `(prior, mean, inv_scale, coef)`; returns whether it ran.
-    #[inline]
-    #[allow(unused_variables)]
-    pub(crate) fn setup(
-        self,
-        (out, k, c, bases): (&[i32], usize, usize, Option<&Bases>),
-        limits: &Limits,
-        (prior, mean, inv_scale, coef): MixParams<'_>,
-    ) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(t) = self.0.filter(|_| k <= mixture_zmm::LANES) {
-            let head = mixture_zmm::Head { out, k, c, bases };
-            let mut params = mixture_zmm::Params {
-                prior,
-                mean,
-                inv_scale,
-                coef,
-            };
-            mixture_zmm::setup(t, &head, limits, &mut params);
-            return true;
-        }
-        false
-    }
-
-    /// The posterior weights `weights[i] * max(hi[i] - lo[i], 1)` renormalised to at most
-    /// `bits` bits (see `crate::mixture`).
-    #[inline]
-    #[allow(unused_variables)]
-    pub(crate) fn posterior(
-        self,
-        k: usize,
-        weights: &[u32; MAX_K],
-        (lo, hi): (&[u32; MAX_K], &[u32; MAX_K]),
-        bits: u32,
-    ) -> Option<[u32; MAX_K]> {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(t) = self.0.filter(|_| k <= mixture_zmm::LANES) {
-            return Some(mixture_zmm::posterior(t, k, weights, lo, hi, bits));
-        }
-        None
-    }
-}
 
 /// What the SIMD ReLU requantisations of the first `outputs` outputs of `n` pixels load and
 /// store: `acc` rows of `out_pad`, `y` rows of `y_stride`, and the packed tables. Panics
@@ -304,9 +234,13 @@ pub(crate) struct Scratch {
     acc: Vec<i32>,
     /// The u8 contexts of the VNNI input layer, and the rows it cannot take (any even
     /// value) with their i16 contexts and activations.
+    #[cfg(target_arch = "x86_64")]
     x8: Vec<u8>,
+    #[cfg(target_arch = "x86_64")]
     odd_out: Vec<usize>,
+    #[cfg(target_arch = "x86_64")]
     x16: Vec<i16>,
+    #[cfg(target_arch = "x86_64")]
     y16: Vec<u8>,
 }
 
@@ -406,15 +340,20 @@ fn gemm_relu<T: Copy + Into<i32> + Simd>(
     }
     match level {
         #[cfg(target_arch = "x86_64")]
-        Level::Avx512Bw(t) => (T::X86.avx512bw_relu)(t, p, x, x_stride, n, y, y_stride),
+        Level::Avx512Bw(t) => {
+            (T::X86.avx512bw_relu)(t, p, x, x_stride, n, y, y_stride);
+            true
+        }
         #[cfg(target_arch = "x86_64")]
-        Level::Avx512VnniZmm(t) => (T::X86.vnni_zmm_relu)(t, p, x, x_stride, n, y, y_stride),
+        Level::Avx512VnniZmm(t) => {
+            (T::X86.vnni_zmm_relu)(t, p, x, x_stride, n, y, y_stride);
+            true
+        }
         _ => {
             let _ = (x, x_stride, n, y);
-            return false;
+            false
         }
     }
-    true
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

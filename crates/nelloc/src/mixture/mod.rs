@@ -11,7 +11,11 @@ pub(crate) mod tables;
 use tables::TABLES_SHA256;
 use tables::{EXP_NEG, INV_SCALE, SIGMOID, TANH};
 
-use crate::kernels::MixSimd;
+mod simd;
+#[cfg(target_arch = "x86_64")]
+mod zmm;
+
+pub(crate) use simd::MixSimd;
 
 /// CDF precision in bits: symbol frequencies sum to 2^PRECISION.
 pub(crate) const PRECISION: u32 = 24;
@@ -35,7 +39,8 @@ const MEAN_MAX: i32 = 512 * 256;
 const LNS_MIN: i32 = -3 * 256;
 const LNS_MAX: i32 = 6 * 256;
 const COEF_MAX: i32 = 8 * 256;
-/// The clamps of the raw head outputs, for the SIMD kernels (`kernels::MixSimd`).
+/// The clamps of the raw head outputs, for the SIMD kernels ([`MixSimd`]).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) struct Limits {
     pub(crate) logit: (i32, i32),
     pub(crate) mean: (i32, i32),
@@ -496,12 +501,12 @@ mod tests {
     #[test]
     fn search_inverts_interval_and_its_edges_give_the_posterior() {
         let mut edges = Edges::default();
-        // Every SIMD level's mixture kernels against the reference `posterior`, with up to
-        // 32 components (the zmm kernels take 16, then fall back).
-        let levels = crate::kernels::Level::available();
+        // The mixture's SIMD kernels (where the CPU has them) against the reference
+        // `posterior`, with up to 32 components (the zmm kernels take 16, then fall back).
+        let kernels = [MixSimd::reference(), MixSimd::detect()];
         for seed in 0..240 {
             let mut d = dist(1 + seed as usize % 32, seed);
-            d.simd = levels[seed as usize % levels.len()].mixture();
+            d.simd = kernels[seed as usize % 2];
             for x in 0..=255u8 {
                 let (left, freq) = d.interval(x);
                 // One scratch for every call, as the decoder reuses it.
@@ -531,7 +536,7 @@ mod tests {
             s ^= s << 17;
             s
         };
-        let levels = crate::kernels::Level::available();
+        let kernels = [MixSimd::reference(), MixSimd::detect()];
         for case in 0..600usize {
             let (k, c) = (1 + case % 32, 1 + case / 32 % 3);
             // Raw outputs across and beyond every clamp (|out| <= 2^23 from the head).
@@ -551,8 +556,8 @@ mod tests {
             }
             let bases = (case % 2 == 0).then_some(&b);
             let want = PixelDist::new(&out, k, c, bases);
-            for level in &levels {
-                let got = PixelDist::with_simd(&out, k, c, bases, level.mixture());
+            for simd in kernels {
+                let got = PixelDist::with_simd(&out, k, c, bases, simd);
                 assert_eq!(got.prior, want.prior, "case {case}");
                 assert_eq!(got.mean, want.mean, "case {case}");
                 assert_eq!(got.inv_scale, want.inv_scale, "case {case}");

@@ -2,15 +2,29 @@
 //! lane per component (up to 16): the integer definitions of docs/FORMAT.md ("Mixture
 //! head") evaluated lane by lane in the same widths (the same clamps, table lookups as
 //! gathers, u64 products, the same shift and floor), so bit-identical to the scalar
-//! reference in `crate::mixture`. (The CDF edges stay scalar: a 16-lane gather of the
+//! reference in `super`. (The CDF edges stay scalar: a 16-lane gather of the
 //! sigmoid table measured slower than ten pipelined lookups on the search's serial path.)
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::*;
 
-use super::avx512::Avx512Bw;
-use crate::mixture::tables::{EXP_NEG, INV_SCALE, TANH};
-use crate::mixture::{head_len, Bases, Limits, MAX_C, MAX_K};
+use super::tables::{EXP_NEG, INV_SCALE, TANH};
+use super::{head_len, Bases, Limits, MAX_C, MAX_K};
+
+/// Proof that the CPU (and OS) support AVX-512 F, BW and VL: only [`Zmm::detect`] creates
+/// one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Zmm(());
+
+impl Zmm {
+    pub(crate) fn detect() -> Option<Self> {
+        (is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512vl"))
+        .then_some(Zmm(()))
+    }
+}
 
 /// Most components the zmm kernels take (one per 32-bit lane).
 pub(crate) const LANES: usize = 16;
@@ -19,7 +33,7 @@ pub(crate) const LANES: usize = 16;
 /// lane: the edges of one bin), renormalised as `crate::mixture::renormalise` does: shifted
 /// right until the largest has at most `bits` bits, floored at 1. `k <= LANES`.
 pub(crate) fn posterior(
-    _: Avx512Bw,
+    _: Zmm,
     k: usize,
     weights: &[u32; MAX_K],
     lo: &[u32; MAX_K],
@@ -87,7 +101,7 @@ pub(crate) struct Params<'a> {
 /// Prior weights `EXP_NEG[min(max - l_i, 4096)]` of the clamped logits, means
 /// `clamp(base + mean)`, `INV_SCALE` of the clamped ln-scales and `TANH` of the clamped
 /// coupling coefficients, for `k <= LANES` components and `c <= MAX_C` channels.
-pub(crate) fn setup(_: Avx512Bw, h: &Head<'_>, lim: &Limits, p: &mut Params<'_>) {
+pub(crate) fn setup(_: Zmm, h: &Head<'_>, lim: &Limits, p: &mut Params<'_>) {
     assert!(h.k <= LANES && h.c <= MAX_C && h.out.len() >= head_len(h.k, h.c));
     // SAFETY: the token proves AVX-512 F/BW/VL; every masked load reads k entries at an
     // offset of at most head_len - k (asserted) or of a MAX_K-entry row; every gather
