@@ -152,7 +152,8 @@ impl Prepared {
             stride: self.stride,
         };
         let predicted = matches!(arch.mean_base, MeanBase::Predicted(_));
-        let mut online = Online::new(variant, c);
+        let mut online = Online::new(variant, k, c);
+        let mut buf = [0i32; MAX_HEAD];
         let mut bits = 0.0;
         for (i, j) in wavefront(t.w, t.h, hz) {
             let at = i * t.w + j;
@@ -161,10 +162,11 @@ impl Prepared {
             } else {
                 None
             };
-            let mut dist = PixelDist::new(&t.heads[at * hl..][..hl], k, c, b.as_ref());
+            let head = online.head(&t.heads[at * hl..][..hl], &mut buf);
+            let mut dist = PixelDist::new(head, k, c, b.as_ref());
             let px = &t.data[at * self.stride..][..c];
             let mut w = dist.prior_weights();
-            online.start_pixel(&tile, i, j);
+            online.start_pixel(&tile, i, j, &w);
             for ch in 0..c {
                 // The correction of this channel: known before its symbol is decoded.
                 let (dm, ds) = online.correction(ch);

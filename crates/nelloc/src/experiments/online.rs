@@ -12,7 +12,7 @@
 //!   the exact gradient of ln p(x) of the mixture's bin (from the normative sigmoid table).
 
 use crate::context::{neighbours, Neighbours};
-use crate::mixture::{ChannelDist, MAX_C, SIGMOID_Q20};
+use crate::mixture::{head_len, ChannelDist, MAX_C, MAX_K, SIGMOID_Q20};
 use crate::schedule::TileBuf;
 
 /// How pixels are grouped into contexts that each learn their own correction.
@@ -82,20 +82,33 @@ pub struct Bias {
 pub struct Grad {
     /// Contexts.
     pub context: Context,
-    /// Learning rate of the mean offset, grey levels^2 / 256 (0: not learned).
+    /// Learning rate of the mean offset, grey levels^2 / 4096 (0: not learned).
     pub lr_mean: i32,
-    /// Learning rate of the ln-scale offset, 1/256 (0: not learned).
+    /// Learning rate of the ln-scale offset, 1/4096 (0: not learned).
     pub lr_lns: i32,
 }
 
-/// One variant of the A/B: no correction, the bias rule, the gradient rule or both (the
-/// corrections add).
+/// The head rule's parameters: online gradient ascent on every component's logit, mean
+/// and ln-scale offset (the integer form of adapting the output biases online).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// Learning rate of the logits, 1/4096.
+    pub lr_logit: i32,
+    /// Learning rate of the means, grey levels^2 / 4096.
+    pub lr_mean: i32,
+    /// Learning rate of the ln-scales, 1/4096.
+    pub lr_lns: i32,
+}
+
+/// One variant of the A/B: no correction, or any of the rules (their corrections add).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Variant {
     /// The bias rule, if any.
     pub bias: Option<Bias>,
     /// The gradient rule, if any.
     pub grad: Option<Grad>,
+    /// The head rule, if any.
+    pub head: Option<Head>,
 }
 
 impl Variant {
@@ -120,8 +133,13 @@ impl Variant {
             };
             let mut grad = Grad {
                 context: Context::Tile,
-                lr_mean: 4,
-                lr_lns: 2,
+                lr_mean: 16,
+                lr_lns: 32,
+            };
+            let mut head = Head {
+                lr_logit: 128,
+                lr_mean: 16,
+                lr_lns: 16,
             };
             for kv in it {
                 let (key, val) = kv.split_once('=').unwrap_or((kv, "1"));
@@ -139,8 +157,9 @@ impl Variant {
                     "prior" => bias.prior = num()?.clamp(0, 32768) as u16,
                     "clip" => bias.clip = num()?.clamp(1, 255),
                     "top" => bias.heaviest = num()? != 0,
-                    "lrm" => grad.lr_mean = num()?,
-                    "lrs" => grad.lr_lns = num()?,
+                    "lrm" => (grad.lr_mean, head.lr_mean) = (num()?, num()?),
+                    "lrs" => (grad.lr_lns, head.lr_lns) = (num()?, num()?),
+                    "lrl" => head.lr_logit = num()?,
                     _ => return Err(format!("unknown key {key:?} in {part:?}")),
                 }
             }
@@ -153,6 +172,7 @@ impl Variant {
                     grad.context = ctx;
                     v.grad = Some(grad);
                 }
+                "head" => v.head = Some(head),
                 _ => return Err(format!("unknown rule {rule:?}")),
             }
         }
@@ -186,6 +206,12 @@ impl std::fmt::Display for Variant {
                 g.lr_lns
             ));
         }
+        if let Some(h) = self.head {
+            parts.push(format!(
+                "head,lrl={},lrm={},lrs={}",
+                h.lr_logit, h.lr_mean, h.lr_lns
+            ));
+        }
         if parts.is_empty() {
             parts.push("base".into());
         }
@@ -194,10 +220,12 @@ impl std::fmt::Display for Variant {
 }
 
 /// Fractional bits of the gradient rule's accumulators (Q8 offsets x 2^ACC).
-const ACC: u32 = 12;
+const ACC: u32 = 16;
 /// Largest mean correction, Q8 (16 grey levels), and ln-scale correction (1.0).
 const MAX_DMEAN: i32 = 16 * 256;
 const MAX_DLNS: i32 = 256;
+/// Largest logit correction of the head rule, Q8 (8 nats).
+const MAX_DLOGIT: i32 = 8 * 256;
 /// Largest gradient magnitude taken, Q12 (per grey level or per unit of ln-scale).
 const MAX_GRAD: i64 = 4 << 12;
 
@@ -210,16 +238,24 @@ pub(crate) struct Online {
     bias: Vec<(i32, u16)>,
     /// Per channel x grad context: (mean, ln-scale) accumulators.
     grad: Vec<(i32, i32)>,
+    /// Per head value (logits, means, ln-scales; coupling coefficients stay 0): the head
+    /// rule's accumulators, and the current pixel's prior weights.
+    head: Vec<i32>,
+    k: usize,
+    prior: [u32; MAX_K],
     /// The current pixel's context slots and applied corrections per channel.
     slot: [(usize, usize); MAX_C],
     applied: [(i32, i32); MAX_C],
 }
 
 impl Online {
-    pub(crate) fn new(v: &Variant, c: usize) -> Self {
+    pub(crate) fn new(v: &Variant, k: usize, c: usize) -> Self {
         Online {
             v: *v,
             c,
+            head: vec![0; if v.head.is_some() { head_len(k, c) } else { 0 }],
+            k,
+            prior: [0; MAX_K],
             bias: vec![(0, 0); v.bias.map_or(0, |b| b.context.count() * c)],
             grad: vec![(0, 0); v.grad.map_or(0, |g| g.context.count() * c)],
             slot: [(0, 0); MAX_C],
@@ -227,8 +263,27 @@ impl Online {
         }
     }
 
-    /// Computes the contexts of pixel (i, j) (causal neighbours only).
-    pub(crate) fn start_pixel(&mut self, tile: &TileBuf<'_>, i: usize, j: usize) {
+    /// `raw` plus the head rule's offsets in `buf` (`raw` itself without the rule).
+    pub(crate) fn head<'a>(&self, raw: &'a [i32], buf: &'a mut [i32]) -> &'a [i32] {
+        if self.head.is_empty() {
+            return raw;
+        }
+        for ((o, &r), &a) in buf.iter_mut().zip(raw).zip(&self.head) {
+            *o = r + ((a + (1 << (ACC - 1))) >> ACC);
+        }
+        &buf[..raw.len()]
+    }
+
+    /// Computes the contexts of pixel (i, j) (causal neighbours only); `prior`: its prior
+    /// component weights.
+    pub(crate) fn start_pixel(
+        &mut self,
+        tile: &TileBuf<'_>,
+        i: usize,
+        j: usize,
+        prior: &[u32; MAX_K],
+    ) {
+        self.prior = *prior;
         let local = |c: Option<Context>| !matches!(c, None | Some(Context::Tile));
         let needs_nb =
             local(self.v.bias.map(|b| b.context)) || local(self.v.grad.map(|g| g.context));
@@ -300,8 +355,16 @@ impl Online {
                 s.1 >>= 1;
             }
         }
+        if self.v.head.is_none() && self.v.grad.is_none() {
+            return;
+        }
+        // One pass over the components for both gradient rules.
+        let t = terms(cd, x);
+        if let Some(h) = self.v.head {
+            self.update_head(h, ch, &t);
+        }
         if let Some(g) = self.v.grad {
-            let (gm, gl) = gradient(cd, x);
+            let (gm, gl) = gradient(&t);
             let s = &mut self.grad[gs];
             let lim_m = (MAX_DMEAN << ACC) - 1;
             let lim_s = (MAX_DLNS << ACC) - 1;
@@ -309,6 +372,38 @@ impl Online {
                 .clamp(-i64::from(lim_m), i64::from(lim_m)) as i32;
             s.1 = (i64::from(s.1) + i64::from(g.lr_lns) * gl)
                 .clamp(-i64::from(lim_s), i64::from(lim_s)) as i32;
+        }
+    }
+}
+
+impl Online {
+    /// The head rule: every component's mean and ln-scale offset of channel `ch` moves
+    /// along its own gradient of ln p(x_ch | earlier channels) (the weights held fixed);
+    /// after the last channel the logits move along posterior minus prior.
+    fn update_head(&mut self, h: Head, ch: usize, t: &Terms) {
+        let (k, c) = (self.k, self.c);
+        let lim_m = i64::from(MAX_DMEAN) << ACC;
+        let lim_s = i64::from(MAX_DLNS) << ACC;
+        for i in 0..k {
+            let gm = t.ratio(t.num_m[i], 4).clamp(-MAX_GRAD, MAX_GRAD);
+            let gs = t.ratio(t.num_s[i], 12).clamp(-MAX_GRAD, MAX_GRAD);
+            let m = &mut self.head[k + ch * k + i];
+            *m = (i64::from(*m) + i64::from(h.lr_mean) * gm).clamp(-lim_m, lim_m) as i32;
+            let s = &mut self.head[k + (c + ch) * k + i];
+            *s = (i64::from(*s) + i64::from(h.lr_lns) * gs).clamp(-lim_s, lim_s) as i32;
+        }
+        if ch + 1 == c {
+            // Posterior w_k p_k / sum (the weights carry the earlier channels) minus prior.
+            let sp: i64 = self.prior[..k].iter().map(|&p| i64::from(p)).sum();
+            let lim_l = i64::from(MAX_DLOGIT) << ACC;
+            // The largest prior weight is 2^16, so sp >= 2^16 and the reciprocal <= 2^24.
+            let rp = (1i64 << 40) / sp.max(1);
+            for i in 0..k {
+                let r = t.ratio(t.wp[i], 12);
+                let p = ((i64::from(self.prior[i]) << 12) * rp) >> 40;
+                let l = &mut self.head[i];
+                *l = (i64::from(*l) + i64::from(h.lr_logit) * (r - p)).clamp(-lim_l, lim_l) as i32;
+            }
         }
     }
 }
@@ -331,41 +426,81 @@ fn prediction(cd: &ChannelDist, heaviest: bool) -> i32 {
     sm.div_euclid(sw.max(1)) as i32
 }
 
-/// `(d ln p / d mean, d ln p / d ln-scale)` of the bin of `x` under `cd`, Q12 (per grey
-/// level, per unit of ln-scale; both clamped to +-[`MAX_GRAD`]), where every component's
-/// mean moves together and every scale is multiplied by the same factor.
-fn gradient(cd: &ChannelDist, x: u8) -> (i64, i64) {
+/// Per component of the bin of `x` under `cd` (Q20 masses, Q12 densities, Q8 z):
+/// `w_k dp_k/dmean` as `w (sigma'_lo - sigma'_hi) inv`, `w_k dp_k/dlns` as
+/// `w (sigma'_lo z_lo - sigma'_hi z_hi)`, `w_k p_k`, and the sum of the last.
+struct Terms {
+    num_m: [i64; MAX_K],
+    num_s: [i64; MAX_K],
+    wp: [i64; MAX_K],
+    den: i64,
+    /// `2^62 / (den >> dsh)` with `den >> dsh` of 31 bits: one division per symbol,
+    /// then a multiply per ratio (a division per component would cost about half a
+    /// decode).
+    recip: i64,
+    dsh: u32,
+}
+
+impl Terms {
+    /// `floor(num * 2^bits / den)`, up to the reciprocal's rounding.
+    #[inline]
+    fn ratio(&self, num: i64, bits: u32) -> i64 {
+        ((i128::from(num) * i128::from(self.recip)) >> (62 + self.dsh - bits)) as i64
+    }
+}
+
+fn terms(cd: &ChannelDist, x: u8) -> Terms {
     let (k, w, m, inv) = cd.parts();
-    // Per edge: S (Q20) and z (Q8), as `ChannelDist::cumulative` computes them; the
-    // density sigma' = S (1 - S) is taken in Q12.
+    // S and z as `ChannelDist::cumulative` computes them; sigma' = S (1 - S) in Q12.
     let edge = |e: u32, i: usize| -> (i64, i64) {
         let d = 256 * i64::from(e) - 128 - i64::from(m[i]);
         let z = ((d * i64::from(inv[i]) + (1 << 15)) >> 16).clamp(-4096, 4096);
         (i64::from(SIGMOID_Q20[(z + 4096) as usize]), z)
     };
+    let dens = |s: i64| (s * ((1 << 20) - s)) >> 28;
     let x = u32::from(x);
-    let (mut num_m, mut num_s, mut den) = (0i64, 0i64, 0i64);
+    let mut t = Terms {
+        num_m: [0; MAX_K],
+        num_s: [0; MAX_K],
+        wp: [0; MAX_K],
+        den: 0,
+        recip: 0,
+        dsh: 0,
+    };
     for i in 0..k {
-        let (s_lo, z_lo) = if x == 0 { (0, 0) } else { edge(x, i) };
-        let (s_hi, z_hi) = if x == 255 {
-            (1 << 20, 0)
+        // The outer edges of bins 0 and 255 are at -inf and +inf: S is 0 or 1, sigma' 0.
+        let (s_lo, d_lo, z_lo) = if x == 0 {
+            (0, 0, 0)
         } else {
-            edge(x + 1, i)
+            let (s, z) = edge(x, i);
+            (s, dens(s), z)
         };
-        let dens = |s: i64| (s * ((1 << 20) - s)) >> 28;
-        let (d_lo, d_hi) = (
-            if x == 0 { 0 } else { dens(s_lo) },
-            if x == 255 { 0 } else { dens(s_hi) },
-        );
+        let (s_hi, d_hi, z_hi) = if x == 255 {
+            (1 << 20, 0, 0)
+        } else {
+            let (s, z) = edge(x + 1, i);
+            (s, dens(s), z)
+        };
         let wi = i64::from(w[i]);
-        // dp/dmean = (sigma'_lo - sigma'_hi) inv; dp/dlns = sigma'_lo z_lo - sigma'_hi z_hi.
-        num_m += wi * (d_lo - d_hi) * i64::from(inv[i]);
-        num_s += wi * (d_lo * z_lo - d_hi * z_hi);
-        den += wi * (s_hi - s_lo).max(1);
+        t.num_m[i] = wi * (d_lo - d_hi) * i64::from(inv[i]);
+        t.num_s[i] = wi * (d_lo * z_lo - d_hi * z_hi);
+        t.wp[i] = wi * (s_hi - s_lo).max(1);
+        t.den += t.wp[i];
     }
+    t.dsh = (64 - t.den.leading_zeros()).saturating_sub(31);
+    t.recip = (1i64 << 62) / (t.den >> t.dsh);
+    t
+}
+
+/// `(d ln p / d mean, d ln p / d ln-scale)` of the bin of [`terms`], Q12 (per grey
+/// level, per unit of ln-scale; both clamped to +-[`MAX_GRAD`]), where every component's
+/// mean moves together and every scale is multiplied by the same factor.
+fn gradient(t: &Terms) -> (i64, i64) {
+    let num_m: i64 = t.num_m.iter().sum();
+    let num_s: i64 = t.num_s.iter().sum();
     // num_m / den = g_mean * 2^(12 + 16 - 20); num_s / den = g_lns * 2^(12 + 8 - 20).
-    let gm = (num_m << 4).div_euclid(den);
-    let gs = (num_s << 12).div_euclid(den);
+    let gm = t.ratio(num_m, 4);
+    let gs = t.ratio(num_s, 12);
     (gm.clamp(-MAX_GRAD, MAX_GRAD), gs.clamp(-MAX_GRAD, MAX_GRAD))
 }
 
@@ -408,8 +543,9 @@ mod tests {
             .collect();
         for spec in [
             "bias,ctx=t4,limit=16,prior=2",
-            "grad,ctx=e3,lrm=64,lrs=16",
-            "bias,ctx=tile+grad,ctx=tile,lrm=8",
+            "grad,ctx=e3,lrm=1024,lrs=256",
+            "bias,ctx=tile+grad,ctx=tile,lrm=128",
+            "head,lrl=256,lrm=1024,lrs=256",
         ] {
             let v = Variant::parse(spec).unwrap();
             // `Some(intervals)`: decode from them; `None`: encode `img`.
@@ -420,7 +556,8 @@ mod tests {
                     img.clone()
                 };
                 let (mut seen, mut ivs) = (Vec::new(), Vec::new());
-                let mut online = Online::new(&v, c);
+                let mut online = Online::new(&v, k, c);
+                let mut buf = vec![0i32; hl];
                 for (i, j) in crate::schedule::wavefront(w, h, 1) {
                     let at = i * w + j;
                     let tile = TileBuf {
@@ -429,14 +566,20 @@ mod tests {
                         h,
                         stride: c,
                     };
-                    online.start_pixel(&tile, i, j);
-                    let mut dist = PixelDist::new(&heads[at * hl..][..hl], k, c, None);
+                    let raw = &heads[at * hl..][..hl];
+                    let head = online.head(raw, &mut buf);
+                    // The head rule's offset of each channel's first component mean.
+                    let off: Vec<i32> = (0..c)
+                        .map(|ch| head[k + ch * k] - raw[k + ch * k])
+                        .collect();
+                    let mut dist = PixelDist::new(head, k, c, None);
                     let mut wts = dist.prior_weights();
+                    online.start_pixel(&tile, i, j, &wts);
                     let mut px = [0u8; 3];
                     px.copy_from_slice(&out[at * c..][..c]);
                     for ch in 0..c {
                         let (dm, ds) = online.correction(ch);
-                        seen.push((dm, ds));
+                        seen.push((dm + off[ch], ds));
                         dist.adjust(ch, dm, ds);
                         let cd = dist.channel(ch, &px, &wts);
                         let iv = match from {
@@ -481,7 +624,7 @@ mod tests {
     #[test]
     fn bias_rule_rounds_and_halves_as_specified() {
         let v = Variant::parse("bias,limit=4,prior=0").unwrap();
-        let mut o = Online::new(&v, 1);
+        let mut o = Online::new(&v, 1, 1);
         o.bias[0] = (-3, 2);
         // round(-1.5) = -1 (halves up), round(1.5) = 2.
         assert_eq!(o.correction(0), (-1, 0));
@@ -503,11 +646,11 @@ mod tests {
     fn gradient_points_towards_the_value() {
         // Value above the mean: the mean should rise; far from it: the scale should grow.
         let d = unit_dist();
-        let (gm, gs) = gradient(&d, 101);
+        let (gm, gs) = gradient(&terms(&d, 101));
         assert!(gm > 0 && gs < 0, "{gm} {gs}");
-        let (gm, gs) = gradient(&d, 96);
+        let (gm, gs) = gradient(&terms(&d, 96));
         assert!(gm < 0 && gs > 0, "{gm} {gs}");
-        let (gm, _) = gradient(&d, 100);
+        let (gm, _) = gradient(&terms(&d, 100));
         assert!(gm.abs() < 1 << 10, "{gm}");
     }
 
@@ -518,6 +661,7 @@ mod tests {
             "bias,ctx=t8,limit=128,prior=4,clip=16,top",
             "grad,ctx=e6,lrm=2,lrs=0",
             "bias,ctx=tile,limit=256,prior=8,clip=32+grad,ctx=tile,lrm=4,lrs=2",
+            "head,lrl=1,lrm=2,lrs=3",
         ] {
             assert_eq!(Variant::parse(s).unwrap().to_string(), s);
         }
