@@ -162,11 +162,12 @@ impl Prepared {
             } else {
                 None
             };
+            online.start_pixel(&tile, i, j);
             let head = online.head(&t.heads[at * hl..][..hl], &mut buf);
             let mut dist = PixelDist::new(head, k, c, b.as_ref());
             let px = &t.data[at * self.stride..][..c];
             let mut w = dist.prior_weights();
-            online.start_pixel(&tile, i, j, &w);
+            online.set_prior(&w);
             for ch in 0..c {
                 // The correction of this channel: known before its symbol is decoded.
                 let (dm, ds) = online.correction(ch);

@@ -92,6 +92,8 @@ pub struct Grad {
 /// and ln-scale offset (the integer form of adapting the output biases online).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Head {
+    /// Contexts (of the pixel: the middle channel's neighbours); each has its own offsets.
+    pub context: Context,
     /// Learning rate of the logits, 1/4096.
     pub lr_logit: i32,
     /// Learning rate of the means, grey levels^2 / 4096.
@@ -109,18 +111,25 @@ pub struct Variant {
     pub grad: Option<Grad>,
     /// The head rule, if any.
     pub head: Option<Head>,
+    /// The first `warm` pixels of each tile learn at 4x the rates of the gradient rules.
+    pub warm: u32,
 }
 
 impl Variant {
-    /// Parses `base`, `bias[,key=value...]`, `grad[,key=value...]` or both joined by
-    /// `+`. Keys: `ctx=tile|eN|tN` (energy / texture with N levels), bias `limit`,
-    /// `prior`, `clip`, `top` (heaviest component); grad `lrm`, `lrs`.
+    /// Parses `base`, or rules `bias[,key=value...]`, `grad[,...]`, `head[,...]` and
+    /// `warm=N` joined by `+`. Keys: `ctx=tile|eN|tN` (energy / texture with N levels);
+    /// bias `limit`, `prior`, `clip`, `top` (heaviest component); grad `lrm`, `lrs`; head
+    /// `lrl`, `lrm`, `lrs`.
     pub fn parse(spec: &str) -> Result<Variant, String> {
         let mut v = Variant::default();
         if spec == "base" {
             return Ok(v);
         }
         for part in spec.split('+') {
+            if let Some(n) = part.strip_prefix("warm=") {
+                v.warm = n.parse().map_err(|_| format!("{part:?}"))?;
+                continue;
+            }
             let mut it = part.split(',');
             let rule = it.next().unwrap_or_default();
             let mut ctx = Context::Tile;
@@ -137,6 +146,7 @@ impl Variant {
                 lr_lns: 32,
             };
             let mut head = Head {
+                context: Context::Tile,
                 lr_logit: 128,
                 lr_mean: 16,
                 lr_lns: 16,
@@ -172,7 +182,10 @@ impl Variant {
                     grad.context = ctx;
                     v.grad = Some(grad);
                 }
-                "head" => v.head = Some(head),
+                "head" => {
+                    head.context = ctx;
+                    v.head = Some(head);
+                }
                 _ => return Err(format!("unknown rule {rule:?}")),
             }
         }
@@ -208,9 +221,15 @@ impl std::fmt::Display for Variant {
         }
         if let Some(h) = self.head {
             parts.push(format!(
-                "head,lrl={},lrm={},lrs={}",
-                h.lr_logit, h.lr_mean, h.lr_lns
+                "head,ctx={},lrl={},lrm={},lrs={}",
+                ctx(h.context),
+                h.lr_logit,
+                h.lr_mean,
+                h.lr_lns
             ));
+        }
+        if self.warm > 0 {
+            parts.push(format!("warm={}", self.warm));
         }
         if parts.is_empty() {
             parts.push("base".into());
@@ -243,6 +262,9 @@ pub(crate) struct Online {
     head: Vec<i32>,
     k: usize,
     prior: [u32; MAX_K],
+    /// The current pixel's head-rule context (an offset into `head`), pixels seen.
+    head_at: usize,
+    seen: u32,
     /// The current pixel's context slots and applied corrections per channel.
     slot: [(usize, usize); MAX_C],
     applied: [(i32, i32); MAX_C],
@@ -253,9 +275,11 @@ impl Online {
         Online {
             v: *v,
             c,
-            head: vec![0; if v.head.is_some() { head_len(k, c) } else { 0 }],
+            head: vec![0; v.head.map_or(0, |h| h.context.count() * head_len(k, c))],
             k,
             prior: [0; MAX_K],
+            head_at: 0,
+            seen: 0,
             bias: vec![(0, 0); v.bias.map_or(0, |b| b.context.count() * c)],
             grad: vec![(0, 0); v.grad.map_or(0, |g| g.context.count() * c)],
             slot: [(0, 0); MAX_C],
@@ -268,23 +292,40 @@ impl Online {
         if self.head.is_empty() {
             return raw;
         }
-        for ((o, &r), &a) in buf.iter_mut().zip(raw).zip(&self.head) {
+        let acc = &self.head[self.head_at..][..raw.len()];
+        for ((o, &r), &a) in buf.iter_mut().zip(raw).zip(acc) {
             *o = r + ((a + (1 << (ACC - 1))) >> ACC);
         }
         &buf[..raw.len()]
     }
 
-    /// Computes the contexts of pixel (i, j) (causal neighbours only); `prior`: its prior
-    /// component weights.
-    pub(crate) fn start_pixel(
-        &mut self,
-        tile: &TileBuf<'_>,
-        i: usize,
-        j: usize,
-        prior: &[u32; MAX_K],
-    ) {
+    /// The current pixel's prior component weights (those of the corrected head).
+    pub(crate) fn set_prior(&mut self, prior: &[u32; MAX_K]) {
         self.prior = *prior;
+    }
+
+    /// The learning-rate factor of the current pixel.
+    fn warm(&self) -> i64 {
+        if self.seen <= self.v.warm {
+            4
+        } else {
+            1
+        }
+    }
+
+    /// Computes the contexts of pixel (i, j) (causal neighbours only), before
+    /// [`Online::head`].
+    pub(crate) fn start_pixel(&mut self, tile: &TileBuf<'_>, i: usize, j: usize) {
+        self.seen = self.seen.saturating_add(1);
         let local = |c: Option<Context>| !matches!(c, None | Some(Context::Tile));
+        if let Some(h) = self.v.head {
+            self.head_at = if local(Some(h.context)) {
+                let nb = neighbours(tile, i, j, self.c / 2);
+                h.context.index(&nb) * head_len(self.k, self.c)
+            } else {
+                0
+            };
+        }
         let needs_nb =
             local(self.v.bias.map(|b| b.context)) || local(self.v.grad.map(|g| g.context));
         for ch in 0..self.c {
@@ -364,13 +405,14 @@ impl Online {
             self.update_head(h, ch, &t);
         }
         if let Some(g) = self.v.grad {
+            let f = self.warm();
             let (gm, gl) = gradient(&t);
             let s = &mut self.grad[gs];
             let lim_m = (MAX_DMEAN << ACC) - 1;
             let lim_s = (MAX_DLNS << ACC) - 1;
-            s.0 = (i64::from(s.0) + i64::from(g.lr_mean) * gm)
+            s.0 = (i64::from(s.0) + f * i64::from(g.lr_mean) * gm)
                 .clamp(-i64::from(lim_m), i64::from(lim_m)) as i32;
-            s.1 = (i64::from(s.1) + i64::from(g.lr_lns) * gl)
+            s.1 = (i64::from(s.1) + f * i64::from(g.lr_lns) * gl)
                 .clamp(-i64::from(lim_s), i64::from(lim_s)) as i32;
         }
     }
@@ -381,16 +423,16 @@ impl Online {
     /// along its own gradient of ln p(x_ch | earlier channels) (the weights held fixed);
     /// after the last channel the logits move along posterior minus prior.
     fn update_head(&mut self, h: Head, ch: usize, t: &Terms) {
-        let (k, c) = (self.k, self.c);
+        let (k, c, at, f) = (self.k, self.c, self.head_at, self.warm());
         let lim_m = i64::from(MAX_DMEAN) << ACC;
         let lim_s = i64::from(MAX_DLNS) << ACC;
         for i in 0..k {
             let gm = t.ratio(t.num_m[i], 4).clamp(-MAX_GRAD, MAX_GRAD);
             let gs = t.ratio(t.num_s[i], 12).clamp(-MAX_GRAD, MAX_GRAD);
-            let m = &mut self.head[k + ch * k + i];
-            *m = (i64::from(*m) + i64::from(h.lr_mean) * gm).clamp(-lim_m, lim_m) as i32;
-            let s = &mut self.head[k + (c + ch) * k + i];
-            *s = (i64::from(*s) + i64::from(h.lr_lns) * gs).clamp(-lim_s, lim_s) as i32;
+            let m = &mut self.head[at + k + ch * k + i];
+            *m = (i64::from(*m) + f * i64::from(h.lr_mean) * gm).clamp(-lim_m, lim_m) as i32;
+            let s = &mut self.head[at + k + (c + ch) * k + i];
+            *s = (i64::from(*s) + f * i64::from(h.lr_lns) * gs).clamp(-lim_s, lim_s) as i32;
         }
         if ch + 1 == c {
             // Posterior w_k p_k / sum (the weights carry the earlier channels) minus prior.
@@ -401,8 +443,9 @@ impl Online {
             for i in 0..k {
                 let r = t.ratio(t.wp[i], 12);
                 let p = ((i64::from(self.prior[i]) << 12) * rp) >> 40;
-                let l = &mut self.head[i];
-                *l = (i64::from(*l) + i64::from(h.lr_logit) * (r - p)).clamp(-lim_l, lim_l) as i32;
+                let l = &mut self.head[at + i];
+                *l = (i64::from(*l) + f * i64::from(h.lr_logit) * (r - p)).clamp(-lim_l, lim_l)
+                    as i32;
             }
         }
     }
@@ -546,6 +589,7 @@ mod tests {
             "grad,ctx=e3,lrm=1024,lrs=256",
             "bias,ctx=tile+grad,ctx=tile,lrm=128",
             "head,lrl=256,lrm=1024,lrs=256",
+            "head,ctx=e3,lrl=256,lrm=1024,lrs=256+warm=50",
         ] {
             let v = Variant::parse(spec).unwrap();
             // `Some(intervals)`: decode from them; `None`: encode `img`.
@@ -566,6 +610,7 @@ mod tests {
                         h,
                         stride: c,
                     };
+                    online.start_pixel(&tile, i, j);
                     let raw = &heads[at * hl..][..hl];
                     let head = online.head(raw, &mut buf);
                     // The head rule's offset of each channel's first component mean.
@@ -574,7 +619,7 @@ mod tests {
                         .collect();
                     let mut dist = PixelDist::new(head, k, c, None);
                     let mut wts = dist.prior_weights();
-                    online.start_pixel(&tile, i, j, &wts);
+                    online.set_prior(&wts);
                     let mut px = [0u8; 3];
                     px.copy_from_slice(&out[at * c..][..c]);
                     for ch in 0..c {
@@ -661,7 +706,8 @@ mod tests {
             "bias,ctx=t8,limit=128,prior=4,clip=16,top",
             "grad,ctx=e6,lrm=2,lrs=0",
             "bias,ctx=tile,limit=256,prior=8,clip=32+grad,ctx=tile,lrm=4,lrs=2",
-            "head,lrl=1,lrm=2,lrs=3",
+            "head,ctx=tile,lrl=1,lrm=2,lrs=3",
+            "grad,ctx=e8,lrm=8,lrs=16+head,ctx=t2,lrl=256,lrm=8,lrs=8+warm=4096",
         ] {
             assert_eq!(Variant::parse(s).unwrap().to_string(), s);
         }
