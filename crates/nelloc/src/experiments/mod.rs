@@ -178,9 +178,9 @@ impl Prepared {
                 let x = px[ch];
                 let (_, f) = cd.interval(x);
                 bits += f64::from(PRECISION) - f64::from(f).log2();
-                online.update(ch, &cd, x);
+                let post = online.update(ch, &cd, x);
                 if ch + 1 < c {
-                    w = cd.posterior(x);
+                    w = post.unwrap_or_else(|| cd.posterior(x));
                 }
             }
         }

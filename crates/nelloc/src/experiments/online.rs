@@ -380,8 +380,11 @@ impl Online {
     }
 
     /// Learns from channel `ch` of the current pixel taking value `x` under `cd` (the
-    /// corrected distribution it was coded with).
-    pub(crate) fn update(&mut self, ch: usize, cd: &ChannelDist, x: u8) {
+    /// corrected distribution it was coded with). Returns the posterior weights
+    /// (`ChannelDist::posterior`) when the gradient rules computed them on the way: a
+    /// decoder computes the same bin masses for the posterior, so this fused pass is
+    /// what an implementation would cost.
+    pub(crate) fn update(&mut self, ch: usize, cd: &ChannelDist, x: u8) -> Option<[u32; MAX_K]> {
         let (bs, gs) = self.slot[ch];
         if let Some(b) = self.v.bias {
             let pred = prediction(cd, b.heaviest);
@@ -397,7 +400,7 @@ impl Online {
             }
         }
         if self.v.head.is_none() && self.v.grad.is_none() {
-            return;
+            return None;
         }
         // One pass over the components for both gradient rules.
         let t = terms(cd, x);
@@ -415,6 +418,7 @@ impl Online {
             s.1 = (i64::from(s.1) + f * i64::from(g.lr_lns) * gl)
                 .clamp(-i64::from(lim_s), i64::from(lim_s)) as i32;
         }
+        (ch + 1 < self.c).then(|| t.posterior(self.k))
     }
 }
 
@@ -485,6 +489,18 @@ struct Terms {
 }
 
 impl Terms {
+    /// `ChannelDist::posterior` from the same masses: `w_k max(mass_k, 1)` renormalised
+    /// to at most 17 bits, floored at 1 (FORMAT.md section 4).
+    fn posterior(&self, k: usize) -> [u32; MAX_K] {
+        let max = self.wp[..k].iter().copied().max().unwrap_or(1) as u64;
+        let shift = (64 - max.leading_zeros()).saturating_sub(17);
+        let mut w = [0u32; MAX_K];
+        for i in 0..k {
+            w[i] = ((self.wp[i] as u64 >> shift) as u32).max(1);
+        }
+        w
+    }
+
     /// `floor(num * 2^bits / den)`, up to the reciprocal's rounding.
     #[inline]
     fn ratio(&self, num: i64, bits: u32) -> i64 {
@@ -637,9 +653,12 @@ mod tests {
                             None => cd.interval(px[ch]),
                         };
                         ivs.push(iv);
-                        online.update(ch, &cd, px[ch]);
+                        let post = online.update(ch, &cd, px[ch]);
                         if ch + 1 < c {
                             wts = cd.posterior(px[ch]);
+                            if let Some(p) = post {
+                                assert_eq!(p, wts, "{spec}: fused posterior");
+                            }
                         }
                     }
                     out[at * c..][..c].copy_from_slice(&px);
