@@ -238,13 +238,17 @@ pub(crate) fn encode_within(
     Ok((bytes, stats))
 }
 
+/// What [`experiment_heads`] returns.
+#[cfg(feature = "experiments")]
+pub(crate) type ExperimentHeads = (std::sync::Arc<dyn Backend>, Planes, Vec<Option<HeadDelta>>);
+
 /// The backend, plane groups and adapted heads (fitted exactly as [`encode`] fits them)
 /// for `image` under `options`: what the online-adaptation experiment codes on top of.
 #[cfg(feature = "experiments")]
 pub(crate) fn experiment_heads(
     image: &ImageRef<'_>,
     options: &EncodeOptions,
-) -> Result<(std::sync::Arc<dyn Backend>, Planes, Vec<Option<HeadDelta>>)> {
+) -> Result<ExperimentHeads> {
     let planes = Planes::resolve(image, options.model.as_ref(), options.alpha_model.as_ref())?;
     let total = u64::from(image.width()) * u64::from(image.height());
     let backend = planes.backend(options.device, total)?;

@@ -495,8 +495,8 @@ impl Terms {
         let max = self.wp[..k].iter().copied().max().unwrap_or(1) as u64;
         let shift = (64 - max.leading_zeros()).saturating_sub(17);
         let mut w = [0u32; MAX_K];
-        for i in 0..k {
-            w[i] = ((self.wp[i] as u64 >> shift) as u32).max(1);
+        for (w, &p) in w.iter_mut().zip(&self.wp[..k]) {
+            *w = ((p as u64 >> shift) as u32).max(1);
         }
         w
     }
