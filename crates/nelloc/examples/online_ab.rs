@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p nelloc --features experiments --example online_ab -- \
-//!     [--time] [--variants 'SPEC;SPEC;...'] IMAGES...
+//!     [--time] [--tile N] [--variants 'SPEC;SPEC;...'] IMAGES...
 //! ```
 //! SPEC: `base`, `bias[,ctx=tile|eN|tN][,limit=N][,prior=N][,clip=N][,top]`,
 //! `grad[,ctx=...][,lrm=N][,lrs=N]`, or a bias and a grad spec joined by `+`.
@@ -16,12 +16,14 @@ const DEFAULT: &str = "base;bias;grad";
 
 fn main() {
     let mut time = false;
+    let mut tile = nelloc::DEFAULT_TILE_SIZE;
     let mut specs = DEFAULT.to_string();
     let mut files = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--time" => time = true,
+            "--tile" => tile = args.next().and_then(|t| t.parse().ok()).expect("--tile N"),
             "--variants" => specs = args.next().expect("--variants SPECS"),
             _ => files.push(a),
         }
@@ -42,7 +44,7 @@ fn main() {
         let img = image::open(path).expect("image").to_rgb8();
         let (w, h) = img.dimensions();
         let image = ImageRef::new(w, h, ColorType::Rgb8, img.as_raw()).expect("image");
-        let prep = prepare(image, 1).expect("prepare");
+        let prep = prepare(image, tile, 1).expect("prepare");
         let name = std::path::Path::new(path)
             .file_stem()
             .unwrap()
@@ -54,6 +56,7 @@ fn main() {
             // the best of two one-thread decodes.
             let mut opts = EncodeOptions::default();
             opts.threads = 1;
+            opts.tile_size = tile;
             let (file, stats) = nelloc::encode_with_stats(image, &opts).expect("encode");
             let mut d = DecodeOptions::default();
             d.threads = 1;

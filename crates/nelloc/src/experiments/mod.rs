@@ -45,11 +45,13 @@ pub struct Prepared {
     pub symbols: u64,
 }
 
-/// Runs the network over every tile of `image` (an RGB image, tiles of 256, on `threads`
-/// worker threads) with the adapted head fitted exactly as `encode` fits it.
-pub fn prepare(image: ImageRef<'_>, threads: usize) -> Result<Prepared> {
+/// Runs the network over every tile of `image` (an RGB image, tiles of `tile_size` (the
+/// encoder's default: 256), on `threads` worker threads) with the adapted head fitted
+/// exactly as `encode` fits it.
+pub fn prepare(image: ImageRef<'_>, tile_size: u32, threads: usize) -> Result<Prepared> {
     let options = EncodeOptions {
         threads,
+        tile_size,
         ..EncodeOptions::default()
     };
     let (backend, planes, heads) = crate::codec::experiment_heads(&image, &options)?;
