@@ -10,8 +10,8 @@
 #    -Wall -Wextra -Werror, again with -fsanitize=address,undefined, and once statically;
 # 4. runs every build on the fixture photos: C encode from PPM (byte-identical to the Rust
 #    encoder), C decode compared pixel for pixel with the Rust decoder (nlc), alpha, header
-#    probing, error paths, concurrent decodes from many threads, and likelihood scores
-#    (nlc-score: the same figures as `nlc score`);
+#    probing, error paths, the rows callback (nlc-rows), concurrent decodes from many
+#    threads, and likelihood scores (nlc-score: the same figures as `nlc score`);
 # 5. checks that the README snippets (ffi/README-snippets.md, ffi/README.md, README.md) are
 #    identical to ffi/examples/readme.c and crates/nelloc-image/examples/readme.rs, builds
 #    the C one exactly as the README says and runs both.
@@ -77,7 +77,7 @@ build_examples() { # build_examples OUTDIR EXTRA_CFLAGS...
   local out=$1
   shift
   mkdir -p "$out"
-  for e in nlc-decode nlc-encode nlc-probe nlc-threads nlc-score readme; do
+  for e in nlc-decode nlc-encode nlc-probe nlc-threads nlc-score nlc-rows readme; do
     # shellcheck disable=SC2046 # pkg-config output is meant to be split
     cc "${cflags_strict[@]}" "$@" "ffi/examples/$e.c" -o "$out/$e" -pthread \
       $(pkg-config --cflags --libs nelloc) -Wl,-rpath,"$(pkg-config --variable=libdir nelloc)"
@@ -142,6 +142,8 @@ for png in fixtures/photos/*.png; do
   # The same pixels without the PNG's metadata, as the C encoder will see them.
   "$nlc" encode -q "${m[@]}" --tile-size 64 "$work/$name.rust.$ext" "$work/$name.pnm.rust.nlc" >/dev/null
 done
+# Eight rows of 16x16 tiles, for the rows callback.
+"$nlc" encode -q "${rgb_model[@]}" --tile-size 16 fixtures/photos/boats_128x128.png "$work/rows16.nlc" >/dev/null
 # An RGBA image with a non-constant alpha plane, as PAM (bytes of a photo reinterpreted).
 w=48 h=40
 {
@@ -223,6 +225,12 @@ for variant in plain asan; do
     "$work/boats_128x128.rust.ppm" "$work/dune_77x53.rust.ppm" | cut -d, -f5-7,10,11,21 >"$work/score.rust.txt"
   cmp "$work/score.c.txt" "$work/score.rust.txt" || die "nlc-score and nlc score differ"
   "$bin/nlc-score" "${rgb_model[@]}" --heatmap "$work/boats.bits.pgm" "$work/boats_128x128.rust.ppm" >/dev/null
+
+  step "run ($variant): rows callback: monotone, on the decoding thread, rows == final image"
+  for t in 0 1 2 3; do "$bin/nlc-rows" "${rgb_model[@]}" --threads $t "$work/rows16.nlc"; done
+  # One worker, groups of 8 tiles (a row of tiles each): rows come in several calls.
+  "$bin/nlc-rows" "${rgb_model[@]}" --threads 1 --min-calls 2 "$work/rows16.nlc"
+  "$bin/nlc-rows" "${all_models[@]}" "$work/rgba.c.nlc"
 
   step "run ($variant): concurrent decodes from many threads"
   "$bin/nlc-threads" "${all_models[@]}" --rounds 4 "$work"/*.rust.nlc "$work/rgba.c.nlc"

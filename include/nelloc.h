@@ -418,6 +418,17 @@ typedef struct nlc_encoder_options nlc_encoder_options;
 typedef struct nlc_image nlc_image;
 
 /**
+ * A rows callback (`nlc_decoder_options_set_rows_callback`): `user` as given to the
+ * setter; rows `0 .. rows_done` of the image are final, at `pixels` (row 0 first), each
+ * row `stride` bytes apart (`width * channels`: rows are not padded). The pixels are valid
+ * only during the call: copy what is needed.
+ */
+typedef void (*nlc_rows_callback)(void *user,
+                                  uint32_t rows_done,
+                                  const uint8_t *pixels,
+                                  size_t stride);
+
+/**
  * A view of an image's pixels, filled by `nlc_image_get`. `data` belongs to the image and
  * stays valid until `nlc_image_free`. Set `struct_size` to `sizeof(nlc_pixels)` first.
  */
@@ -926,6 +937,32 @@ nlc_status nlc_decoder_options_add_env_model_path(struct nlc_decoder_options *op
  */
 nlc_status nlc_decoder_options_set_max_model_bytes(struct nlc_decoder_options *options,
                                                    uint64_t max_model_bytes);
+
+/**
+ * Sets a callback that sees the image as it decodes (viewers showing rows as they come):
+ * called whenever more rows, from the top, are final (`nlc_rows_callback`). Tiles are
+ * decoded in row order with all workers busy, so rows arrive steadily from the first
+ * row of tiles on.
+ *
+ * The callback runs on the thread that called `nlc_decode` / `nlc_decode_file` (never on
+ * a worker), one call at a time, with `rows_done` strictly increasing; the last call of a
+ * successful decode has every row. No call comes once the decode has failed, but a decode
+ * can still fail after rows were passed (damage in a later tile): show them, but trust
+ * only the status the decode returns. Workers wait while the callback runs, so it should
+ * only copy rows out or post them on. It must not unwind (no C++ exception) or `longjmp`
+ * out, nor free or modify `options`. Used by
+ * `nlc_decode`, `nlc_decode_file` and `nlc_decode_preview*` when they decode the image
+ * itself (not the embedded preview); not by `nlc_decode_batch`. A NULL `callback` removes
+ * it (the default).
+ *
+ * # Safety
+ * `options` must be NULL (an error) or a live handle not used by another thread;
+ * `callback` NULL or a function of that type, callable with `user` for as long as the
+ * options decode.
+ */
+nlc_status nlc_decoder_options_set_rows_callback(struct nlc_decoder_options *options,
+                                                 nlc_rows_callback callback,
+                                                 void *user);
 
 /**
  * Whether the stream carries the external model files it is coded with (0 no, the

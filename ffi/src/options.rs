@@ -3,7 +3,7 @@
 //! here; the exported functions of either kind are thin wrappers over it.
 
 use std::borrow::Cow;
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
 use nelloc::{DecodeOptions, Device, EncodeOptions, Limits, Model};
@@ -670,6 +670,74 @@ pub unsafe extern "C" fn nlc_decoder_options_set_max_model_bytes(
     unsafe {
         with_options(options, |o| {
             o.inner.limits.max_model_bytes = max_model_bytes;
+            Ok(())
+        })
+    }
+}
+
+/// A rows callback (`nlc_decoder_options_set_rows_callback`): `user` as given to the
+/// setter; rows `0 .. rows_done` of the image are final, at `pixels` (row 0 first), each
+/// row `stride` bytes apart (`width * channels`: rows are not padded). The pixels are valid
+/// only during the call: copy what is needed.
+pub type nlc_rows_callback = Option<
+    unsafe extern "C" fn(user: *mut c_void, rows_done: u32, pixels: *const u8, stride: usize),
+>;
+
+/// The C callback and its user pointer, as the core's rows callback.
+struct RowsCallback {
+    f: unsafe extern "C" fn(*mut c_void, u32, *const u8, usize),
+    user: *mut c_void,
+}
+
+impl RowsCallback {
+    /// `rows`: rows `0..rows_done`, unpadded.
+    fn call(&self, rows_done: u32, rows: &[u8]) {
+        let stride = rows.len() / rows_done.max(1) as usize;
+        // SAFETY: `f` is a callback of this type, callable with `user` (the setter's
+        // contract); `rows` is valid for the call.
+        unsafe { (self.f)(self.user, rows_done, rows.as_ptr(), stride) }
+    }
+}
+
+// SAFETY: the header asks that `user` may be used from any thread the caller decodes on,
+// by concurrent decodes sharing the options; the library itself only passes it through.
+unsafe impl Send for RowsCallback {}
+// SAFETY: as for `Send`: the library never reads or writes through `user`.
+unsafe impl Sync for RowsCallback {}
+
+/// Sets a callback that sees the image as it decodes (viewers showing rows as they come):
+/// called whenever more rows, from the top, are final (`nlc_rows_callback`). Tiles are
+/// decoded in row order with all workers busy, so rows arrive steadily from the first
+/// row of tiles on.
+///
+/// The callback runs on the thread that called `nlc_decode` / `nlc_decode_file` (never on
+/// a worker), one call at a time, with `rows_done` strictly increasing; the last call of a
+/// successful decode has every row. No call comes once the decode has failed, but a decode
+/// can still fail after rows were passed (damage in a later tile): show them, but trust
+/// only the status the decode returns. Workers wait while the callback runs, so it should
+/// only copy rows out or post them on. It must not unwind (no C++ exception) or `longjmp`
+/// out, nor free or modify `options`. Used by
+/// `nlc_decode`, `nlc_decode_file` and `nlc_decode_preview*` when they decode the image
+/// itself (not the embedded preview); not by `nlc_decode_batch`. A NULL `callback` removes
+/// it (the default).
+///
+/// # Safety
+/// `options` must be NULL (an error) or a live handle not used by another thread;
+/// `callback` NULL or a function of that type, callable with `user` for as long as the
+/// options decode.
+#[no_mangle]
+pub unsafe extern "C" fn nlc_decoder_options_set_rows_callback(
+    options: *mut nlc_decoder_options,
+    callback: nlc_rows_callback,
+    user: *mut c_void,
+) -> nlc_status {
+    // SAFETY: this function's contract is `with_options`'.
+    unsafe {
+        with_options(options, |o| {
+            o.inner.on_rows = callback.map(|f| {
+                let cb = RowsCallback { f, user };
+                nelloc::OnRows::new(move |rows_done, rows| cb.call(rows_done, rows))
+            });
             Ok(())
         })
     }

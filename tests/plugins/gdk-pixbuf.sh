@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # gdk-pixbuf: the loader (ffi/plugins/gdk-pixbuf) and its MIME package installed into a
 # scratch prefix, used through a private GDK_PIXBUF_MODULE_FILE and a private MIME
-# database (XDG_DATA_HOME); load, incremental load, save, file info, the thumbnailer, and
-# bad files (errors, at once, under the loader's pixel limits).
+# database (XDG_DATA_HOME); load, incremental load and its updates as rows decode, save,
+# file info, the thumbnailer, and bad files (errors, at once, under the loader's pixel
+# limits).
 source "$(dirname "$0")/lib.sh"
 PC="pkg-config gdk-pixbuf-2.0"
 $PC --exists || die "gdk-pixbuf-2.0 not found (apt-get install libgdk-pixbuf-2.0-dev)"
@@ -42,6 +43,18 @@ for t in gray rgb rgba graya; do
   "$check" compare "$t-noext" "in/$t.png" || die "$t-noext: not recognised by its signature"
   ok "$t: load == PNG pixels; incremental load in 1000-byte pieces; no extension (magic)"
 done
+# Incremental updates fed from libnelloc's rows callback: a 128x768 image in 32x32 tiles
+# (24 rows of tiles) arrives as several bands from the top, each final when announced,
+# on the loading thread; a one-tile image as one band.
+convert "$ROOT/fixtures/photos/boats_128x128.png" -duplicate 5 -append tall.png
+"$NLC" encode -q --modes neural --tile-size 32 tall.png tall.nlc >/dev/null 2>&1
+updates=$("$check" updates tall.nlc | awk '{print $2}') || die "tall.nlc: incremental updates"
+[ "$updates" -gt 1 ] || die "tall.nlc: $updates update(s) (one band: rows not streamed)"
+one=$("$check" updates rgb.nlc | awk '{print $2}') || die "rgb.nlc: incremental updates"
+[ "$one" = 1 ] || die "rgb.nlc (one tile): $one updates"
+"$check" compare tall.nlc tall.png || die "tall.nlc: pixels differ from tall.png"
+ok "area-prepared, then $updates bands of rows from the top for 24 rows of tiles (each final when announced, on the loading thread); one band for a one-tile image"
+
 # Models that travel with the files (FORMAT.md section 12): a stream coded with an external
 # model loads where the model is on NELLOC_MODEL_PATH, or embedded in the stream, and not
 # otherwise (an error naming the variable).

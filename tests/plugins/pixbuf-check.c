@@ -2,6 +2,12 @@
  * Drives gdk-pixbuf for tests/plugins/gdk-pixbuf.sh, the way an application does:
  *   pixbuf-check compare A B           same size, channels and pixels (both via gdk-pixbuf)
  *   pixbuf-check incremental FILE N    GdkPixbufLoader fed N bytes at a time == whole-file load
+ *   pixbuf-check updates FILE [count]  GdkPixbufLoader's area-prepared and area-updated signals:
+ *                                      prepared first, then bands of whole rows from the top
+ *                                      on the loading thread, each final when announced,
+ *                                      covering the image; prints "updates N (first band
+ *                                      after X s of Y s)"; "count" keeps no copy of the
+ *                                      bands (memory as a viewer uses it: for measuring)
  *   pixbuf-check save IN OUT TYPE [KEY VALUE]...   gdk_pixbuf_save
  *   pixbuf-check save-buffer IN OUT TYPE           gdk_pixbuf_save_to_buffer (callback path)
  *   pixbuf-check info FILE             gdk_pixbuf_get_file_info: format, MIME type, size
@@ -44,6 +50,42 @@ static int same(GdkPixbuf *a, GdkPixbuf *b, const char *what) {
     return 0;
 }
 
+/* What the signals of one incremental load showed. */
+typedef struct {
+    GThread *thread;
+    int prepared, updates, errors, rows;
+    gint64 first_us; /* when the first band came (g_get_monotonic_time) */
+    GByteArray *seen; /* the rows of each band as they were when announced, or NULL */
+} Signals;
+
+static void on_prepared(GdkPixbufLoader *loader, gpointer user) {
+    Signals *s = user;
+    (void)loader;
+    s->prepared++;
+}
+
+static void on_updated(GdkPixbufLoader *loader, gint x, gint y, gint w, gint h, gpointer user) {
+    Signals *s = user;
+    GdkPixbuf *p = gdk_pixbuf_loader_get_pixbuf(loader);
+    if (s->updates++ == 0) s->first_us = g_get_monotonic_time();
+    if (g_thread_self() != s->thread) {
+        fprintf(stderr, "updates: area-updated on another thread\n");
+        s->errors++;
+    }
+    if (!s->prepared || p == NULL || x != 0 || w != gdk_pixbuf_get_width(p) || y != s->rows ||
+        h <= 0 || y + h > gdk_pixbuf_get_height(p)) {
+        fprintf(stderr, "updates: band %d,%d %dx%d after row %d (prepared %d)\n", x, y, w, h,
+                s->rows, s->prepared);
+        s->errors++;
+        return;
+    }
+    const int stride = gdk_pixbuf_get_rowstride(p), n = gdk_pixbuf_get_n_channels(p);
+    const guchar *px = gdk_pixbuf_read_pixels(p);
+    for (int r = y; s->seen != NULL && r < y + h; r++)
+        g_byte_array_append(s->seen, px + (size_t)r * stride, (guint)(w * n));
+    s->rows = y + h;
+}
+
 int main(int argc, char **argv) {
     GError *error = NULL;
     if (argc >= 4 && strcmp(argv[1], "compare") == 0) {
@@ -70,6 +112,42 @@ int main(int argc, char **argv) {
         printf("loader format %s\n", format ? gdk_pixbuf_format_get_name(format) : "?");
         GdkPixbuf *whole = load(argv[2]);
         return whole == NULL || same(gdk_pixbuf_loader_get_pixbuf(loader), whole, "incremental");
+    }
+    if ((argc == 3 || (argc == 4 && strcmp(argv[3], "count") == 0)) &&
+        strcmp(argv[1], "updates") == 0) {
+        gchar *data = NULL;
+        gsize size = 0;
+        if (!g_file_get_contents(argv[2], &data, &size, &error)) return 2;
+        Signals s = {g_thread_self(), 0, 0, 0, 0, 0, argc == 3 ? g_byte_array_new() : NULL};
+        GdkPixbufLoader *loader = gdk_pixbuf_loader_new();
+        const gint64 start = g_get_monotonic_time();
+        g_signal_connect(loader, "area-prepared", G_CALLBACK(on_prepared), &s);
+        g_signal_connect(loader, "area-updated", G_CALLBACK(on_updated), &s);
+        gboolean written = gdk_pixbuf_loader_write(loader, (const guchar *)data, size, &error);
+        g_free(data); /* the loader keeps its own copy */
+        if (!written || !gdk_pixbuf_loader_close(loader, &error)) {
+            fprintf(stderr, "updates: %s\n", error->message);
+            return 1;
+        }
+        const gint64 end = g_get_monotonic_time();
+        GdkPixbuf *p = gdk_pixbuf_loader_get_pixbuf(loader);
+        const int h = gdk_pixbuf_get_height(p), w = gdk_pixbuf_get_width(p);
+        const int stride = gdk_pixbuf_get_rowstride(p), n = gdk_pixbuf_get_n_channels(p);
+        if (s.errors || s.prepared != 1 || s.rows != h) {
+            fprintf(stderr, "updates: %d error(s), prepared %d time(s), %d of %d rows\n", s.errors,
+                    s.prepared, s.rows, h);
+            return 1;
+        }
+        for (int r = 0; s.seen != NULL && r < h; r++) {
+            if (memcmp(s.seen->data + (size_t)r * w * n, gdk_pixbuf_read_pixels(p) + (size_t)r * stride,
+                       (size_t)w * n) != 0) {
+                fprintf(stderr, "updates: row %d changed after it was announced\n", r);
+                return 1;
+            }
+        }
+        printf("updates %d (first band after %.3f s of %.3f s)\n", s.updates,
+               (double)(s.first_us - start) / 1e6, (double)(end - start) / 1e6);
+        return 0;
     }
     if (argc >= 5 && (argc - 5) % 2 == 0 && strcmp(argv[1], "save") == 0) {
         GdkPixbuf *p = load(argv[2]);

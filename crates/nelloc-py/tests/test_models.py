@@ -5,6 +5,7 @@ given no model file."""
 import os
 import shutil
 
+import numpy as np
 import pytest
 
 import nelloc
@@ -52,3 +53,30 @@ def test_the_model_path_finds_the_model(fixtures, image, tmp_path, monkeypatch):
     assert (nelloc.decode(data, model_path=nelloc.env_model_path()) == a).all()
     with pytest.raises(TypeError, match="model_path"):
         nelloc.decode(data, model_path=str(models))
+
+
+def test_pillow_finds_the_model_on_the_path_and_beside_the_file(
+    fixtures, image, tmp_path, monkeypatch
+):
+    from PIL import Image
+
+    import nelloc.pillow  # noqa: F401
+
+    a = image(30, 20, 1)
+    data = nelloc.encode(a, model_file=_model(fixtures), modes="neural")
+    streams, models = tmp_path / "streams", tmp_path / "models"
+    streams.mkdir()
+    models.mkdir()
+    (streams / "a.nlc").write_bytes(data)
+    monkeypatch.delenv("NELLOC_MODEL_PATH", raising=False)
+    with Image.open(streams / "a.nlc") as im, pytest.raises(nelloc.ModelError):
+        im.load()
+    shutil.copy(_model(fixtures), models / "m.safetensors")
+    monkeypatch.setenv("NELLOC_MODEL_PATH", str(models))
+    with Image.open(streams / "a.nlc") as im:
+        assert (np.asarray(im) == a).all()
+    # Beside the stream, as batch encoding writes it.
+    monkeypatch.delenv("NELLOC_MODEL_PATH")
+    shutil.copy(_model(fixtures), streams / "m.safetensors")
+    with Image.open(streams / "a.nlc") as im:
+        assert (np.asarray(im) == a).all()

@@ -1,6 +1,7 @@
 //! Glue to `constriction`'s ANS stack coder (u32 words, u64 state, 24-bit precision).
 //! docs/FORMAT.md ("Entropy coder") specifies its exact arithmetic.
 
+use std::cell::{Cell, RefCell};
 use std::num::NonZeroU32;
 
 use constriction::backends::{BoundedReadWords, Cursor};
@@ -9,7 +10,7 @@ use constriction::stream::stack::AnsCoder;
 use constriction::stream::Decode;
 use constriction::Stack;
 
-use crate::mixture::{ChannelDist, PRECISION};
+use crate::mixture::{Bin, ChannelDist, Edges, PRECISION};
 
 const P: usize = PRECISION as usize;
 
@@ -21,7 +22,13 @@ fn nonzero(freq: u32) -> NonZeroU32 {
     NonZeroU32::new(freq).unwrap_or(NonZeroU32::MIN)
 }
 
-struct Search<'a>(&'a ChannelDist);
+/// The search as constriction's decoder model; the bin it found is kept for the caller,
+/// its edges (which the posterior needs) in the caller's scratch.
+struct Search<'a> {
+    dist: &'a ChannelDist,
+    edges: RefCell<&'a mut Edges>,
+    found: Cell<Option<Bin>>,
+}
 
 impl EntropyModel<P> for Search<'_> {
     type Symbol = u8;
@@ -30,8 +37,9 @@ impl EntropyModel<P> for Search<'_> {
 
 impl DecoderModel<P> for Search<'_> {
     fn quantile_function(&self, quantile: u32) -> (u8, u32, NonZeroU32) {
-        let (x, left, freq) = self.0.search(quantile);
-        (x, left, nonzero(freq))
+        let bin = self.dist.search(quantile, &mut self.edges.borrow_mut());
+        self.found.set(Some(bin));
+        (bin.x, bin.left, nonzero(bin.freq))
     }
 }
 
@@ -109,9 +117,19 @@ impl StreamDecoder {
     }
 
     #[inline]
-    pub(crate) fn decode(&mut self, dist: &ChannelDist) -> u8 {
-        match self.ans.decode_symbol(Search(dist)) {
-            Ok(x) => x,
+    pub(crate) fn decode(&mut self, dist: &ChannelDist, edges: &mut Edges) -> Bin {
+        let search = Search {
+            dist,
+            edges: RefCell::new(edges),
+            found: Cell::new(None),
+        };
+        match self.ans.decode_symbol(&search) {
+            // constriction calls the quantile function exactly once per symbol; the
+            // fallback only keeps this total.
+            Ok(x) => match search.found.get() {
+                Some(bin) => bin,
+                None => dist.bin(x, search.edges.into_inner()),
+            },
             Err(e) => match e {},
         }
     }

@@ -32,8 +32,27 @@ pub(crate) fn gather_context(
     let hz = horizon;
     // Interior pixels (the whole window inside the tile) copy row slices directly.
     if i >= hz && j >= hz && j + hz < tile.w {
-        let mut k = 0;
         let width = (2 * hz + 1) * channels;
+        if tile.stride == channels {
+            // The plane group is the whole pixel: every window row is one contiguous run
+            // of samples (a loop the compiler vectorises).
+            let conv = |dst: &mut [i16], src: &[u8]| {
+                for (d, &v) in dst.iter_mut().zip(src) {
+                    *d = 2 * i16::from(v) - 255;
+                }
+            };
+            for (r, y) in (i - hz..i).enumerate() {
+                let at = (y * tile.w + j - hz) * channels;
+                conv(&mut input[r * width..][..width], &tile.data[at..][..width]);
+            }
+            let at = (i * tile.w + j - hz) * channels;
+            conv(
+                &mut input[hz * width..][..hz * channels],
+                &tile.data[at..][..hz * channels],
+            );
+            return;
+        }
+        let mut k = 0;
         for y in i - hz..i {
             let row = &tile.data[(y * tile.w + j - hz) * tile.stride..];
             for (x, px) in row.chunks(tile.stride).take(2 * hz + 1).enumerate() {

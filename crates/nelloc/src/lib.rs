@@ -69,7 +69,8 @@ pub use image::{ColorType, Image, ImageRef, Metadata};
 pub use limits::Limits;
 pub use model::Model;
 pub use options::{
-    Cancel, DecodeOptions, Device, EncodeOptions, OrtProvider, Preview, Progress, DEFAULT_TILE_SIZE,
+    Cancel, DecodeOptions, Device, EncodeOptions, OnRows, OrtProvider, Preview, Progress,
+    DEFAULT_TILE_SIZE,
 };
 pub use preview::{
     decode_preview, DecodedPreview, DEFAULT_PREVIEW_SIZE, MAX_PREVIEW_SIZE, PREVIEW_BUDGET,

@@ -25,6 +25,35 @@ impl std::fmt::Debug for Progress {
 }
 use crate::model::Model;
 
+/// A rows-ready callback for [`crate::decode`] and [`crate::decode_into`]: called with
+/// `(rows_done, pixels)` whenever output rows `0..rows_done` are final, `pixels` being
+/// exactly those rows (top to bottom, `width * channels` bytes each, as in the output).
+///
+/// Calls come on the thread that called the decode (not on a worker), one at a time, with
+/// `rows_done` strictly increasing; the last call of a successful decode has every row.
+/// No call comes once the decode has failed or was cancelled, but rows already passed
+/// stay what they were: a later error in another tile can still fail the decode. Workers
+/// wait while a call copies rows out, so it should be quick. The calling thread waits for
+/// rows while the tiles run: called from a worker of a pool with `threads` 0, the decode
+/// uses a pool of that size of its own rather than the one its caller blocks.
+#[derive(Clone)]
+pub struct OnRows(pub(crate) Arc<RowsFn>);
+
+type RowsFn = dyn Fn(u32, &[u8]) + Send + Sync;
+
+impl OnRows {
+    /// Wraps a callback.
+    pub fn new(f: impl Fn(u32, &[u8]) + Send + Sync + 'static) -> Self {
+        OnRows(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for OnRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnRows(..)")
+    }
+}
+
 /// Where the network runs. The output never depends on it: every backend is bit-exact
 /// (accelerators check themselves against the CPU reference before first use).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -276,6 +305,9 @@ pub struct DecodeOptions {
     pub limits: Limits,
     /// Called as tiles finish. Default: `None`.
     pub progress: Option<Progress>,
+    /// Called as rows of the output become final, to show an image while it decodes
+    /// (tiles are decoded in row order). Not used by [`crate::decode_batch`]. Default: `None`.
+    pub on_rows: Option<OnRows>,
     /// Stops the decode early when cancelled: the bound on work a caller applies (a
     /// stream's pixel count is bounded by [`Limits`], its decoding time by this).
     /// Default: `None`.

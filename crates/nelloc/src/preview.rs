@@ -338,6 +338,7 @@ pub fn decode_preview(data: &[u8], options: &DecodeOptions) -> Result<DecodedPre
         model_path: Vec::new(),
         limits: nested_limits(&options.limits, stream.len()),
         progress: None,
+        on_rows: None,
         cancel: options.cancel.clone(),
         device: crate::options::Device::Cpu,
     };

@@ -8,6 +8,11 @@
  * smaller size (thumbnailers, file choosers): the header is checked before anything is
  * decoded, so a hostile file claiming a huge image fails at once. A scaled load no larger
  * than the stream's embedded preview decodes the preview instead, under no budget.
+ *
+ * Incremental loads (GdkPixbufLoader) buffer the stream, as decoding needs all of it, and
+ * decode when it is complete: `prepared` comes before the image decodes, then `updated`
+ * for each band of rows libnelloc reports final (nlc_decoder_options_set_rows_callback:
+ * tiles decode in row order, so bands arrive from the top while every core works).
  * SPDX-License-Identifier: MIT OR Apache-2.0
  */
 #define GDK_PIXBUF_ENABLE_BACKEND
@@ -110,11 +115,64 @@ static nlc_image *decode_preview(const guint8 *data, gsize size, uint32_t width,
     return img;
 }
 
-/* Decodes `data` into a new pixbuf, calling the size and prepared callbacks on the way;
- * NULL with `*error` set on failure, NULL without an error if the size callback declined. */
+/* A new pixbuf for an image of `channels` samples per pixel (grey is expanded to RGB). */
+static GdkPixbuf *new_pixbuf(uint32_t width, uint32_t height, uint32_t channels, GError **error) {
+    const gboolean alpha = channels == 2 || channels == 4;
+    GdkPixbuf *pixbuf = gdk_pixbuf_new(GDK_COLORSPACE_RGB, alpha, 8, (int)width, (int)height);
+    if (pixbuf == NULL)
+        g_set_error(error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_INSUFFICIENT_MEMORY,
+                    "Not enough memory for a %ux%u image", width, height);
+    return pixbuf;
+}
+
+/* Copies rows y0..y1 of unpadded `channels`-sample pixels (`src` at row 0) into `pixbuf`. */
+static void copy_rows(GdkPixbuf *pixbuf, const uint8_t *src, size_t stride, uint32_t channels,
+                      uint32_t y0, uint32_t y1) {
+    const uint32_t width = (uint32_t)gdk_pixbuf_get_width(pixbuf);
+    const gboolean alpha = channels == 2 || channels == 4;
+    const int n = alpha ? 4 : 3;
+    guchar *pixels = gdk_pixbuf_get_pixels(pixbuf);
+    const size_t rowstride = (size_t)gdk_pixbuf_get_rowstride(pixbuf);
+    for (uint32_t y = y0; y < y1; y++) {
+        const uint8_t *s = src + (size_t)y * stride;
+        guchar *d = pixels + (size_t)y * rowstride;
+        if (channels >= 3) {
+            memcpy(d, s, (size_t)width * channels);
+            continue;
+        }
+        for (uint32_t x = 0; x < width; x++, s += channels, d += n) {
+            d[0] = d[1] = d[2] = s[0]; /* gdk-pixbuf has no grey: expand */
+            if (alpha) d[3] = s[1];
+        }
+    }
+}
+
+/* Rows of the image as libnelloc finishes them (tiles decode in row order), copied into the
+ * pixbuf and announced with the updated callback: viewers show the image as it decodes. */
+typedef struct {
+    GdkPixbuf *pixbuf;
+    uint32_t channels, rows;
+    GdkPixbufModuleUpdatedFunc updated_func;
+    gpointer user_data;
+} RowsSink;
+
+static void on_rows(void *user, uint32_t rows_done, const uint8_t *pixels, size_t stride) {
+    /* libnelloc calls this on the thread that called nlc_decode (this loader's caller). */
+    RowsSink *sink = user;
+    copy_rows(sink->pixbuf, pixels, stride, sink->channels, sink->rows, rows_done);
+    if (sink->updated_func != NULL)
+        sink->updated_func(sink->pixbuf, 0, (int)sink->rows, gdk_pixbuf_get_width(sink->pixbuf),
+                           (int)(rows_done - sink->rows), sink->user_data);
+    sink->rows = rows_done;
+}
+
+/* Decodes `data` into a new pixbuf, calling the size, prepared and updated callbacks on the
+ * way: prepared before the image itself decodes, updated as its rows finish (once for the
+ * embedded preview); NULL with `*error` set on failure, NULL without an error if the size
+ * callback declined. */
 static GdkPixbuf *decode(const guint8 *data, gsize size, GdkPixbufModuleSizeFunc size_func,
                          gpointer user_data, GdkPixbufModulePreparedFunc prepared_func,
-                         GError **error) {
+                         GdkPixbufModuleUpdatedFunc updated_func, GError **error) {
     nlc_header h = {.struct_size = sizeof(nlc_header)};
     nlc_status st = nlc_probe(data, size, &h);
     if (st != NLC_OK) {
@@ -142,45 +200,45 @@ static GdkPixbuf *decode(const guint8 *data, gsize size, GdkPixbufModuleSizeFunc
     if (img == NULL && !check_size(h.width, h.height, budget, variable, error)) return NULL;
 
     nlc_pixels px = {.struct_size = sizeof(nlc_pixels)};
+    GdkPixbuf *pixbuf = NULL;
     if (img == NULL) {
+        /* The image itself: the pixbuf first (prepared at once, so that a viewer can show
+         * it), filled as rows finish. */
+        pixbuf = new_pixbuf(h.width, h.height, h.channels, error);
+        if (pixbuf == NULL) return NULL;
+        gdk_pixbuf_fill(pixbuf, 0);
+        if (prepared_func != NULL) prepared_func(pixbuf, NULL, user_data);
+        RowsSink sink = {pixbuf, h.channels, 0, updated_func, user_data};
         nlc_decoder_options *opts = NULL;
         st = nlcp_decoder_options(0, budget, 0, &opts);
+        if (st == NLC_OK) st = nlc_decoder_options_set_rows_callback(opts, on_rows, &sink);
         if (st == NLC_OK) st = nlc_decode(data, size, opts, &img);
         nlc_decoder_options_free(opts);
+        if (st == NLC_OK) st = nlc_image_get(img, &px);
+        if (st == NLC_OK && sink.rows != px.height) /* cannot happen: the last call has all */
+            copy_rows(pixbuf, px.data, px.stride, px.channels, sink.rows, px.height);
+    } else {
+        st = nlc_image_get(img, &px);
+        if (st == NLC_OK) {
+            pixbuf = new_pixbuf(px.width, px.height, px.channels, error);
+            if (pixbuf == NULL) {
+                nlc_image_free(img);
+                return NULL;
+            }
+            copy_rows(pixbuf, px.data, px.stride, px.channels, 0, px.height);
+            if (prepared_func != NULL) prepared_func(pixbuf, NULL, user_data);
+            if (updated_func != NULL)
+                updated_func(pixbuf, 0, 0, (int)px.width, (int)px.height, user_data);
+        }
     }
-    if (st == NLC_OK) st = nlc_image_get(img, &px);
     if (st != NLC_OK) {
         set_nlc_error(error,
                       st == NLC_ERROR_LIMIT ? GDK_PIXBUF_ERROR_INSUFFICIENT_MEMORY
                                             : GDK_PIXBUF_ERROR_CORRUPT_IMAGE,
                       "Cannot decode NLC image", st);
         nlc_image_free(img);
+        if (pixbuf != NULL) g_object_unref(pixbuf);
         return NULL;
-    }
-    const gboolean alpha = px.channels == 2 || px.channels == 4;
-    const gboolean gray = px.channels <= 2;
-    GdkPixbuf *pixbuf =
-        gdk_pixbuf_new(GDK_COLORSPACE_RGB, alpha, 8, (int)px.width, (int)px.height);
-    if (pixbuf == NULL) {
-        g_set_error(error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_INSUFFICIENT_MEMORY,
-                    "Not enough memory for a %ux%u image", px.width, px.height);
-        nlc_image_free(img);
-        return NULL;
-    }
-    guchar *pixels = gdk_pixbuf_get_pixels(pixbuf);
-    const int rowstride = gdk_pixbuf_get_rowstride(pixbuf);
-    const int n = alpha ? 4 : 3;
-    for (uint32_t y = 0; y < px.height; y++) {
-        const uint8_t *s = px.data + (size_t)y * px.stride;
-        guchar *d = pixels + (size_t)y * (size_t)rowstride;
-        if (!gray) {
-            memcpy(d, s, (size_t)px.width * px.channels);
-            continue;
-        }
-        for (uint32_t x = 0; x < px.width; x++, s += px.channels, d += n) {
-            d[0] = d[1] = d[2] = s[0]; /* gdk-pixbuf has no grey: expand */
-            if (alpha) d[3] = s[1];
-        }
     }
     const uint8_t *icc = NULL;
     size_t icc_size = 0;
@@ -191,7 +249,6 @@ static GdkPixbuf *decode(const guint8 *data, gsize size, GdkPixbufModuleSizeFunc
         g_free(b64);
     }
     nlc_image_free(img);
-    if (prepared_func != NULL) prepared_func(pixbuf, NULL, user_data);
     return pixbuf;
 }
 
@@ -200,11 +257,8 @@ static gboolean stop_load(gpointer context, GError **error) {
     gboolean ok = TRUE;
     GError *err = NULL;
     GdkPixbuf *pixbuf = decode(ctx->data->data, ctx->data->len, ctx->size_func, ctx->user_data,
-                               ctx->prepared_func, &err);
+                               ctx->prepared_func, ctx->updated_func, &err);
     if (pixbuf != NULL) {
-        if (ctx->updated_func != NULL)
-            ctx->updated_func(pixbuf, 0, 0, gdk_pixbuf_get_width(pixbuf),
-                              gdk_pixbuf_get_height(pixbuf), ctx->user_data);
         g_object_unref(pixbuf);
     } else if (err != NULL) {
         g_propagate_error(error, err);
@@ -225,7 +279,7 @@ static GdkPixbuf *load(FILE *f, GError **error) {
         g_set_error_literal(error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_FAILED,
                             "Error reading NLC file");
     } else {
-        pixbuf = decode(data->data, data->len, NULL, NULL, NULL, error);
+        pixbuf = decode(data->data, data->len, NULL, NULL, NULL, NULL, error);
     }
     g_byte_array_unref(data);
     return pixbuf;

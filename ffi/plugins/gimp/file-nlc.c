@@ -1,7 +1,8 @@
 /*
  * GIMP 2.10 file plug-in for .nlc, on libnelloc: load (by extension, MIME type and magic),
  * a thumbnail loader for the Open dialog, and export of 8-bit RGB / RGBA / GRAY / GRAYA
- * layers with the ICC profile, from a dialog with tile size, threads and model.
+ * layers with the ICC profile, from a dialog with tile size, threads and model. Loads show
+ * progress as rows decode (libnelloc's rows callback, from the top).
  *
  * The codec side (nlc_read / nlc_write: bytes and pixels, no GIMP types) is kept apart from
  * the GIMP side so a GIMP 3 port only replaces the second half of this file.
@@ -33,10 +34,20 @@ static void set_nlc_error(GError **error, const char *what, const char *filename
                 gimp_filename_to_utf8(filename), text);
 }
 
-/* Decodes `filename` under a pixel budget. Returns the image (free with nlc_image_free). */
-/* Decodes `data` under a pixel budget (`variable` raises it, named in the refusal). */
+/* The rows callback of a load: GIMP's progress bar. libnelloc calls it on the thread that
+ * called nlc_decode, this plug-in's only one, so talking to GIMP from it is safe; `user` is
+ * the image height. */
+static void load_progress(void *user, uint32_t rows_done, const uint8_t *pixels, size_t stride) {
+    (void)pixels, (void)stride;
+    gimp_progress_update((gdouble)rows_done / *(const uint32_t *)user);
+}
+
+/* Decodes `data` under a pixel budget (`variable` raises it, named in the refusal),
+ * reporting progress to GIMP as rows finish when `progress` is set. Returns the image
+ * (free with nlc_image_free). */
 static nlc_image *nlc_decode_budget(const char *filename, const gchar *data, gsize size,
-                                    uint64_t budget, const char *variable, GError **error) {
+                                    uint64_t budget, const char *variable, gboolean progress,
+                                    GError **error) {
     nlc_header h = {.struct_size = sizeof(nlc_header)};
     nlc_status st = nlc_probe((const uint8_t *)data, size, &h);
     nlc_decoder_options *opts = NULL;
@@ -50,6 +61,10 @@ static nlc_image *nlc_decode_budget(const char *filename, const gchar *data, gsi
         return NULL;
     }
     if (st == NLC_OK) st = nlcp_decoder_options(0, budget, 0, &opts);
+    if (st == NLC_OK && progress) {
+        gimp_progress_init_printf("Opening '%s'", gimp_filename_to_utf8(filename));
+        st = nlc_decoder_options_set_rows_callback(opts, load_progress, &h.height);
+    }
     if (st == NLC_OK) st = nlc_decode((const uint8_t *)data, size, opts, &img);
     nlc_decoder_options_free(opts);
     if (st != NLC_OK) {
@@ -63,7 +78,8 @@ static nlc_image *nlc_read(const char *filename, uint64_t budget, GError **error
     gchar *data = NULL;
     gsize size = 0;
     if (!g_file_get_contents(filename, &data, &size, error)) return NULL;
-    nlc_image *img = nlc_decode_budget(filename, data, size, budget, "NELLOC_MAX_PIXELS", error);
+    nlc_image *img =
+        nlc_decode_budget(filename, data, size, budget, "NELLOC_MAX_PIXELS", TRUE, error);
     g_free(data);
     return img;
 }
@@ -98,7 +114,8 @@ static nlc_image *nlc_read_thumbnail(const char *filename, gint size, uint32_t *
         *height = h.height;
     }
     if (img == NULL)
-        img = nlc_decode_budget(filename, data, len, budget, "NELLOC_THUMBNAIL_MAX_PIXELS", error);
+        img = nlc_decode_budget(filename, data, len, budget, "NELLOC_THUMBNAIL_MAX_PIXELS", FALSE,
+                                error);
     g_free(data);
     return img;
 }

@@ -19,11 +19,12 @@ error that explains it (``FormatError``, ``UnsupportedVersionError``...).
 
 from __future__ import annotations
 
+import os
 from typing import IO
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from . import _nelloc, encode
+from . import _nelloc, encode, env_model_path
 
 FORMAT = "NLC"
 MIME = "image/x-nlc"
@@ -73,6 +74,17 @@ class NlcImageFile(ImageFile.ImageFile):
         self.tile = [_Tile("nlc", (0, 0) + self.size, 0, None)]
 
 
+def _model_path(fd: IO[bytes]) -> list:
+    """Where a stream's external model (not built in, not embedded) is looked for, as
+    the ``nlc`` tool does: the directories of ``NELLOC_MODEL_PATH``, then the directory of
+    the file being read (where batch encoding writes the shared model)."""
+    dirs = env_model_path()
+    name = getattr(fd, "name", None)
+    if isinstance(name, str) and name:
+        dirs.append(os.path.dirname(os.path.abspath(name)))
+    return dirs
+
+
 class NlcDecoder(ImageFile.PyDecoder):
     """Decodes the whole stream at once (tiles are decoded in parallel inside)."""
 
@@ -82,7 +94,7 @@ class NlcDecoder(ImageFile.PyDecoder):
         assert self.fd is not None
         self.fd.seek(0)
         width, height, channels, pixels, _, _, _ = _nelloc.decode(
-            self.fd.read(), threads=DECODE_THREADS
+            self.fd.read(), threads=DECODE_THREADS, model_path=_model_path(self.fd)
         )
         if (width, height) != (self.state.xsize, self.state.ysize):
             raise ValueError("the .nlc file changed while it was being read")

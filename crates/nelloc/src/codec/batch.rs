@@ -57,6 +57,8 @@ pub fn decode_batch(streams: &[&[u8]], options: &DecodeOptions) -> Result<Vec<Re
     opts.device = resolve(options.device, pixels);
     backend::probe(opts.device)?;
     opts.threads = 0;
+    // Rows of many images at once would be indistinguishable to one callback.
+    opts.on_rows = None;
     run_in_pool(options.threads, || {
         streams
             .par_iter()

@@ -1,7 +1,10 @@
 //! Decoding: the stream's models and backend, the plan, then groups of consecutive tiles
-//! decoded together (their wavefronts batched through the network) into the output.
+//! decoded together (their wavefronts batched through the network) into the output,
+//! handed to the workers in raster order so that rows finish from the top; a caller's
+//! rows callback (`DecodeOptions::on_rows`) sees them as they do.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 
@@ -17,6 +20,7 @@ use crate::error::{Error, FormatError, Result};
 use crate::image::{Image, Metadata};
 use crate::model::{self, Model};
 use crate::options::DecodeOptions;
+use crate::schedule::TileRect;
 use crate::tilemode::{self, PayloadError};
 
 /// Decodes a complete `.nlc` file.
@@ -96,7 +100,8 @@ impl<'h, 'a> Decoder<'h, 'a> {
         })
     }
 
-    /// Decodes every tile into `pixels` (the zeroed output).
+    /// Decodes every tile into `pixels` (the zeroed output), reporting final rows to
+    /// `options.on_rows` on this thread while workers decode.
     fn run(self, pixels: &mut [u8], options: &DecodeOptions) -> Result<()> {
         let header = self.header;
         let stride = header.color.channels();
@@ -107,45 +112,194 @@ impl<'h, 'a> Decoder<'h, 'a> {
             options.cancel.as_ref(),
             u64::from(header.width) * u64::from(header.height),
         );
+        let mut jobs = self.plan.jobs;
+        let rects = jobs.iter().map(|j| &j.rect).chain(&self.plan.trivial);
+        let mut rows = RowFrontier::new(rects, header.height as usize);
         for r in &self.plan.trivial {
             // All zeros (alpha too, unless constant): the output is already zero.
             if let AlphaMode::Constant(v) = header.alpha {
                 alpha::fill(pixels, row_bytes, r, stride, cc, v);
             }
             tracker.advance(r.w * r.h);
+            rows.done(r);
         }
-        let mut jobs = self.plan.jobs;
-        let (models, backend) = (&self.models, &*self.backend);
-        let out = Mutex::new(pixels);
-        run_in_pool(options.threads, || {
-            // One group of consecutive tiles per worker; each group batches its tiles'
-            // wavefronts. The bytes decoded do not depend on the grouping.
-            // At most 8 tiles per group keeps a step's batch (up to ~64 pixels per
-            // 256-wide tile) and its activations in cache on large images.
-            // Accelerators want large batches: a step of a 256-pixel tile has ~64 pixels,
-            // so about preferred_batch / 64 tiles per group.
-            let max_group = MAX_GROUP_TILES.max(backend.preferred_batch() / 64);
-            let groups = rayon::current_num_threads().clamp(1, jobs.len().max(1));
-            let per = if max_group > MAX_GROUP_TILES {
-                max_group
-            } else {
-                jobs.len().div_ceil(groups).clamp(1, MAX_GROUP_TILES)
-            };
-            jobs.par_chunks_mut(per)
-                .try_for_each(|group| -> Result<()> {
-                    tracker.check()?;
-                    decode_tiles(header, models, backend, group, &tracker)?;
-                    let mut pixels = out.lock().unwrap_or_else(PoisonError::into_inner);
-                    for job in group.iter_mut() {
-                        let (r, tile) = (&job.rect, std::mem::take(&mut job.buf));
-                        for y in 0..r.h {
-                            pixels[(r.y + y) * row_bytes + r.x * stride..][..r.w * stride]
-                                .copy_from_slice(&tile[y * r.w * stride..][..r.w * stride]);
-                        }
-                    }
-                    Ok(())
-                })
-        })?
+        let out = Mutex::new(Output {
+            pixels,
+            rows,
+            failed: false,
+        });
+        let run = Run {
+            header,
+            models: &self.models,
+            backend: &*self.backend,
+            tracker: &tracker,
+            out: &out,
+            row_bytes,
+        };
+        let Some(on_rows) = &options.on_rows else {
+            return run_in_pool(options.threads, || run.groups(&mut jobs, None))?;
+        };
+        // The workers decode on their own thread while this one hands finished rows to
+        // the callback: callers (GUI toolkits, GIMP's plug-in protocol) can only act on
+        // their own thread, and a slow callback then delays nobody but itself.
+        // The workers' pool: the caller's choice, except that a caller on a worker of some
+        // pool asking for that pool (0) gets a pool of the same size of its own: the
+        // caller blocks below, and a pool whose workers all wait so would never run the
+        // tiles (a 1-thread pool, or several such decodes from a parallel iterator).
+        let threads = match options.threads {
+            0 if rayon::current_thread_index().is_some() => rayon::current_num_threads(),
+            n => n,
+        };
+        let (tx, rx) = mpsc::channel();
+        let mut delivered = 0;
+        let mut deliver = |out: &Output<'_>| {
+            let n = out.rows.rows_done();
+            if n > delivered && !out.failed && tracker.check().is_ok() {
+                (on_rows.0)(n as u32, &out.pixels[..n * row_bytes]);
+                delivered = n;
+            }
+        };
+        let result = std::thread::scope(|s| {
+            let workers = s.spawn(|| {
+                // Dropped when the workers are done, even by a panic: that ends the loop.
+                let tx = tx;
+                // Rows of all-zero tiles may be final already.
+                let _ = tx.send(());
+                run_in_pool(threads, || run.groups(&mut jobs, Some(&tx)))?
+            });
+            for () in rx.iter() {
+                deliver(&lock(&out));
+            }
+            workers
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        if result.is_ok() {
+            deliver(&lock(&out));
+        }
+        result
+    }
+}
+
+/// The output while tiles decode.
+struct Output<'p> {
+    pixels: &'p mut [u8],
+    rows: RowFrontier,
+    /// A group failed: no rows are reported from then on.
+    failed: bool,
+}
+
+fn lock<'a, 'p>(out: &'a Mutex<Output<'p>>) -> std::sync::MutexGuard<'a, Output<'p>> {
+    out.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Which rows of the output are final: the tiles not yet written, per row of tiles.
+struct RowFrontier {
+    /// Per row of tiles, top to bottom: its first pixel row and its tiles not yet written.
+    rows: Vec<(usize, usize)>,
+    /// The first row of tiles with tiles left.
+    next: usize,
+    height: usize,
+}
+
+impl RowFrontier {
+    fn new<'r>(rects: impl Iterator<Item = &'r TileRect>, height: usize) -> Self {
+        let mut rows = std::collections::BTreeMap::<usize, usize>::new();
+        for r in rects {
+            *rows.entry(r.y).or_default() += 1;
+        }
+        RowFrontier {
+            rows: rows.into_iter().collect(),
+            next: 0,
+            height,
+        }
+    }
+
+    /// Tile `r` is written.
+    fn done(&mut self, r: &TileRect) {
+        if let Ok(i) = self.rows.binary_search_by_key(&r.y, |&(y, _)| y) {
+            self.rows[i].1 -= 1;
+        }
+        while self.rows.get(self.next).is_some_and(|&(_, left)| left == 0) {
+            self.next += 1;
+        }
+    }
+
+    /// Rows `0..rows_done()` are final.
+    fn rows_done(&self) -> usize {
+        self.rows.get(self.next).map_or(self.height, |&(y, _)| y)
+    }
+}
+
+/// What the workers of one decode share.
+struct Run<'r, 'p> {
+    header: &'r Header,
+    models: &'r [Option<Arc<Model>>; 2],
+    backend: &'r dyn Backend,
+    tracker: &'r Tracker<'r>,
+    out: &'r Mutex<Output<'p>>,
+    row_bytes: usize,
+}
+
+impl Run<'_, '_> {
+    /// Decodes `jobs` (raster order) in groups of consecutive tiles, handed to the workers
+    /// of the current pool in order, so that rows of tiles finish from the top with every
+    /// worker busy. `notify` hears when more rows are final.
+    fn groups(&self, jobs: &mut [TileJob<'_>], notify: Option<&mpsc::Sender<()>>) -> Result<()> {
+        // One group of consecutive tiles per worker at a time; each group batches its
+        // tiles' wavefronts. The bytes decoded do not depend on the grouping.
+        // At most 8 tiles per group keeps a step's batch (up to ~64 pixels per 256-wide
+        // tile) and its activations in cache on large images.
+        // Accelerators want large batches: a step of a 256-pixel tile has ~64 pixels, so
+        // about preferred_batch / 64 tiles per group.
+        let max_group = MAX_GROUP_TILES.max(self.backend.preferred_batch() / 64);
+        let workers = rayon::current_num_threads().clamp(1, jobs.len().max(1));
+        let per = if max_group > MAX_GROUP_TILES {
+            max_group
+        } else {
+            jobs.len().div_ceil(workers).clamp(1, MAX_GROUP_TILES)
+        };
+        let groups: Vec<Mutex<&mut [TileJob<'_>]>> = jobs.chunks_mut(per).map(Mutex::new).collect();
+        let next = AtomicUsize::new(0);
+        (0..workers.min(groups.len()))
+            .into_par_iter()
+            .try_for_each(|_| loop {
+                let Some(group) = groups.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    return Ok(());
+                };
+                if lock(self.out).failed {
+                    return Ok(()); // the worker that failed reports the error
+                }
+                let mut group = group.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Err(e) = self.group(&mut group, notify) {
+                    lock(self.out).failed = true;
+                    return Err(e);
+                }
+            })
+    }
+
+    /// Decodes one group and copies it into the output.
+    fn group(&self, group: &mut [TileJob<'_>], notify: Option<&mpsc::Sender<()>>) -> Result<()> {
+        self.tracker.check()?;
+        decode_tiles(self.header, self.models, self.backend, group, self.tracker)?;
+        let stride = self.header.color.channels();
+        let mut out = lock(self.out);
+        let before = out.rows.rows_done();
+        for job in group.iter_mut() {
+            let (r, tile) = (&job.rect, std::mem::take(&mut job.buf));
+            for y in 0..r.h {
+                out.pixels[(r.y + y) * self.row_bytes + r.x * stride..][..r.w * stride]
+                    .copy_from_slice(&tile[y * r.w * stride..][..r.w * stride]);
+            }
+            out.rows.done(r);
+        }
+        let advanced = out.rows.rows_done() > before;
+        drop(out);
+        if let (true, Some(tx)) = (advanced, notify) {
+            // The receiver stays until the workers are done.
+            let _ = tx.send(());
+        }
+        Ok(())
     }
 }
 
@@ -269,4 +423,30 @@ fn group_model(
     let m = lookup(hash, header, options, role)?;
     check_channels(&m, channels)?;
     Ok(Some(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_final_up_to_the_first_row_of_tiles_with_tiles_left() {
+        // 3 x 2 tiles of 4 x 4 over a 12 x 7 image (the last row 3 high), any order.
+        let rects: Vec<TileRect> = (0..6)
+            .map(|t| TileRect {
+                x: (t % 3) * 4,
+                y: (t / 3) * 4,
+                w: 4,
+                h: if t < 3 { 4 } else { 3 },
+            })
+            .collect();
+        let mut f = RowFrontier::new(rects.iter(), 7);
+        let mut seen = vec![];
+        for t in [3, 0, 4, 1, 2, 5] {
+            f.done(&rects[t]);
+            seen.push(f.rows_done());
+        }
+        assert_eq!(seen, [0, 0, 0, 0, 4, 7]);
+        assert_eq!(RowFrontier::new([].iter(), 5).rows_done(), 5);
+    }
 }

@@ -12,7 +12,8 @@ use crate::coder::StreamDecoder;
 use crate::context::{bases, gather_context};
 use crate::error::Result;
 use crate::head_adapt::{fit::Samples, HeadDelta, MAX_HEAD};
-use crate::mixture::PixelDist;
+use crate::kernels::Level;
+use crate::mixture::{Edges, PixelDist};
 use crate::model::Model;
 use crate::schedule::{wavefront, wavefront_rows, wavefront_steps, TileBuf, TileRect};
 use crate::tilemode::Payload;
@@ -68,6 +69,7 @@ fn plane_chunks(
     // Rows are independent when every pixel is known: compute chunks of rows in parallel
     // (one row per network call on the CPU, whole tiles on accelerators).
     let layout = backend.layout(model);
+    let simd = Level::detect().mixture();
     let per = backend
         .preferred_batch()
         .div_ceil(tile.w.max(1))
@@ -93,7 +95,7 @@ fn plane_chunks(
                     let b = bases(&arch.mean_base, tile, i, j, first, c);
                     let head = batch.head(r * tile.w + j);
                     let head = delta.map_or(head, |d| d.apply(head, &mut adapted));
-                    PixelDist::new(head, k, c, b.as_ref())
+                    PixelDist::with_simd(head, k, c, b.as_ref(), simd)
                         .for_each_interval(px, |lo, f| out.push((lo, f)));
                 }
             }
@@ -149,6 +151,8 @@ pub(super) fn decode_group(
     let mut ready: Vec<(usize, usize, usize)> = Vec::new();
     let mut batch = Batch::default();
     let mut adapted = [0i32; MAX_HEAD];
+    let mut edges = Edges::default();
+    let simd = Level::detect().mixture();
     for t in 0..steps {
         // Cancelled: stop here; the caller reports it (a single huge tile is one group).
         if tracker.check().is_err() {
@@ -187,9 +191,11 @@ pub(super) fn decode_group(
             let b = bases(&arch.mean_base, &tile, i, j, first, c);
             let head = batch.head(n);
             let head = delta.map_or(head, |d| d.apply(head, &mut adapted));
-            let dist = PixelDist::new(head, k, c, b.as_ref());
+            let dist = PixelDist::with_simd(head, k, c, b.as_ref(), simd);
             let dec = &mut job.dec;
-            let _ = dist.decode_pixel(&mut job.buf[at..at + c], |d| Ok::<u8, ()>(dec.decode(d)));
+            let _ = dist.decode_pixel(&mut job.buf[at..at + c], &mut edges, |d, e| {
+                Ok::<_, ()>(dec.decode(d, e))
+            });
         }
         if first == 0 {
             tracker.advance(ready.len());

@@ -6,11 +6,14 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "x86_64")]
+mod mixture_zmm;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
 
 use std::sync::OnceLock;
 
+use crate::mixture::{Bases, Limits, MAX_C, MAX_K};
 use crate::model::Model;
 use crate::net::{Layer, Op, PackedLayer};
 
@@ -153,6 +156,15 @@ impl Level {
         Level::all()
     }
 
+    /// The mixture kernels of this level (zmm where the level has AVX-512 BW; the
+    /// reference otherwise).
+    pub(crate) fn mixture(self) -> MixSimd {
+        #[cfg(target_arch = "x86_64")]
+        return MixSimd(self.avx512bw());
+        #[cfg(not(target_arch = "x86_64"))]
+        return MixSimd::reference();
+    }
+
     /// The AVX-512 BW token of a zmm level (their requantisation kernels are zmm too).
     #[cfg(target_arch = "x86_64")]
     fn avx512bw(self) -> Option<avx512::Avx512Bw> {
@@ -180,6 +192,73 @@ impl Level {
 
 /// Pixels per kernel block (batches are padded to a multiple of it).
 pub(crate) const PIXEL_BLOCK: usize = 4;
+
+/// The per-pixel arrays of `PixelDist` that [`MixSimd::setup`] fills.
+pub(crate) type MixParams<'a> = (
+    &'a mut [u32; MAX_K],
+    &'a mut [[i32; MAX_K]; MAX_C],
+    &'a mut [[u32; MAX_K]; MAX_C],
+    &'a mut [[i32; MAX_K]; MAX_C],
+);
+
+/// The SIMD kernels of the mixture's per-symbol arithmetic a [`Level`] has (see
+/// `mixture_zmm`): the call returns `None` where there is none for the case, and the
+/// caller then runs the scalar reference.
+#[derive(Clone, Copy)]
+pub(crate) struct MixSimd(#[cfg(target_arch = "x86_64")] Option<avx512::Avx512Bw>);
+
+impl MixSimd {
+    /// No SIMD: the reference arithmetic.
+    pub(crate) fn reference() -> Self {
+        MixSimd(
+            #[cfg(target_arch = "x86_64")]
+            None,
+        )
+    }
+
+    /// `PixelDist`'s parameters from one pixel's head outputs (`(out, k, c, bases)`) into
+    /// `(prior, mean, inv_scale, coef)`; returns whether it ran.
+    #[inline]
+    #[allow(unused_variables)]
+    pub(crate) fn setup(
+        self,
+        (out, k, c, bases): (&[i32], usize, usize, Option<&Bases>),
+        limits: &Limits,
+        (prior, mean, inv_scale, coef): MixParams<'_>,
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(t) = self.0.filter(|_| k <= mixture_zmm::LANES) {
+            let head = mixture_zmm::Head { out, k, c, bases };
+            let mut params = mixture_zmm::Params {
+                prior,
+                mean,
+                inv_scale,
+                coef,
+            };
+            mixture_zmm::setup(t, &head, limits, &mut params);
+            return true;
+        }
+        false
+    }
+
+    /// The posterior weights `weights[i] * max(hi[i] - lo[i], 1)` renormalised to at most
+    /// `bits` bits (see `crate::mixture`).
+    #[inline]
+    #[allow(unused_variables)]
+    pub(crate) fn posterior(
+        self,
+        k: usize,
+        weights: &[u32; MAX_K],
+        (lo, hi): (&[u32; MAX_K], &[u32; MAX_K]),
+        bits: u32,
+    ) -> Option<[u32; MAX_K]> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(t) = self.0.filter(|_| k <= mixture_zmm::LANES) {
+            return Some(mixture_zmm::posterior(t, k, weights, lo, hi, bits));
+        }
+        None
+    }
+}
 
 /// What the SIMD ReLU requantisations of the first `outputs` outputs of `n` pixels load and
 /// store: `acc` rows of `out_pad`, `y` rows of `y_stride`, and the packed tables. Panics
@@ -223,6 +302,12 @@ fn round_up(v: usize, m: usize) -> usize {
 pub(crate) struct Scratch {
     bufs: [Vec<u8>; 3],
     acc: Vec<i32>,
+    /// The u8 contexts of the VNNI input layer, and the rows it cannot take (any even
+    /// value) with their i16 contexts and activations.
+    x8: Vec<u8>,
+    odd_out: Vec<usize>,
+    x16: Vec<i16>,
+    y16: Vec<u8>,
 }
 
 /// How the kernels want their input: rows of `.0` values (the context, then zeros), the
@@ -295,6 +380,41 @@ struct X86<X> {
     avxvnni: Kernel<avx2::AvxVnni, X>,
     vnni_ymm: Kernel<avx2::Vnni, X>,
     vnni_zmm: Kernel<avx512::VnniZmm, X>,
+    avx512bw_relu: ReluKernel<avx512::Avx512Bw, X>,
+    vnni_zmm_relu: ReluKernel<avx512::VnniZmm, X>,
+}
+
+/// A GEMM kernel fused with the ReLU requantisation into u8 rows of a stride.
+#[cfg(target_arch = "x86_64")]
+type ReluKernel<Token, X> = fn(Token, &PackedLayer, &[X], usize, usize, &mut [u8], usize);
+
+/// `gemm` then `relu_rows` in one pass where the level has a fused kernel and the layer
+/// has no padding outputs (they would be written into `y`); returns whether it ran.
+#[allow(clippy::too_many_arguments)]
+fn gemm_relu<T: Copy + Into<i32> + Simd>(
+    level: Level,
+    layer: &Layer,
+    p: &PackedLayer,
+    x: &[T],
+    x_stride: usize,
+    n: usize,
+    y: &mut [u8],
+    y_stride: usize,
+) -> bool {
+    if layer.n_out != p.out_pad || y_stride < p.out_pad {
+        return false;
+    }
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512Bw(t) => (T::X86.avx512bw_relu)(t, p, x, x_stride, n, y, y_stride),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512VnniZmm(t) => (T::X86.vnni_zmm_relu)(t, p, x, x_stride, n, y, y_stride),
+        _ => {
+            let _ = (x, x_stride, n, y);
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -316,6 +436,8 @@ impl Simd for u8 {
         avxvnni: avx2::gemm_u8_avxvnni,
         vnni_ymm: avx2::gemm_u8_vnni,
         vnni_zmm: avx512::gemm_u8_vnni_zmm,
+        avx512bw_relu: avx512::gemm_u8_bw_relu,
+        vnni_zmm_relu: avx512::gemm_u8_vnni_zmm_relu,
     };
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn simd128(t: Simd128, p: &PackedLayer, x: &[u8], x_stride: usize, n: usize, acc: &mut [i32]) {
@@ -331,6 +453,8 @@ impl Simd for i16 {
         avxvnni: avx2::gemm_i16_avxvnni,
         vnni_ymm: avx2::gemm_i16_vnni,
         vnni_zmm: avx512::gemm_i16_vnni_zmm,
+        avx512bw_relu: avx512::gemm_i16_bw_relu,
+        vnni_zmm_relu: avx512::gemm_i16_vnni_zmm_relu,
     };
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn simd128(t: Simd128, p: &PackedLayer, x: &[i16], x_stride: usize, n: usize, acc: &mut [i32]) {
@@ -409,6 +533,34 @@ pub(crate) fn forward_batch(
     }
     for step in model.net().steps() {
         let (l, p) = (step.layer, &packed.layers[step.index]);
+        if let Op::Input { dst } = step.op {
+            if input_u8(level, model, x, n_pad, dst.index(), width_pad, s) {
+                continue;
+            }
+        }
+        if let Op::Input { dst } | Op::Relu { dst, .. } = step.op {
+            // The source and destination buffers differ (checked by `net`'s walk), so the
+            // fused kernel can read one while writing the other.
+            let fused = match step.op.src() {
+                None => gemm_relu(
+                    level,
+                    l,
+                    p,
+                    x,
+                    x_stride,
+                    n_pad,
+                    &mut s.bufs[dst.index()],
+                    width_pad,
+                ),
+                Some(src) => {
+                    let (xs, y) = two_bufs(&mut s.bufs, src.index(), dst.index());
+                    gemm_relu(level, l, p, xs, width_pad, n_pad, y, width_pad)
+                }
+            };
+            if fused {
+                continue;
+            }
+        }
         match step.op.src() {
             None => gemm(level, l, p, x, x_stride, n_pad, &mut s.acc),
             Some(src) => gemm(
@@ -437,6 +589,78 @@ pub(crate) fn forward_batch(
             }
             Op::Head { .. } => head_rows(level, l, p, &s.acc, n, out),
         }
+    }
+}
+
+/// The input layer on the VNNI zmm level through its u8 form (`Packed::input_u8`) into
+/// activation buffer `dst`: the contexts become `p = (v + 255) >> 1`; rows with an even
+/// value (a neighbour outside the tile) are recomputed with the i16 layer. Returns
+/// whether it ran (the level has no such kernel, or the layer's outputs are padded).
+#[allow(unused_variables)]
+fn input_u8(
+    level: Level,
+    model: &Model,
+    x: &[i16],
+    n: usize,
+    dst: usize,
+    width_pad: usize,
+    s: &mut Scratch,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if let Level::Avx512VnniZmm(t) = level {
+        let packed = model.packed();
+        let (l16, p16, p8) = (&model.net().input, &packed.layers[0], &packed.input_u8);
+        if l16.n_out != p16.out_pad || width_pad < p16.out_pad {
+            return false;
+        }
+        let (x_stride, x8_stride) = (input_layout(model).0, p8.groups * 4);
+        s.x8.clear();
+        s.x8.resize(n * x8_stride, 0);
+        s.odd_out.clear();
+        for px in 0..n {
+            let row = &x[px * x_stride..][..l16.n_in];
+            let mut even = false;
+            for (d, &v) in s.x8[px * x8_stride..][..l16.n_in].iter_mut().zip(row) {
+                // v in [-255, 255]: p in [0, 255], and v == 2p - 255 exactly when v is odd.
+                *d = ((v + 255) >> 1) as u8;
+                even |= v & 1 == 0;
+            }
+            if even {
+                s.odd_out.push(px);
+            }
+        }
+        let y = &mut s.bufs[dst];
+        avx512::gemm_u8_vnni_zmm_relu(t, p8, &s.x8, x8_stride, n, y, width_pad);
+        if !s.odd_out.is_empty() {
+            // The rows the identity does not hold for, through the i16 layer.
+            let m = round_up(s.odd_out.len(), PIXEL_BLOCK);
+            s.x16.clear();
+            s.x16.resize(m * x_stride, 0);
+            for (r, &px) in s.odd_out.iter().enumerate() {
+                s.x16[r * x_stride..][..x_stride].copy_from_slice(&x[px * x_stride..][..x_stride]);
+            }
+            s.y16.clear();
+            s.y16.resize(m * width_pad, 0);
+            avx512::gemm_i16_vnni_zmm_relu(t, p16, &s.x16, x_stride, m, &mut s.y16, width_pad);
+            for (r, &px) in s.odd_out.iter().enumerate() {
+                y[px * width_pad..][..l16.n_out]
+                    .copy_from_slice(&s.y16[r * width_pad..][..l16.n_out]);
+            }
+        }
+        return true;
+    }
+    false
+}
+
+/// Buffer `a` to read and buffer `b` to write, `a != b`.
+fn two_bufs(bufs: &mut [Vec<u8>; 3], a: usize, b: usize) -> (&[u8], &mut [u8]) {
+    assert_ne!(a, b, "a layer reads and writes the same activation buffer");
+    if a < b {
+        let (lo, hi) = bufs.split_at_mut(b);
+        (&lo[a], &mut hi[0])
+    } else {
+        let (lo, hi) = bufs.split_at_mut(a);
+        (&hi[0], &mut lo[b])
     }
 }
 
@@ -839,12 +1063,24 @@ mod tests {
                 let mut p = PackedLayer::new(&layer, 4);
                 if cut_w {
                     p.w8.pop();
+                    #[cfg(target_arch = "x86_64")]
+                    p.w8_zmm.pop();
                 }
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let mut acc = vec![0; acc_len];
                     gemm(level, &layer, &p, &vec![1u8; x_len], 16, 4, &mut acc)
                 }));
                 assert!(r.is_err(), "{level:?}: w {cut_w} x {x_len} acc {acc_len}");
+                // The fused kernels (where the level has them) check the same, and `y`.
+                let y_len = if cut_w || x_len < 64 { 64 } else { 63 };
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut y = vec![0u8; y_len];
+                    gemm_relu(level, &layer, &p, &vec![1u8; x_len], 16, 4, &mut y, 16)
+                }));
+                assert!(
+                    r.is_err() || r.is_ok_and(|fused| !fused),
+                    "{level:?} fused: w {cut_w} x {x_len} y {y_len}"
+                );
             }
         }
     }

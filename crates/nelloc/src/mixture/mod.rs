@@ -5,7 +5,7 @@
 //! as the reference.
 
 #[allow(clippy::all, dead_code)]
-mod tables;
+pub(crate) mod tables;
 
 /// The normative sigmoid table, for the online-adaptation experiment's gradients.
 #[cfg(feature = "experiments")]
@@ -13,6 +13,8 @@ pub(crate) use tables::SIGMOID as SIGMOID_Q20;
 #[cfg(test)]
 use tables::TABLES_SHA256;
 use tables::{EXP_NEG, INV_SCALE, SIGMOID, TANH};
+
+use crate::kernels::MixSimd;
 
 /// CDF precision in bits: symbol frequencies sum to 2^PRECISION.
 pub(crate) const PRECISION: u32 = 24;
@@ -36,6 +38,21 @@ const MEAN_MAX: i32 = 512 * 256;
 const LNS_MIN: i32 = -3 * 256;
 const LNS_MAX: i32 = 6 * 256;
 const COEF_MAX: i32 = 8 * 256;
+/// The clamps of the raw head outputs, for the SIMD kernels (`kernels::MixSimd`).
+pub(crate) struct Limits {
+    pub(crate) logit: (i32, i32),
+    pub(crate) mean: (i32, i32),
+    pub(crate) lns: (i32, i32),
+    pub(crate) coef: i32,
+}
+
+pub(crate) const LIMITS: Limits = Limits {
+    logit: (LOGIT_MIN, LOGIT_MAX),
+    mean: (MEAN_MIN, MEAN_MAX),
+    lns: (LNS_MIN, LNS_MAX),
+    coef: COEF_MAX,
+};
+
 /// Posterior weights are renormalised to at most this many bits.
 const WEIGHT_BITS: u32 = 17;
 
@@ -49,6 +66,8 @@ pub(crate) fn head_len(k: usize, c: usize) -> usize {
 pub(crate) struct PixelDist {
     k: usize,
     c: usize,
+    /// The SIMD kernels the channel distributions use (bit-identical to the reference).
+    simd: MixSimd,
     /// Prior component weights (EXP_NEG of logit distance to the maximum).
     prior: [u32; MAX_K],
     /// Uncoupled means, Q8 pixels.
@@ -71,44 +90,63 @@ impl PixelDist {
     /// added to the head's means and used as the coupling reference; `None` for absolute
     /// means.
     pub(crate) fn new(out: &[i32], k: usize, c: usize, bases: Option<&Bases>) -> Self {
+        Self::with_simd(out, k, c, bases, MixSimd::reference())
+    }
+
+    /// [`new`](Self::new), its symbols evaluated with `simd`'s kernels (bit-identical).
+    pub(crate) fn with_simd(
+        out: &[i32],
+        k: usize,
+        c: usize,
+        bases: Option<&Bases>,
+        simd: MixSimd,
+    ) -> Self {
         debug_assert_eq!(out.len(), head_len(k, c));
         let mut d = PixelDist {
             k,
             c,
+            simd,
             prior: [0; MAX_K],
             mean: [[0; MAX_K]; MAX_C],
             inv_scale: [[0; MAX_K]; MAX_C],
             coef: [[0; MAX_K]; MAX_C],
             coupling_ref: [[ABSOLUTE_REF; MAX_K]; MAX_C],
         };
-        let logits = &out[..k];
-        let max = logits
-            .iter()
-            .map(|&l| l.clamp(LOGIT_MIN, LOGIT_MAX))
-            .max()
-            .unwrap_or(0);
-        for (p, &l) in d.prior.iter_mut().zip(logits) {
-            let dist = (max - l.clamp(LOGIT_MIN, LOGIT_MAX)).min(4096);
-            *p = EXP_NEG[dist as usize];
-        }
-        for ch in 0..c {
-            let means = &out[k + ch * k..k + (ch + 1) * k];
-            let lns = &out[k + (c + ch) * k..k + (c + ch + 1) * k];
-            for i in 0..k {
-                // |base| <= 65280 and |out| <= 2^23: the sum cannot overflow.
-                let base = bases.map_or(0, |b| b[ch][i]);
-                d.mean[ch][i] = (base + means[i]).clamp(MEAN_MIN, MEAN_MAX);
-                d.inv_scale[ch][i] = INV_SCALE[(lns[i].clamp(LNS_MIN, LNS_MAX) - LNS_MIN) as usize];
+        let head = (out, k, c, bases);
+        let params = (&mut d.prior, &mut d.mean, &mut d.inv_scale, &mut d.coef);
+        let done = simd.setup(head, &LIMITS, params);
+        if !done {
+            let logits = &out[..k];
+            let max = logits
+                .iter()
+                .map(|&l| l.clamp(LOGIT_MIN, LOGIT_MAX))
+                .max()
+                .unwrap_or(0);
+            for (p, &l) in d.prior.iter_mut().zip(logits) {
+                let dist = (max - l.clamp(LOGIT_MIN, LOGIT_MAX)).min(4096);
+                *p = EXP_NEG[dist as usize];
+            }
+            for ch in 0..c {
+                let means = &out[k + ch * k..k + (ch + 1) * k];
+                let lns = &out[k + (c + ch) * k..k + (c + ch + 1) * k];
+                for i in 0..k {
+                    // |base| <= 65280 and |out| <= 2^23: the sum cannot overflow.
+                    let base = bases.map_or(0, |b| b[ch][i]);
+                    d.mean[ch][i] = (base + means[i]).clamp(MEAN_MIN, MEAN_MAX);
+                    let idx = lns[i].clamp(LNS_MIN, LNS_MAX) - LNS_MIN;
+                    d.inv_scale[ch][i] = INV_SCALE[idx as usize];
+                }
+            }
+            for pair in 0..c * (c - 1) / 2 {
+                let raw = &out[k + 2 * c * k + pair * k..k + 2 * c * k + (pair + 1) * k];
+                for i in 0..k {
+                    let idx = raw[i].clamp(-COEF_MAX, COEF_MAX) + COEF_MAX;
+                    d.coef[pair][i] = TANH[idx as usize];
+                }
             }
         }
         if let Some(b) = bases {
             d.coupling_ref = *b;
-        }
-        for pair in 0..c * (c - 1) / 2 {
-            let raw = &out[k + 2 * c * k + pair * k..k + 2 * c * k + (pair + 1) * k];
-            for i in 0..k {
-                d.coef[pair][i] = TANH[(raw[i].clamp(-COEF_MAX, COEF_MAX) + COEF_MAX) as usize];
-            }
         }
         d
     }
@@ -129,7 +167,9 @@ impl PixelDist {
             let coupled = i64::from(self.mean[ch][i]) + ((shift + (1 << 13)) >> 14);
             *m = coupled.clamp(i64::from(MEAN_MIN), i64::from(MEAN_MAX)) as i32;
         }
-        ChannelDist::new(self.k, *weights, means, self.inv_scale[ch])
+        let mut d = ChannelDist::new(self.k, *weights, means, self.inv_scale[ch]);
+        d.simd = self.simd;
+        d
     }
 
     /// Prior component weights.
@@ -158,40 +198,67 @@ impl PixelDist {
 
     /// Visits the coding interval `(left, freq)` of each channel of `pixel`, in order.
     pub(crate) fn for_each_interval(&self, pixel: &[u8], mut sink: impl FnMut(u32, u32)) {
+        let mut edges = Edges::default();
         let mut w = self.prior;
         for ch in 0..self.c {
             let dist = self.channel(ch, pixel, &w);
-            let x = pixel[ch];
-            let (left, freq) = dist.interval(x);
-            sink(left, freq);
+            let bin = dist.bin(pixel[ch], &mut edges);
+            sink(bin.left, bin.freq);
             if ch + 1 < self.c {
-                w = dist.posterior(x);
+                w = dist.posterior_of(bin, &edges);
             }
         }
     }
 
-    /// Decodes the channels of one pixel, asking `decode_one` for each symbol.
+    /// Decodes the channels of one pixel, asking `decode_one` for each symbol's [`Bin`]
+    /// (`ChannelDist::search` of the stream's quantile).
     pub(crate) fn decode_pixel<E>(
         &self,
         out: &mut [u8],
-        mut decode_one: impl FnMut(&ChannelDist) -> Result<u8, E>,
+        edges: &mut Edges,
+        mut decode_one: impl FnMut(&ChannelDist, &mut Edges) -> Result<Bin, E>,
     ) -> Result<(), E> {
         let mut w = self.prior;
         for ch in 0..self.c {
             let dist = self.channel(ch, out, &w);
-            let x = decode_one(&dist)?;
-            out[ch] = x;
+            let bin = decode_one(&dist, edges)?;
+            out[ch] = bin.x;
             if ch + 1 < self.c {
-                w = dist.posterior(x);
+                w = dist.posterior_of(bin, edges);
             }
         }
         Ok(())
     }
 }
 
+/// A symbol's bin of a [`ChannelDist`]: its coding interval, and which buffers of the
+/// [`Edges`] it was found with hold every component's CDF (Q20) at the bin's two edges,
+/// which the posterior weights are made of (computing them once, during the search, is
+/// what makes the posterior free).
+#[derive(Clone, Copy)]
+pub(crate) struct Bin {
+    pub(crate) x: u8,
+    pub(crate) left: u32,
+    pub(crate) freq: u32,
+    lo: usize,
+    hi: usize,
+}
+
+/// Scratch for the per-component edge values of a search or a bin: three buffers that
+/// trade places (lower bound, upper bound, candidate) instead of being copied. Reused
+/// across symbols; only the first `k` entries of a buffer are meaningful.
+pub(crate) struct Edges([[u32; MAX_K]; 3]);
+
+impl Default for Edges {
+    fn default() -> Self {
+        Edges([[0; MAX_K]; 3])
+    }
+}
+
 /// One channel's quantized distribution over 0..=255.
 pub(crate) struct ChannelDist {
     k: usize,
+    simd: MixSimd,
     weights: [u32; MAX_K],
     means: [i32; MAX_K],
     inv_scale: [u32; MAX_K],
@@ -199,12 +266,17 @@ pub(crate) struct ChannelDist {
     recip: u64,
 }
 
+// `sig`, `cumulative`, `interval` and `posterior` are the readable definitions that the
+// conformance vectors and the tests hold the bin-based paths (`bin`, `search`,
+// `posterior_of`) to.
+#[cfg_attr(not(any(test, feature = "unstable-internals")), allow(dead_code))]
 impl ChannelDist {
     fn new(k: usize, weights: [u32; MAX_K], means: [i32; MAX_K], inv_scale: [u32; MAX_K]) -> Self {
         let total: u64 = weights[..k].iter().map(|&w| u64::from(w) * SIG_ONE).sum();
         let recip = (u64::from(TOTAL - 256) << 32) / total;
         ChannelDist {
             k,
+            simd: MixSimd::reference(),
             weights,
             means,
             inv_scale,
@@ -267,55 +339,127 @@ impl ChannelDist {
         (lo, hi - lo)
     }
 
-    /// The symbol whose interval contains `quantile` (< 2^P), with its interval.
+    /// F(x) for x in 0..=256 (as [`cumulative`](Self::cumulative)), writing every
+    /// component's CDF at the edge (as `sig`) into `sig`.
+    #[inline]
+    fn edge(&self, x: u32, sig: &mut [u32; MAX_K]) -> u32 {
+        if x == 0 || x >= 256 {
+            let v = if x == 0 { 0 } else { SIG_ONE as u32 };
+            sig[..self.k].fill(v);
+            return if x == 0 { 0 } else { TOTAL };
+        }
+        // Scalar on purpose: a zmm version (one lane per component, a 16-lane gather of
+        // the table) measured slower than these ten pipelined lookups.
+        let edge = 256 * i64::from(x) - 128;
+        let mut c = 0u64;
+        for i in 0..self.k {
+            let d = edge - i64::from(self.means[i]);
+            let z = (d * i64::from(self.inv_scale[i]) + (1 << 15)) >> 16;
+            let v = SIGMOID[(z.clamp(-4096, 4096) + 4096) as usize];
+            sig[i] = v;
+            c += u64::from(self.weights[i]) * u64::from(v);
+        }
+        ((c * self.recip) >> 32) as u32 + x
+    }
+
+    /// The bin of symbol `x`: [`interval`](Self::interval) and the components' edges.
+    pub(crate) fn bin(&self, x: u8, edges: &mut Edges) -> Bin {
+        let [lo, hi, _] = &mut edges.0;
+        let left = self.edge(u32::from(x), lo);
+        let right = self.edge(u32::from(x) + 1, hi);
+        Bin {
+            x,
+            left,
+            freq: right - left,
+            lo: 0,
+            hi: 1,
+        }
+    }
+
+    /// The bin of the symbol whose interval contains `quantile` (< 2^P).
     ///
     /// Any search that finds the unique x with F(x) <= q < F(x+1) is exact; this one
     /// starts at the bin of the heaviest component's mean (usually right or close for a
-    /// trained model), gallops outwards, then bisects.
-    pub(crate) fn search(&self, quantile: u32) -> (u8, u32, u32) {
+    /// trained model), gallops outwards, then bisects. The edges are evaluated into three
+    /// buffers (lower bound, upper bound, candidate) that trade places instead of copying.
+    pub(crate) fn search(&self, quantile: u32, edges: &mut Edges) -> Bin {
         let best = (0..self.k)
             .max_by_key(|&i| (self.weights[i], std::cmp::Reverse(i)))
             .unwrap_or(0);
         let guess = ((i64::from(self.means[best]) + 128) >> 8).clamp(0, 255) as u32;
-        let f_guess = self.cumulative(guess);
+        let bufs = &mut edges.0;
+        // Which buffer holds the edges of `lo`, of `hi` and the next candidate.
+        let (mut b_lo, mut b_hi, mut b_c) = (0usize, 1usize, 2usize);
+        let f_guess = self.edge(guess, &mut bufs[b_c]);
         let (mut lo, mut f_lo, mut hi, mut f_hi);
         let mut step = 1u32;
         if f_guess <= quantile {
             (lo, f_lo) = (guess, f_guess);
+            std::mem::swap(&mut b_lo, &mut b_c);
             loop {
                 let cand = (guess + step).min(256);
-                let f = self.cumulative(cand);
+                let f = self.edge(cand, &mut bufs[b_c]);
                 if f > quantile {
                     (hi, f_hi) = (cand, f);
+                    std::mem::swap(&mut b_hi, &mut b_c);
                     break;
                 }
                 (lo, f_lo) = (cand, f);
+                std::mem::swap(&mut b_lo, &mut b_c);
                 step *= 2;
             }
         } else {
             (hi, f_hi) = (guess, f_guess);
+            std::mem::swap(&mut b_hi, &mut b_c);
             loop {
                 // F(0) = 0 <= quantile, so this ends at the latest at 0.
                 let cand = guess.saturating_sub(step);
-                let f = self.cumulative(cand);
+                let f = self.edge(cand, &mut bufs[b_c]);
                 if f <= quantile {
                     (lo, f_lo) = (cand, f);
+                    std::mem::swap(&mut b_lo, &mut b_c);
                     break;
                 }
                 (hi, f_hi) = (cand, f);
+                std::mem::swap(&mut b_hi, &mut b_c);
                 step *= 2;
             }
         }
         while hi - lo > 1 {
             let mid = (lo + hi) / 2;
-            let f = self.cumulative(mid);
+            let f = self.edge(mid, &mut bufs[b_c]);
             if f <= quantile {
                 (lo, f_lo) = (mid, f);
+                std::mem::swap(&mut b_lo, &mut b_c);
             } else {
                 (hi, f_hi) = (mid, f);
+                std::mem::swap(&mut b_hi, &mut b_c);
             }
         }
-        (lo as u8, f_lo, f_hi - f_lo)
+        Bin {
+            x: lo as u8,
+            left: f_lo,
+            freq: f_hi - f_lo,
+            lo: b_lo,
+            hi: b_hi,
+        }
+    }
+
+    /// [`posterior`](Self::posterior) of the bin's symbol, from the edges it carries.
+    pub(crate) fn posterior_of(&self, bin: Bin, edges: &Edges) -> [u32; MAX_K] {
+        let (lo, hi) = (&edges.0[bin.lo], &edges.0[bin.hi]);
+        if let Some(w) = self
+            .simd
+            .posterior(self.k, &self.weights, (lo, hi), WEIGHT_BITS)
+        {
+            return w;
+        }
+        let mut prod = [0u64; MAX_K];
+        for (i, p) in prod.iter_mut().enumerate().take(self.k) {
+            let mass = u64::from(hi[i] - lo[i]).max(1);
+            *p = u64::from(self.weights[i]) * mass;
+        }
+        renormalise(&prod, self.k)
     }
 
     /// Component weights given that this channel took value `x`:
@@ -327,14 +471,20 @@ impl ChannelDist {
             let mass = (self.sig(i, x + 1) - self.sig(i, x)).max(1);
             *p = u64::from(self.weights[i]) * mass;
         }
-        let max = prod[..self.k].iter().copied().max().unwrap_or(1);
-        let shift = (64 - max.leading_zeros()).saturating_sub(WEIGHT_BITS);
-        let mut w = [0u32; MAX_K];
-        for i in 0..self.k {
-            w[i] = ((prod[i] >> shift) as u32).max(1);
-        }
-        w
+        renormalise(&prod, self.k)
     }
+}
+
+/// The first `k` products renormalised to at most [`WEIGHT_BITS`] bits, floored at 1.
+#[inline]
+fn renormalise(prod: &[u64; MAX_K], k: usize) -> [u32; MAX_K] {
+    let max = prod[..k].iter().copied().max().unwrap_or(1);
+    let shift = (64 - max.leading_zeros()).saturating_sub(WEIGHT_BITS);
+    let mut w = [0u32; MAX_K];
+    for i in 0..k {
+        w[i] = ((prod[i] >> shift) as u32).max(1);
+    }
+    w
 }
 
 #[cfg(test)]
@@ -373,14 +523,70 @@ mod tests {
     }
 
     #[test]
-    fn search_inverts_interval() {
-        for seed in 0..200 {
-            let d = dist(1 + seed as usize % 10, seed);
+    fn search_inverts_interval_and_its_edges_give_the_posterior() {
+        let mut edges = Edges::default();
+        // Every SIMD level's mixture kernels against the reference `posterior`, with up to
+        // 32 components (the zmm kernels take 16, then fall back).
+        let levels = crate::kernels::Level::available();
+        for seed in 0..240 {
+            let mut d = dist(1 + seed as usize % 32, seed);
+            d.simd = levels[seed as usize % levels.len()].mixture();
             for x in 0..=255u8 {
                 let (left, freq) = d.interval(x);
+                // One scratch for every call, as the decoder reuses it.
+                let bin = d.bin(x, &mut edges);
+                assert_eq!((bin.x, bin.left, bin.freq), (x, left, freq));
+                assert_eq!(
+                    d.posterior_of(bin, &edges),
+                    d.posterior(x),
+                    "seed {seed} x {x}"
+                );
                 for q in [left, left + freq / 2, left + freq - 1] {
-                    assert_eq!(d.search(q), (x, left, freq));
+                    let found = d.search(q, &mut edges);
+                    assert_eq!((found.x, found.left, found.freq), (x, left, freq));
+                    let post = d.posterior_of(found, &edges);
+                    assert_eq!(post, d.posterior(x), "seed {seed} q {q}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn every_level_sets_up_the_same_pixel_distribution() {
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let levels = crate::kernels::Level::available();
+        for case in 0..600usize {
+            let (k, c) = (1 + case % 32, 1 + case / 32 % 3);
+            // Raw outputs across and beyond every clamp (|out| <= 2^23 from the head).
+            let out: Vec<i32> = (0..head_len(k, c))
+                .map(|_| {
+                    let v = (next() % (1 << 24)) as i32 - (1 << 23);
+                    if next() % 3 == 0 {
+                        v >> 12
+                    } else {
+                        v
+                    }
+                })
+                .collect();
+            let mut b = [[0i32; MAX_K]; MAX_C];
+            for v in b.iter_mut().flatten() {
+                *v = (next() % 65281) as i32;
+            }
+            let bases = (case % 2 == 0).then_some(&b);
+            let want = PixelDist::new(&out, k, c, bases);
+            for level in &levels {
+                let got = PixelDist::with_simd(&out, k, c, bases, level.mixture());
+                assert_eq!(got.prior, want.prior, "case {case}");
+                assert_eq!(got.mean, want.mean, "case {case}");
+                assert_eq!(got.inv_scale, want.inv_scale, "case {case}");
+                assert_eq!(got.coef, want.coef, "case {case}");
+                assert_eq!(got.coupling_ref, want.coupling_ref, "case {case}");
             }
         }
     }
