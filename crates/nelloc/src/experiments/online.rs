@@ -566,7 +566,7 @@ fn gradient(t: &Terms) -> (i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mixture::{head_len, PixelDist};
+    use crate::mixture::{head_len, Edges, PixelDist};
 
     /// A synthetic tile coded as an encoder (every pixel known, the state updated in
     /// wavefront order), then decoded from the encoder's intervals (each symbol found by
@@ -646,7 +646,8 @@ mod tests {
                         let iv = match from {
                             Some(f) => {
                                 let (lo, f) = f[ivs.len()];
-                                let (x, left, freq) = cd.search(lo + f / 2);
+                                let bin = cd.search(lo + f / 2, &mut Edges::default());
+                                let (x, left, freq) = (bin.x, bin.left, bin.freq);
                                 px[ch] = x;
                                 (left, freq)
                             }
