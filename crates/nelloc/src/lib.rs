@@ -35,6 +35,10 @@ mod conformance;
 mod container;
 mod context;
 mod error;
+// The online-adaptation A/B of issue 25 section 2: an experiment, not part of the API.
+#[cfg(feature = "experiments")]
+#[doc(hidden)]
+pub mod experiments;
 pub mod fs;
 mod head_adapt;
 mod image;

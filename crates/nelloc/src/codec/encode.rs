@@ -238,6 +238,25 @@ pub(crate) fn encode_within(
     Ok((bytes, stats))
 }
 
+/// What [`experiment_heads`] returns.
+#[cfg(feature = "experiments")]
+pub(crate) type ExperimentHeads = (std::sync::Arc<dyn Backend>, Planes, Vec<Option<HeadDelta>>);
+
+/// The backend, plane groups and adapted heads (fitted exactly as [`encode`] fits them)
+/// for `image` under `options`: what the online-adaptation experiment codes on top of.
+#[cfg(feature = "experiments")]
+pub(crate) fn experiment_heads(
+    image: &ImageRef<'_>,
+    options: &EncodeOptions,
+) -> Result<ExperimentHeads> {
+    let planes = Planes::resolve(image, options.model.as_ref(), options.alpha_model.as_ref())?;
+    let total = u64::from(image.width()) * u64::from(image.height());
+    let backend = planes.backend(options.device, total)?;
+    let tracker = Tracker::new(None, None, total);
+    let heads = fit_heads(&*backend, image, &planes, options, &tracker)?;
+    Ok((backend, planes, heads))
+}
+
 /// Per plane group, the adapted head fitted to `image` in the tiles of the first pass
 /// (`None` where it does not pay or the options say off).
 fn fit_heads(

@@ -20,6 +20,8 @@ mod pool;
 pub use batch::{decode_batch, encode_batch};
 pub use decode::{decode, decode_into};
 pub(crate) use encode::encode_within;
+#[cfg(feature = "experiments")]
+pub(crate) use encode::experiment_heads;
 pub use encode::{encode, encode_with_stats, EncodeStats};
 pub use info::{info, info_header, Info, TileInfo};
 

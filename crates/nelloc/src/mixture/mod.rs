@@ -7,6 +7,9 @@
 #[allow(clippy::all, dead_code)]
 pub(crate) mod tables;
 
+/// The normative sigmoid table, for the online-adaptation experiment's gradients.
+#[cfg(feature = "experiments")]
+pub(crate) use tables::SIGMOID as SIGMOID_Q20;
 #[cfg(test)]
 use tables::TABLES_SHA256;
 use tables::{EXP_NEG, INV_SCALE, SIGMOID, TANH};
@@ -174,9 +177,27 @@ impl PixelDist {
     }
 
     /// Prior component weights.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "experiments"))]
     pub(crate) fn prior_weights(&self) -> [u32; MAX_K] {
         self.prior
+    }
+
+    /// Online-adaptation experiment (`crate::experiments`): adds `dmean` (Q8) to every
+    /// component mean of channel `ch` and multiplies its scales by exp(dlns / 256).
+    #[cfg(feature = "experiments")]
+    pub(crate) fn adjust(&mut self, ch: usize, dmean: i32, dlns: i32) {
+        let f = u64::from(INV_SCALE[(dlns.clamp(LNS_MIN, LNS_MAX) - LNS_MIN) as usize]);
+        let (lo, hi) = (
+            u64::from(INV_SCALE[INV_SCALE.len() - 1]),
+            u64::from(INV_SCALE[0]),
+        );
+        for i in 0..self.k {
+            self.mean[ch][i] = (self.mean[ch][i] + dmean).clamp(MEAN_MIN, MEAN_MAX);
+            if dlns != 0 {
+                let v = (u64::from(self.inv_scale[ch][i]) * f + (1 << 15)) >> 16;
+                self.inv_scale[ch][i] = v.clamp(lo, hi) as u32;
+            }
+        }
     }
 
     /// Visits the coding interval `(left, freq)` of each channel of `pixel`, in order.
@@ -285,6 +306,13 @@ impl ChannelDist {
     #[cfg(test)]
     pub(crate) fn means(&self) -> &[i32; MAX_K] {
         &self.means
+    }
+
+    /// Component count, weights, coupled means (Q8) and 1/scale (Q16), for the
+    /// online-adaptation experiment (`crate::experiments`).
+    #[cfg(feature = "experiments")]
+    pub(crate) fn parts(&self) -> (usize, &[u32; MAX_K], &[i32; MAX_K], &[u32; MAX_K]) {
+        (self.k, &self.weights, &self.means, &self.inv_scale)
     }
 
     /// The quantized cumulative frequency F(x) for x in 0..=256.
