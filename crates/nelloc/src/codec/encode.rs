@@ -55,9 +55,12 @@ const NEAR_ZERO_BPSP: f64 = 0.05;
 /// flush words, on average).
 const NEURAL_OVERHEAD: f64 = 5.0;
 
-/// Codes one tile: per plane group the cheap modes without a deflate search first, then
-/// the network unless one of them is already near zero, then the deflate modes that can
-/// still win (below the network and `budget`, bytes); the smallest wins.
+/// Codes one tile: per plane group the cheap modes without a deflate search first (the
+/// direct context trial pauses once it cannot be near zero), then the network unless one
+/// of them is already near zero, then the paused trial (which stops where it is well
+/// above the network) and the deflate modes that can still win (below the network and
+/// `budget`, bytes); the smallest wins. `early_exit` off (tests) runs every trial to the
+/// end.
 fn code_tile(
     backend: &dyn Backend,
     tile: &TileBuf<'_>,
@@ -65,6 +68,7 @@ fn code_tile(
     heads: &[Option<HeadDelta>],
     modes: TileModes,
     budget: Option<f64>,
+    early_exit: bool,
 ) -> Result<CodedTile> {
     let (data, stride) = (tile.data, tile.stride);
     let mut out = CodedTile {
@@ -87,38 +91,59 @@ fn code_tile(
                     .collect()
             }
         });
-        let cheap_trials = plane
+        let near_zero = |t: &tilemode::CheapTrials<'_>| {
+            t.best_size()
+                .is_some_and(|n| (n + 1) as f64 * 8.0 <= NEAR_ZERO_BPSP * samples as f64)
+        };
+        // The direct context trial pauses once it is clearly above the near-zero size.
+        let pause = (early_exit && modes.contains(TileMode::Neural))
+            .then(|| (NEAR_ZERO_BPSP * samples as f64 / 8.0) as usize);
+        let mut cheap_trials = plane
             .as_deref()
-            .map(|p| tilemode::CheapTrials::new(p, tile.w, tile.h, c, modes));
+            .map(|p| tilemode::CheapTrials::new(p, tile.w, tile.h, c, modes, pause));
         // The modes without a deflate search first: when one is near zero, the network
-        // is not tried; otherwise its size bounds the deflate trials that follow.
-        let near_zero = cheap_trials
-            .as_ref()
-            .and_then(|t| t.best_size())
-            .is_some_and(|n| (n + 1) as f64 * 8.0 <= NEAR_ZERO_BPSP * samples as f64);
+        // is not tried; otherwise its size bounds the trials that follow.
         let mut neural = None;
-        if modes.contains(TileMode::Neural) && !near_zero {
+        if modes.contains(TileMode::Neural) && !cheap_trials.as_ref().is_some_and(near_zero) {
             let mut iv = Vec::with_capacity(samples);
+            let mut rows = Vec::new();
+            let want_rows = cheap_trials.as_ref().is_some_and(|t| t.paused());
             let head = heads.get(g).and_then(Option::as_ref);
-            plane_intervals(backend, &group.model, head, tile, first, &mut iv)?;
+            plane_intervals(
+                backend,
+                &group.model,
+                head,
+                tile,
+                first,
+                &mut iv,
+                want_rows.then_some(&mut rows),
+            )?;
             let bits: f64 = iv
                 .iter()
                 .map(|&(_, f)| f64::from(crate::mixture::PRECISION) - f64::from(f).log2())
                 .sum();
-            neural = Some((iv, bits));
+            neural = Some((iv, bits, tilemode::NeuralRows { prefix: rows }));
+        }
+        if let Some(t) = cheap_trials.as_mut() {
+            t.resume_direct(neural.as_ref().map(|n| &n.2));
+            // Completed, the paused trial may be near zero after all: then, as when every
+            // trial runs first, the network is not used.
+            if near_zero(t) {
+                neural = None;
+            }
         }
         let neural_cost = neural
             .as_ref()
-            .map(|(_, bits)| bits / 8.0 + NEURAL_OVERHEAD);
+            .map(|(_, bits, _)| bits / 8.0 + NEURAL_OVERHEAD);
         // Deflate trials need not beat the caller's budget either (what is above it is
         // thrown away); only the network's size may drop a cheap winner in `finish`.
         let bound = [neural_cost, budget].into_iter().flatten().reduce(f64::min);
         let cheap = cheap_trials.and_then(|mut t| {
-            t.deflate_trials(bound);
+            t.deflate_trials(bound, neural_cost.filter(|_| early_exit));
             t.finish(neural_cost)
         });
         let cheap_cost = cheap.as_ref().map(|(_, p)| (p.len() + 1) as f64);
-        if let (Some((iv, bits)), Some(cost)) = (neural, neural_cost) {
+        if let (Some((iv, bits, _)), Some(cost)) = (neural, neural_cost) {
             if cheap_cost.is_none_or(|b| cost < b) {
                 out.bits += bits;
                 out.symbols += iv.len() as u64;
@@ -205,6 +230,7 @@ pub(crate) fn encode_within(
         compact: options.compact,
         embed: options.embed_models,
         short_refs: options.short_model_refs,
+        early_exit: early_exits_enabled(),
     };
     if options.embed_models {
         // Never write a stream that a decoder with these limits refuses (section 12).
@@ -236,6 +262,23 @@ pub(crate) fn encode_within(
     // returns a file a decoder with these limits refuses.
     options.limits.check_work(stats.neural_pixels)?;
     Ok((bytes, stats))
+}
+
+/// Whether the trials' early exits are on: always, except on a test's thread that turns
+/// them off to compare.
+#[cfg(not(test))]
+fn early_exits_enabled() -> bool {
+    true
+}
+
+#[cfg(test)]
+thread_local! {
+    pub(crate) static NO_EARLY_EXIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+fn early_exits_enabled() -> bool {
+    !NO_EARLY_EXIT.with(std::cell::Cell::get)
 }
 
 /// Per plane group, the adapted head fitted to `image` in the tiles of the first pass
@@ -347,6 +390,8 @@ struct EncodeContext<'a> {
     /// Name external models by 4 bytes in a compact stream
     /// (`EncodeOptions::short_model_refs`).
     short_refs: bool,
+    /// Trials stop early where they cannot win (off only in tests, to compare).
+    early_exit: bool,
 }
 
 impl EncodeContext<'_> {
@@ -364,6 +409,7 @@ impl EncodeContext<'_> {
                 self.heads,
                 modes_allowed,
                 self.budget,
+                self.early_exit,
             )?;
             tracker.advance(r.w * r.h);
             Ok(coded)

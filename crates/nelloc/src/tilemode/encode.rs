@@ -18,8 +18,9 @@ pub(crate) fn encode_cheap(
     c: usize,
     modes: TileModes,
 ) -> Option<(TileMode, Vec<u8>)> {
-    let mut trials = CheapTrials::new(plane, w, h, c, modes);
-    trials.deflate_trials(None);
+    let mut trials = CheapTrials::new(plane, w, h, c, modes, None);
+    trials.resume_direct(None);
+    trials.deflate_trials(None, None);
     trials.finish(None)
 }
 
@@ -28,12 +29,33 @@ pub(crate) fn encode_cheap(
 /// one on those tiles).
 const FINAL_GAIN_BOUND: f64 = 0.75;
 
-/// The cheap-mode trials of one plane group, in two phases so that the encoder can run
-/// the network between them: [`CheapTrials::new`] tries the modes that need no deflate
-/// search (constant, palette, context); [`CheapTrials::deflate_trials`] the deflate
-/// modes, skipping those a fast probe shows cannot beat the network or the best so far.
-/// Candidates compete by the fast deflate of their best filtering (exact sizes for
-/// context ones); only the winner gets the final deflate, in [`CheapTrials::finish`].
+/// The network's information content of a plane group, per row: what a paused direct
+/// context trial is compared with.
+pub(crate) struct NeuralRows {
+    /// `prefix[y]`: information of rows `0..y` in 2^-16 bits (`h + 1` entries).
+    pub(crate) prefix: Vec<u64>,
+}
+
+/// A direct context trial is abandoned after row `y` (of `h`) when its information so far
+/// exceeds the network's on the same rows by this factor (and [`ABANDON_SLACK_Q16`]), once
+/// `8 y >= h`: on photographs the context coder costs 1.1 to 1.3 times the network
+/// throughout a tile, so the rest of the tile cannot close the gap (docs/PERFORMANCE.md,
+/// "Encode cost"). The only early exit that can change a choice; measured there.
+const ABANDON_RATIO: (u64, u64) = (11, 10);
+/// Bits (2^-16) the direct trial may exceed the network by before the ratio counts.
+const ABANDON_SLACK_Q16: u64 = 512 << 16;
+/// Bytes above the caller's pause bound the direct trial's information must reach
+/// before it pauses (the trial goes on later unless abandoned, so this is only a cost).
+const PAUSE_SLACK: u64 = 64;
+
+/// The cheap-mode trials of one plane group, in phases so that the encoder can run the
+/// network between them: [`CheapTrials::new`] tries the modes that need no deflate search
+/// (constant, palette, context; the direct context trial may pause), then, with the
+/// network's figures, [`CheapTrials::resume_direct`] goes on with the paused trial
+/// (which may stop where it has lost) and [`CheapTrials::deflate_trials`] runs the deflate modes, skipping those a fast
+/// probe shows cannot beat the network or the best so far. Candidates compete by the fast
+/// deflate of their best filtering (exact sizes for context ones); only the winner gets
+/// the final deflate, in [`CheapTrials::finish`].
 pub(crate) struct CheapTrials<'a> {
     plane: &'a [u8],
     w: usize,
@@ -42,11 +64,22 @@ pub(crate) struct CheapTrials<'a> {
     modes: TileModes,
     is_grey: bool,
     best: Option<(usize, TileMode, Candidate)>,
+    /// The direct context trial while paused, and its flags byte.
+    direct: Option<(context::Trial, u8)>,
 }
 
 impl<'a> CheapTrials<'a> {
-    /// Runs the trials that need no deflate search.
-    pub(crate) fn new(plane: &'a [u8], w: usize, h: usize, c: usize, modes: TileModes) -> Self {
+    /// Runs the trials that need no deflate search. With `pause_above` (bytes), the direct
+    /// context trial pauses once its information is clearly above that; the caller resumes
+    /// it with [`CheapTrials::resume_direct`] before anything else.
+    pub(crate) fn new(
+        plane: &'a [u8],
+        w: usize,
+        h: usize,
+        c: usize,
+        modes: TileModes,
+        pause_above: Option<usize>,
+    ) -> Self {
         let first = &plane[..c];
         let mut t = CheapTrials {
             plane,
@@ -56,6 +89,7 @@ impl<'a> CheapTrials<'a> {
             modes,
             is_grey: false,
             best: None,
+            direct: None,
         };
         if modes.contains(TileMode::Constant) && plane.chunks_exact(c).all(|p| p == first) {
             t.best = Some((c, TileMode::Constant, Candidate::Ready(first.to_vec())));
@@ -79,12 +113,16 @@ impl<'a> CheapTrials<'a> {
                 if modes.contains(TileMode::Palette) {
                     let (packed, row_bytes) = pack(&idx, w, colours.len());
                     let head = palette_head(&colours, c, false);
-                    let (n, filtered) = best_filtering(&packed, row_bytes, h, 1);
-                    t.keep(
-                        n + head.len(),
-                        TileMode::Palette,
-                        Candidate::Filtered { head, filtered },
-                    );
+                    let best = t.best_size();
+                    let useless = |n: usize| best.is_some_and(|b| n + head.len() >= b);
+                    if let Some((n, filtered)) = best_filtering(&packed, row_bytes, h, 1, &useless)
+                    {
+                        t.keep(
+                            n + head.len(),
+                            TileMode::Palette,
+                            Candidate::Filtered { head, filtered },
+                        );
+                    }
                 }
                 // The value and luma orders are the same for grey content.
                 let same_as_value = matches!(order, PaletteOrder::Luma) && (c == 1 || is_grey);
@@ -93,9 +131,7 @@ impl<'a> CheapTrials<'a> {
                     let payload = context_payload(
                         u8::from(is_grey),
                         palette_head(&colours, c, is_grey),
-                        &keys,
-                        w,
-                        context::Alphabet::Palette(colours.len()),
+                        context::Trial::new(keys, w, context::Alphabet::Palette(colours.len())),
                     );
                     t.keep(payload.len(), TileMode::Context, Candidate::Ready(payload));
                 }
@@ -104,14 +140,19 @@ impl<'a> CheapTrials<'a> {
         if modes.contains(TileMode::Context) {
             let per = if is_grey { 1 } else { c };
             let keys: Vec<u32> = plane.chunks_exact(c).map(|p| key(&p[..per])).collect();
-            let payload = context_payload(
-                u8::from(is_grey) | 2,
-                Vec::new(),
-                &keys,
-                w,
-                context::Alphabet::Direct(per),
-            );
-            t.keep(payload.len(), TileMode::Context, Candidate::Ready(payload));
+            let mut trial = context::Trial::new(keys, w, context::Alphabet::Direct(per));
+            let flags = u8::from(is_grey) | 2;
+            let done = match pause_above {
+                None => true,
+                Some(limit) => {
+                    let limit = (limit as u64 + PAUSE_SLACK) * 8 << 16;
+                    trial.run(|_, info| info <= limit)
+                }
+            };
+            t.direct = Some((trial, flags));
+            if done {
+                t.complete_direct();
+            }
         }
         t
     }
@@ -127,29 +168,112 @@ impl<'a> CheapTrials<'a> {
         self.best.as_ref().map(|b| b.0)
     }
 
+    /// Whether the direct context trial is paused (see [`CheapTrials::new`]).
+    pub(crate) fn paused(&self) -> bool {
+        self.direct.is_some()
+    }
+
+    /// Goes on with a paused direct context trial: to the end, or, given the network's
+    /// information per row (`neural`), until it is well above the network's on the rows
+    /// coded ([`ABANDON_RATIO`]); it then stays paused, and is completed only where its
+    /// size could matter (a deflate trial to bound, or a cheap winner to weigh it against:
+    /// [`Self::deflate_trials`], [`Self::finish`]). Otherwise it is left out: the only
+    /// early exit that can change a choice (where the rest of the tile would have brought
+    /// it below the network).
+    pub(crate) fn resume_direct(&mut self, neural: Option<&NeuralRows>) {
+        let Some((trial, _)) = self.direct.as_mut() else {
+            return;
+        };
+        let h = self.h as u64;
+        let done = trial.run(|y, info| {
+            let Some(rows) = neural else {
+                return true;
+            };
+            let nn = rows.prefix.get(y).copied().unwrap_or(u64::MAX);
+            let total = rows.prefix.last().copied().unwrap_or(u64::MAX);
+            let (num, den) = ABANDON_RATIO;
+            // Above the network's whole tile, or well above it on the rows so far.
+            let lost = info > total.saturating_add(ABANDON_SLACK_Q16)
+                || (8 * y as u64 >= h
+                    && info.saturating_mul(den)
+                        > nn.saturating_add(ABANDON_SLACK_Q16).saturating_mul(num));
+            !lost
+        });
+        if done {
+            self.complete_direct();
+        }
+    }
+
+    /// Runs a paused direct context trial to the end and weighs its payload.
+    fn complete_direct(&mut self) {
+        if let Some((trial, flags)) = self.direct.take() {
+            let payload = context_payload(flags, Vec::new(), trial);
+            self.keep(payload.len(), TileMode::Context, Candidate::Ready(payload));
+        }
+    }
+
     /// Runs the deflate-mode trials. `bound`: the bytes the group costs in another mode
-    /// (the network), if known; a deflate mode is skipped when its probe shows it cannot
-    /// beat that or the best cheap candidate so far.
-    pub(crate) fn deflate_trials(&mut self, bound: Option<f64>) {
+    /// (the network, or the caller's budget), if known; a deflate mode is skipped when its
+    /// probe shows it cannot beat that or the best cheap candidate so far. `neural`: the
+    /// network's bytes, if known: a trial stops once its size is above what [`Self::finish`]
+    /// would keep (exact: the choice is the same as running it to the end).
+    pub(crate) fn deflate_trials(&mut self, bound: Option<f64>, neural: Option<f64>) {
         // A one-colour plane is constant: nothing else is tried.
         if matches!(self.best, Some((_, TileMode::Constant, _))) {
             return;
         }
         let (plane, w, h, c) = (self.plane, self.w, self.h, self.c);
-        let worth = |t: &Self, raw: &[u8], row_bytes: usize, bpp: usize| {
+        let limit = |t: &Self| {
             [bound, t.best_size().map(|n| n as f64)]
                 .into_iter()
                 .flatten()
                 .reduce(f64::min)
-                .is_none_or(|limit| may_reach(raw, row_bytes, h, bpp, limit))
+        };
+        // The probe against the best so far; a paused direct trial can only lower the
+        // limit, so it is completed (and the probe repeated if the limit fell) only when
+        // the probe passes without it.
+        let worth = |t: &mut Self, raw: &[u8], row_bytes: usize, bpp: usize| {
+            let probe = |l: Option<f64>| l.is_none_or(|l| may_reach(raw, row_bytes, h, bpp, l));
+            let before = limit(t);
+            if !probe(before) {
+                return false;
+            }
+            t.complete_direct();
+            let after = limit(t);
+            after == before || probe(after)
+        };
+        // A size that would not replace the best (ties keep the earlier), or that
+        // `finish` would drop against the network, need not be known exactly.
+        let useless = |best: Option<usize>| {
+            move |n: usize| {
+                best.is_some_and(|b| n >= b)
+                    || neural.is_some_and(|b| n as f64 * FINAL_GAIN_BOUND > b)
+            }
         };
         if self.is_grey && self.modes.contains(TileMode::Gray) {
             let grey: Vec<u8> = plane.iter().step_by(c).copied().collect();
-            if worth(self, &grey, w, 1) {
-                let (n, filtered) = best_filtering(&grey, w, h, 1);
+            if worth(&mut *self, &grey, w, 1) {
+                if let Some((n, filtered)) =
+                    best_filtering(&grey, w, h, 1, &useless(self.best_size()))
+                {
+                    self.keep(
+                        n,
+                        TileMode::Gray,
+                        Candidate::Filtered {
+                            head: Vec::new(),
+                            filtered,
+                        },
+                    );
+                }
+            }
+        }
+        if self.modes.contains(TileMode::Png) && worth(&mut *self, plane, w * c, c) {
+            if let Some((n, filtered)) =
+                best_filtering(plane, w * c, h, c, &useless(self.best_size()))
+            {
                 self.keep(
                     n,
-                    TileMode::Gray,
+                    TileMode::Png,
                     Candidate::Filtered {
                         head: Vec::new(),
                         filtered,
@@ -157,22 +281,26 @@ impl<'a> CheapTrials<'a> {
                 );
             }
         }
-        if self.modes.contains(TileMode::Png) && worth(self, plane, w * c, c) {
-            let (n, filtered) = best_filtering(plane, w * c, h, c);
-            self.keep(
-                n,
-                TileMode::Png,
-                Candidate::Filtered {
-                    head: Vec::new(),
-                    filtered,
-                },
-            );
-        }
     }
 
     /// The best candidate as a framed payload, or `None` when there is none, or when
     /// `bound` (the bytes of another mode) is known and a filtered winner cannot beat it.
-    pub(crate) fn finish(self, bound: Option<f64>) -> Option<(TileMode, Vec<u8>)> {
+    /// A paused direct context trial is completed first when the best so far may beat
+    /// `bound` (the trial may be smaller still).
+    pub(crate) fn finish(mut self, bound: Option<f64>) -> Option<(TileMode, Vec<u8>)> {
+        let may_win = |t: &Self| match &t.best {
+            None => false,
+            Some((n, _, Candidate::Ready(p))) => {
+                debug_assert_eq!(*n, p.len());
+                bound.is_none_or(|b| b >= (p.len() + 1) as f64)
+            }
+            Some((n, _, Candidate::Filtered { .. })) => {
+                bound.is_none_or(|b| *n as f64 * FINAL_GAIN_BOUND <= b)
+            }
+        };
+        if self.direct.is_some() && (bound.is_none() || may_win(&self)) {
+            self.complete_direct();
+        }
         let (n, mode, cand) = self.best?;
         match cand {
             Candidate::Ready(payload) => Some((mode, payload)),
@@ -192,15 +320,9 @@ impl<'a> CheapTrials<'a> {
 }
 
 /// A context payload: the flags byte, `head` (the palette, if any), then the length and
-/// the ANS stream of `keys`.
-fn context_payload(
-    flags: u8,
-    head: Vec<u8>,
-    keys: &[u32],
-    w: usize,
-    alphabet: context::Alphabet,
-) -> Vec<u8> {
-    let stream = context::encode(keys, w, alphabet);
+/// the ANS stream of the trial's keys.
+fn context_payload(flags: u8, head: Vec<u8>, trial: context::Trial) -> Vec<u8> {
+    let stream = trial.stream();
     let mut payload = Vec::with_capacity(1 + head.len() + 4 + stream.len());
     payload.push(flags);
     payload.extend(head);
@@ -273,15 +395,15 @@ mod tests {
         let free = encode_cheap(&plane, w, h, c, all).unwrap();
         assert_eq!(free.0, TileMode::Png);
         // A network far worse than any candidate: the trials run, the same choice.
-        let mut t = CheapTrials::new(&plane, w, h, c, all);
-        t.deflate_trials(Some(1e9));
+        let mut t = CheapTrials::new(&plane, w, h, c, all, None);
+        t.deflate_trials(Some(1e9), Some(1e9));
         assert_eq!(t.finish(Some(1e9)), Some(free));
         // A network far better: no deflate trial, and nothing deflated to beat it.
-        let mut t = CheapTrials::new(&plane, w, h, c, all);
-        t.deflate_trials(Some(1.0));
+        let mut t = CheapTrials::new(&plane, w, h, c, all, None);
+        t.deflate_trials(Some(1.0), Some(1.0));
         assert_ne!(t.best.as_ref().map(|b| b.1), Some(TileMode::Png));
-        let mut t = CheapTrials::new(&plane, w, h, c, TileModes::only(&[TileMode::Png]));
-        t.deflate_trials(Some(1.0));
+        let mut t = CheapTrials::new(&plane, w, h, c, TileModes::only(&[TileMode::Png]), None);
+        t.deflate_trials(Some(1.0), Some(1.0));
         assert!(t.finish(Some(1.0)).is_none());
     }
 }
