@@ -536,3 +536,130 @@ impl EncodeContext<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::{ColorType, Image};
+
+    /// One block's value: content that suits each mode in turn (smooth noise for the
+    /// network, flat, a few colours, a gradient, repeated grey and colour noise for
+    /// deflate, many-colour noise).
+    fn block_value(kind: u32, x: u32, y: u32, c: usize, seed: u32) -> u8 {
+        let h = |a: u32| {
+            let mut v = a.wrapping_mul(0x9E37_79B1) ^ seed.wrapping_mul(0x85EB_CA6B);
+            v ^= v >> 15;
+            v = v.wrapping_mul(0x2C1B_3C6D);
+            v ^ (v >> 12)
+        };
+        let c32 = c as u32;
+        match kind % 8 {
+            // Smooth with a little noise: what the network codes best.
+            0 => ((x * 3 + y * 2 + c32 * 40) / 4 + h(x * 7919 + y * 104_729 + c32) % 9) as u8,
+            1 => [200, 30, 90, 255][c % 4],
+            2 => [[10, 200, 30, 255], [240, 240, 240, 128]][((x / 3 + y / 5) % 2) as usize][c % 4],
+            3 => ((x + 2 * y) / 3 + c32 * 20) as u8,
+            // Grey noise repeated every 19 pixels (every colour channel equal): deflate.
+            4 => {
+                if c < 3 {
+                    h((x % 19) * 31 + y % 3) as u8
+                } else {
+                    255
+                }
+            }
+            // Noise repeated every 23 pixels: deflate's matches.
+            5 => h((x % 23) * 31 + y % 5 + c32 * 1000) as u8,
+            6 => [
+                [0, 0, 0, 255],
+                [255, 0, 0, 255],
+                [0, 0, 255, 60],
+                [255, 255, 0, 255],
+            ][(h(x / 2 * 13 + y / 2 * 71) % 4) as usize][c % 4],
+            _ => h(x * 131 + y * 7 + c32 * 99_991) as u8,
+        }
+    }
+
+    fn blocks(w: u32, h: u32, color: ColorType, tile: u32, seed: u32) -> Image {
+        let ch = color.channels();
+        let tx = w.div_ceil(tile);
+        let mut px = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                let b = (y / tile) * tx + x / tile;
+                for c in 0..ch {
+                    let kind = if c == 3 { b + 3 } else { b };
+                    px.push(block_value(kind + seed, x, y, c, seed));
+                }
+            }
+        }
+        Image::new(w, h, color, px).unwrap()
+    }
+
+    fn encode_both(image: &Image, options: &EncodeOptions) -> (Vec<u8>, ModeCounts) {
+        let (on, stats) = encode_with_stats(image.as_ref(), options).unwrap();
+        NO_EARLY_EXIT.with(|f| f.set(true));
+        let off = encode_with_stats(image.as_ref(), options).map(|r| r.0);
+        NO_EARLY_EXIT.with(|f| f.set(false));
+        assert!(off.unwrap() == on, "early exits changed the stream");
+        (on, stats.modes)
+    }
+
+    #[test]
+    fn early_exits_never_change_a_stream() {
+        let mut seen = ModeCounts::default();
+        let fast = builtin::builtin_by_name("fast").unwrap();
+        for (color, tile) in [
+            (ColorType::Rgb8, 32u32),
+            (ColorType::Rgba8, 32),
+            (ColorType::Gray8, 48),
+            (ColorType::Rgb8, 64),
+        ] {
+            for seed in 0..3 {
+                let image = blocks(256, 160, color, tile, seed);
+                let mut options = EncodeOptions {
+                    tile_size: tile,
+                    ..EncodeOptions::default()
+                };
+                let (_, modes) = encode_both(&image, &options);
+                for m in TileMode::ALL {
+                    (0..modes.get(m)).for_each(|_| seen.add(m));
+                }
+                if color == ColorType::Rgb8 {
+                    options.model = Some(fast.clone());
+                    encode_both(&image, &options);
+                }
+            }
+        }
+        // Photographs: where the direct context trial stops early.
+        for name in ["boats_128x128.png", "bark_64x96.png", "wood_gray_64x64.png"] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fixtures/photos")
+                .join(name);
+            let photo = image::open(&path).unwrap();
+            let (w, h) = (photo.width(), photo.height());
+            let image = match photo {
+                image::DynamicImage::ImageLuma8(b) => {
+                    Image::new(w, h, ColorType::Gray8, b.into_raw())
+                }
+                other => Image::new(w, h, ColorType::Rgb8, other.to_rgb8().into_raw()),
+            }
+            .unwrap();
+            for tile in [32, 64] {
+                let mut options = EncodeOptions {
+                    tile_size: tile,
+                    ..EncodeOptions::default()
+                };
+                encode_both(&image, &options);
+                if image.color() == ColorType::Rgb8 {
+                    options.model = Some(fast.clone());
+                    encode_both(&image, &options);
+                }
+            }
+        }
+        for m in TileMode::ALL {
+            assert!(seen.get(m) > 0, "no tile was coded in {m:?}: {seen:?}");
+        }
+        // The direct context trial was left out somewhere (the exits were exercised).
+        assert!(tilemode::ABANDONED.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    }
+}

@@ -528,6 +528,33 @@ mod tests {
     }
 
     #[test]
+    fn a_trial_paused_anywhere_codes_the_same_stream() {
+        let (w, h) = (37usize, 23usize);
+        for alphabet in [Alphabet::Palette(11), Alphabet::Direct(3)] {
+            let n = match alphabet {
+                Alphabet::Palette(n) => n as u64,
+                Alphabet::Direct(_) => 1 << 24,
+            };
+            let keys = noise(w * h, n);
+            let whole = encode(&keys, w, alphabet);
+            for pause in [0usize, 1, 5, h - 1, h] {
+                let mut t = Trial::new(keys.clone(), w, alphabet);
+                let mut last = 0;
+                assert_eq!(
+                    t.run(|y, info| {
+                        // The information only grows, row by row.
+                        assert!(info >= last);
+                        last = info;
+                        y < pause
+                    }),
+                    pause >= h
+                );
+                assert_eq!(t.stream(), whole, "paused after {pause} rows");
+            }
+        }
+    }
+
+    #[test]
     fn repeats_cost_almost_nothing() {
         // Stripes of 3 colours, 10 px wide: after learning, nearly every pixel repeats.
         let (w, h) = (200usize, 200usize);

@@ -48,6 +48,11 @@ const ABANDON_SLACK_Q16: u64 = 512 << 16;
 /// before it pauses (the trial goes on later unless abandoned, so this is only a cost).
 const PAUSE_SLACK: u64 = 64;
 
+/// Direct context trials left out (tests check that the early exit was exercised).
+#[cfg(test)]
+pub(crate) static ABANDONED: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+
 /// The cheap-mode trials of one plane group, in phases so that the encoder can run the
 /// network between them: [`CheapTrials::new`] tries the modes that need no deflate search
 /// (constant, palette, context; the direct context trial may pause), then, with the
@@ -145,7 +150,7 @@ impl<'a> CheapTrials<'a> {
             let done = match pause_above {
                 None => true,
                 Some(limit) => {
-                    let limit = (limit as u64 + PAUSE_SLACK) * 8 << 16;
+                    let limit = ((limit as u64 + PAUSE_SLACK) * 8) << 16;
                     trial.run(|_, info| info <= limit)
                 }
             };
@@ -301,6 +306,10 @@ impl<'a> CheapTrials<'a> {
         if self.direct.is_some() && (bound.is_none() || may_win(&self)) {
             self.complete_direct();
         }
+        #[cfg(test)]
+        if self.direct.is_some() {
+            ABANDONED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let (n, mode, cand) = self.best?;
         match cand {
             Candidate::Ready(payload) => Some((mode, payload)),
@@ -377,6 +386,51 @@ mod tests {
         let grey: Vec<u8> = (0..w * h).flat_map(|i| [(i % 7) as u8; 3]).collect();
         let m = roundtrip(&grey, w, h, 3, TileModes::only(&[TileMode::Context]));
         assert_eq!(m, TileMode::Context);
+    }
+
+    #[test]
+    fn an_abandoned_direct_trial_is_completed_exactly_where_it_may_matter() {
+        // Many-colour noise: only the direct context trial and png apply.
+        let (w, h, c) = (64usize, 48usize, 3usize);
+        let mut x = 99u32;
+        let plane: Vec<u8> = (0..w * h * c)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 24) as u8
+            })
+            .collect();
+        let modes = TileModes::only(&[TileMode::Context]);
+        let exact = encode_cheap(&plane, w, h, c, modes).unwrap();
+        // A network that costs nothing: the trial pauses at once and is abandoned.
+        let cheap_net = NeuralRows {
+            prefix: vec![0; h + 1],
+        };
+        let mut t = CheapTrials::new(&plane, w, h, c, modes, Some(0));
+        assert!(t.paused());
+        t.resume_direct(Some(&cheap_net));
+        assert!(t.paused(), "abandoned on the rows tried");
+        // Nothing else can beat the network: the trial stays out.
+        assert_eq!(t.finish(Some(1.0)), None);
+        // No network to beat: the trial goes on to the end and gives the uninterrupted
+        // payload.
+        let mut t = CheapTrials::new(&plane, w, h, c, modes, Some(0));
+        t.resume_direct(Some(&cheap_net));
+        assert_eq!(t.finish(None).as_ref(), Some(&exact));
+        // A deflate trial that passes its probe completes it first (it bounds the trial).
+        let all = TileModes::only(&[TileMode::Context, TileMode::Png]);
+        let mut t = CheapTrials::new(&plane, w, h, c, all, Some(0));
+        t.resume_direct(Some(&cheap_net));
+        t.deflate_trials(None, None);
+        assert!(!t.paused());
+        assert_eq!(t.finish(None), encode_cheap(&plane, w, h, c, all));
+        // A network far above: never abandoned.
+        let dear_net = NeuralRows {
+            prefix: (0..=h as u64).map(|y| y << 40).collect(),
+        };
+        let mut t = CheapTrials::new(&plane, w, h, c, modes, Some(0));
+        t.resume_direct(Some(&dear_net));
+        assert!(!t.paused());
+        assert_eq!(t.finish(Some(1.0)).as_ref(), Some(&exact));
     }
 
     #[test]

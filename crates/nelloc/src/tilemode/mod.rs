@@ -22,6 +22,8 @@ mod version;
 #[cfg(feature = "unstable-internals")]
 pub(crate) use context::{bits as context_bits, Alphabet as ContextAlphabet};
 pub(crate) use decode::{decode_payload, PayloadError};
+#[cfg(test)]
+pub(crate) use encode::ABANDONED;
 pub(crate) use encode::{CheapTrials, NeuralRows};
 pub(crate) use layout::{parse_tile, write_tile, Payload, TileError, TileLayout};
 pub use mode::{ModeCounts, TileMode, TileModes};
