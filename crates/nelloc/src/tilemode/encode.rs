@@ -1,6 +1,7 @@
 //! The encoder's choice of a non-neural coding for a plane group: the allowed modes are
-//! tried (the deflate ones only when a probe says they can win) and the smallest framed
-//! payload kept.
+//! tried (the deflate ones only when a probe says they can win, each trial only as long as
+//! it can; the direct context one only until it is far behind the network) and the
+//! smallest framed payload kept.
 
 use super::context;
 use super::mode::{TileMode, TileModes};
@@ -39,8 +40,10 @@ pub(crate) struct NeuralRows {
 /// A direct context trial is abandoned after row `y` (of `h`) when its information so far
 /// exceeds the network's on the same rows by this factor (and [`ABANDON_SLACK_Q16`]), once
 /// `8 y >= h`: on photographs the context coder costs 1.1 to 1.3 times the network
-/// throughout a tile, so the rest of the tile cannot close the gap (docs/PERFORMANCE.md,
-/// "Encode cost"). The only early exit that can change a choice; measured there.
+/// throughout a tile, so the rest of the tile cannot close the gap, and deflate (weaker
+/// still there) is not tried either. The one early exit that can change a choice;
+/// measured in docs/PERFORMANCE.md ("Encode cost"): no file of the validation crops,
+/// the fixtures or the `tools/content.py` sets changed.
 const ABANDON_RATIO: (u64, u64) = (11, 10);
 /// Bits (2^-16) the direct trial may exceed the network by before the ratio counts.
 const ABANDON_SLACK_Q16: u64 = 512 << 16;
@@ -57,10 +60,11 @@ pub(crate) static ABANDONED: std::sync::atomic::AtomicUsize =
 /// network between them: [`CheapTrials::new`] tries the modes that need no deflate search
 /// (constant, palette, context; the direct context trial may pause), then, with the
 /// network's figures, [`CheapTrials::resume_direct`] goes on with the paused trial
-/// (which may stop where it has lost) and [`CheapTrials::deflate_trials`] runs the deflate modes, skipping those a fast
-/// probe shows cannot beat the network or the best so far. Candidates compete by the fast
-/// deflate of their best filtering (exact sizes for context ones); only the winner gets
-/// the final deflate, in [`CheapTrials::finish`].
+/// (which may stop where it has lost) and [`CheapTrials::deflate_trials`] runs the
+/// deflate modes, skipping those a fast probe shows cannot beat the network or the best
+/// so far, and stopping a trial once its size so far cannot win. Candidates compete by
+/// the fast deflate of their best filtering (exact sizes for context ones); only the
+/// winner gets the final deflate, in [`CheapTrials::finish`].
 pub(crate) struct CheapTrials<'a> {
     plane: &'a [u8],
     w: usize,
@@ -180,11 +184,11 @@ impl<'a> CheapTrials<'a> {
 
     /// Goes on with a paused direct context trial: to the end, or, given the network's
     /// information per row (`neural`), until it is well above the network's on the rows
-    /// coded ([`ABANDON_RATIO`]); it then stays paused, and is completed only where its
-    /// size could matter (a deflate trial to bound, or a cheap winner to weigh it against:
-    /// [`Self::deflate_trials`], [`Self::finish`]). Otherwise it is left out: the only
-    /// early exit that can change a choice (where the rest of the tile would have brought
-    /// it below the network).
+    /// coded ([`ABANDON_RATIO`]); it then stays paused, the deflate trials are skipped
+    /// ([`Self::deflate_trials`]), and it is completed only where a cheap winner may beat
+    /// the network ([`Self::finish`]). Otherwise it is left out: the one early exit that
+    /// can change a choice (where the rest of the tile would have brought it, or deflate,
+    /// below the network); measured in docs/PERFORMANCE.md.
     pub(crate) fn resume_direct(&mut self, neural: Option<&NeuralRows>) {
         let Some((trial, _)) = self.direct.as_mut() else {
             return;
@@ -221,31 +225,23 @@ impl<'a> CheapTrials<'a> {
     /// (the network, or the caller's budget), if known; a deflate mode is skipped when its
     /// probe shows it cannot beat that or the best cheap candidate so far. `neural`: the
     /// network's bytes, if known: a trial stops once its size is above what [`Self::finish`]
-    /// would keep (exact: the choice is the same as running it to the end).
+    /// would keep (exact: the choice is the same as running it to the end). Nothing is
+    /// tried while the direct context trial is paused (it lost to the network).
     pub(crate) fn deflate_trials(&mut self, bound: Option<f64>, neural: Option<f64>) {
-        // A one-colour plane is constant: nothing else is tried.
-        if matches!(self.best, Some((_, TileMode::Constant, _))) {
+        // A one-colour plane is constant: nothing else is tried. Where the direct context
+        // trial was left out, the network is far ahead of the context coder on this
+        // content, and deflate, weaker than the context coder on it, is not tried either
+        // (measured: docs/PERFORMANCE.md, "Encode cost").
+        if matches!(self.best, Some((_, TileMode::Constant, _))) || self.direct.is_some() {
             return;
         }
         let (plane, w, h, c) = (self.plane, self.w, self.h, self.c);
-        let limit = |t: &Self| {
+        let worth = |t: &Self, raw: &[u8], row_bytes: usize, bpp: usize| {
             [bound, t.best_size().map(|n| n as f64)]
                 .into_iter()
                 .flatten()
                 .reduce(f64::min)
-        };
-        // The probe against the best so far; a paused direct trial can only lower the
-        // limit, so it is completed (and the probe repeated if the limit fell) only when
-        // the probe passes without it.
-        let worth = |t: &mut Self, raw: &[u8], row_bytes: usize, bpp: usize| {
-            let probe = |l: Option<f64>| l.is_none_or(|l| may_reach(raw, row_bytes, h, bpp, l));
-            let before = limit(t);
-            if !probe(before) {
-                return false;
-            }
-            t.complete_direct();
-            let after = limit(t);
-            after == before || probe(after)
+                .is_none_or(|limit| may_reach(raw, row_bytes, h, bpp, limit))
         };
         // A size that would not replace the best (ties keep the earlier), or that
         // `finish` would drop against the network, need not be known exactly.
@@ -257,7 +253,7 @@ impl<'a> CheapTrials<'a> {
         };
         if self.is_grey && self.modes.contains(TileMode::Gray) {
             let grey: Vec<u8> = plane.iter().step_by(c).copied().collect();
-            if worth(&mut *self, &grey, w, 1) {
+            if worth(self, &grey, w, 1) {
                 if let Some((n, filtered)) =
                     best_filtering(&grey, w, h, 1, &useless(self.best_size()))
                 {
@@ -272,7 +268,7 @@ impl<'a> CheapTrials<'a> {
                 }
             }
         }
-        if self.modes.contains(TileMode::Png) && worth(&mut *self, plane, w * c, c) {
+        if self.modes.contains(TileMode::Png) && worth(self, plane, w * c, c) {
             if let Some((n, filtered)) =
                 best_filtering(plane, w * c, h, c, &useless(self.best_size()))
             {
@@ -416,13 +412,14 @@ mod tests {
         let mut t = CheapTrials::new(&plane, w, h, c, modes, Some(0));
         t.resume_direct(Some(&cheap_net));
         assert_eq!(t.finish(None).as_ref(), Some(&exact));
-        // A deflate trial that passes its probe completes it first (it bounds the trial).
+        // Nor is deflate tried on such content; with nothing to beat, the trial is
+        // completed.
         let all = TileModes::only(&[TileMode::Context, TileMode::Png]);
         let mut t = CheapTrials::new(&plane, w, h, c, all, Some(0));
         t.resume_direct(Some(&cheap_net));
         t.deflate_trials(None, None);
-        assert!(!t.paused());
-        assert_eq!(t.finish(None), encode_cheap(&plane, w, h, c, all));
+        assert!(t.paused() && t.best_size().is_none());
+        assert_eq!(t.finish(None).as_ref(), Some(&exact));
         // A network far above: never abandoned.
         let dear_net = NeuralRows {
             prefix: (0..=h as u64).map(|y| y << 40).collect(),
