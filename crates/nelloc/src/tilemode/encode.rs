@@ -45,6 +45,8 @@ pub(crate) struct NeuralRows {
 /// measured in docs/PERFORMANCE.md ("Encode cost"): no file of the validation crops,
 /// the fixtures or the `tools/content.py` sets changed.
 const ABANDON_RATIO: (u64, u64) = (11, 10);
+/// Fewest rows a direct trial codes before the ratio may stop it.
+const ABANDON_MIN_ROWS: usize = 32;
 /// Bits (2^-16) the direct trial may exceed the network by before the ratio counts.
 const ABANDON_SLACK_Q16: u64 = 512 << 16;
 /// Bytes above the caller's pause bound the direct trial's information must reach
@@ -75,6 +77,8 @@ pub(crate) struct CheapTrials<'a> {
     best: Option<(usize, TileMode, Candidate)>,
     /// The direct context trial while paused, and its flags byte.
     direct: Option<(context::Trial, u8)>,
+    /// Where a paused trial lost: the rows coded and the network's bytes on them.
+    lost_at: Option<(usize, f64)>,
 }
 
 impl<'a> CheapTrials<'a> {
@@ -99,6 +103,7 @@ impl<'a> CheapTrials<'a> {
             is_grey: false,
             best: None,
             direct: None,
+            lost_at: None,
         };
         if modes.contains(TileMode::Constant) && plane.chunks_exact(c).all(|p| p == first) {
             t.best = Some((c, TileMode::Constant, Candidate::Ready(first.to_vec())));
@@ -194,6 +199,7 @@ impl<'a> CheapTrials<'a> {
             return;
         };
         let h = self.h as u64;
+        let mut lost_at = None;
         let done = trial.run(|y, info| {
             let Some(rows) = neural else {
                 return true;
@@ -204,10 +210,15 @@ impl<'a> CheapTrials<'a> {
             // Above the network's whole tile, or well above it on the rows so far.
             let lost = info > total.saturating_add(ABANDON_SLACK_Q16)
                 || (8 * y as u64 >= h
+                    && y >= ABANDON_MIN_ROWS
                     && info.saturating_mul(den)
                         > nn.saturating_add(ABANDON_SLACK_Q16).saturating_mul(num));
+            if lost {
+                lost_at = Some((y, nn as f64 / f64::from(8u32 << 16)));
+            }
             !lost
         });
+        self.lost_at = lost_at;
         if done {
             self.complete_direct();
         }
@@ -225,23 +236,42 @@ impl<'a> CheapTrials<'a> {
     /// (the network, or the caller's budget), if known; a deflate mode is skipped when its
     /// probe shows it cannot beat that or the best cheap candidate so far. `neural`: the
     /// network's bytes, if known: a trial stops once its size is above what [`Self::finish`]
-    /// would keep (exact: the choice is the same as running it to the end). Nothing is
-    /// tried while the direct context trial is paused (it lost to the network).
+    /// would keep (exact: the choice is the same as running it to the end). Where the
+    /// direct context trial lost to the network, nothing is tried unless deflate's probes
+    /// on the rows it coded may reach the network's bytes on them.
     pub(crate) fn deflate_trials(&mut self, bound: Option<f64>, neural: Option<f64>) {
-        // A one-colour plane is constant: nothing else is tried. Where the direct context
-        // trial was left out, the network is far ahead of the context coder on this
-        // content, and deflate, weaker than the context coder on it, is not tried either
-        // (measured: docs/PERFORMANCE.md, "Encode cost").
-        if matches!(self.best, Some((_, TileMode::Constant, _))) || self.direct.is_some() {
+        // A one-colour plane is constant: nothing else is tried.
+        if matches!(self.best, Some((_, TileMode::Constant, _))) {
             return;
         }
         let (plane, w, h, c) = (self.plane, self.w, self.h, self.c);
-        let worth = |t: &Self, raw: &[u8], row_bytes: usize, bpp: usize| {
+        // Where the direct context trial lost to the network, deflate is tried only when
+        // its probes on the same rows may reach the network's bytes there (the content
+        // has long matches the context coder and the network do not see).
+        if self.direct.is_some() {
+            let (y, nn) = self.lost_at.unwrap_or((h, 0.0));
+            if !may_reach(&plane[..y * w * c], w * c, y, c, nn) {
+                return;
+            }
+        }
+        let limit = |t: &Self| {
             [bound, t.best_size().map(|n| n as f64)]
                 .into_iter()
                 .flatten()
                 .reduce(f64::min)
-                .is_none_or(|limit| may_reach(raw, row_bytes, h, bpp, limit))
+        };
+        // The probe against the best so far; a paused direct trial can only lower the
+        // limit, so it is completed (and the probe repeated if the limit fell) only when
+        // the probe passes without it: the trial then runs as if nothing had paused.
+        let worth = |t: &mut Self, raw: &[u8], row_bytes: usize, bpp: usize| {
+            let probe = |l: Option<f64>| l.is_none_or(|l| may_reach(raw, row_bytes, h, bpp, l));
+            let before = limit(t);
+            if !probe(before) {
+                return false;
+            }
+            t.complete_direct();
+            let after = limit(t);
+            after == before || probe(after)
         };
         // A size that would not replace the best (ties keep the earlier), or that
         // `finish` would drop against the network, need not be known exactly.
@@ -253,7 +283,7 @@ impl<'a> CheapTrials<'a> {
         };
         if self.is_grey && self.modes.contains(TileMode::Gray) {
             let grey: Vec<u8> = plane.iter().step_by(c).copied().collect();
-            if worth(self, &grey, w, 1) {
+            if worth(&mut *self, &grey, w, 1) {
                 if let Some((n, filtered)) =
                     best_filtering(&grey, w, h, 1, &useless(self.best_size()))
                 {
@@ -268,7 +298,7 @@ impl<'a> CheapTrials<'a> {
                 }
             }
         }
-        if self.modes.contains(TileMode::Png) && worth(self, plane, w * c, c) {
+        if self.modes.contains(TileMode::Png) && worth(&mut *self, plane, w * c, c) {
             if let Some((n, filtered)) =
                 best_filtering(plane, w * c, h, c, &useless(self.best_size()))
             {
