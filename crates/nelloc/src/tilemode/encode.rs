@@ -39,11 +39,12 @@ pub(crate) struct NeuralRows {
 
 /// A direct context trial is abandoned after row `y` (of `h`) when its information so far
 /// exceeds the network's on the same rows by this factor (and [`ABANDON_SLACK_Q16`]), once
-/// `8 y >= h`: on photographs the context coder costs 1.1 to 1.3 times the network
-/// throughout a tile, so the rest of the tile cannot close the gap, and deflate (weaker
-/// still there) is not tried either. The one early exit that can change a choice;
-/// measured in docs/PERFORMANCE.md ("Encode cost"): no file of the validation crops,
-/// the fixtures or the `tools/content.py` sets changed.
+/// `8 y >= h` and `y >=` [`ABANDON_MIN_ROWS`]: on photographs the context coder costs
+/// 1.1 to 1.3 times the network throughout a tile, so the rest of the tile cannot close
+/// the gap; deflate is then tried only if its probes on those rows may reach the
+/// network. The one early exit that can change a choice; measured in
+/// docs/PERFORMANCE.md ("Encode cost"): no file of the validation crops, the fixtures or
+/// the `tools/content.py` sets changed.
 const ABANDON_RATIO: (u64, u64) = (11, 10);
 /// Fewest rows a direct trial codes before the ratio may stop it.
 const ABANDON_MIN_ROWS: usize = 32;
@@ -189,11 +190,12 @@ impl<'a> CheapTrials<'a> {
 
     /// Goes on with a paused direct context trial: to the end, or, given the network's
     /// information per row (`neural`), until it is well above the network's on the rows
-    /// coded ([`ABANDON_RATIO`]); it then stays paused, the deflate trials are skipped
-    /// ([`Self::deflate_trials`]), and it is completed only where a cheap winner may beat
-    /// the network ([`Self::finish`]). Otherwise it is left out: the one early exit that
-    /// can change a choice (where the rest of the tile would have brought it, or deflate,
-    /// below the network); measured in docs/PERFORMANCE.md.
+    /// coded ([`ABANDON_RATIO`]); it then stays paused, the deflate trials run only if a
+    /// probe on the rows coded says they may win, and it is completed before they run or
+    /// where a cheap winner may beat the network ([`Self::deflate_trials`],
+    /// [`Self::finish`]). Otherwise it is left out: the one early exit that can change a
+    /// choice (where the rest of the tile would have brought it, or deflate, below the
+    /// network); measured in docs/PERFORMANCE.md.
     pub(crate) fn resume_direct(&mut self, neural: Option<&NeuralRows>) {
         let Some((trial, _)) = self.direct.as_mut() else {
             return;
