@@ -55,9 +55,12 @@ const NEAR_ZERO_BPSP: f64 = 0.05;
 /// flush words, on average).
 const NEURAL_OVERHEAD: f64 = 5.0;
 
-/// Codes one tile: per plane group the cheap modes without a deflate search first, then
-/// the network unless one of them is already near zero, then the deflate modes that can
-/// still win (below the network and `budget`, bytes); the smallest wins.
+/// Codes one tile: per plane group the cheap modes without a deflate search first (the
+/// direct context trial pauses once it cannot be near zero), then the network unless one
+/// of them is already near zero, then the paused trial (which stops where it is well
+/// above the network) and the deflate modes that can still win (below the network and
+/// `budget`, bytes); the smallest wins. `early_exit` off (tests) runs every trial to the
+/// end.
 fn code_tile(
     backend: &dyn Backend,
     tile: &TileBuf<'_>,
@@ -65,6 +68,7 @@ fn code_tile(
     heads: &[Option<HeadDelta>],
     modes: TileModes,
     budget: Option<f64>,
+    early_exit: bool,
 ) -> Result<CodedTile> {
     let (data, stride) = (tile.data, tile.stride);
     let mut out = CodedTile {
@@ -87,38 +91,59 @@ fn code_tile(
                     .collect()
             }
         });
-        let cheap_trials = plane
+        let near_zero = |t: &tilemode::CheapTrials<'_>| {
+            t.best_size()
+                .is_some_and(|n| (n + 1) as f64 * 8.0 <= NEAR_ZERO_BPSP * samples as f64)
+        };
+        // The direct context trial pauses once it is clearly above the near-zero size.
+        let pause = (early_exit && modes.contains(TileMode::Neural))
+            .then(|| (NEAR_ZERO_BPSP * samples as f64 / 8.0) as usize);
+        let mut cheap_trials = plane
             .as_deref()
-            .map(|p| tilemode::CheapTrials::new(p, tile.w, tile.h, c, modes));
+            .map(|p| tilemode::CheapTrials::new(p, tile.w, tile.h, c, modes, pause));
         // The modes without a deflate search first: when one is near zero, the network
-        // is not tried; otherwise its size bounds the deflate trials that follow.
-        let near_zero = cheap_trials
-            .as_ref()
-            .and_then(|t| t.best_size())
-            .is_some_and(|n| (n + 1) as f64 * 8.0 <= NEAR_ZERO_BPSP * samples as f64);
+        // is not tried; otherwise its size bounds the trials that follow.
         let mut neural = None;
-        if modes.contains(TileMode::Neural) && !near_zero {
+        if modes.contains(TileMode::Neural) && !cheap_trials.as_ref().is_some_and(near_zero) {
             let mut iv = Vec::with_capacity(samples);
+            let mut rows = Vec::new();
+            let want_rows = cheap_trials.as_ref().is_some_and(|t| t.paused());
             let head = heads.get(g).and_then(Option::as_ref);
-            plane_intervals(backend, &group.model, head, tile, first, &mut iv)?;
+            plane_intervals(
+                backend,
+                &group.model,
+                head,
+                tile,
+                first,
+                &mut iv,
+                want_rows.then_some(&mut rows),
+            )?;
             let bits: f64 = iv
                 .iter()
                 .map(|&(_, f)| f64::from(crate::mixture::PRECISION) - f64::from(f).log2())
                 .sum();
-            neural = Some((iv, bits));
+            neural = Some((iv, bits, tilemode::NeuralRows { prefix: rows }));
+        }
+        if let Some(t) = cheap_trials.as_mut() {
+            t.resume_direct(neural.as_ref().map(|n| &n.2));
+            // Completed, the paused trial may be near zero after all: then, as when every
+            // trial runs first, the network is not used.
+            if near_zero(t) {
+                neural = None;
+            }
         }
         let neural_cost = neural
             .as_ref()
-            .map(|(_, bits)| bits / 8.0 + NEURAL_OVERHEAD);
+            .map(|(_, bits, _)| bits / 8.0 + NEURAL_OVERHEAD);
         // Deflate trials need not beat the caller's budget either (what is above it is
         // thrown away); only the network's size may drop a cheap winner in `finish`.
         let bound = [neural_cost, budget].into_iter().flatten().reduce(f64::min);
         let cheap = cheap_trials.and_then(|mut t| {
-            t.deflate_trials(bound);
+            t.deflate_trials(bound, neural_cost.filter(|_| early_exit));
             t.finish(neural_cost)
         });
         let cheap_cost = cheap.as_ref().map(|(_, p)| (p.len() + 1) as f64);
-        if let (Some((iv, bits)), Some(cost)) = (neural, neural_cost) {
+        if let (Some((iv, bits, _)), Some(cost)) = (neural, neural_cost) {
             if cheap_cost.is_none_or(|b| cost < b) {
                 out.bits += bits;
                 out.symbols += iv.len() as u64;
@@ -205,6 +230,7 @@ pub(crate) fn encode_within(
         compact: options.compact,
         embed: options.embed_models,
         short_refs: options.short_model_refs,
+        early_exit: early_exits_enabled(),
     };
     if options.embed_models {
         // Never write a stream that a decoder with these limits refuses (section 12).
@@ -255,6 +281,23 @@ pub(crate) fn experiment_heads(
     let tracker = Tracker::new(None, None, total);
     let heads = fit_heads(&*backend, image, &planes, options, &tracker)?;
     Ok((backend, planes, heads))
+}
+
+/// Whether the trials' early exits are on: always, except on a test's thread that turns
+/// them off to compare.
+#[cfg(not(test))]
+fn early_exits_enabled() -> bool {
+    true
+}
+
+#[cfg(test)]
+thread_local! {
+    pub(crate) static NO_EARLY_EXIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+fn early_exits_enabled() -> bool {
+    !NO_EARLY_EXIT.with(std::cell::Cell::get)
 }
 
 /// Per plane group, the adapted head fitted to `image` in the tiles of the first pass
@@ -366,6 +409,8 @@ struct EncodeContext<'a> {
     /// Name external models by 4 bytes in a compact stream
     /// (`EncodeOptions::short_model_refs`).
     short_refs: bool,
+    /// Trials stop early where they cannot win (off only in tests, to compare).
+    early_exit: bool,
 }
 
 impl EncodeContext<'_> {
@@ -383,6 +428,7 @@ impl EncodeContext<'_> {
                 self.heads,
                 modes_allowed,
                 self.budget,
+                self.early_exit,
             )?;
             tracker.advance(r.w * r.h);
             Ok(coded)
@@ -507,5 +553,132 @@ impl EncodeContext<'_> {
             header,
             streams,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::{ColorType, Image};
+
+    /// One block's value: content that suits each mode in turn (smooth noise for the
+    /// network, flat, a few colours, a gradient, repeated grey and colour noise for
+    /// deflate, many-colour noise).
+    fn block_value(kind: u32, x: u32, y: u32, c: usize, seed: u32) -> u8 {
+        let h = |a: u32| {
+            let mut v = a.wrapping_mul(0x9E37_79B1) ^ seed.wrapping_mul(0x85EB_CA6B);
+            v ^= v >> 15;
+            v = v.wrapping_mul(0x2C1B_3C6D);
+            v ^ (v >> 12)
+        };
+        let c32 = c as u32;
+        match kind % 8 {
+            // Smooth with a little noise: what the network codes best.
+            0 => ((x * 3 + y * 2 + c32 * 40) / 4 + h(x * 7919 + y * 104_729 + c32) % 9) as u8,
+            1 => [200, 30, 90, 255][c % 4],
+            2 => [[10, 200, 30, 255], [240, 240, 240, 128]][((x / 3 + y / 5) % 2) as usize][c % 4],
+            3 => ((x + 2 * y) / 3 + c32 * 20) as u8,
+            // Grey noise repeated every 19 pixels (every colour channel equal): deflate.
+            4 => {
+                if c < 3 {
+                    h((x % 19) * 31 + y % 3) as u8
+                } else {
+                    255
+                }
+            }
+            // Noise repeated every 23 pixels: deflate's matches.
+            5 => h((x % 23) * 31 + y % 5 + c32 * 1000) as u8,
+            6 => [
+                [0, 0, 0, 255],
+                [255, 0, 0, 255],
+                [0, 0, 255, 60],
+                [255, 255, 0, 255],
+            ][(h(x / 2 * 13 + y / 2 * 71) % 4) as usize][c % 4],
+            _ => h(x * 131 + y * 7 + c32 * 99_991) as u8,
+        }
+    }
+
+    fn blocks(w: u32, h: u32, color: ColorType, tile: u32, seed: u32) -> Image {
+        let ch = color.channels();
+        let tx = w.div_ceil(tile);
+        let mut px = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                let b = (y / tile) * tx + x / tile;
+                for c in 0..ch {
+                    let kind = if c == 3 { b + 3 } else { b };
+                    px.push(block_value(kind + seed, x, y, c, seed));
+                }
+            }
+        }
+        Image::new(w, h, color, px).unwrap()
+    }
+
+    fn encode_both(image: &Image, options: &EncodeOptions) -> (Vec<u8>, ModeCounts) {
+        let (on, stats) = encode_with_stats(image.as_ref(), options).unwrap();
+        NO_EARLY_EXIT.with(|f| f.set(true));
+        let off = encode_with_stats(image.as_ref(), options).map(|r| r.0);
+        NO_EARLY_EXIT.with(|f| f.set(false));
+        assert!(off.unwrap() == on, "early exits changed the stream");
+        (on, stats.modes)
+    }
+
+    #[test]
+    fn early_exits_never_change_a_stream() {
+        let mut seen = ModeCounts::default();
+        let fast = builtin::builtin_by_name("fast").unwrap();
+        for (color, tile) in [
+            (ColorType::Rgb8, 32u32),
+            (ColorType::Rgba8, 32),
+            (ColorType::Gray8, 48),
+            (ColorType::Rgb8, 64),
+        ] {
+            for seed in 0..3 {
+                let image = blocks(256, 160, color, tile, seed);
+                let mut options = EncodeOptions {
+                    tile_size: tile,
+                    ..EncodeOptions::default()
+                };
+                let (_, modes) = encode_both(&image, &options);
+                for m in TileMode::ALL {
+                    (0..modes.get(m)).for_each(|_| seen.add(m));
+                }
+                if color == ColorType::Rgb8 {
+                    options.model = Some(fast.clone());
+                    encode_both(&image, &options);
+                }
+            }
+        }
+        // Photographs: where the direct context trial stops early.
+        for name in ["boats_128x128.png", "bark_64x96.png", "wood_gray_64x64.png"] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fixtures/photos")
+                .join(name);
+            let photo = image::open(&path).unwrap();
+            let (w, h) = (photo.width(), photo.height());
+            let image = match photo {
+                image::DynamicImage::ImageLuma8(b) => {
+                    Image::new(w, h, ColorType::Gray8, b.into_raw())
+                }
+                other => Image::new(w, h, ColorType::Rgb8, other.to_rgb8().into_raw()),
+            }
+            .unwrap();
+            for tile in [32, 64] {
+                let mut options = EncodeOptions {
+                    tile_size: tile,
+                    ..EncodeOptions::default()
+                };
+                encode_both(&image, &options);
+                if image.color() == ColorType::Rgb8 {
+                    options.model = Some(fast.clone());
+                    encode_both(&image, &options);
+                }
+            }
+        }
+        for m in TileMode::ALL {
+            assert!(seen.get(m) > 0, "no tile was coded in {m:?}: {seen:?}");
+        }
+        // The direct context trial was left out somewhere (the exits were exercised).
+        assert!(tilemode::ABANDONED.load(std::sync::atomic::Ordering::Relaxed) > 0);
     }
 }

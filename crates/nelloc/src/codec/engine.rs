@@ -29,7 +29,9 @@ fn mixture_simd() -> MixSimd {
 }
 
 /// Coding intervals of one plane group of a tile, in wavefront order.
-/// `delta`: the stream's adapted head for the group, if any.
+/// `delta`: the stream's adapted head for the group, if any. With `row_info`, also the
+/// running information content by rows (`h + 1` prefix sums, 2^-16 bits, estimated by
+/// [`crate::coder::info_q16`]): what the encoder's early exits compare.
 pub(super) fn plane_intervals(
     backend: &dyn Backend,
     model: &Model,
@@ -37,10 +39,24 @@ pub(super) fn plane_intervals(
     tile: &TileBuf<'_>,
     first: usize,
     out: &mut Vec<(u32, u32)>,
+    row_info: Option<&mut Vec<u64>>,
 ) -> Result<()> {
     let c = model.arch().channels as usize;
     let hz = model.arch().horizon as usize;
     let (chunks, per) = plane_chunks(backend, model, delta, tile, first)?;
+    if let Some(prefix) = row_info {
+        prefix.clear();
+        prefix.push(0);
+        let mut sum = 0u64;
+        for i in 0..tile.h {
+            let row = &chunks[i / per][(i % per) * tile.w * c..][..tile.w * c];
+            sum += row
+                .iter()
+                .map(|&(_, f)| crate::coder::info_q16(f))
+                .sum::<u64>();
+            prefix.push(sum);
+        }
+    }
     for (i, j) in wavefront(tile.w, tile.h, hz) {
         let at = ((i % per) * tile.w + j) * c;
         out.extend_from_slice(&chunks[i / per][at..at + c]);

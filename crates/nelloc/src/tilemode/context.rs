@@ -13,7 +13,7 @@
 //! run the same loop (generic over [`BitCoder`]), so they agree bit for bit on any machine.
 
 use super::PayloadError;
-use crate::coder::{encode_intervals, StreamDecoder, StreamError};
+use crate::coder::{encode_intervals_rev, info_q16, StreamDecoder, StreamError};
 use crate::mixture::PRECISION;
 
 /// A neighbour outside the tile: equal only to itself.
@@ -65,20 +65,33 @@ trait BitCoder {
     fn code(&mut self, model: &mut Bit, bit: bool) -> bool;
 }
 
-/// The encoder's side: the (left, frequency) interval of every decision, in order.
-struct Recorder(Vec<(u32, u32)>);
+/// The encoder's side: every decision in order, as its 0-frequency (24 bits) with the
+/// bit in bit 31 (4 bytes a decision: half of a (left, frequency) pair), and the running
+/// information content in 2^-16 bits (an estimate, see [`info_q16`]).
+struct Recorder {
+    decisions: Vec<u32>,
+    info: u64,
+}
 
 impl BitCoder for Recorder {
     #[inline]
     fn code(&mut self, model: &mut Bit, bit: bool) -> bool {
         let f0 = model.f0();
-        self.0.push(if bit {
-            (f0, (1 << PRECISION) - f0)
-        } else {
-            (0, f0)
-        });
+        self.decisions.push(f0 | u32::from(bit) << 31);
+        self.info += info_q16(if bit { (1 << PRECISION) - f0 } else { f0 });
         model.update(bit);
         bit
+    }
+}
+
+/// The (left, frequency) interval of a recorded decision.
+#[inline]
+fn interval(d: u32) -> (u32, u32) {
+    let f0 = d & ((1 << PRECISION) - 1);
+    if d >> 31 == 1 {
+        (f0, (1 << PRECISION) - f0)
+    } else {
+        (0, f0)
     }
 }
 
@@ -171,6 +184,188 @@ fn med(a: i32, b: i32, c: i32) -> i32 {
     }
 }
 
+/// The adaptive state of a plane being coded, carried from row to row: coding can stop
+/// after any row and go on later (the encoder's trial pauses there).
+struct PlaneState {
+    w: usize,
+    h: usize,
+    alphabet: Alphabet,
+    tb: u32,
+    tables: Vec<Vec<Slot>>,
+    predicted: Vec<Bit>,
+    repeats: Vec<Bit>,
+    escape: Vec<Bit>,
+    /// Rows coded so far.
+    y: usize,
+}
+
+impl PlaneState {
+    fn new(len: usize, w: usize, alphabet: Alphabet) -> Self {
+        let tb = table_bits(len);
+        let escapes = match alphabet {
+            Alphabet::Palette(n) => PALETTE_BUCKETS << depth(n),
+            Alphabet::Direct(c) => c * ACTIVITY_BUCKETS * 256,
+        };
+        PlaneState {
+            w,
+            h: len / w.max(1),
+            alphabet,
+            tb,
+            tables: vec![vec![Slot::EMPTY; 1 << tb]; ORDERS],
+            predicted: vec![Bit::default(); ORDERS * 4 * 2 * 2 * PATTERNS],
+            repeats: vec![Bit::default(); 2 * PATTERNS * 4],
+            escape: vec![Bit::default(); escapes],
+            y: 0,
+        }
+    }
+
+    /// Codes (or decodes into) the rows of `keys` up to `until` (exclusive), from the first
+    /// not yet coded. `stop` is polled before each row; returns false if it asked to stop.
+    fn code_rows<C: BitCoder>(
+        &mut self,
+        coder: &mut C,
+        keys: &mut [u32],
+        until: usize,
+        stop: &dyn Fn() -> bool,
+    ) -> bool {
+        let (w, h, tb, alphabet) = (self.w, self.h, self.tb, self.alphabet);
+        let PlaneState {
+            tables,
+            predicted,
+            repeats,
+            escape,
+            y: row,
+            ..
+        } = self;
+        while *row < until.min(h) {
+            let y = *row;
+            if stop() {
+                return false;
+            }
+            for x in 0..w {
+                let at = |yy: usize, xx: isize| {
+                    if xx < 0 || xx as usize >= w {
+                        NONE
+                    } else {
+                        keys[yy * w + xx as usize]
+                    }
+                };
+                let xi = x as isize;
+                let west = at(y, xi - 1);
+                let ww = at(y, xi - 2);
+                let (north, nw, ne, nn, nne, nww) = if y >= 1 {
+                    (
+                        at(y - 1, xi),
+                        at(y - 1, xi - 1),
+                        at(y - 1, xi + 1),
+                        if y >= 2 { at(y - 2, xi) } else { NONE },
+                        if y >= 2 { at(y - 2, xi + 1) } else { NONE },
+                        at(y - 1, xi - 2),
+                    )
+                } else {
+                    (NONE, NONE, NONE, NONE, NONE, NONE)
+                };
+                let pattern = usize::from(west == north)
+                    | usize::from(west == nw) << 1
+                    | usize::from(north == ne) << 2
+                    | usize::from(north == nw) << 3
+                    | usize::from(west == ww) << 4
+                    | usize::from(north == nn) << 5
+                    | usize::from(nw == ne) << 6;
+                let slots = [
+                    hash(&[west, north, nw, ne, ww, nn, nne, nww], tb),
+                    hash(&[west, north, nw, ne], tb),
+                ];
+                let truth = keys[y * w + x];
+                let mut value = None;
+                let mut seen = [NONE; ORDERS + 4];
+                let mut k = 0;
+                for (o, &slot) in slots.iter().enumerate() {
+                    let Slot { key: cand, hits } = tables[o][slot];
+                    if cand == NONE || seen[..k].contains(&cand) {
+                        continue;
+                    }
+                    seen[k] = cand;
+                    k += 1;
+                    let ctx = ((o * 4 + usize::from(hits)) * 2 + usize::from(cand == west)) * 2
+                        + usize::from(k > 1);
+                    if coder.code(&mut predicted[ctx * PATTERNS + pattern], truth == cand) {
+                        value = Some(cand);
+                        break;
+                    }
+                }
+                if value.is_none() {
+                    let tried = usize::from(k > 0);
+                    let mut j = 0;
+                    for cand in [west, north, ne, nw] {
+                        if cand == NONE || seen[..k].contains(&cand) {
+                            continue;
+                        }
+                        seen[k] = cand;
+                        k += 1;
+                        let ctx = (tried * PATTERNS + pattern) * 4 + j;
+                        if coder.code(&mut repeats[ctx], truth == cand) {
+                            value = Some(cand);
+                            break;
+                        }
+                        j += 1;
+                    }
+                }
+                let v = value.unwrap_or_else(|| match alphabet {
+                    Alphabet::Palette(n) => {
+                        let d = depth(n);
+                        let reference = [west, north].into_iter().find(|&v| v != NONE);
+                        let bucket = reference.unwrap_or(0) as usize >> d.saturating_sub(2);
+                        code_tree(coder, &mut escape[bucket << d..][..1 << d], truth, d, n)
+                    }
+                    Alphabet::Direct(c) => {
+                        let mut key = 0u32;
+                        let mut prev_error = 0i32;
+                        for ch in 0..c {
+                            let get = |k: u32| (k != NONE).then(|| channel(k, c, ch));
+                            let a = get(west).or(get(north)).unwrap_or(0);
+                            let b = get(north).unwrap_or(a);
+                            let cc = get(nw).unwrap_or(b);
+                            let base = med(a, b, cc);
+                            let level = if ch == 0 {
+                                activity(((a - cc).abs() + (b - cc).abs()) as u32)
+                            } else {
+                                activity(prev_error.unsigned_abs())
+                            };
+                            let pred = (base + prev_error).clamp(0, 255);
+                            let want = (channel(truth, c, ch) - pred).rem_euclid(256) as u32;
+                            // Zigzag: small residuals of either sign get small codes.
+                            let zz = if want < 128 {
+                                2 * want
+                            } else {
+                                2 * (256 - want) - 1
+                            };
+                            let models =
+                                &mut escape[(ch * ACTIVITY_BUCKETS + level) * 256..][..256];
+                            let got = code_tree(coder, models, zz, 8, 256);
+                            let residual = if got % 2 == 0 {
+                                got / 2
+                            } else {
+                                256 - got.div_ceil(2)
+                            };
+                            let v = (pred + residual as i32).rem_euclid(256);
+                            prev_error = v - base;
+                            key = key << 8 | v as u32;
+                        }
+                        key
+                    }
+                });
+                for (o, &slot) in slots.iter().enumerate() {
+                    tables[o][slot].learn(v);
+                }
+                keys[y * w + x] = v;
+            }
+            *row += 1;
+        }
+        true
+    }
+}
+
 /// Codes (or decodes into) the plane of keys `keys` (`w` per row) in raster order. The
 /// encoder passes the keys; the decoder a plane it gets overwritten. `stop` is polled
 /// before each row; returns false if it asked to stop.
@@ -181,139 +376,9 @@ fn code_plane<C: BitCoder>(
     alphabet: Alphabet,
     stop: &dyn Fn() -> bool,
 ) -> bool {
-    let tb = table_bits(keys.len());
-    let mut tables = vec![vec![Slot::EMPTY; 1 << tb]; ORDERS];
-    let mut predicted = vec![Bit::default(); ORDERS * 4 * 2 * 2 * PATTERNS];
-    let mut repeats = vec![Bit::default(); 2 * PATTERNS * 4];
-    let escapes = match alphabet {
-        Alphabet::Palette(n) => PALETTE_BUCKETS << depth(n),
-        Alphabet::Direct(c) => c * ACTIVITY_BUCKETS * 256,
-    };
-    let mut escape = vec![Bit::default(); escapes];
-    let h = keys.len() / w.max(1);
-    for y in 0..h {
-        if stop() {
-            return false;
-        }
-        for x in 0..w {
-            let at = |yy: usize, xx: isize| {
-                if xx < 0 || xx as usize >= w {
-                    NONE
-                } else {
-                    keys[yy * w + xx as usize]
-                }
-            };
-            let xi = x as isize;
-            let west = at(y, xi - 1);
-            let ww = at(y, xi - 2);
-            let (north, nw, ne, nn, nne, nww) = if y >= 1 {
-                (
-                    at(y - 1, xi),
-                    at(y - 1, xi - 1),
-                    at(y - 1, xi + 1),
-                    if y >= 2 { at(y - 2, xi) } else { NONE },
-                    if y >= 2 { at(y - 2, xi + 1) } else { NONE },
-                    at(y - 1, xi - 2),
-                )
-            } else {
-                (NONE, NONE, NONE, NONE, NONE, NONE)
-            };
-            let pattern = usize::from(west == north)
-                | usize::from(west == nw) << 1
-                | usize::from(north == ne) << 2
-                | usize::from(north == nw) << 3
-                | usize::from(west == ww) << 4
-                | usize::from(north == nn) << 5
-                | usize::from(nw == ne) << 6;
-            let slots = [
-                hash(&[west, north, nw, ne, ww, nn, nne, nww], tb),
-                hash(&[west, north, nw, ne], tb),
-            ];
-            let truth = keys[y * w + x];
-            let mut value = None;
-            let mut seen = [NONE; ORDERS + 4];
-            let mut k = 0;
-            for (o, &slot) in slots.iter().enumerate() {
-                let Slot { key: cand, hits } = tables[o][slot];
-                if cand == NONE || seen[..k].contains(&cand) {
-                    continue;
-                }
-                seen[k] = cand;
-                k += 1;
-                let ctx = ((o * 4 + usize::from(hits)) * 2 + usize::from(cand == west)) * 2
-                    + usize::from(k > 1);
-                if coder.code(&mut predicted[ctx * PATTERNS + pattern], truth == cand) {
-                    value = Some(cand);
-                    break;
-                }
-            }
-            if value.is_none() {
-                let tried = usize::from(k > 0);
-                let mut j = 0;
-                for cand in [west, north, ne, nw] {
-                    if cand == NONE || seen[..k].contains(&cand) {
-                        continue;
-                    }
-                    seen[k] = cand;
-                    k += 1;
-                    let ctx = (tried * PATTERNS + pattern) * 4 + j;
-                    if coder.code(&mut repeats[ctx], truth == cand) {
-                        value = Some(cand);
-                        break;
-                    }
-                    j += 1;
-                }
-            }
-            let v = value.unwrap_or_else(|| match alphabet {
-                Alphabet::Palette(n) => {
-                    let d = depth(n);
-                    let reference = [west, north].into_iter().find(|&v| v != NONE);
-                    let bucket = reference.unwrap_or(0) as usize >> d.saturating_sub(2);
-                    code_tree(coder, &mut escape[bucket << d..][..1 << d], truth, d, n)
-                }
-                Alphabet::Direct(c) => {
-                    let mut key = 0u32;
-                    let mut prev_error = 0i32;
-                    for ch in 0..c {
-                        let get = |k: u32| (k != NONE).then(|| channel(k, c, ch));
-                        let a = get(west).or(get(north)).unwrap_or(0);
-                        let b = get(north).unwrap_or(a);
-                        let cc = get(nw).unwrap_or(b);
-                        let base = med(a, b, cc);
-                        let level = if ch == 0 {
-                            activity(((a - cc).abs() + (b - cc).abs()) as u32)
-                        } else {
-                            activity(prev_error.unsigned_abs())
-                        };
-                        let pred = (base + prev_error).clamp(0, 255);
-                        let want = (channel(truth, c, ch) - pred).rem_euclid(256) as u32;
-                        // Zigzag: small residuals of either sign get small codes.
-                        let zz = if want < 128 {
-                            2 * want
-                        } else {
-                            2 * (256 - want) - 1
-                        };
-                        let models = &mut escape[(ch * ACTIVITY_BUCKETS + level) * 256..][..256];
-                        let got = code_tree(coder, models, zz, 8, 256);
-                        let residual = if got % 2 == 0 {
-                            got / 2
-                        } else {
-                            256 - got.div_ceil(2)
-                        };
-                        let v = (pred + residual as i32).rem_euclid(256);
-                        prev_error = v - base;
-                        key = key << 8 | v as u32;
-                    }
-                    key
-                }
-            });
-            for (o, &slot) in slots.iter().enumerate() {
-                tables[o][slot].learn(v);
-            }
-            keys[y * w + x] = v;
-        }
-    }
-    true
+    let mut state = PlaneState::new(keys.len(), w, alphabet);
+    let h = state.h;
+    state.code_rows(coder, keys, h, stop)
 }
 
 /// Codes `value` (below `n` <= 2^d) bit by bit, most significant first, each bit in the
@@ -335,27 +400,67 @@ fn code_tree<C: BitCoder>(
     (node - (1 << d)) as u32
 }
 
-/// The (left, frequency) interval of every decision coding a plane of keys, in order.
-fn intervals(keys: &[u32], w: usize, alphabet: Alphabet) -> Vec<(u32, u32)> {
-    // The loop writes each key back; for the encoder that rewrites the same value.
-    let mut plane = keys.to_vec();
-    let mut rec = Recorder(Vec::with_capacity(keys.len() + keys.len() / 4));
-    code_plane(&mut rec, &mut plane, w, alphabet, &|| false);
-    rec.0
+/// The encoder's coding of a plane of keys, which can pause after any row and go on
+/// later: the codec runs the network between, and abandons a trial that cannot win.
+pub(crate) struct Trial {
+    state: PlaneState,
+    keys: Vec<u32>,
+    rec: Recorder,
+}
+
+impl Trial {
+    /// A trial of `keys` (`w` per row), no row coded yet.
+    pub(crate) fn new(keys: Vec<u32>, w: usize, alphabet: Alphabet) -> Self {
+        let n = keys.len();
+        Trial {
+            state: PlaneState::new(n, w, alphabet),
+            keys,
+            rec: Recorder {
+                decisions: Vec::with_capacity(n + n / 4),
+                info: 0,
+            },
+        }
+    }
+
+    /// Codes row after row while `go_on(rows coded, information so far in 2^-16 bits)`
+    /// says so. True once every row is coded.
+    pub(crate) fn run(&mut self, mut go_on: impl FnMut(usize, u64) -> bool) -> bool {
+        while self.state.y < self.state.h {
+            if !go_on(self.state.y, self.rec.info) {
+                return false;
+            }
+            let next = self.state.y + 1;
+            // The loop writes each key back; for the encoder that rewrites the same value.
+            self.state
+                .code_rows(&mut self.rec, &mut self.keys, next, &|| false);
+        }
+        true
+    }
+
+    /// The ANS stream (little-endian u32 words) of the whole plane; codes the rows left.
+    pub(crate) fn stream(mut self) -> Vec<u8> {
+        self.run(|_, _| true);
+        let d = &self.rec.decisions;
+        encode_intervals_rev(d.len(), d.iter().rev().map(|&d| interval(d)))
+    }
 }
 
 /// Ideal code length in bits of a plane of keys (for tuning and benchmarks).
 #[cfg(feature = "unstable-internals")]
 pub(crate) fn bits(keys: &[u32], w: usize, alphabet: Alphabet) -> f64 {
-    intervals(keys, w, alphabet)
+    let mut t = Trial::new(keys.to_vec(), w, alphabet);
+    t.run(|_, _| true);
+    t.rec
+        .decisions
         .iter()
-        .map(|&(_, f)| f64::from(PRECISION) - f64::from(f).log2())
+        .map(|&d| f64::from(PRECISION) - f64::from(interval(d).1).log2())
         .sum()
 }
 
 /// The ANS stream (little-endian u32 words) of a plane of keys, `w` per row.
+#[cfg(test)]
 pub(crate) fn encode(keys: &[u32], w: usize, alphabet: Alphabet) -> Vec<u8> {
-    encode_intervals(&intervals(keys, w, alphabet))
+    Trial::new(keys.to_vec(), w, alphabet).stream()
 }
 
 /// Decodes a `w` x `h` plane of keys from its ANS stream. Every key is valid for the
@@ -418,6 +523,33 @@ mod tests {
             for c in 1..=4usize {
                 roundtrip(&noise(w * h, 1 << (8 * c)), w, Alphabet::Direct(c));
                 roundtrip(&noise(w * h, 3), w, Alphabet::Direct(c));
+            }
+        }
+    }
+
+    #[test]
+    fn a_trial_paused_anywhere_codes_the_same_stream() {
+        let (w, h) = (37usize, 23usize);
+        for alphabet in [Alphabet::Palette(11), Alphabet::Direct(3)] {
+            let n = match alphabet {
+                Alphabet::Palette(n) => n as u64,
+                Alphabet::Direct(_) => 1 << 24,
+            };
+            let keys = noise(w * h, n);
+            let whole = encode(&keys, w, alphabet);
+            for pause in [0usize, 1, 5, h - 1, h] {
+                let mut t = Trial::new(keys.clone(), w, alphabet);
+                let mut last = 0;
+                assert_eq!(
+                    t.run(|y, info| {
+                        // The information only grows, row by row.
+                        assert!(info >= last);
+                        last = info;
+                        y < pause
+                    }),
+                    pause >= h
+                );
+                assert_eq!(t.stream(), whole, "paused after {pause} rows");
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The encoder's choice of a non-neural coding for a plane group: the allowed modes are
-//! tried (the deflate ones only when a probe says they can win) and the smallest framed
-//! payload kept.
+//! tried (the deflate ones only when a probe says they can win, each trial only as long as
+//! it can; the direct context one only until it is far behind the network) and the
+//! smallest framed payload kept.
 
 use super::context;
 use super::mode::{TileMode, TileModes};
@@ -18,8 +19,9 @@ pub(crate) fn encode_cheap(
     c: usize,
     modes: TileModes,
 ) -> Option<(TileMode, Vec<u8>)> {
-    let mut trials = CheapTrials::new(plane, w, h, c, modes);
-    trials.deflate_trials(None);
+    let mut trials = CheapTrials::new(plane, w, h, c, modes, None);
+    trials.resume_direct(None);
+    trials.deflate_trials(None, None);
     trials.finish(None)
 }
 
@@ -28,12 +30,44 @@ pub(crate) fn encode_cheap(
 /// one on those tiles).
 const FINAL_GAIN_BOUND: f64 = 0.75;
 
-/// The cheap-mode trials of one plane group, in two phases so that the encoder can run
-/// the network between them: [`CheapTrials::new`] tries the modes that need no deflate
-/// search (constant, palette, context); [`CheapTrials::deflate_trials`] the deflate
-/// modes, skipping those a fast probe shows cannot beat the network or the best so far.
-/// Candidates compete by the fast deflate of their best filtering (exact sizes for
-/// context ones); only the winner gets the final deflate, in [`CheapTrials::finish`].
+/// The network's information content of a plane group, per row: what a paused direct
+/// context trial is compared with.
+pub(crate) struct NeuralRows {
+    /// `prefix[y]`: information of rows `0..y` in 2^-16 bits (`h + 1` entries).
+    pub(crate) prefix: Vec<u64>,
+}
+
+/// A direct context trial is abandoned after row `y` (of `h`) when its information so far
+/// exceeds the network's on the same rows by this factor (and [`ABANDON_SLACK_Q16`]), once
+/// `8 y >= h` and `y >=` [`ABANDON_MIN_ROWS`]: on photographs the context coder costs
+/// 1.1 to 1.3 times the network throughout a tile, so the rest of the tile cannot close
+/// the gap; deflate is then tried only if its probes on those rows may reach the
+/// network. The one early exit that can change a choice; measured in
+/// docs/PERFORMANCE.md ("Encode cost"): no file of the validation crops, the fixtures or
+/// the `tools/content.py` sets changed.
+const ABANDON_RATIO: (u64, u64) = (11, 10);
+/// Fewest rows a direct trial codes before the ratio may stop it.
+const ABANDON_MIN_ROWS: usize = 32;
+/// Bits (2^-16) the direct trial may exceed the network by before the ratio counts.
+const ABANDON_SLACK_Q16: u64 = 512 << 16;
+/// Bytes above the caller's pause bound the direct trial's information must reach
+/// before it pauses (the trial goes on later unless abandoned, so this is only a cost).
+const PAUSE_SLACK: u64 = 64;
+
+/// Direct context trials left out (tests check that the early exit was exercised).
+#[cfg(test)]
+pub(crate) static ABANDONED: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+
+/// The cheap-mode trials of one plane group, in phases so that the encoder can run the
+/// network between them: [`CheapTrials::new`] tries the modes that need no deflate search
+/// (constant, palette, context; the direct context trial may pause), then, with the
+/// network's figures, [`CheapTrials::resume_direct`] goes on with the paused trial
+/// (which may stop where it has lost) and [`CheapTrials::deflate_trials`] runs the
+/// deflate modes, skipping those a fast probe shows cannot beat the network or the best
+/// so far, and stopping a trial once its size so far cannot win. Candidates compete by
+/// the fast deflate of their best filtering (exact sizes for context ones); only the
+/// winner gets the final deflate, in [`CheapTrials::finish`].
 pub(crate) struct CheapTrials<'a> {
     plane: &'a [u8],
     w: usize,
@@ -42,11 +76,24 @@ pub(crate) struct CheapTrials<'a> {
     modes: TileModes,
     is_grey: bool,
     best: Option<(usize, TileMode, Candidate)>,
+    /// The direct context trial while paused, and its flags byte.
+    direct: Option<(context::Trial, u8)>,
+    /// Where a paused trial lost: the rows coded and the network's bytes on them.
+    lost_at: Option<(usize, f64)>,
 }
 
 impl<'a> CheapTrials<'a> {
-    /// Runs the trials that need no deflate search.
-    pub(crate) fn new(plane: &'a [u8], w: usize, h: usize, c: usize, modes: TileModes) -> Self {
+    /// Runs the trials that need no deflate search. With `pause_above` (bytes), the direct
+    /// context trial pauses once its information is clearly above that; the caller resumes
+    /// it with [`CheapTrials::resume_direct`] before anything else.
+    pub(crate) fn new(
+        plane: &'a [u8],
+        w: usize,
+        h: usize,
+        c: usize,
+        modes: TileModes,
+        pause_above: Option<usize>,
+    ) -> Self {
         let first = &plane[..c];
         let mut t = CheapTrials {
             plane,
@@ -56,6 +103,8 @@ impl<'a> CheapTrials<'a> {
             modes,
             is_grey: false,
             best: None,
+            direct: None,
+            lost_at: None,
         };
         if modes.contains(TileMode::Constant) && plane.chunks_exact(c).all(|p| p == first) {
             t.best = Some((c, TileMode::Constant, Candidate::Ready(first.to_vec())));
@@ -79,12 +128,16 @@ impl<'a> CheapTrials<'a> {
                 if modes.contains(TileMode::Palette) {
                     let (packed, row_bytes) = pack(&idx, w, colours.len());
                     let head = palette_head(&colours, c, false);
-                    let (n, filtered) = best_filtering(&packed, row_bytes, h, 1);
-                    t.keep(
-                        n + head.len(),
-                        TileMode::Palette,
-                        Candidate::Filtered { head, filtered },
-                    );
+                    let best = t.best_size();
+                    let useless = |n: usize| best.is_some_and(|b| n + head.len() >= b);
+                    if let Some((n, filtered)) = best_filtering(&packed, row_bytes, h, 1, &useless)
+                    {
+                        t.keep(
+                            n + head.len(),
+                            TileMode::Palette,
+                            Candidate::Filtered { head, filtered },
+                        );
+                    }
                 }
                 // The value and luma orders are the same for grey content.
                 let same_as_value = matches!(order, PaletteOrder::Luma) && (c == 1 || is_grey);
@@ -93,9 +146,7 @@ impl<'a> CheapTrials<'a> {
                     let payload = context_payload(
                         u8::from(is_grey),
                         palette_head(&colours, c, is_grey),
-                        &keys,
-                        w,
-                        context::Alphabet::Palette(colours.len()),
+                        context::Trial::new(keys, w, context::Alphabet::Palette(colours.len())),
                     );
                     t.keep(payload.len(), TileMode::Context, Candidate::Ready(payload));
                 }
@@ -104,14 +155,19 @@ impl<'a> CheapTrials<'a> {
         if modes.contains(TileMode::Context) {
             let per = if is_grey { 1 } else { c };
             let keys: Vec<u32> = plane.chunks_exact(c).map(|p| key(&p[..per])).collect();
-            let payload = context_payload(
-                u8::from(is_grey) | 2,
-                Vec::new(),
-                &keys,
-                w,
-                context::Alphabet::Direct(per),
-            );
-            t.keep(payload.len(), TileMode::Context, Candidate::Ready(payload));
+            let mut trial = context::Trial::new(keys, w, context::Alphabet::Direct(per));
+            let flags = u8::from(is_grey) | 2;
+            let done = match pause_above {
+                None => true,
+                Some(limit) => {
+                    let limit = ((limit as u64 + PAUSE_SLACK) * 8) << 16;
+                    trial.run(|_, info| info <= limit)
+                }
+            };
+            t.direct = Some((trial, flags));
+            if done {
+                t.complete_direct();
+            }
         }
         t
     }
@@ -127,29 +183,130 @@ impl<'a> CheapTrials<'a> {
         self.best.as_ref().map(|b| b.0)
     }
 
+    /// Whether the direct context trial is paused (see [`CheapTrials::new`]).
+    pub(crate) fn paused(&self) -> bool {
+        self.direct.is_some()
+    }
+
+    /// Goes on with a paused direct context trial: to the end, or, given the network's
+    /// information per row (`neural`), until it is well above the network's on the rows
+    /// coded ([`ABANDON_RATIO`]); it then stays paused, the deflate trials run only if a
+    /// probe on the rows coded says they may win, and it is completed before they run or
+    /// where a cheap winner may beat the network ([`Self::deflate_trials`],
+    /// [`Self::finish`]). Otherwise it is left out: the one early exit that can change a
+    /// choice (where the rest of the tile would have brought it, or deflate, below the
+    /// network); measured in docs/PERFORMANCE.md.
+    pub(crate) fn resume_direct(&mut self, neural: Option<&NeuralRows>) {
+        let Some((trial, _)) = self.direct.as_mut() else {
+            return;
+        };
+        let h = self.h as u64;
+        let mut lost_at = None;
+        let done = trial.run(|y, info| {
+            let Some(rows) = neural else {
+                return true;
+            };
+            let nn = rows.prefix.get(y).copied().unwrap_or(u64::MAX);
+            let total = rows.prefix.last().copied().unwrap_or(u64::MAX);
+            let (num, den) = ABANDON_RATIO;
+            // Above the network's whole tile, or well above it on the rows so far.
+            let lost = info > total.saturating_add(ABANDON_SLACK_Q16)
+                || (8 * y as u64 >= h
+                    && y >= ABANDON_MIN_ROWS
+                    && info.saturating_mul(den)
+                        > nn.saturating_add(ABANDON_SLACK_Q16).saturating_mul(num));
+            if lost {
+                lost_at = Some((y, nn as f64 / f64::from(8u32 << 16)));
+            }
+            !lost
+        });
+        self.lost_at = lost_at;
+        if done {
+            self.complete_direct();
+        }
+    }
+
+    /// Runs a paused direct context trial to the end and weighs its payload.
+    fn complete_direct(&mut self) {
+        if let Some((trial, flags)) = self.direct.take() {
+            let payload = context_payload(flags, Vec::new(), trial);
+            self.keep(payload.len(), TileMode::Context, Candidate::Ready(payload));
+        }
+    }
+
     /// Runs the deflate-mode trials. `bound`: the bytes the group costs in another mode
-    /// (the network), if known; a deflate mode is skipped when its probe shows it cannot
-    /// beat that or the best cheap candidate so far.
-    pub(crate) fn deflate_trials(&mut self, bound: Option<f64>) {
+    /// (the network, or the caller's budget), if known; a deflate mode is skipped when its
+    /// probe shows it cannot beat that or the best cheap candidate so far. `neural`: the
+    /// network's bytes, if known: a trial stops once its size is above what [`Self::finish`]
+    /// would keep (exact: the choice is the same as running it to the end). Where the
+    /// direct context trial lost to the network, nothing is tried unless deflate's probes
+    /// on the rows it coded may reach the network's bytes on them.
+    pub(crate) fn deflate_trials(&mut self, bound: Option<f64>, neural: Option<f64>) {
         // A one-colour plane is constant: nothing else is tried.
         if matches!(self.best, Some((_, TileMode::Constant, _))) {
             return;
         }
         let (plane, w, h, c) = (self.plane, self.w, self.h, self.c);
-        let worth = |t: &Self, raw: &[u8], row_bytes: usize, bpp: usize| {
+        // Where the direct context trial lost to the network, deflate is tried only when
+        // its probes on the same rows may reach the network's bytes there (the content
+        // has long matches the context coder and the network do not see).
+        if self.direct.is_some() {
+            let (y, nn) = self.lost_at.unwrap_or((h, 0.0));
+            if !may_reach(&plane[..y * w * c], w * c, y, c, nn) {
+                return;
+            }
+        }
+        let limit = |t: &Self| {
             [bound, t.best_size().map(|n| n as f64)]
                 .into_iter()
                 .flatten()
                 .reduce(f64::min)
-                .is_none_or(|limit| may_reach(raw, row_bytes, h, bpp, limit))
+        };
+        // The probe against the best so far; a paused direct trial can only lower the
+        // limit, so it is completed (and the probe repeated if the limit fell) only when
+        // the probe passes without it: the trial then runs as if nothing had paused.
+        let worth = |t: &mut Self, raw: &[u8], row_bytes: usize, bpp: usize| {
+            let probe = |l: Option<f64>| l.is_none_or(|l| may_reach(raw, row_bytes, h, bpp, l));
+            let before = limit(t);
+            if !probe(before) {
+                return false;
+            }
+            t.complete_direct();
+            let after = limit(t);
+            after == before || probe(after)
+        };
+        // A size that would not replace the best (ties keep the earlier), or that
+        // `finish` would drop against the network, need not be known exactly.
+        let useless = |best: Option<usize>| {
+            move |n: usize| {
+                best.is_some_and(|b| n >= b)
+                    || neural.is_some_and(|b| n as f64 * FINAL_GAIN_BOUND > b)
+            }
         };
         if self.is_grey && self.modes.contains(TileMode::Gray) {
             let grey: Vec<u8> = plane.iter().step_by(c).copied().collect();
-            if worth(self, &grey, w, 1) {
-                let (n, filtered) = best_filtering(&grey, w, h, 1);
+            if worth(&mut *self, &grey, w, 1) {
+                if let Some((n, filtered)) =
+                    best_filtering(&grey, w, h, 1, &useless(self.best_size()))
+                {
+                    self.keep(
+                        n,
+                        TileMode::Gray,
+                        Candidate::Filtered {
+                            head: Vec::new(),
+                            filtered,
+                        },
+                    );
+                }
+            }
+        }
+        if self.modes.contains(TileMode::Png) && worth(&mut *self, plane, w * c, c) {
+            if let Some((n, filtered)) =
+                best_filtering(plane, w * c, h, c, &useless(self.best_size()))
+            {
                 self.keep(
                     n,
-                    TileMode::Gray,
+                    TileMode::Png,
                     Candidate::Filtered {
                         head: Vec::new(),
                         filtered,
@@ -157,22 +314,30 @@ impl<'a> CheapTrials<'a> {
                 );
             }
         }
-        if self.modes.contains(TileMode::Png) && worth(self, plane, w * c, c) {
-            let (n, filtered) = best_filtering(plane, w * c, h, c);
-            self.keep(
-                n,
-                TileMode::Png,
-                Candidate::Filtered {
-                    head: Vec::new(),
-                    filtered,
-                },
-            );
-        }
     }
 
     /// The best candidate as a framed payload, or `None` when there is none, or when
     /// `bound` (the bytes of another mode) is known and a filtered winner cannot beat it.
-    pub(crate) fn finish(self, bound: Option<f64>) -> Option<(TileMode, Vec<u8>)> {
+    /// A paused direct context trial is completed first when the best so far may beat
+    /// `bound` (the trial may be smaller still).
+    pub(crate) fn finish(mut self, bound: Option<f64>) -> Option<(TileMode, Vec<u8>)> {
+        let may_win = |t: &Self| match &t.best {
+            None => false,
+            Some((n, _, Candidate::Ready(p))) => {
+                debug_assert_eq!(*n, p.len());
+                bound.is_none_or(|b| b >= (p.len() + 1) as f64)
+            }
+            Some((n, _, Candidate::Filtered { .. })) => {
+                bound.is_none_or(|b| *n as f64 * FINAL_GAIN_BOUND <= b)
+            }
+        };
+        if self.direct.is_some() && (bound.is_none() || may_win(&self)) {
+            self.complete_direct();
+        }
+        #[cfg(test)]
+        if self.direct.is_some() {
+            ABANDONED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let (n, mode, cand) = self.best?;
         match cand {
             Candidate::Ready(payload) => Some((mode, payload)),
@@ -192,15 +357,9 @@ impl<'a> CheapTrials<'a> {
 }
 
 /// A context payload: the flags byte, `head` (the palette, if any), then the length and
-/// the ANS stream of `keys`.
-fn context_payload(
-    flags: u8,
-    head: Vec<u8>,
-    keys: &[u32],
-    w: usize,
-    alphabet: context::Alphabet,
-) -> Vec<u8> {
-    let stream = context::encode(keys, w, alphabet);
+/// the ANS stream of the trial's keys.
+fn context_payload(flags: u8, head: Vec<u8>, trial: context::Trial) -> Vec<u8> {
+    let stream = trial.stream();
     let mut payload = Vec::with_capacity(1 + head.len() + 4 + stream.len());
     payload.push(flags);
     payload.extend(head);
@@ -258,6 +417,52 @@ mod tests {
     }
 
     #[test]
+    fn an_abandoned_direct_trial_is_completed_exactly_where_it_may_matter() {
+        // Many-colour noise: only the direct context trial and png apply.
+        let (w, h, c) = (64usize, 48usize, 3usize);
+        let mut x = 99u32;
+        let plane: Vec<u8> = (0..w * h * c)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 24) as u8
+            })
+            .collect();
+        let modes = TileModes::only(&[TileMode::Context]);
+        let exact = encode_cheap(&plane, w, h, c, modes).unwrap();
+        // A network that costs nothing: the trial pauses at once and is abandoned.
+        let cheap_net = NeuralRows {
+            prefix: vec![0; h + 1],
+        };
+        let mut t = CheapTrials::new(&plane, w, h, c, modes, Some(0));
+        assert!(t.paused());
+        t.resume_direct(Some(&cheap_net));
+        assert!(t.paused(), "abandoned on the rows tried");
+        // Nothing else can beat the network: the trial stays out.
+        assert_eq!(t.finish(Some(1.0)), None);
+        // No network to beat: the trial goes on to the end and gives the uninterrupted
+        // payload.
+        let mut t = CheapTrials::new(&plane, w, h, c, modes, Some(0));
+        t.resume_direct(Some(&cheap_net));
+        assert_eq!(t.finish(None).as_ref(), Some(&exact));
+        // Nor is deflate tried on such content; with nothing to beat, the trial is
+        // completed.
+        let all = TileModes::only(&[TileMode::Context, TileMode::Png]);
+        let mut t = CheapTrials::new(&plane, w, h, c, all, Some(0));
+        t.resume_direct(Some(&cheap_net));
+        t.deflate_trials(None, None);
+        assert!(t.paused() && t.best_size().is_none());
+        assert_eq!(t.finish(None).as_ref(), Some(&exact));
+        // A network far above: never abandoned.
+        let dear_net = NeuralRows {
+            prefix: (0..=h as u64).map(|y| y << 40).collect(),
+        };
+        let mut t = CheapTrials::new(&plane, w, h, c, modes, Some(0));
+        t.resume_direct(Some(&dear_net));
+        assert!(!t.paused());
+        assert_eq!(t.finish(Some(1.0)).as_ref(), Some(&exact));
+    }
+
+    #[test]
     fn deflate_trials_run_unless_a_probe_shows_they_cannot_win() {
         // A block of noise repeated: deflate's long matches beat the context coder.
         let (w, h, c) = (96usize, 64usize, 3usize);
@@ -273,15 +478,15 @@ mod tests {
         let free = encode_cheap(&plane, w, h, c, all).unwrap();
         assert_eq!(free.0, TileMode::Png);
         // A network far worse than any candidate: the trials run, the same choice.
-        let mut t = CheapTrials::new(&plane, w, h, c, all);
-        t.deflate_trials(Some(1e9));
+        let mut t = CheapTrials::new(&plane, w, h, c, all, None);
+        t.deflate_trials(Some(1e9), Some(1e9));
         assert_eq!(t.finish(Some(1e9)), Some(free));
         // A network far better: no deflate trial, and nothing deflated to beat it.
-        let mut t = CheapTrials::new(&plane, w, h, c, all);
-        t.deflate_trials(Some(1.0));
+        let mut t = CheapTrials::new(&plane, w, h, c, all, None);
+        t.deflate_trials(Some(1.0), Some(1.0));
         assert_ne!(t.best.as_ref().map(|b| b.1), Some(TileMode::Png));
-        let mut t = CheapTrials::new(&plane, w, h, c, TileModes::only(&[TileMode::Png]));
-        t.deflate_trials(Some(1.0));
+        let mut t = CheapTrials::new(&plane, w, h, c, TileModes::only(&[TileMode::Png]), None);
+        t.deflate_trials(Some(1.0), Some(1.0));
         assert!(t.finish(Some(1.0)).is_none());
     }
 }

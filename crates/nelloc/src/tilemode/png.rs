@@ -196,13 +196,18 @@ fn filter_all(raw: &[u8], row_bytes: usize, h: usize, bpp: usize, strategy: Stra
 /// skips libdeflate.
 const SMALL_PLANE: usize = 64;
 
-/// The filter strategy whose rows deflate smallest at a fast level: (that size, rows).
+/// The filter strategy whose rows deflate smallest at a fast level: (that size, rows),
+/// or `None` when every strategy's size `n` is `useless(n)` (the caller would discard
+/// it). `useless` must be monotone (useless at n means useless above n): a trial stops as
+/// soon as its output so far is useless or no smaller than the best strategy's, so the
+/// choice and the size returned are those of running every trial to the end.
 pub(super) fn best_filtering(
     raw: &[u8],
     row_bytes: usize,
     h: usize,
     bpp: usize,
-) -> (usize, Vec<u8>) {
+    useless: &dyn Fn(usize) -> bool,
+) -> Option<(usize, Vec<u8>)> {
     let strategies = if raw.len() < SMALL_PLANE {
         &STRATEGIES[..1]
     } else {
@@ -211,13 +216,56 @@ pub(super) fn best_filtering(
     let mut best: Option<(usize, Vec<u8>)> = None;
     for &strategy in strategies {
         let filtered = filter_all(raw, row_bytes, h, bpp, strategy);
-        let n = miniz_oxide::deflate::compress_to_vec_zlib(&filtered, TRIAL_LEVEL).len();
-        if best.as_ref().is_none_or(|b| n < b.0) {
+        // A later strategy wins only when strictly smaller (ties keep the earlier one).
+        let beaten = |n: usize| useless(n) || best.as_ref().is_some_and(|b| n >= b.0);
+        if let Some(n) = trial_deflate_len(&filtered, &beaten) {
             best = Some((n, filtered));
         }
     }
-    best.unwrap_or_default()
+    best
 }
+
+/// The length of `compress_to_vec_zlib(data, TRIAL_LEVEL)`, or `None` as soon as the
+/// output so far satisfies `stop` (monotone; the output only grows, so the final length
+/// would too). The same compressor calls as miniz_oxide's `compress_to_vec_inner`, with
+/// the output written into a reused buffer and counted.
+fn trial_deflate_len(data: &[u8], stop: &dyn Fn(usize) -> bool) -> Option<usize> {
+    use miniz_oxide::deflate::core::{
+        compress, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
+    };
+    thread_local! {
+        /// A compressor kept per thread: a fresh one costs about 300 KB of set-up, and
+        /// `reset` returns one to exactly that state.
+        static TRIAL: std::cell::RefCell<Option<Box<CompressorOxide>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    TRIAL.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let compressor = cell.get_or_insert_with(|| {
+            let flags = create_comp_flags_from_zip_params(TRIAL_LEVEL.into(), 1, 0);
+            Box::new(CompressorOxide::new(flags))
+        });
+        compressor.reset();
+        let mut out = [0u8; TRIAL_CHUNK];
+        let (mut input, mut total) = (data, 0usize);
+        loop {
+            let (status, used, written) = compress(compressor, input, &mut out, TDEFLFlush::Finish);
+            total += written;
+            if stop(total) {
+                return None;
+            }
+            match status {
+                TDEFLStatus::Done => return Some(total),
+                TDEFLStatus::Okay if used <= input.len() => input = &input[used..],
+                // Not reachable with a valid compressor and buffer; such a trial loses.
+                _ => return None,
+            }
+        }
+    })
+}
+
+/// Output bytes per call of [`trial_deflate_len`]: how often it checks its size.
+const TRIAL_CHUNK: usize = 4096;
 
 /// The libdeflate levels of the two probes of [`may_reach`]: level 4 costs about 1/40 of
 /// [`best_filtering`]'s eight trials, level 8 about 1/15.
@@ -234,26 +282,46 @@ const PROBE_MARGINS: [f64; 2] = [1.4, 1.25];
 /// final payload came from one of the two) at libdeflate level 4, then the smaller of them
 /// at level 8, each against its margin.
 pub(super) fn may_reach(raw: &[u8], row_bytes: usize, h: usize, bpp: usize, limit: f64) -> bool {
-    let size = |filtered: &[u8], level: i32| {
-        let mut c = libdeflater::Compressor::new(
-            libdeflater::CompressionLvl::new(level).unwrap_or_default(),
-        );
-        let mut z = vec![0u8; c.zlib_compress_bound(filtered.len())];
-        // The bound always suffices; a failure would count as incompressible.
-        c.zlib_compress(filtered, &mut z).unwrap_or(filtered.len())
+    // Whether a probe's size is at most `margin * limit`, given the output room for
+    // exactly that many bytes: libdeflate gives up (and says so) as soon as a block would
+    // not fit, so a probe far above stops early. Its size when it fits.
+    let within = |filtered: &[u8], level: usize, margin: f64| -> Option<usize> {
+        let room = (margin * limit).floor();
+        PROBES.with(|p| {
+            let mut p = p.borrow_mut();
+            let (compressors, out) = &mut *p;
+            let c = &mut compressors[level];
+            let room = if room >= 0.0 { room as usize } else { 0 };
+            let room = room.min(c.zlib_compress_bound(filtered.len()));
+            out.resize(room.max(out.len()), 0);
+            c.zlib_compress(filtered, &mut out[..room]).ok()
+        })
     };
-    let Some((fast, filtered)) = [Strategy::Fixed(0), Strategy::MinSum]
+    let Some((_, filtered)) = [Strategy::Fixed(0), Strategy::MinSum]
         .into_iter()
-        .map(|s| {
+        .filter_map(|s| {
             let filtered = filter_all(raw, row_bytes, h, bpp, s);
-            (size(&filtered, PROBE_LEVELS[0]), filtered)
+            within(&filtered, 0, PROBE_MARGINS[0]).map(|n| (n, filtered))
         })
         .min_by_key(|p| p.0)
     else {
-        return true;
+        return false;
     };
-    fast as f64 <= PROBE_MARGINS[0] * limit
-        && size(&filtered, PROBE_LEVELS[1]) as f64 <= PROBE_MARGINS[1] * limit
+    within(&filtered, 1, PROBE_MARGINS[1]).is_some()
+}
+
+thread_local! {
+    /// The probes' compressors (at [`PROBE_LEVELS`]) and output buffer, kept per thread:
+    /// each costs hundreds of KB to set up, and compressing leaves no state behind.
+    static PROBES: std::cell::RefCell<([libdeflater::Compressor; 2], Vec<u8>)> =
+        std::cell::RefCell::new((
+            PROBE_LEVELS.map(|l| {
+                libdeflater::Compressor::new(
+                    libdeflater::CompressionLvl::new(l).unwrap_or_default(),
+                )
+            }),
+            Vec::new(),
+        ));
 }
 
 // ---------------------------------------------------------------- zlib
@@ -317,6 +385,87 @@ pub(super) fn inflate_exact(z: &[u8], expected: usize) -> Result<Vec<u8>, &'stat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trial_lengths_are_miniz_lengths_and_stop_only_above_the_limit() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for len in [0usize, 1, 100, 5000, 70_000, 200_000] {
+            for noise in [1u64, 16, 256] {
+                let data: Vec<u8> = (0..len)
+                    .map(|i| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        ((i as u64 / 7 + x % noise) % 256) as u8
+                    })
+                    .collect();
+                let n = miniz_oxide::deflate::compress_to_vec_zlib(&data, TRIAL_LEVEL).len();
+                assert_eq!(
+                    trial_deflate_len(&data, &|_| false),
+                    Some(n),
+                    "{len} {noise}"
+                );
+                // Stopping at the exact size or below: abandoned; above it: exact.
+                assert_eq!(trial_deflate_len(&data, &|t| t >= n), None);
+                assert_eq!(trial_deflate_len(&data, &|t| t > n), Some(n));
+            }
+        }
+    }
+
+    #[test]
+    fn libdeflate_fails_exactly_when_the_room_is_too_small() {
+        // What `may_reach` relies on: a bounded output gives the size if it fits, else
+        // an error, never a different stream.
+        let mut x = 7u32;
+        for len in [0usize, 10, 3000, 100_000] {
+            for noise in [2u32, 64, 256] {
+                let data: Vec<u8> = (0..len)
+                    .map(|i| {
+                        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                        ((i as u32 / 5 + (x >> 16) % noise) % 256) as u8
+                    })
+                    .collect();
+                for level in PROBE_LEVELS {
+                    let mut c = libdeflater::Compressor::new(
+                        libdeflater::CompressionLvl::new(level).unwrap(),
+                    );
+                    let mut z = vec![0u8; c.zlib_compress_bound(len)];
+                    let n = c.zlib_compress(&data, &mut z).unwrap();
+                    let mut y = vec![0u8; n];
+                    assert_eq!(c.zlib_compress(&data, &mut y).ok(), Some(n));
+                    assert_eq!(y, z[..n]);
+                    assert!(c.zlib_compress(&data, &mut y[..n - 1]).is_err());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bounded_filtering_picks_what_the_full_search_picks() {
+        let (w, h, bpp) = (200usize, 40usize, 3usize);
+        let raw: Vec<u8> = (0..w * h * bpp)
+            .map(|i| ((i % 600) as u32 * 7 / 5 + (i / 600) as u32 * 3) as u8)
+            .collect();
+        let full = best_filtering(&raw, w * bpp, h, bpp, &|_| false).unwrap();
+        // The exhaustive choice, trial by trial.
+        let sizes: Vec<usize> = STRATEGIES
+            .iter()
+            .map(|&s| {
+                let f = filter_all(&raw, w * bpp, h, bpp, s);
+                miniz_oxide::deflate::compress_to_vec_zlib(&f, TRIAL_LEVEL).len()
+            })
+            .collect();
+        let min = *sizes.iter().min().unwrap();
+        let first = sizes.iter().position(|&n| n == min).unwrap();
+        assert_eq!(full.0, min);
+        assert_eq!(full.1, filter_all(&raw, w * bpp, h, bpp, STRATEGIES[first]));
+        // A limit at the best size drops everything; just above it keeps the same choice.
+        assert!(best_filtering(&raw, w * bpp, h, bpp, &|n| n >= min).is_none());
+        assert_eq!(
+            best_filtering(&raw, w * bpp, h, bpp, &|n| n > min),
+            Some(full)
+        );
+    }
 
     #[test]
     fn inflate_refuses_more_less_and_trailing() {
