@@ -84,7 +84,7 @@ stages = [
     ("network: GEMM kernels (requantisation fused where the level has it)", r"gemm_"),
     ("network: other requantisation, layer walk", r"requant_|forward_batch|relu_rows|head_rows"),
     ("mixture: symbol search (CDF edges)", r"ChannelDist::search|quantile_function|ChannelDist::edge"),
-    ("mixture: per-pixel setup, coupling, posterior", r"PixelDist|ChannelDist|posterior|renormalise"),
+    ("mixture: per-pixel setup, coupling, posterior", r"PixelDist|ChannelDist|mixture::"),
     ("contexts: network input, predictor bases", r"gather_context|context::bases|neighbours"),
     ("orchestration: wavefront, ANS pops, tiles", r"decode_group|decode_tiles|coder::|constriction|StreamDecoder"),
     ("memory copies and fills", r"memmove|memcpy|memset"),
