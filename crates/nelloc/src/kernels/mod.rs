@@ -793,6 +793,10 @@ mod tests {
             (7, 1, 3),
             (20, 1, 5),
             (33, 0, 10),
+            // Residual blocks whose layers take the fused kernels (n_out a multiple of 16),
+            // with the 32- and 16-output tails.
+            (48, 1, 4),
+            (64, 2, 10),
             (256, 0, 7),
             (1024, 0, 2),
         ] {
