@@ -6,7 +6,8 @@
 #
 # Usage: tools/perf-scaling.sh [--max-size N] [--threads "1 2"] [--builtin NAME]
 #                              [--runs R] [--out DIR] [--source PNG]
-#   --max-size N   skip sizes above N (4096^2 takes minutes per thread count)
+#   --max-size N   skip sizes above N (default 4096; 8192^2, 67 MP, takes minutes per
+#                  thread count)
 #   --out DIR      work/output directory (default target/perf-scaling); the table is
 #                  DIR/scaling.md, raw results DIR/scaling-SIZE-tT.json
 #   --source PNG   image to tile (default: Garden.png of the validation crops,
@@ -41,7 +42,7 @@ NLC=target/release/nlc
 mkdir -p "$OUT"
 
 SIZES=()
-for s in 64 256 1024 2048 4096; do
+for s in 64 256 1024 2048 4096 8192; do
   if (( s <= MAX )); then SIZES+=("$s"); else echo "skipping ${s}x${s} (--max-size $MAX)"; fi
 done
 
