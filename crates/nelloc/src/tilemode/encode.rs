@@ -75,7 +75,12 @@ pub(crate) struct CheapTrials<'a> {
     c: usize,
     modes: TileModes,
     is_grey: bool,
-    best: Option<(usize, TileMode, Candidate)>,
+    best: Option<Kept>,
+    /// Candidates so far, in the order the modes are listed here: what breaks ties.
+    made: u32,
+    /// Palette orderings whose deflate search waits for the network's size (see
+    /// [`Palette`]).
+    palettes: Vec<Palette>,
     /// The direct context trial while paused, and its flags byte.
     direct: Option<(context::Trial, u8)>,
     /// Where a paused trial lost: the rows coded and the network's bytes on them.
@@ -103,11 +108,13 @@ impl<'a> CheapTrials<'a> {
             modes,
             is_grey: false,
             best: None,
+            made: 0,
+            palettes: Vec::new(),
             direct: None,
             lost_at: None,
         };
         if modes.contains(TileMode::Constant) && plane.chunks_exact(c).all(|p| p == first) {
-            t.best = Some((c, TileMode::Constant, Candidate::Ready(first.to_vec())));
+            t.keep(c, TileMode::Constant, Candidate::Ready(first.to_vec()));
             return t;
         }
         t.is_grey = c > 1 && plane.chunks_exact(c).all(|p| p.iter().all(|&v| v == p[0]));
@@ -128,15 +135,21 @@ impl<'a> CheapTrials<'a> {
                 if modes.contains(TileMode::Palette) {
                     let (packed, row_bytes) = pack(&idx, w, colours.len());
                     let head = palette_head(&colours, c, false);
-                    let best = t.best_size();
-                    let useless = |n: usize| best.is_some_and(|b| n + head.len() >= b);
-                    if let Some((n, filtered)) = best_filtering(&packed, row_bytes, h, 1, &useless)
-                    {
-                        t.keep(
-                            n + head.len(),
-                            TileMode::Palette,
-                            Candidate::Filtered { head, filtered },
-                        );
+                    let palette = Palette {
+                        seq: t.next_seq(),
+                        head,
+                        packed,
+                        row_bytes,
+                    };
+                    // Where the network may be used, only a search that may reach the
+                    // near-zero size (which skips the network) runs now; the rest
+                    // waits for the network's size, which its probe then has to reach.
+                    let room = |nz: usize| nz as f64 - palette.head.len() as f64;
+                    match pause_above {
+                        Some(nz) if !may_reach(&palette.packed, row_bytes, h, 1, room(nz)) => {
+                            t.palettes.push(palette)
+                        }
+                        _ => t.palette_trial(palette, None),
                     }
                 }
                 // The value and luma orders are the same for grey content.
@@ -148,7 +161,13 @@ impl<'a> CheapTrials<'a> {
                         palette_head(&colours, c, is_grey),
                         context::Trial::new(keys, w, context::Alphabet::Palette(colours.len())),
                     );
-                    t.keep(payload.len(), TileMode::Context, Candidate::Ready(payload));
+                    let seq = t.next_seq();
+                    t.keep_as(
+                        seq,
+                        payload.len(),
+                        TileMode::Context,
+                        Candidate::Ready(payload),
+                    );
                 }
             }
         }
@@ -172,15 +191,62 @@ impl<'a> CheapTrials<'a> {
         t
     }
 
+    /// The next candidate's place in the order of ties.
+    fn next_seq(&mut self) -> u32 {
+        self.made += 1;
+        self.made
+    }
+
+    /// Keeps a candidate made now (after every other) if it is smaller than the best.
     fn keep(&mut self, size: usize, mode: TileMode, cand: Candidate) {
-        if self.best.as_ref().is_none_or(|b| size < b.0) {
-            self.best = Some((size, mode, cand));
+        let seq = self.next_seq();
+        self.keep_as(seq, size, mode, cand);
+    }
+
+    /// Keeps the candidate of place `seq` if it beats the best: smaller, or as small
+    /// and earlier (so a search run later than its place chooses as if run in order).
+    fn keep_as(&mut self, seq: u32, size: usize, mode: TileMode, cand: Candidate) {
+        if self
+            .best
+            .as_ref()
+            .is_none_or(|b| (size, seq) < (b.size, b.seq))
+        {
+            self.best = Some(Kept {
+                size,
+                seq,
+                mode,
+                cand,
+            });
         }
+    }
+
+    /// Whether a candidate of `size` bytes and place `seq` would not replace the best.
+    fn loses(&self, seq: u32, size: usize) -> bool {
+        self.best
+            .as_ref()
+            .is_some_and(|b| (size, seq) >= (b.size, b.seq))
     }
 
     /// Bytes of the best candidate so far (for a filtered one, by its fast deflate).
     pub(crate) fn best_size(&self) -> Option<usize> {
-        self.best.as_ref().map(|b| b.0)
+        self.best.as_ref().map(|b| b.size)
+    }
+
+    /// The deflate search of one palette ordering; `neural`: the network's bytes, above
+    /// which (by [`FINAL_GAIN_BOUND`]) a size need not be known exactly.
+    fn palette_trial(&mut self, p: Palette, neural: Option<f64>) {
+        let head = p.head.len();
+        let useless = |n: usize| {
+            self.loses(p.seq, n + head)
+                || neural.is_some_and(|b| (n + head) as f64 * FINAL_GAIN_BOUND > b)
+        };
+        if let Some((n, filtered)) = best_filtering(&p.packed, p.row_bytes, self.h, 1, &useless) {
+            let cand = Candidate::Filtered {
+                head: p.head,
+                filtered,
+            };
+            self.keep_as(p.seq, n + head, TileMode::Palette, cand);
+        }
     }
 
     /// Whether the direct context trial is paused (see [`CheapTrials::new`]).
@@ -230,6 +296,8 @@ impl<'a> CheapTrials<'a> {
     fn complete_direct(&mut self) {
         if let Some((trial, flags)) = self.direct.take() {
             let payload = context_payload(flags, Vec::new(), trial);
+            // Its place is where it completes, as when it ran without pausing: after
+            // every candidate made before.
             self.keep(payload.len(), TileMode::Context, Candidate::Ready(payload));
         }
     }
@@ -243,38 +311,55 @@ impl<'a> CheapTrials<'a> {
     /// on the rows it coded may reach the network's bytes on them.
     pub(crate) fn deflate_trials(&mut self, bound: Option<f64>, neural: Option<f64>) {
         // A one-colour plane is constant: nothing else is tried.
-        if matches!(self.best, Some((_, TileMode::Constant, _))) {
+        if matches!(
+            self.best,
+            Some(Kept {
+                mode: TileMode::Constant,
+                ..
+            })
+        ) {
             return;
         }
         let (plane, w, h, c) = (self.plane, self.w, self.h, self.c);
-        // Where the direct context trial lost to the network, deflate is tried only when
-        // its probes on the same rows may reach the network's bytes there (the content
-        // has long matches the context coder and the network do not see).
-        if self.direct.is_some() {
+        // Where the direct context trial lost to the network, the plain deflate modes are
+        // tried only when their probes on the same rows may reach the network's bytes
+        // there (the content has long matches the context coder and the network do not
+        // see). Decided before the palette searches, which may complete the trial.
+        let plain = self.direct.is_none() || {
             let (y, nn) = self.lost_at.unwrap_or((h, 0.0));
-            if !may_reach(&plane[..y * w * c], w * c, y, c, nn) {
-                return;
-            }
-        }
-        let limit = |t: &Self| {
+            may_reach(&plane[..y * w * c], w * c, y, c, nn)
+        };
+        let limit = |t: &Self, head: usize| {
             [bound, t.best_size().map(|n| n as f64)]
                 .into_iter()
                 .flatten()
                 .reduce(f64::min)
+                .map(|l| l - head as f64)
         };
-        // The probe against the best so far; a paused direct trial can only lower the
-        // limit, so it is completed (and the probe repeated if the limit fell) only when
-        // the probe passes without it: the trial then runs as if nothing had paused.
-        let worth = |t: &mut Self, raw: &[u8], row_bytes: usize, bpp: usize| {
+        // The probe against the best so far (less the candidate's header bytes); a paused
+        // direct trial can only lower the limit, so it is completed (and the probe
+        // repeated if the limit fell) only when the probe passes without it: the trial
+        // then runs as if nothing had paused.
+        let worth = |t: &mut Self, raw: &[u8], row_bytes: usize, bpp: usize, head: usize| {
             let probe = |l: Option<f64>| l.is_none_or(|l| may_reach(raw, row_bytes, h, bpp, l));
-            let before = limit(t);
+            let before = limit(t, head);
             if !probe(before) {
                 return false;
             }
             t.complete_direct();
-            let after = limit(t);
+            let after = limit(t, head);
             after == before || probe(after)
         };
+        // The palette searches that waited for the network (palette indices deflate
+        // unlike the raw rows, so the lost rows' probe does not speak for them).
+        for p in std::mem::take(&mut self.palettes) {
+            if worth(&mut *self, &p.packed, p.row_bytes, 1, p.head.len()) {
+                self.palette_trial(p, neural);
+            }
+        }
+        if !plain {
+            return;
+        }
         // A size that would not replace the best (ties keep the earlier), or that
         // `finish` would drop against the network, need not be known exactly.
         let useless = |best: Option<usize>| {
@@ -285,7 +370,7 @@ impl<'a> CheapTrials<'a> {
         };
         if self.is_grey && self.modes.contains(TileMode::Gray) {
             let grey: Vec<u8> = plane.iter().step_by(c).copied().collect();
-            if worth(&mut *self, &grey, w, 1) {
+            if worth(&mut *self, &grey, w, 1, 0) {
                 if let Some((n, filtered)) =
                     best_filtering(&grey, w, h, 1, &useless(self.best_size()))
                 {
@@ -300,7 +385,7 @@ impl<'a> CheapTrials<'a> {
                 }
             }
         }
-        if self.modes.contains(TileMode::Png) && worth(&mut *self, plane, w * c, c) {
+        if self.modes.contains(TileMode::Png) && worth(&mut *self, plane, w * c, c, 0) {
             if let Some((n, filtered)) =
                 best_filtering(plane, w * c, h, c, &useless(self.best_size()))
             {
@@ -323,13 +408,19 @@ impl<'a> CheapTrials<'a> {
     pub(crate) fn finish(mut self, bound: Option<f64>) -> Option<(TileMode, Vec<u8>)> {
         let may_win = |t: &Self| match &t.best {
             None => false,
-            Some((n, _, Candidate::Ready(p))) => {
-                debug_assert_eq!(*n, p.len());
+            Some(Kept {
+                size,
+                cand: Candidate::Ready(p),
+                ..
+            }) => {
+                debug_assert_eq!(*size, p.len());
                 bound.is_none_or(|b| b >= (p.len() + 1) as f64)
             }
-            Some((n, _, Candidate::Filtered { .. })) => {
-                bound.is_none_or(|b| *n as f64 * FINAL_GAIN_BOUND <= b)
-            }
+            Some(Kept {
+                size,
+                cand: Candidate::Filtered { .. },
+                ..
+            }) => bound.is_none_or(|b| *size as f64 * FINAL_GAIN_BOUND <= b),
         };
         if self.direct.is_some() && (bound.is_none() || may_win(&self)) {
             self.complete_direct();
@@ -338,7 +429,12 @@ impl<'a> CheapTrials<'a> {
         if self.direct.is_some() {
             ABANDONED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        let (n, mode, cand) = self.best?;
+        let Kept {
+            size: n,
+            mode,
+            cand,
+            ..
+        } = self.best?;
         match cand {
             Candidate::Ready(payload) => Some((mode, payload)),
             Candidate::Filtered { .. }
@@ -366,6 +462,25 @@ fn context_payload(flags: u8, head: Vec<u8>, trial: context::Trial) -> Vec<u8> {
     payload.extend_from_slice(&(stream.len() as u32).to_le_bytes());
     payload.extend_from_slice(&stream);
     payload
+}
+
+/// The best candidate so far: its size (for a filtered one, by its fast deflate), its
+/// place in the order of ties, its mode and its bytes.
+struct Kept {
+    size: usize,
+    seq: u32,
+    mode: TileMode,
+    cand: Candidate,
+}
+
+/// A palette ordering's indices, packed into rows, waiting for their deflate search: on
+/// grey photographs (always 256 values or fewer) the three orderings' 24 searches cost more
+/// than the network, and a probe against its size rules them out.
+struct Palette {
+    seq: u32,
+    head: Vec<u8>,
+    packed: Vec<u8>,
+    row_bytes: usize,
 }
 
 /// A cheap-mode candidate of [`encode_cheap`].
@@ -463,6 +578,54 @@ mod tests {
     }
 
     #[test]
+    fn palette_searches_that_wait_for_the_network_choose_as_if_run_at_once() {
+        // Grey content always has 256 values or fewer, so the palette applies: a noisy
+        // ramp (photograph-like: its searches wait, and a network far below them skips
+        // them) and upright stripes of three values (near zero: searched at once), grey
+        // and as three-channel colour.
+        let (w, h) = (128usize, 96usize);
+        let mut x = 7u32;
+        let mut noise = move || {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 24) as u8
+        };
+        let ramp: Vec<u8> = (0..w * h)
+            .map(|i| ((i % w) * 3 + (i / w) * 2) as u8 ^ (noise() & 15))
+            .collect();
+        let stripes: Vec<u8> = (0..w * h).map(|i| [10u8, 200, 90][i % w / 5 % 3]).collect();
+        for (grey, waits) in [(&ramp, true), (&stripes, false)] {
+            for c in [1usize, 3] {
+                let plane: Vec<u8> = if c == 1 {
+                    grey.clone()
+                } else {
+                    grey.iter().flat_map(|&v| [v, v / 2, 255 - v]).collect()
+                };
+                let near_zero = w * h * c / 160;
+                // What the encoder codes: the cheap winner where it is no larger than
+                // the network (`codec::encode`), else the network (`None`).
+                let chosen = |cheap: Option<(TileMode, Vec<u8>)>, net: f64| {
+                    cheap.filter(|(_, p)| (p.len() + 1) as f64 <= net)
+                };
+                // The network's bytes: below, near and above every cheap mode.
+                for net in [1.0, 20.0, 200.0, 2000.0, 6000.0, 12000.0, 1e9] {
+                    let all = TileModes::all();
+                    let mut at_once = CheapTrials::new(&plane, w, h, c, all, None);
+                    assert!(at_once.palettes.is_empty());
+                    at_once.deflate_trials(Some(net), Some(net));
+                    let want = chosen(at_once.finish(Some(net)), net);
+                    let mut t = CheapTrials::new(&plane, w, h, c, all, Some(near_zero));
+                    assert_eq!(t.palettes.len(), if waits { 3 } else { 0 }, "{c} {net}");
+                    t.resume_direct(None);
+                    t.deflate_trials(Some(net), Some(net));
+                    assert!(t.palettes.is_empty());
+                    let got = chosen(t.finish(Some(net)), net);
+                    assert_eq!(got, want, "waits {waits} c {c} net {net}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn deflate_trials_run_unless_a_probe_shows_they_cannot_win() {
         // A block of noise repeated: deflate's long matches beat the context coder.
         let (w, h, c) = (96usize, 64usize, 3usize);
@@ -484,7 +647,7 @@ mod tests {
         // A network far better: no deflate trial, and nothing deflated to beat it.
         let mut t = CheapTrials::new(&plane, w, h, c, all, None);
         t.deflate_trials(Some(1.0), Some(1.0));
-        assert_ne!(t.best.as_ref().map(|b| b.1), Some(TileMode::Png));
+        assert_ne!(t.best.as_ref().map(|b| b.mode), Some(TileMode::Png));
         let mut t = CheapTrials::new(&plane, w, h, c, TileModes::only(&[TileMode::Png]), None);
         t.deflate_trials(Some(1.0), Some(1.0));
         assert!(t.finish(Some(1.0)).is_none());
