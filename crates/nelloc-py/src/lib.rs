@@ -19,7 +19,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyTuple, PyType};
 
 use nelloc::{
     Cancel, ColorType, DecodeOptions, EncodeOptions, ErrorKind, FormatError as NlcFormatError,
-    Limits, Metadata, Model, Progress, TileMode, TileModes,
+    Limits, Metadata, Model, OnRows, Progress, TileMode, TileModes,
 };
 
 pyo3::create_exception!(
@@ -155,34 +155,66 @@ fn file_error(e: nelloc::Error, path: &Path) -> PyErr {
     }
 }
 
-/// A Python `progress(done, total)` callable as the library's progress callback. It is
-/// called on worker threads with the GIL taken; the first exception it raises cancels
-/// the call, which then raises it.
+/// Python callables as the library's callbacks: `progress(done, total)`, called on
+/// worker threads, and `on_rows(start, stop, rows: bytes)` with the rows `start..stop`
+/// that have just become final, called on the decoding thread; both with the GIL taken.
+/// The first exception either raises cancels the call, which then raises it.
 struct Hook {
-    progress: Progress,
+    progress: Option<Progress>,
+    on_rows: Option<OnRows>,
     cancel: Cancel,
     error: Arc<Mutex<Option<PyErr>>>,
 }
 
 impl Hook {
-    fn new(callback: Option<Py<PyAny>>) -> Option<Hook> {
-        let callback = callback?;
+    fn new(progress: Option<Py<PyAny>>) -> Option<Hook> {
+        Self::with_rows(progress, None)
+    }
+
+    fn with_rows(progress: Option<Py<PyAny>>, on_rows: Option<Py<PyAny>>) -> Option<Hook> {
+        if progress.is_none() && on_rows.is_none() {
+            return None;
+        }
         let cancel = Cancel::new();
         let error: Arc<Mutex<Option<PyErr>>> = Arc::default();
-        let (c, err) = (cancel.clone(), error.clone());
-        let progress = Progress::new(move |done, total| {
-            if c.is_cancelled() {
-                return;
+        // Runs one Python call unless cancelled; its exception is kept and cancels.
+        let guarded = {
+            let (c, err) = (cancel.clone(), error.clone());
+            move |call: &dyn Fn(Python<'_>) -> PyResult<()>| {
+                if c.is_cancelled() {
+                    return;
+                }
+                if let Err(e) = Python::attach(call) {
+                    err.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .get_or_insert(e);
+                    c.cancel();
+                }
             }
-            if let Err(e) = Python::attach(|py| callback.call1(py, (done, total)).map(drop)) {
-                err.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .get_or_insert(e);
-                c.cancel();
-            }
+        };
+        let progress = progress.map(|callback| {
+            let guarded = guarded.clone();
+            Progress::new(move |done, total| {
+                guarded(&|py| callback.call1(py, (done, total)).map(drop));
+            })
+        });
+        let on_rows = on_rows.map(|callback| {
+            // The library passes every final row so far; Python gets the new ones.
+            let passed = Mutex::new(0u32);
+            OnRows::new(move |done, pixels| {
+                let mut start = passed.lock().unwrap_or_else(PoisonError::into_inner);
+                let row = pixels.len() / done.max(1) as usize;
+                let new = &pixels[*start as usize * row..];
+                guarded(&|py| {
+                    let rows = PyBytes::new(py, new);
+                    callback.call1(py, (*start, done, rows)).map(drop)
+                });
+                *start = done;
+            })
         });
         Some(Hook {
             progress,
+            on_rows,
             cancel,
             error,
         })
@@ -362,7 +394,7 @@ fn encode<'py>(
     };
     let hook = Hook::new(progress);
     if let Some(h) = &hook {
-        options.progress = Some(h.progress.clone());
+        options.progress = h.progress.clone();
         options.cancel = Some(h.cancel.clone());
     }
     let data = pixels.as_bytes();
@@ -419,12 +451,12 @@ fn score(
     Ok(stats.model_bits / samples)
 }
 
-/// decode(data, *, threads=0, models=(), max_pixels=None, progress=None, model_path=())
-/// -> (width, height, channels, pixels: bytearray, icc, exif, xmp)
+/// decode(data, *, threads=0, models=(), max_pixels=None, progress=None, model_path=(),
+/// on_rows=None) -> (width, height, channels, pixels: bytearray, icc, exif, xmp)
 #[pyfunction]
 #[pyo3(signature = (data, *, threads=0, models=Vec::new(), max_pixels=None, progress=None,
-    model_path=Vec::new()))]
-#[allow(clippy::type_complexity)]
+    model_path=Vec::new(), on_rows=None))]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 fn decode<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyBytes>,
@@ -433,6 +465,7 @@ fn decode<'py>(
     max_pixels: Option<u64>,
     progress: Option<Py<PyAny>>,
     model_path: Vec<PathBuf>,
+    on_rows: Option<Py<PyAny>>,
 ) -> PyResult<(
     u32,
     u32,
@@ -443,9 +476,10 @@ fn decode<'py>(
     Option<Bound<'py, PyBytes>>,
 )> {
     let mut options = decode_options(py, threads, models, max_pixels, model_path)?;
-    let hook = Hook::new(progress);
+    let hook = Hook::with_rows(progress, on_rows);
     if let Some(h) = &hook {
-        options.progress = Some(h.progress.clone());
+        options.progress = h.progress.clone();
+        options.on_rows = h.on_rows.clone();
         options.cancel = Some(h.cancel.clone());
     }
     let bytes = data.as_bytes();

@@ -340,6 +340,44 @@ def test_an_exception_in_progress_stops_the_call(image):
         nelloc.encode(a, progress=1)
 
 
+@pytest.mark.parametrize("c", [1, 3])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_on_rows_passes_every_row_once_top_to_bottom(image, c, threads):
+    a = image(70, 53, c)
+    data = nelloc.encode(a, tile_size=16)
+    calls: list = []
+    main = threading.get_ident()
+
+    def on_rows(start, stop, rows):
+        assert threading.get_ident() == main
+        calls.append((start, stop, rows.copy()))
+
+    out = nelloc.decode(data, threads=threads, on_rows=on_rows)
+    assert np.array_equal(out, a)
+    # Contiguous bands (how many depends on when the workers finish their groups of
+    # tiles), each already the final pixels.
+    assert calls[0][0] == 0 and calls[-1][1] == a.shape[0]
+    for (s0, e0, _), (s1, _, _) in zip(calls, calls[1:]):
+        assert e0 == s1 and e0 > s0
+    for start, stop, rows in calls:
+        assert rows.shape == a[start:stop].shape
+        assert np.array_equal(rows, a[start:stop])
+
+
+def test_an_exception_in_on_rows_stops_the_decode(image):
+    class Stop(Exception):
+        pass
+
+    def on_rows(start, stop, rows):
+        raise Stop(f"{start}:{stop}")
+
+    data = nelloc.encode(image(64, 64, 3), tile_size=16)
+    with pytest.raises(Stop, match="^0:"):
+        nelloc.decode(data, on_rows=on_rows)
+    with pytest.raises(TypeError, match="callable"):
+        nelloc.decode(data, on_rows=1)
+
+
 def test_file_errors_name_the_file_with_errno(image, tmp_path):
     import errno
 

@@ -72,6 +72,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 #: ``progress(done, total)``: pixels coded so far and in all, called from worker threads
 #: as tiles finish; an exception it raises stops the call and is raised from it.
 ProgressCallback = Callable[[int, int], Any]
+RowsCallback = Callable[[int, int, np.ndarray], Any]
 _SHAPES = "(H, W) grey, (H, W, 2) grey+alpha, (H, W, 3) RGB or (H, W, 4) RGBA"
 _EXIF_PREFIX = b"Exif\x00\x00"
 
@@ -249,6 +250,7 @@ def decode(
     with_metadata: bool = False,
     progress: Optional[ProgressCallback] = None,
     model_path: Sequence[PathLike] = (),
+    on_rows: Optional[RowsCallback] = None,
 ) -> Any:
     """Decodes ``.nlc`` bytes into a writable ``uint8`` array, (H, W) for grey images and
     (H, W, C) otherwise, bit-exact. ``models``: model files to look up by hash before the
@@ -257,14 +259,33 @@ def decode(
     ``env_model_path()``). ``max_pixels`` bounds the image size accepted (default 2**28).
     ``with_metadata=True`` returns ``(array, Metadata(icc, exif, xmp))`` instead, the
     metadata ready to pass back to ``encode(array, **metadata._asdict())``.
-    ``progress``: as for ``encode``."""
+    ``progress``: as for ``encode``. ``on_rows(start, stop, rows)``: called as rows of the
+    image become final (tiles decode top to bottom), on the calling thread, with
+    ``stop`` strictly increasing, the last call ending at the height; ``rows`` is a new
+    ``uint8`` array of rows ``start:stop``, shaped as the result. An exception it raises
+    stops the decode and is raised."""
+    data = _bytes(data, "data")
+    rows_cb = None
+    if on_rows is not None:
+        if not callable(on_rows):
+            raise TypeError(f"on_rows must be callable, got {type(on_rows).__name__}")
+        header = _nelloc.info(
+            data, models=_paths(models), model_path=_paths(model_path, "model_path")
+        )
+        width, channels = header["width"], header["channels"]
+
+        def rows_cb(start: int, stop: int, band: bytes) -> None:
+            shape = (stop - start, width) + (() if channels == 1 else (channels,))
+            on_rows(start, stop, np.frombuffer(band, dtype=np.uint8).reshape(shape))
+
     w, h, c, pixels, icc, exif, xmp = _nelloc.decode(
-        _bytes(data, "data"),
+        data,
         threads=_count(threads, "threads"),
         models=_paths(models),
         max_pixels=_count(max_pixels, "max_pixels", optional=True),
         progress=_progress(progress),
         model_path=_paths(model_path, "model_path"),
+        on_rows=rows_cb,
     )
     array = _array(w, h, c, pixels)
     return (array, Metadata(icc, exif, xmp)) if with_metadata else array

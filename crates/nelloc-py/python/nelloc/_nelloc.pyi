@@ -58,6 +58,7 @@ def decode(
     max_pixels: Optional[int] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
     model_path: Sequence[str] = ...,
+    on_rows: Optional[Callable[[int, int, bytes], Any]] = None,
 ) -> Tuple[int, int, int, bytearray, Optional[bytes], Optional[bytes], Optional[bytes]]: ...
 def decode_preview(
     data: bytes,
