@@ -121,30 +121,34 @@ impl PixelDist {
         let params = (&mut d.prior, &mut d.mean, &mut d.inv_scale, &mut d.coef);
         let done = simd.setup(head, &LIMITS, params);
         if !done {
-            let logits = &out[..k];
+            // Zipped slices (k <= MAX_K, c <= MAX_C): no bounds checks in the loops.
+            let (k, c) = (k.min(MAX_K), c.min(MAX_C));
+            let (logits, rest) = out.split_at(k);
+            let (means, rest) = rest.split_at(c * k);
+            let (lns, coefs) = rest.split_at(c * k);
             let max = logits
                 .iter()
                 .map(|&l| l.clamp(LOGIT_MIN, LOGIT_MAX))
                 .max()
                 .unwrap_or(0);
-            for (p, &l) in d.prior.iter_mut().zip(logits) {
+            for (p, &l) in d.prior[..k].iter_mut().zip(logits) {
                 let dist = (max - l.clamp(LOGIT_MIN, LOGIT_MAX)).min(4096);
                 *p = EXP_NEG[dist as usize];
             }
+            let zero = [0i32; MAX_K];
             for ch in 0..c {
-                let means = &out[k + ch * k..k + (ch + 1) * k];
-                let lns = &out[k + (c + ch) * k..k + (c + ch + 1) * k];
-                for i in 0..k {
+                let base = bases.map_or(&zero, |b| &b[ch]);
+                let raw = means[ch * k..][..k].iter().zip(&base[..k]);
+                for (m, (&r, &b)) in d.mean[ch][..k].iter_mut().zip(raw) {
                     // |base| <= 65280 and |out| <= 2^23: the sum cannot overflow.
-                    let base = bases.map_or(0, |b| b[ch][i]);
-                    d.mean[ch][i] = (base + means[i]).clamp(MEAN_MIN, MEAN_MAX);
-                    let idx = lns[i].clamp(LNS_MIN, LNS_MAX) - LNS_MIN;
-                    d.inv_scale[ch][i] = INV_SCALE[idx as usize];
+                    *m = (b + r).clamp(MEAN_MIN, MEAN_MAX);
+                }
+                for (inv, &l) in d.inv_scale[ch][..k].iter_mut().zip(&lns[ch * k..][..k]) {
+                    *inv = INV_SCALE[(l.clamp(LNS_MIN, LNS_MAX) - LNS_MIN) as usize];
                 }
             }
-            for pair in 0..c * (c - 1) / 2 {
-                let raw = &out[k + 2 * c * k + pair * k..k + 2 * c * k + (pair + 1) * k];
-                for (dst, &r) in d.coef[pair].iter_mut().zip(raw) {
+            for (pair, raw) in coefs.chunks_exact(k).take(c * (c - 1) / 2).enumerate() {
+                for (dst, &r) in d.coef[pair][..k].iter_mut().zip(raw) {
                     *dst = TANH[(r.clamp(-COEF_MAX, COEF_MAX) + COEF_MAX) as usize];
                 }
             }
@@ -158,18 +162,35 @@ impl PixelDist {
     /// Distribution of channel `ch` given the already-coded channels `prev[..ch]` and
     /// the current component weights.
     pub(crate) fn channel(&self, ch: usize, prev: &[u8], weights: &[u32; MAX_K]) -> ChannelDist {
+        let k = self.k.min(MAX_K);
         let mut means = [0i32; MAX_K];
-        for (i, m) in means.iter_mut().enumerate().take(self.k) {
-            let mut shift: i64 = 0;
-            for (cp, &x) in prev.iter().enumerate().take(ch) {
-                let pair = ch * (ch - 1) / 2 + cp;
-                shift += i64::from(self.coef[pair][i])
-                    * (256 * i64::from(x) - i64::from(self.coupling_ref[cp][i]));
-            }
-            // a * (x - ref) in Q8 = a_Q14 * (256x - ref_Q8) / 2^14, rounded half up. With
-            // ref = 127.5 this equals the first release's (a_Q14 * (2x - 255) + 64) >> 7.
-            let coupled = i64::from(self.mean[ch][i]) + ((shift + (1 << 13)) >> 14);
+        let own = &self.mean[ch][..k];
+        // a * (x - ref) in Q8 = a_Q14 * (256x - ref_Q8) / 2^14, rounded half up. With
+        // ref = 127.5 this equals the first release's (a_Q14 * (2x - 255) + 64) >> 7. The
+        // first channel has no coupling: its means are the (already clamped) uncoupled ones.
+        let term = |pair: usize, cp: usize, i: usize| {
+            i64::from(self.coef[pair][i])
+                * (256 * i64::from(prev[cp]) - i64::from(self.coupling_ref[cp][i]))
+        };
+        let couple = |m: &mut i32, own: i32, shift: i64| {
+            let coupled = i64::from(own) + ((shift + (1 << 13)) >> 14);
             *m = coupled.clamp(i64::from(MEAN_MIN), i64::from(MEAN_MAX)) as i32;
+        };
+        match ch {
+            0 => means[..k].copy_from_slice(own),
+            1 => {
+                for (i, (m, &o)) in means[..k].iter_mut().zip(own).enumerate() {
+                    couple(m, o, term(0, 0, i));
+                }
+            }
+            _ => {
+                // Pairs are numbered ch*(ch-1)/2 + cp.
+                let first = ch * (ch - 1) / 2;
+                for (i, (m, &o)) in means[..k].iter_mut().zip(own).enumerate() {
+                    let shift = (0..ch).map(|cp| term(first + cp, cp, i)).sum();
+                    couple(m, o, shift);
+                }
+            }
         }
         let mut d = ChannelDist::new(self.k, *weights, means, self.inv_scale[ch]);
         d.simd = self.simd;
@@ -353,15 +374,20 @@ impl ChannelDist {
             return if x == 0 { 0 } else { TOTAL };
         }
         // Scalar on purpose: a zmm version (one lane per component, a 16-lane gather of
-        // the table) measured slower than these ten pipelined lookups.
+        // the table) measured slower than these ten pipelined lookups. Zipped slices of
+        // length k: no bounds checks in the loop.
         let edge = 256 * i64::from(x) - 128;
+        let k = self.k.min(MAX_K);
+        let parts = self.means[..k]
+            .iter()
+            .zip(&self.inv_scale[..k])
+            .zip(&self.weights[..k]);
         let mut c = 0u64;
-        for (i, s) in sig.iter_mut().enumerate().take(self.k) {
-            let d = edge - i64::from(self.means[i]);
-            let z = (d * i64::from(self.inv_scale[i]) + (1 << 15)) >> 16;
+        for (s, ((&m, &inv), &w)) in sig[..k].iter_mut().zip(parts) {
+            let z = ((edge - i64::from(m)) * i64::from(inv) + (1 << 15)) >> 16;
             let v = SIGMOID[(z.clamp(-4096, 4096) + 4096) as usize];
             *s = v;
-            c += u64::from(self.weights[i]) * u64::from(v);
+            c += u64::from(w) * u64::from(v);
         }
         ((c * self.recip) >> 32) as u32 + x
     }
