@@ -206,11 +206,7 @@ impl<'a> CheapTrials<'a> {
     /// Keeps the candidate of place `seq` if it beats the best: smaller, or as small
     /// and earlier (so a search run later than its place chooses as if run in order).
     fn keep_as(&mut self, seq: u32, size: usize, mode: TileMode, cand: Candidate) {
-        if self
-            .best
-            .as_ref()
-            .is_none_or(|b| (size, seq) < (b.size, b.seq))
-        {
+        if !self.loses(seq, size) {
             self.best = Some(Kept {
                 size,
                 seq,
@@ -232,21 +228,40 @@ impl<'a> CheapTrials<'a> {
         self.best.as_ref().map(|b| b.size)
     }
 
-    /// The deflate search of one palette ordering; `neural`: the network's bytes, above
-    /// which (by [`FINAL_GAIN_BOUND`]) a size need not be known exactly.
-    fn palette_trial(&mut self, p: Palette, neural: Option<f64>) {
-        let head = p.head.len();
+    /// The deflate search of one filtered candidate of place `seq`: `raw` is `h` rows of
+    /// `row_bytes` at `bpp` bytes per pixel, `head` the payload bytes before its zlib
+    /// stream. A size that would not replace the best (ties keep the earlier place), or
+    /// that `finish` would drop against `neural` (the network's bytes, by
+    /// [`FINAL_GAIN_BOUND`]), need not be known exactly.
+    fn deflate_trial(
+        &mut self,
+        (seq, mode, head): (u32, TileMode, Vec<u8>),
+        (raw, row_bytes, bpp): (&[u8], usize, usize),
+        neural: Option<f64>,
+    ) {
+        let len = head.len();
         let useless = |n: usize| {
-            self.loses(p.seq, n + head)
-                || neural.is_some_and(|b| (n + head) as f64 * FINAL_GAIN_BOUND > b)
+            self.loses(seq, n + len)
+                || neural.is_some_and(|b| (n + len) as f64 * FINAL_GAIN_BOUND > b)
         };
-        if let Some((n, filtered)) = best_filtering(&p.packed, p.row_bytes, self.h, 1, &useless) {
-            let cand = Candidate::Filtered {
-                head: p.head,
-                filtered,
-            };
-            self.keep_as(p.seq, n + head, TileMode::Palette, cand);
+        if let Some((n, filtered)) = best_filtering(raw, row_bytes, self.h, bpp, &useless) {
+            self.keep_as(seq, n + len, mode, Candidate::Filtered { head, filtered });
         }
+    }
+
+    /// [`Self::deflate_trial`] of one palette ordering.
+    fn palette_trial(&mut self, p: Palette, neural: Option<f64>) {
+        let Palette {
+            seq,
+            head,
+            packed,
+            row_bytes,
+        } = p;
+        self.deflate_trial(
+            (seq, TileMode::Palette, head),
+            (&packed, row_bytes, 1),
+            neural,
+        );
     }
 
     /// Whether the direct context trial is paused (see [`CheapTrials::new`]).
@@ -360,44 +375,16 @@ impl<'a> CheapTrials<'a> {
         if !plain {
             return;
         }
-        // A size that would not replace the best (ties keep the earlier), or that
-        // `finish` would drop against the network, need not be known exactly.
-        let useless = |best: Option<usize>| {
-            move |n: usize| {
-                best.is_some_and(|b| n >= b)
-                    || neural.is_some_and(|b| n as f64 * FINAL_GAIN_BOUND > b)
-            }
-        };
         if self.is_grey && self.modes.contains(TileMode::Gray) {
             let grey: Vec<u8> = plane.iter().step_by(c).copied().collect();
             if worth(&mut *self, &grey, w, 1, 0) {
-                if let Some((n, filtered)) =
-                    best_filtering(&grey, w, h, 1, &useless(self.best_size()))
-                {
-                    self.keep(
-                        n,
-                        TileMode::Gray,
-                        Candidate::Filtered {
-                            head: Vec::new(),
-                            filtered,
-                        },
-                    );
-                }
+                let seq = self.next_seq();
+                self.deflate_trial((seq, TileMode::Gray, Vec::new()), (&grey, w, 1), neural);
             }
         }
         if self.modes.contains(TileMode::Png) && worth(&mut *self, plane, w * c, c, 0) {
-            if let Some((n, filtered)) =
-                best_filtering(plane, w * c, h, c, &useless(self.best_size()))
-            {
-                self.keep(
-                    n,
-                    TileMode::Png,
-                    Candidate::Filtered {
-                        head: Vec::new(),
-                        filtered,
-                    },
-                );
-            }
+            let seq = self.next_seq();
+            self.deflate_trial((seq, TileMode::Png, Vec::new()), (plane, w * c, c), neural);
         }
     }
 
