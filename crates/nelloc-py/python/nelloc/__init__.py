@@ -269,10 +269,9 @@ def decode(
     if on_rows is not None:
         if not callable(on_rows):
             raise TypeError(f"on_rows must be callable, got {type(on_rows).__name__}")
-        header = _nelloc.info(
-            data, models=_paths(models), model_path=_paths(model_path, "model_path")
-        )
-        width, channels = header["width"], header["channels"]
+        # The fixed header fields only (no model files read, no checksum pass): decode
+        # validates the stream itself and fails on the same bytes.
+        width, _, channels = _nelloc.probe(data)
 
         def rows_cb(start: int, stop: int, band: bytes) -> None:
             shape = (stop - start, width) + (() if channels == 1 else (channels,))
