@@ -2,9 +2,30 @@
 //! give the same offsets on every machine (the platform's libm may pick FMA or other
 //! variants by CPU), because the offsets go into the stream.
 
-const LN2_HI: f64 = 0.693_147_180_369_123_8;
-const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-const LN2: f64 = std::f64::consts::LN_2;
+pub(super) const LN2_HI: f64 = 0.693_147_180_369_123_8;
+pub(super) const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+pub(super) const LN2: f64 = std::f64::consts::LN_2;
+/// `exp`'s Taylor coefficients, Horner order: 1/10!, then 1/9! ... 1/0!.
+pub(super) const EXP_LEAD: f64 = 1.0 / 3_628_800.0;
+pub(super) const EXP_COEF: [f64; 10] = inverses([
+    362_880.0, 40_320.0, 5_040.0, 720.0, 120.0, 24.0, 6.0, 2.0, 1.0, 1.0,
+]);
+/// `ln`'s atanh series coefficients, Horner order in s^2: 1/15, then 1/13 ... 1/1.
+pub(super) const LN_LEAD: f64 = 1.0 / 15.0;
+pub(super) const LN_COEF: [f64; 7] = inverses([13.0, 11.0, 9.0, 7.0, 5.0, 3.0, 1.0]);
+/// `ln` of zero, negatives, NaN and anything below 1e-300.
+pub(super) const LN_TINY: f64 = -690.8;
+
+/// 1/d for each d (IEEE division, rounded once, as at run time).
+const fn inverses<const N: usize>(d: [f64; N]) -> [f64; N] {
+    let mut out = [0.0; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = 1.0 / d[i];
+        i += 1;
+    }
+    out
+}
 
 /// e^x, relative error below 1e-9 for |x| <= 700; clamped outside.
 pub(super) fn exp(x: f64) -> f64 {
@@ -14,11 +35,9 @@ pub(super) fn exp(x: f64) -> f64 {
     let n = (y + if y >= 0.0 { 0.5 } else { -0.5 }) as i64 as f64;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     // Taylor series of e^r on |r| <= 0.35 (Horner, degree 10).
-    let mut p = 1.0 / 3_628_800.0;
-    for d in [
-        362_880.0, 40_320.0, 5_040.0, 720.0, 120.0, 24.0, 6.0, 2.0, 1.0, 1.0,
-    ] {
-        p = p * r + 1.0 / d;
+    let mut p = EXP_LEAD;
+    for c in EXP_COEF {
+        p = p * r + c;
     }
     p * pow2(n as i32)
 }
@@ -33,7 +52,7 @@ fn pow2(n: i32) -> f64 {
 /// ln x for x > 0 (x <= 0 gives a large negative number, never NaN).
 pub(super) fn ln(x: f64) -> f64 {
     if x.is_nan() || x <= 1e-300 {
-        return -690.8;
+        return LN_TINY;
     }
     let bits = x.to_bits();
     let mut e = ((bits >> 52) & 0x7ff) as i32 - 1023;
@@ -45,11 +64,53 @@ pub(super) fn ln(x: f64) -> f64 {
     // ln m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.172.
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    let mut p = 1.0 / 15.0;
-    for d in [13.0, 11.0, 9.0, 7.0, 5.0, 3.0, 1.0] {
-        p = p * s2 + 1.0 / d;
+    let mut p = LN_LEAD;
+    for c in LN_COEF {
+        p = p * s2 + c;
     }
     2.0 * s * p + f64::from(e) * LN2
+}
+
+/// [`exp`] and [`ln`] over slices, on zmm where the CPU has it (`super::zmm`,
+/// bit-identical lane by lane), else one by one.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Batch(#[cfg(target_arch = "x86_64")] Option<super::zmm::Zmm>);
+
+impl Batch {
+    /// The fastest this CPU has.
+    pub(super) fn detect() -> Self {
+        Batch(
+            #[cfg(target_arch = "x86_64")]
+            super::zmm::Zmm::detect(),
+        )
+    }
+
+    /// One value at a time (the reference).
+    #[cfg(test)]
+    pub(super) fn scalar() -> Self {
+        Batch(
+            #[cfg(target_arch = "x86_64")]
+            None,
+        )
+    }
+
+    /// `v[i] = exp(v[i])`.
+    pub(super) fn exp(self, v: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(t) = self.0 {
+            return super::zmm::exp_in_place(t, v);
+        }
+        v.iter_mut().for_each(|x| *x = exp(*x));
+    }
+
+    /// `v[i] = ln(v[i])`.
+    pub(super) fn ln(self, v: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(t) = self.0 {
+            return super::zmm::ln_in_place(t, v);
+        }
+        v.iter_mut().for_each(|x| *x = ln(*x));
+    }
 }
 
 #[cfg(test)]

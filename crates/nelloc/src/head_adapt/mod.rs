@@ -5,6 +5,8 @@
 
 pub(crate) mod fit;
 mod fmath;
+#[cfg(target_arch = "x86_64")]
+mod zmm;
 
 use crate::mixture::{MAX_C, MAX_K};
 
