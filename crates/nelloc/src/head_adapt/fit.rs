@@ -238,7 +238,7 @@ fn newton(s: &Samples) -> Vec<f64> {
 /// Q8 offsets `d` to `g`. The float model of FORMAT.md section 4: the same head layout,
 /// clamps and coupling, with the logistic in place of the tables. The exponentials and
 /// logarithms of all components and channels are taken together (`batch`: on zmm, eight
-/// at a time); every value is the one [`bin_log_prob`] and a per-component loop would
+/// at a time, or ymm, four); every value is the one [`bin_log_prob`] and a per-component loop would
 /// give (the test keeps that form and compares bits).
 fn pixel_grad(s: &Samples, p: usize, d: &[f64], g: &mut [f64], batch: Batch) {
     let (k, c) = (s.k, s.c);
@@ -589,7 +589,7 @@ mod tests {
     fn batched_gradient_is_bit_identical_to_the_per_component_form() {
         for (seed, k, c) in [(1u64, 10, 3), (2, 10, 1), (3, 5, 3), (4, 16, 3), (5, 1, 1)] {
             let (s, d) = random_case(seed, k, c, 300);
-            for batch in [Batch::scalar(), Batch::detect()] {
+            for batch in Batch::all() {
                 for p in 0..s.n() {
                     let mut want = vec![0.0f64; s.len];
                     let mut got = vec![0.0f64; s.len];

@@ -71,34 +71,41 @@ pub(super) fn ln(x: f64) -> f64 {
     2.0 * s * p + f64::from(e) * LN2
 }
 
-/// [`exp`] and [`ln`] over slices, on zmm where the CPU has it (`super::zmm`,
+/// [`exp`] and [`ln`] over slices, on zmm or ymm where the CPU has them (`super::simd`,
 /// bit-identical lane by lane), else one by one.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Batch(#[cfg(target_arch = "x86_64")] Option<super::zmm::Zmm>);
+pub(super) struct Batch(#[cfg(target_arch = "x86_64")] Option<super::simd::Level>);
 
 impl Batch {
     /// The fastest this CPU has.
     pub(super) fn detect() -> Self {
         Batch(
             #[cfg(target_arch = "x86_64")]
-            super::zmm::Zmm::detect(),
+            super::simd::Level::detect(),
         )
     }
 
-    /// One value at a time (the reference).
+    /// One value at a time (the reference), then every vector level this CPU has.
     #[cfg(test)]
-    pub(super) fn scalar() -> Self {
-        Batch(
+    pub(super) fn all() -> Vec<Self> {
+        let mut v = vec![Batch(
             #[cfg(target_arch = "x86_64")]
             None,
-        )
+        )];
+        #[cfg(target_arch = "x86_64")]
+        v.extend(
+            super::simd::Level::available()
+                .into_iter()
+                .map(|l| Batch(Some(l))),
+        );
+        v
     }
 
     /// `v[i] = exp(v[i])`.
     pub(super) fn exp(self, v: &mut [f64]) {
         #[cfg(target_arch = "x86_64")]
         if let Some(t) = self.0 {
-            return super::zmm::exp_in_place(t, v);
+            return super::simd::exp_in_place(t, v);
         }
         v.iter_mut().for_each(|x| *x = exp(*x));
     }
@@ -107,7 +114,7 @@ impl Batch {
     pub(super) fn ln(self, v: &mut [f64]) {
         #[cfg(target_arch = "x86_64")]
         if let Some(t) = self.0 {
-            return super::zmm::ln_in_place(t, v);
+            return super::simd::ln_in_place(t, v);
         }
         v.iter_mut().for_each(|x| *x = ln(*x));
     }

@@ -6,7 +6,7 @@
 pub(crate) mod fit;
 mod fmath;
 #[cfg(target_arch = "x86_64")]
-mod zmm;
+mod simd;
 
 use crate::mixture::{MAX_C, MAX_K};
 
