@@ -237,9 +237,9 @@ fn newton(s: &Samples) -> Vec<f64> {
 /// Adds the gradient of sample `p`'s negative log-likelihood (nats) with respect to the
 /// Q8 offsets `d` to `g`. The float model of FORMAT.md section 4: the same head layout,
 /// clamps and coupling, with the logistic in place of the tables. The exponentials and
-/// logarithms of all components and channels are taken together (`batch`: on zmm, eight
-/// at a time, or ymm, four); every value is the one [`bin_log_prob`] and a per-component loop would
-/// give (the test keeps that form and compares bits).
+/// logarithms of all components and channels are taken together (`batch`: on zmm eight
+/// at a time, on ymm four); every value is the one [`bin_log_prob`] and a per-component
+/// loop would give (the test keeps that form and compares bits).
 fn pixel_grad(s: &Samples, p: usize, d: &[f64], g: &mut [f64], batch: Batch) {
     let (k, c) = (s.k, s.c);
     let ck = c * k;
@@ -302,15 +302,7 @@ fn pixel_grad(s: &Samples, p: usize, d: &[f64], g: &mut [f64], batch: Batch) {
     }
     batch.exp(&mut t[..2 * ck]);
     // `bin_log_prob` from those: the argument of its logarithm, its derivatives.
-    let sig = |u: f64, t: f64| {
-        let big = 1.0 / (1.0 + t);
-        let small = t * big;
-        if u >= 0.0 {
-            (big, small)
-        } else {
-            (small, big)
-        }
-    };
+    let sig = sigmoids_from;
     let (mut lp, mut dm, mut ds) = ([0.0f64; 96], [0.0f64; 96], [0.0f64; 96]);
     let mut far = [f64::NAN; 96];
     for j in 0..ck {
@@ -386,7 +378,11 @@ fn pixel_grad(s: &Samples, p: usize, d: &[f64], g: &mut [f64], batch: Batch) {
 
 /// sigmoid(u), sigmoid(-u) from one exponential.
 fn sigmoids(u: f64) -> (f64, f64) {
-    let t = exp(-u.abs());
+    sigmoids_from(u, exp(-u.abs()))
+}
+
+/// sigmoid(u), sigmoid(-u) given t = exp(-|u|).
+fn sigmoids_from(u: f64, t: f64) -> (f64, f64) {
     let big = 1.0 / (1.0 + t);
     let small = t * big;
     if u >= 0.0 {

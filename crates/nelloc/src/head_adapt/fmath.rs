@@ -13,8 +13,11 @@ pub(super) const EXP_COEF: [f64; 10] = inverses([
 /// `ln`'s atanh series coefficients, Horner order in s^2: 1/15, then 1/13 ... 1/1.
 pub(super) const LN_LEAD: f64 = 1.0 / 15.0;
 pub(super) const LN_COEF: [f64; 7] = inverses([13.0, 11.0, 9.0, 7.0, 5.0, 3.0, 1.0]);
-/// `ln` of zero, negatives, NaN and anything below 1e-300.
+/// `exp`'s inputs are clamped to +-EXP_MAX.
+pub(super) const EXP_MAX: f64 = 700.0;
+/// `ln` of zero, negatives, NaN and anything at or below LN_MIN.
 pub(super) const LN_TINY: f64 = -690.8;
+pub(super) const LN_MIN: f64 = 1e-300;
 
 /// 1/d for each d (IEEE division, rounded once, as at run time).
 const fn inverses<const N: usize>(d: [f64; N]) -> [f64; N] {
@@ -29,7 +32,7 @@ const fn inverses<const N: usize>(d: [f64; N]) -> [f64; N] {
 
 /// e^x, relative error below 1e-9 for |x| <= 700; clamped outside.
 pub(super) fn exp(x: f64) -> f64 {
-    let x = x.clamp(-700.0, 700.0);
+    let x = x.clamp(-EXP_MAX, EXP_MAX);
     // Round to nearest by truncation (`f64::round` is a libm call here).
     let y = x * std::f64::consts::LOG2_E;
     let n = (y + if y >= 0.0 { 0.5 } else { -0.5 }) as i64 as f64;
@@ -51,7 +54,7 @@ fn pow2(n: i32) -> f64 {
 
 /// ln x for x > 0 (x <= 0 gives a large negative number, never NaN).
 pub(super) fn ln(x: f64) -> f64 {
-    if x.is_nan() || x <= 1e-300 {
+    if x.is_nan() || x <= LN_MIN {
         return LN_TINY;
     }
     let bits = x.to_bits();

@@ -7,7 +7,9 @@
 
 use std::arch::x86_64::*;
 
-use super::fmath::{EXP_COEF, EXP_LEAD, LN2, LN2_HI, LN2_LO, LN_COEF, LN_LEAD, LN_TINY};
+use super::fmath::{
+    EXP_COEF, EXP_LEAD, EXP_MAX, LN2, LN2_HI, LN2_LO, LN_COEF, LN_LEAD, LN_MIN, LN_TINY,
+};
 
 /// A vector level the CPU (and OS) support; only [`Level::detect`] and
 /// [`Level::available`] create one, so holding it proves the features.
@@ -86,8 +88,8 @@ unsafe fn exp_chunk_ymm(chunk: &mut [f64]) {
     let x = unsafe { _mm256_maskload_pd(chunk.as_ptr(), m) };
     // f64::clamp, a NaN kept (as on zmm).
     let x = _mm256_min_pd(
-        _mm256_set1_pd(700.0),
-        _mm256_max_pd(_mm256_set1_pd(-700.0), x),
+        _mm256_set1_pd(EXP_MAX),
+        _mm256_max_pd(_mm256_set1_pd(-EXP_MAX), x),
     );
     let y = _mm256_mul_pd(x, _mm256_set1_pd(std::f64::consts::LOG2_E));
     let nonneg = _mm256_cmp_pd::<_CMP_GE_OQ>(y, _mm256_setzero_pd());
@@ -123,7 +125,7 @@ unsafe fn ln_chunk_ymm(chunk: &mut [f64]) {
     // SAFETY: masked load of the chunk's `len <= 4` entries (the rest read as 0.0, whose
     // floor value is computed and not stored).
     let x = unsafe { _mm256_maskload_pd(chunk.as_ptr(), mk) };
-    let ok = _mm256_cmp_pd::<_CMP_GT_OQ>(x, _mm256_set1_pd(1e-300));
+    let ok = _mm256_cmp_pd::<_CMP_GT_OQ>(x, _mm256_set1_pd(LN_MIN));
     let bits = _mm256_castpd_si256(x);
     let e = _mm256_sub_epi64(
         _mm256_and_si256(_mm256_srli_epi64::<52>(bits), _mm256_set1_epi64x(0x7ff)),
@@ -164,8 +166,8 @@ unsafe fn exp_chunk(chunk: &mut [f64]) {
     let x = unsafe { _mm512_maskz_loadu_pd(m, chunk.as_ptr()) };
     // f64::clamp: max(lo, x) then min(hi, .) keep a NaN (the second operand wins).
     let x = _mm512_min_pd(
-        _mm512_set1_pd(700.0),
-        _mm512_max_pd(_mm512_set1_pd(-700.0), x),
+        _mm512_set1_pd(EXP_MAX),
+        _mm512_max_pd(_mm512_set1_pd(-EXP_MAX), x),
     );
     let y = _mm512_mul_pd(x, _mm512_set1_pd(std::f64::consts::LOG2_E));
     let nonneg = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(y, _mm512_setzero_pd());
@@ -198,8 +200,8 @@ unsafe fn ln_chunk(chunk: &mut [f64]) {
     // SAFETY: masked load of the chunk's `len <= 8` entries (the rest read as 1.0, whose
     // logarithm is computed and not stored).
     let x = unsafe { _mm512_mask_loadu_pd(_mm512_set1_pd(1.0), mk, chunk.as_ptr()) };
-    // NaN or <= 1e-300 (ordered greater-than fails for both): the floor value.
-    let ok = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(x, _mm512_set1_pd(1e-300));
+    // NaN or <= LN_MIN (ordered greater-than fails for both): the floor value.
+    let ok = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(x, _mm512_set1_pd(LN_MIN));
     let bits = _mm512_castpd_si512(x);
     let e = _mm512_sub_epi64(
         _mm512_and_si512(_mm512_srli_epi64::<52>(bits), _mm512_set1_epi64(0x7ff)),
